@@ -1,0 +1,53 @@
+# Two entry points, each self-contained on a fresh machine with Python 3.11:
+#   make demo   - create .venv, install, run the whole `hybrid` pipeline on the embedded demo world
+#   make test   - create .venv, install with the test extra, run the test suite
+#
+# torch: on a machine without CUDA we install the CPU wheel *first*, so that the
+# `torch` requirement of this package is already satisfied and pip never pulls a
+# multi-GB CUDA build. Override TORCH_SPEC / TORCH_INDEX for other setups (README, "GPU install").
+
+PYTHON      ?= python3.11
+VENV        ?= .venv
+BIN         := $(VENV)/bin
+TORCH_VERSION ?= 2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+HAS_CUDA    := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo 1)
+
+export KEDRO_DISABLE_TELEMETRY := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: demo test venv bench clean-data
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# torch first: CPU wheel unless CUDA is present.
+$(VENV)/.torch: | $(BIN)/python
+ifeq ($(HAS_CUDA),1)
+	$(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"
+else
+	$(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)+cpu" \
+	  || $(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)+cpu" --index-url $(TORCH_INDEX)
+endif
+	@touch $@
+
+$(VENV)/.installed-%: pyproject.toml $(VENV)/.torch
+	$(BIN)/python -m pip install --quiet -e ".[$*]"
+	@touch $@
+
+venv: $(VENV)/.installed-test
+
+demo: $(VENV)/.installed-test
+	$(BIN)/kedro run --pipeline=hybrid
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/triplets_reader.py
+
+# Removes generated data (demo world and every pipeline output), keeps the folder layout.
+clean-data:
+	find data -mindepth 2 ! -name .gitkeep -delete

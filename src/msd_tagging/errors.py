@@ -1,0 +1,33 @@
+"""The project's one exception type for problems in the data it is given."""
+
+from __future__ import annotations
+
+from os import PathLike
+
+
+class MSDDataError(ValueError):
+    """Input data is malformed or inconsistent.
+
+    The message names the file (and line) or the ID at fault and says how to fix it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | PathLike | None = None,
+        line: int | None = None,
+        fix: str | None = None,
+    ):
+        where = ""
+        if path is not None:
+            where = f"{path}"
+            if line is not None:
+                where += f", line {line}"
+            where += ": "
+        text = where + message
+        if fix:
+            text += f" Fix: {fix}"
+        super().__init__(text)
+        self.path = path
+        self.line = line
