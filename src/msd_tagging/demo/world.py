@@ -1,0 +1,455 @@
+"""The demo world's hidden truth: tracks, their tags, and who listens to them.
+
+Every track has hidden attributes. Some are *audible* (genre through tempo, drum pattern
+and timbre; vocals; major/minor; acoustic or electronic) and drive both the rendered
+audio and the genre, instrument and mood tags. Others are *inaudible* (era, and the
+qualities ``beautiful``, ``catchy``, ``sexy``, ``party``): they shape only the tags and
+who listens, because listeners gather in scenes by era and taste. So the listening data
+carries tag information that the audio lacks, as the paper argues for the real MSD.
+
+Tags are observed the way Last.fm users give them: true tags are often missing,
+spurious tags appear, weights run 0-100, popular tags are given far more often, and
+spellings vary (``Hip-Hop``, ``hip hop``, `` HIP-HOP ``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import string
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+# The 50-tag vocabulary in the order every published MSD result uses.
+MSD_50_TAGS = (
+    "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
+    "alternative rock", "jazz", "beautiful", "metal", "chillout", "male vocalists",
+    "classic rock", "soul", "indie rock", "Mellow", "electronica", "80s", "folk", "90s",
+    "chill", "instrumental", "punk", "oldies", "blues", "hard rock", "ambient", "acoustic",
+    "experimental", "female vocalist", "guitar", "Hip-Hop", "70s", "party", "country",
+    "easy listening", "sexy", "catchy", "funk", "electro", "heavy metal", "Progressive rock",
+    "60s", "rnb", "indie pop", "sad", "House", "happy",
+)  # fmt: skip
+
+ERAS = ("60s", "70s", "80s", "90s", "00s")
+QUALITIES = ("beautiful", "catchy", "sexy", "party")
+VOCALS = ("female", "male", "none")
+LEADS = ("dist_guitar", "clean_guitar", "pluck", "synth", "pad", "brass", "piano")
+DRUMS = ("four", "backbeat", "boombap", "swing", "punk", "metal", "none")
+
+# Per genre: catalogue share, tempo (bpm), era prior (60s..00s), drum pattern and lead
+# instrument probabilities, P(acoustic), vocal probabilities (female, male, none), P(major).
+GENRES: dict[str, dict] = {
+    "rock":       dict(share=.17, bpm=120, era=(.12, .30, .25, .18, .15), drums={"backbeat": 1}, lead={"clean_guitar": .5, "dist_guitar": .4, "piano": .1}, acoustic=.2, vocals=(.2, .7, .1), major=.6),
+    "indie":      dict(share=.11, bpm=126, era=(0, 0, .05, .30, .65), drums={"backbeat": .9, "four": .1}, lead={"clean_guitar": .6, "synth": .2, "pluck": .2}, acoustic=.25, vocals=(.35, .55, .1), major=.55),
+    "pop":        dict(share=.12, bpm=112, era=(.10, .15, .30, .20, .25), drums={"backbeat": .6, "four": .4}, lead={"synth": .4, "piano": .4, "clean_guitar": .2}, acoustic=.15, vocals=(.6, .35, .05), major=.75),
+    "electronic": dict(share=.08, bpm=130, era=(0, .02, .20, .35, .43), drums={"four": .8, "none": .2}, lead={"synth": .8, "pad": .2}, acoustic=0, vocals=(.2, .1, .7), major=.45),
+    "house":      dict(share=.05, bpm=124, era=(0, 0, .15, .45, .40), drums={"four": 1}, lead={"synth": .7, "piano": .3}, acoustic=0, vocals=(.5, .1, .4), major=.6),
+    "hiphop":     dict(share=.06, bpm=92, era=(0, .02, .20, .40, .38), drums={"boombap": 1}, lead={"piano": .4, "synth": .4, "brass": .2}, acoustic=.05, vocals=(.1, .85, .05), major=.35),
+    "metal":      dict(share=.06, bpm=165, era=(0, .20, .40, .25, .15), drums={"metal": 1}, lead={"dist_guitar": 1}, acoustic=0, vocals=(.05, .9, .05), major=.15),
+    "punk":       dict(share=.04, bpm=180, era=(0, .40, .30, .20, .10), drums={"punk": 1}, lead={"dist_guitar": 1}, acoustic=0, vocals=(.15, .85, 0), major=.6),
+    "jazz":       dict(share=.05, bpm=140, era=(.40, .30, .10, .10, .10), drums={"swing": 1}, lead={"brass": .6, "piano": .4}, acoustic=.9, vocals=(.3, .1, .6), major=.6),
+    "blues":      dict(share=.03, bpm=80, era=(.45, .30, .10, .10, .05), drums={"backbeat": .8, "swing": .2}, lead={"clean_guitar": .7, "piano": .3}, acoustic=.6, vocals=(.2, .75, .05), major=.4),
+    "soul":       dict(share=.05, bpm=96, era=(.35, .35, .10, .10, .10), drums={"backbeat": 1}, lead={"brass": .5, "piano": .5}, acoustic=.5, vocals=(.55, .45, 0), major=.6),
+    "funk":       dict(share=.03, bpm=106, era=(.20, .50, .20, .05, .05), drums={"backbeat": 1}, lead={"brass": .5, "clean_guitar": .5}, acoustic=.4, vocals=(.3, .6, .1), major=.7),
+    "folk":       dict(share=.05, bpm=96, era=(.35, .25, .10, .10, .20), drums={"none": .7, "backbeat": .3}, lead={"pluck": 1}, acoustic=1, vocals=(.45, .5, .05), major=.55),
+    "country":    dict(share=.03, bpm=104, era=(.20, .30, .20, .20, .10), drums={"backbeat": 1}, lead={"pluck": .6, "clean_guitar": .4}, acoustic=.85, vocals=(.35, .65, 0), major=.8),
+    "ambient":    dict(share=.04, bpm=70, era=(0, .10, .20, .40, .30), drums={"none": 1}, lead={"pad": 1}, acoustic=.1, vocals=(.1, 0, .9), major=.4),
+}  # fmt: skip
+GENRE_NAMES = tuple(GENRES)
+
+# How often a true tag is actually given on Last.fm: popular tags far more often.
+TAG_OBSERVED = {tag: 0.95 * (0.985 ** i) for i, tag in enumerate(MSD_50_TAGS)}
+# Spelling variants as Last.fm users type them; the ingestion must merge them.
+SPELLINGS = {
+    "Hip-Hop": ("Hip-Hop", "hip hop", " HIP-HOP ", "Hip Hop", "hip-hop"),
+    "Progressive rock": ("Progressive rock", "progressive rock", "Progressive Rock"),
+    "House": ("House", "house"),
+    "Mellow": ("Mellow", "mellow"),
+    "female vocalists": ("female vocalists", "Female Vocalists"),
+    "indie rock": ("indie rock", "Indie-Rock"),
+}
+OTHER_TAGS = ("seen live", "favorites", "awesome", "love", "british", "american", "Favourite")
+
+
+@dataclass(frozen=True)
+class DemoWorldConfig:
+    """Size and shape of the demo world. Every field comes from ``parameters_demo_data.yml``."""
+
+    seed: int = 20191104
+    n_train: int = 1400  # first IDs of filtered_list_train.cP
+    n_valid: int = 200  # the rest of filtered_list_train.cP
+    n_test: int = 400  # filtered_list_test.cP
+    n_extra: int = 200  # tracks with plays but no audio and no split (the rest of the MSD)
+    n_duplicates: int = 24  # extra tracks that repeat another track's song
+    n_users: int = 5000
+    n_scenes: int = 16  # listener communities, by era and taste
+    activity_alpha: float = 2.2  # power-law exponent of tracks per listener
+    activity_min: int = 4
+    activity_max: int = 600
+    popularity_alpha: float = 1.2  # power-law exponent of track popularity
+    cold_fraction: float = 0.02  # split tracks nobody plays
+    repeated_rows: int = 20  # (user, song) rows split in two, as merged logs produce
+    n_mismatches: int = 6  # wrong song↔track matches listed in sid_mismatches.txt
+    n_accepted: int = 1  # of which manually accepted as right
+    era_weight: float = 2.5  # how strongly listeners follow their scene's eras
+    genre_weight: float = 1.6
+    quality_weight: float = 2.0
+    untagged_fraction: float = 0.04  # tracks with no Last.fm tags at all
+    spurious_rate: float = 0.8  # mean number of random vocabulary tags per track
+    seconds: float = 6.0  # clip length
+    sample_rate: int = 16000
+    workers: int = 0  # audio rendering processes; 0 = all cores
+    flaws: dict = field(
+        default_factory=lambda: {"zero_byte": 1, "truncated": 1, "missing": 1}
+    )  # damaged or absent audio among split tracks
+
+    def fingerprint(self) -> str:
+        """Stable hash of everything that shapes the written files (not ``workers``)."""
+        shape = {k: v for k, v in asdict(self).items() if k != "workers"}
+        return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class DemoWorld:
+    """A drawn demo world, ready to be written as MSD files.
+
+    Attributes:
+        config: what it was drawn from.
+        tracks: one row per track with its IDs, metadata, split, hidden attributes,
+            rendering seed and ``flaw`` (``ok``, ``zero_byte``, ``truncated``, ``missing``,
+            or ``no_audio`` for tracks outside the splits).
+        triplets: Taste Profile rows ``user_id, song_id, play_count``.
+        lastfm: Last.fm tag rows ``track_id, tag, weight`` (raw spellings).
+        mismatches: ``song_id, track_id, artist, title, accepted`` wrong matches.
+        train_ids: training then validation IDs, as in ``filtered_list_train.cP``.
+        test_ids: as in ``filtered_list_test.cP``.
+    """
+
+    config: DemoWorldConfig
+    tracks: pd.DataFrame
+    triplets: pd.DataFrame
+    lastfm: pd.DataFrame
+    mismatches: pd.DataFrame
+    train_ids: list[str]
+    test_ids: list[str]
+    tags: tuple[str, ...] = MSD_50_TAGS
+
+
+@dataclass(frozen=True)
+class RawDataOnDisk:
+    """The raw files are already in place (a demo world drawn from the same config, or a
+    user's real MSD): nothing to write."""
+
+    root: str
+    source: str  # "demo" or "external"
+
+
+def build_world(config: DemoWorldConfig) -> DemoWorld:
+    """Draw a demo world, deterministically from ``config.seed``."""
+    rng = np.random.default_rng(config.seed)
+    tracks = _draw_tracks(config, rng)
+    lastfm = _draw_lastfm_tags(tracks, config, rng)
+    triplets, mismatches = _draw_listening(tracks, config, rng)
+    in_split = tracks[tracks["split"] != "none"]
+    train_ids = list(in_split.loc[in_split["split"] == "train", "track_id"]) + list(
+        in_split.loc[in_split["split"] == "valid", "track_id"]
+    )
+    test_ids = list(in_split.loc[in_split["split"] == "test", "track_id"])
+    return DemoWorld(config, tracks, triplets, lastfm, mismatches, train_ids, test_ids)
+
+
+# --- tracks -------------------------------------------------------------------------
+
+_ID_CHARS = np.array(list(string.ascii_uppercase + string.digits))
+_LETTERS = np.array(list(string.ascii_uppercase))
+
+
+def _msd_ids(prefix: str, n: int, rng: np.random.Generator) -> list[str]:
+    """Distinct IDs shaped like MSD's: prefix + 3 letters + 13 letters or digits."""
+    ids: set[str] = set()
+    out: list[str] = []
+    while len(out) < n:
+        head = rng.choice(_LETTERS, size=3)
+        tail = rng.choice(_ID_CHARS, size=13)
+        value = prefix + "".join(head) + "".join(tail)
+        if value not in ids:
+            ids.add(value)
+            out.append(value)
+    return out
+
+
+_SYLLABLES = ("ka", "lo", "mi", "ra", "ve", "to", "sun", "dre", "bel", "nor", "ix", "pa", "zu", "qua", "lin", "mor")
+
+
+def _names(n: int, rng: np.random.Generator, words: int) -> list[str]:
+    out = []
+    for _ in range(n):
+        parts = ["".join(rng.choice(_SYLLABLES, size=rng.integers(1, 4))).capitalize() for _ in range(words)]
+        out.append(" ".join(parts))
+    return out
+
+
+def _pick(rng: np.random.Generator, options: dict[str, float]) -> str:
+    names = list(options)
+    p = np.array([options[k] for k in names], dtype=float)
+    return names[rng.choice(len(names), p=p / p.sum())]
+
+
+def _draw_tracks(config: DemoWorldConfig, rng: np.random.Generator) -> pd.DataFrame:
+    n_split = config.n_train + config.n_valid + config.n_test
+    n_base = n_split + config.n_extra
+    shares = np.array([g["share"] for g in GENRES.values()])
+    genre_idx = rng.choice(len(GENRES), size=n_base, p=shares / shares.sum())
+
+    rows = []
+    for i in range(n_base):
+        name = GENRE_NAMES[genre_idx[i]]
+        g = GENRES[name]
+        era = ERAS[rng.choice(5, p=np.array(g["era"]) / sum(g["era"]))]
+        vocals = VOCALS[rng.choice(3, p=np.array(g["vocals"]) / sum(g["vocals"]))]
+        bpm = float(g["bpm"] * rng.uniform(0.9, 1.1))
+        energy = float(np.clip((bpm - 60) / 130 + rng.normal(0, 0.15), 0, 1))
+        qualities = {
+            "beautiful": 0.10 + 0.25 * (name in ("ambient", "folk", "jazz")) + 0.1 * (energy < 0.35),
+            "catchy": 0.12 + 0.15 * (name in ("pop", "house", "indie")),
+            "sexy": 0.08 + 0.15 * (name in ("soul", "funk", "house")),
+            "party": 0.08 + 0.15 * (name in ("house", "hiphop", "pop")),
+        }
+        rows.append(
+            dict(
+                genre=name,
+                era=era,
+                vocals=vocals,
+                major=bool(rng.random() < g["major"]),
+                acoustic=bool(rng.random() < g["acoustic"]),
+                lead=_pick(rng, g["lead"]),
+                drums=_pick(rng, g["drums"]),
+                bpm=round(bpm, 2),
+                energy=round(energy, 3),
+                key=int(rng.integers(0, 12)),
+                **{q: bool(rng.random() < p) for q, p in qualities.items()},
+            )
+        )
+    tracks = pd.DataFrame(rows)
+    split = np.array(["train"] * config.n_train + ["valid"] * config.n_valid + ["test"] * config.n_test + ["none"] * config.n_extra)
+    tracks["split"] = split
+    tracks["song_id"] = _msd_ids("SO", n_base, rng)
+
+    # Songs with two tracks: a re-release of another track's song (same recording,
+    # same tags), some inside the splits, so ingestion meets the duplicates.
+    originals = rng.choice(n_base, size=config.n_duplicates, replace=False)
+    duplicates = tracks.iloc[originals].copy()
+    dup_split = rng.choice(["train", "valid", "test", "none"], size=config.n_duplicates, p=[0.3, 0.1, 0.3, 0.3])
+    duplicates["split"] = dup_split
+    tracks = pd.concat([tracks, duplicates], ignore_index=True)
+    tracks["duplicate_of"] = [-1] * n_base + list(originals)
+
+    n = len(tracks)
+    tracks.insert(0, "track_id", _msd_ids("TR", n, rng))
+    tracks.insert(2, "artist", _names(n, rng, 2))
+    tracks.insert(3, "title", _names(n, rng, 3))
+    # Same recording for a duplicate: same rendering seed and attributes.
+    seeds = rng.integers(0, 2**31 - 1, size=n)
+    dup = tracks["duplicate_of"].to_numpy()
+    seeds[dup >= 0] = seeds[dup[dup >= 0]]
+    tracks["audio_seed"] = seeds
+
+    # Damaged audio among training tracks, so every demo run meets the bad-file paths.
+    tracks["flaw"] = np.where(tracks["split"] == "none", "no_audio", "ok")
+    candidates = np.flatnonzero((tracks["split"] == "train").to_numpy() & (dup < 0))
+    wanted = [kind for kind, count in config.flaws.items() for _ in range(int(count))]
+    for kind, row in zip(wanted, rng.choice(candidates, size=len(wanted), replace=False), strict=True):
+        tracks.loc[row, "flaw"] = kind
+    return tracks
+
+
+# --- tags ---------------------------------------------------------------------------
+
+
+def _tag_strengths(t: pd.DataFrame) -> dict[str, np.ndarray]:
+    """P(tag truly applies) per track, from its hidden attributes."""
+    g = t["genre"].to_numpy()
+    era = t["era"].to_numpy()
+    lead = t["lead"].to_numpy()
+    low = t["energy"].to_numpy() < 0.35
+    high = t["energy"].to_numpy() > 0.55
+    major = t["major"].to_numpy()
+    female = t["vocals"].to_numpy() == "female"
+
+    def genre(**w: float) -> np.ndarray:
+        return np.array([w.get(x, 0.0) for x in g])
+
+    guitar = np.isin(lead, ("dist_guitar", "clean_guitar", "pluck"))
+    rock_like = np.isin(g, ("rock", "indie"))
+    late = np.isin(era, ("90s", "00s"))
+    s = {
+        "rock": genre(rock=1, metal=.7, punk=.7, indie=.6, blues=.2, country=.1, pop=.15),
+        "pop": genre(pop=1, indie=.3, soul=.2, house=.1, electronic=.15),
+        "alternative": genre(indie=.8, punk=.3) + .5 * ((g == "rock") & late),
+        "indie": genre(indie=1),
+        "electronic": genre(electronic=1, house=.8, ambient=.4, hiphop=.1) + .2 * ((g == "pop") & (lead == "synth")),
+        "female vocalists": .9 * female,
+        "dance": genre(house=.9, funk=.3) + .6 * ((g == "electronic") & high) + .5 * ((g == "pop") & (t["drums"].to_numpy() == "four")),
+        "alternative rock": .5 * (g == "indie") + .4 * ((g == "rock") & late),
+        "jazz": genre(jazz=1, soul=.1, funk=.1),
+        "metal": genre(metal=1, punk=.1),
+        "chillout": .6 * (low & np.isin(g, ("ambient", "electronic", "jazz", "folk"))),
+        "male vocalists": .8 * (t["vocals"].to_numpy() == "male"),
+        "classic rock": .9 * ((g == "rock") & np.isin(era, ("60s", "70s"))) + .4 * ((g == "rock") & (era == "80s")),
+        "soul": genre(soul=1, funk=.4, blues=.2),
+        "indie rock": .7 * ((g == "indie") & guitar),
+        "Mellow": .6 * low,
+        "electronica": genre(electronic=.6, ambient=.4),
+        "folk": genre(folk=1, country=.3),
+        "chill": .5 * low,
+        "instrumental": .8 * (t["vocals"].to_numpy() == "none"),
+        "punk": genre(punk=1),
+        "oldies": .7 * (era == "60s") + .25 * (era == "70s"),
+        "blues": genre(blues=1),
+        "hard rock": .5 * (g == "metal") + .5 * (rock_like & (lead == "dist_guitar")),
+        "ambient": genre(ambient=1),
+        "acoustic": .8 * t["acoustic"].to_numpy(),
+        "experimental": genre(ambient=.3, electronic=.2),
+        "female vocalist": .5 * female,
+        "guitar": .6 * guitar,
+        "Hip-Hop": genre(hiphop=1),
+        "country": genre(country=1),
+        "easy listening": .4 * (low & np.isin(g, ("jazz", "soul", "pop"))),
+        "funk": genre(funk=1),
+        "electro": genre(electronic=.5, house=.3),
+        "heavy metal": genre(metal=.8),
+        "Progressive rock": .25 * ((g == "rock") & (era == "70s")) + genre(metal=.1),
+        "rnb": .8 * ((g == "soul") & late) + genre(hiphop=.3),
+        "indie pop": .5 * ((g == "indie") & major) + .2 * ((g == "pop") & (era == "00s")),
+        "sad": .7 * (~major & low) + .3 * (~major & ~low),
+        "House": genre(house=1),
+        "happy": .7 * (major & high),
+    }
+    for e in ERAS:
+        s[e] = (era == e).astype(float)
+    for q in QUALITIES:
+        s[q] = t[q].to_numpy().astype(float)
+    return {tag: np.clip(s[tag], 0, 1) for tag in MSD_50_TAGS}
+
+
+def _draw_lastfm_tags(tracks: pd.DataFrame, config: DemoWorldConfig, rng: np.random.Generator) -> pd.DataFrame:
+    strengths = _tag_strengths(tracks)
+    # A duplicate track carries its original's tags, as re-releases on Last.fm mostly do.
+    source = np.where(tracks["duplicate_of"].to_numpy() >= 0, tracks["duplicate_of"].to_numpy(), np.arange(len(tracks)))
+    untagged = rng.random(len(tracks)) < config.untagged_fraction
+    ids: list[str] = []
+    tags: list[str] = []
+    weights: list[int] = []
+    track_ids = tracks["track_id"].to_numpy()
+    for tag in MSD_50_TAGS:
+        given = (rng.random(len(tracks)) < strengths[tag] * TAG_OBSERVED[tag])[source] & ~untagged
+        strong = rng.uniform(45, 100, size=len(tracks))
+        spellings = SPELLINGS.get(tag, (tag,))
+        for row in np.flatnonzero(given):
+            ids.append(track_ids[row])
+            tags.append(spellings[rng.integers(len(spellings))])
+            weights.append(int(strong[row]))
+    # Spurious vocabulary tags (mostly weak) and tags outside the vocabulary.
+    for row in np.flatnonzero(~untagged):
+        for _ in range(rng.poisson(config.spurious_rate)):
+            ids.append(track_ids[row])
+            tags.append(MSD_50_TAGS[rng.integers(len(MSD_50_TAGS))])
+            weights.append(int(rng.triangular(0, 5, 75)))
+        for _ in range(rng.poisson(0.7)):
+            ids.append(track_ids[row])
+            tags.append(OTHER_TAGS[rng.integers(len(OTHER_TAGS))])
+            weights.append(int(rng.integers(0, 101)))
+    frame = pd.DataFrame({"track_id": ids, "tag": tags, "weight": weights})
+    # Last.fm keeps one weight per (track, exact spelling).
+    return frame.drop_duplicates(["track_id", "tag"], ignore_index=True)
+
+
+# --- listening ----------------------------------------------------------------------
+
+
+def _draw_listening(tracks: pd.DataFrame, config: DemoWorldConfig, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Listeners in scenes (era and taste) pick tracks; returns triplets and mismatches."""
+    # Plays are per song: a duplicate track shares its original's song, so only the
+    # original tracks are the songs listeners choose from.
+    songs = tracks[tracks["duplicate_of"] < 0].reset_index(drop=True)
+    n_songs, n_genres = len(songs), len(GENRE_NAMES)
+    era_idx = songs["era"].map({e: i for i, e in enumerate(ERAS)}).to_numpy()
+    genre_idx = songs["genre"].map({g: i for i, g in enumerate(GENRE_NAMES)}).to_numpy()
+    quality = songs[list(QUALITIES)].to_numpy(dtype=float)
+
+    # Scenes: a favourite era (or two), a few favourite genres, a taste in qualities.
+    scene_era = rng.dirichlet(np.full(5, 0.3), size=config.n_scenes)
+    scene_genre = rng.dirichlet(np.full(n_genres, 0.25), size=config.n_scenes)
+    scene_quality = rng.normal(0, 1, size=(config.n_scenes, len(QUALITIES)))
+    scene_of_user = rng.choice(config.n_scenes, size=config.n_users, p=rng.dirichlet(np.full(config.n_scenes, 2.0)))
+    user_era = np.log(scene_era[scene_of_user] + 0.02)
+    user_genre = np.log(scene_genre[scene_of_user] + 0.02)
+    user_quality = scene_quality[scene_of_user] + rng.normal(0, 0.5, size=(config.n_users, len(QUALITIES)))
+
+    popularity = rng.pareto(config.popularity_alpha, size=n_songs) + 0.05
+    log_pop = np.log(popularity)
+    in_split = (songs["split"] != "none").to_numpy()
+    cold = in_split & (rng.random(n_songs) < config.cold_fraction)
+    log_pop[cold] = -np.inf
+
+    # Power-law activity: tracks per listener.
+    u = rng.random(config.n_users)
+    activity = np.floor(config.activity_min * (1 - u) ** (-1 / (config.activity_alpha - 1))).astype(int)
+    activity = np.clip(activity, 1, min(config.activity_max, int((~cold).sum())))
+    activity[rng.choice(config.n_users, size=max(1, config.n_users // 200), replace=False)] = 1
+
+    # Some songs' plays really belong to another song: the wrong matches of
+    # sid_mismatches.txt. Their track gets the plays of a random other song.
+    n_bad = config.n_mismatches
+    bad_rows = rng.choice(np.flatnonzero(~cold & (songs["flaw"].to_numpy() == "ok")), size=n_bad, replace=False)
+    impostor = rng.choice(n_songs, size=n_bad, replace=False)
+    accepted = np.zeros(n_bad, dtype=bool)
+    accepted[: config.n_accepted] = True
+    profile = np.arange(n_songs)
+    profile[bad_rows[~accepted]] = impostor[~accepted]
+
+    users = ["".join(f"{b:02x}" for b in rng.bytes(20)) for _ in range(config.n_users)]
+    song_ids = songs["song_id"].to_numpy()
+    rows_user, rows_song, rows_count = [], [], []
+    for start in range(0, config.n_users, 500):
+        stop = min(start + 500, config.n_users)
+        score = (
+            log_pop[profile][None, :]
+            + config.era_weight * user_era[start:stop][:, era_idx[profile]]
+            + config.genre_weight * user_genre[start:stop][:, genre_idx[profile]]
+            + config.quality_weight * (user_quality[start:stop] @ quality[profile].T) / len(QUALITIES)
+        )
+        score = score + rng.gumbel(size=score.shape)
+        for k, row in enumerate(score):
+            n = activity[start + k]
+            chosen = np.argpartition(-row, n - 1)[:n]
+            chosen = np.sort(chosen)
+            counts = np.minimum(rng.zipf(2.2, size=n), 500)
+            rows_user.extend([users[start + k]] * n)
+            rows_song.extend(song_ids[chosen])
+            rows_count.extend(counts)
+    triplets = pd.DataFrame({"user_id": rows_user, "song_id": rows_song, "play_count": np.asarray(rows_count, dtype=np.int64)})
+
+    # Logs merged from several sources repeat a (user, song): split a few counts in two.
+    repeat = rng.choice(np.flatnonzero(triplets["play_count"].to_numpy() >= 2), size=config.repeated_rows, replace=False)
+    extra = triplets.iloc[repeat].copy()
+    first = (extra["play_count"] // 2).to_numpy()
+    triplets.loc[repeat, "play_count"] = triplets.loc[repeat, "play_count"].to_numpy() - first
+    extra["play_count"] = first
+    triplets = pd.concat([triplets, extra]).sort_index(kind="stable").reset_index(drop=True)
+
+    bad = songs.iloc[bad_rows]
+    other = songs.iloc[impostor]
+    mismatches = pd.DataFrame(
+        {
+            "song_id": bad["song_id"].to_numpy(),
+            "track_id": bad["track_id"].to_numpy(),
+            "artist": other["artist"].to_numpy(),
+            "title": other["title"].to_numpy(),
+            "accepted": accepted,
+        }
+    )
+    return triplets, mismatches

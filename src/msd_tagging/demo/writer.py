@@ -1,0 +1,232 @@
+"""Writes a :class:`DemoWorld` as the public MSD files, in their exact formats.
+
+Layout under the raw-data root, the same one ``conf/msd`` expects of a real MSD copy::
+
+    taste_profile/train_triplets.txt                 user<TAB>song<TAB>count
+    taste_profile/sid_mismatches.txt                 ERROR: <SO… TR…> a  -  t  !=  a  -  t
+    taste_profile/sid_matches_manually_accepted.txt  < ERROR: <SO… TR…> …
+    msd/unique_tracks.txt                            track<SEP>song<SEP>artist<SEP>title
+    lastfm/lastfm_tags.db                            SQLite: tids, tags, tid_tag
+    splits/50tagList.txt                             one tag per line
+    splits/filtered_list_train.cP                    Python-2 protocol-0 pickle, list of str
+    splits/filtered_list_test.cP
+    audio/A/B/C/TRABC….mp3                           track-ID path convention
+    .demo_world.json                                 what was written, and from which config
+
+The world is written into a temporary sibling folder and moved into place at the end,
+so an interrupted generation never leaves a half-written world that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+import sqlite3
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from msd_tagging.demo.world import DemoWorld
+from msd_tagging.msd.audio_paths import track_id_audio_path
+
+logger = logging.getLogger(__name__)
+
+MANIFEST = ".demo_world.json"
+LAYOUT = {
+    "triplets": "taste_profile/train_triplets.txt",
+    "sid_mismatches": "taste_profile/sid_mismatches.txt",
+    "manually_accepted": "taste_profile/sid_matches_manually_accepted.txt",
+    "unique_tracks": "msd/unique_tracks.txt",
+    "lastfm_tags_db": "lastfm/lastfm_tags.db",
+    "tag_list": "splits/50tagList.txt",
+    "split_train": "splits/filtered_list_train.cP",
+    "split_test": "splits/filtered_list_test.cP",
+    "audio": "audio",
+}
+TRUNCATE_TO = 0.35  # fraction of bytes a truncated demo MP3 keeps
+
+
+def python2_pickle_str_list(items: list[str]) -> bytes:
+    """Pickle a list of ASCII str exactly as Python 2's ``cPickle.dump(obj, f)`` did.
+
+    Protocol 0 with ``S'…'`` string opcodes and memo puts, byte for byte like the
+    published split files (Python 3's protocol 0 writes unicode opcodes instead).
+    """
+    parts = [b"(lp1\n"]
+    for memo, item in enumerate(items, start=2):
+        parts.append(b"S'" + item.encode("ascii") + b"'\np" + str(memo).encode() + b"\na")
+    parts.append(b".")
+    return b"".join(parts)
+
+
+def write_world(world: DemoWorld, root: str | os.PathLike, *, workers: int = 0, progress: bool = True) -> dict:
+    """Write ``world`` under ``root`` (replacing what is there) and return its manifest."""
+    root = Path(root)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = root.parent / f".{root.name}.partial-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    try:
+        _write_tables(world, staging)
+        flaws = _write_audio(world, staging / LAYOUT["audio"], workers=workers, progress=progress)
+        manifest = _manifest(world, flaws)
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        _swap_into_place(staging, root)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _write_tables(world: DemoWorld, out: Path) -> None:
+    for rel in LAYOUT.values():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+    tracks = world.tracks
+
+    with open(out / LAYOUT["triplets"], "w", encoding="utf-8", newline="\n") as handle:
+        t = world.triplets
+        handle.writelines(f"{u}\t{s}\t{c}\n" for u, s, c in zip(t["user_id"], t["song_id"], t["play_count"], strict=True))
+
+    with open(out / LAYOUT["unique_tracks"], "w", encoding="utf-8", newline="\n") as handle:
+        handle.writelines(
+            f"{tid}<SEP>{sid}<SEP>{a}<SEP>{ti}\n"
+            for tid, sid, a, ti in zip(tracks["track_id"], tracks["song_id"], tracks["artist"], tracks["title"], strict=True)
+        )
+
+    by_id = tracks.set_index("track_id")
+    lines, accepted = [], []
+    for row in world.mismatches.itertuples(index=False):
+        track = by_id.loc[row.track_id]
+        line = f"ERROR: <{row.song_id} {row.track_id}> {row.artist}  -  {row.title}  !=  {track['artist']}  -  {track['title']}\n"
+        lines.append(line)
+        if row.accepted:
+            accepted.append("< " + line)
+    (out / LAYOUT["sid_mismatches"]).write_text("".join(lines), encoding="utf-8")
+    # diff-style, as published: a hunk header, then the kept lines.
+    (out / LAYOUT["manually_accepted"]).write_text(f"1,{len(accepted)}d0\n" + "".join(accepted), encoding="utf-8")
+
+    (out / LAYOUT["tag_list"]).write_text("".join(f"{tag}\n" for tag in world.tags), encoding="utf-8")
+    (out / LAYOUT["split_train"]).write_bytes(python2_pickle_str_list(world.train_ids))
+    (out / LAYOUT["split_test"]).write_bytes(python2_pickle_str_list(world.test_ids))
+    _write_lastfm_db(world, out / LAYOUT["lastfm_tags_db"])
+
+
+def _write_lastfm_db(world: DemoWorld, path: Path) -> None:
+    """The Last.fm dataset's schema: tids and tags by ROWID, tid_tag(tid, tag, val)."""
+    tags = world.lastfm
+    tids = list(dict.fromkeys(tags["track_id"]))
+    names = list(dict.fromkeys(tags["tag"]))
+    tid_row = {t: i + 1 for i, t in enumerate(tids)}
+    tag_row = {t: i + 1 for i, t in enumerate(names)}
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE tids (tid TEXT, CONSTRAINT tid_unique UNIQUE (tid))")
+        db.execute("CREATE TABLE tags (tag TEXT, CONSTRAINT tag_unique UNIQUE (tag))")
+        db.execute("CREATE TABLE tid_tag (tid INT, tag INT, val FLOAT)")
+        db.executemany("INSERT INTO tids (ROWID, tid) VALUES (?, ?)", [(tid_row[t], t) for t in tids])
+        db.executemany("INSERT INTO tags (ROWID, tag) VALUES (?, ?)", [(tag_row[t], t) for t in names])
+        db.executemany(
+            "INSERT INTO tid_tag VALUES (?, ?, ?)",
+            [(tid_row[t], tag_row[g], float(w)) for t, g, w in zip(tags["track_id"], tags["tag"], tags["weight"], strict=True)],
+        )
+        db.execute("CREATE INDEX idx_tid_tag_tid ON tid_tag (tid)")
+        db.execute("CREATE INDEX idx_tid_tag_tag ON tid_tag (tag)")
+    db.close()
+
+
+_AUDIBLE = ("genre", "lead", "drums", "bpm", "major", "acoustic", "vocals", "key", "energy")
+
+
+def _write_audio(world: DemoWorld, audio_root: Path, *, workers: int, progress: bool) -> dict[str, list[str]]:
+    from tqdm.auto import tqdm
+
+    config = world.config
+    jobs, flaws = [], {}
+    for row in world.tracks.to_dict("records"):
+        if row["flaw"] == "no_audio":
+            continue
+        if row["flaw"] != "ok":
+            flaws.setdefault(row["flaw"], []).append(row["track_id"])
+        if row["flaw"] == "missing":
+            continue
+        attrs = {k: row[k] for k in _AUDIBLE}
+        path = audio_root / track_id_audio_path(row["track_id"])
+        jobs.append((attrs, str(path), config.sample_rate, config.seconds, int(row["audio_seed"]), row["flaw"]))
+
+    workers = workers or os.cpu_count() or 1
+    bar = tqdm(total=len(jobs), desc="demo audio", unit="clip", disable=None if progress else True)
+    if workers == 1:
+        for job in jobs:
+            _render_to_file(job)
+            bar.update()
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for _ in pool.map(_render_to_file, jobs, chunksize=16):
+                bar.update()
+    bar.close()
+    return flaws
+
+
+def _render_to_file(job: tuple) -> None:
+    import soundfile as sf
+
+    from msd_tagging.demo.synth import render_track
+
+    attrs, path, sample_rate, seconds, seed, flaw = job
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if flaw == "zero_byte":
+        path.write_bytes(b"")
+        return
+    signal = render_track(attrs, sample_rate=sample_rate, seconds=seconds, seed=seed)
+    sf.write(path, signal, sample_rate, format="MP3")
+    if flaw == "truncated":
+        data = path.read_bytes()
+        path.write_bytes(data[: int(len(data) * TRUNCATE_TO)])
+
+
+def _manifest(world: DemoWorld, flaws: dict[str, list[str]]) -> dict:
+    from msd_tagging import __version__
+
+    tracks = world.tracks
+    return {
+        "source": "demo",
+        "generator_version": __version__,
+        "fingerprint": world.config.fingerprint(),
+        "config": asdict(world.config),
+        "files": dict(LAYOUT),
+        "counts": {
+            "tracks": int(len(tracks)),
+            "songs": int(tracks["song_id"].nunique()),
+            "songs_with_several_tracks": int((tracks["song_id"].value_counts() > 1).sum()),
+            "train": int((tracks["split"] == "train").sum()),
+            "valid": int((tracks["split"] == "valid").sum()),
+            "test": int((tracks["split"] == "test").sum()),
+            "audio_clips": int(np.isin(tracks["flaw"], ("ok", "truncated", "zero_byte")).sum()),
+            "users": int(world.triplets["user_id"].nunique()),
+            "triplet_rows": int(len(world.triplets)),
+            "lastfm_rows": int(len(world.lastfm)),
+            "sid_mismatches": int(len(world.mismatches)),
+            "manually_accepted": int(world.mismatches["accepted"].sum()),
+        },
+        "flaws": flaws,
+        "mismatched_tracks": sorted(world.mismatches.loc[~world.mismatches["accepted"], "track_id"]),
+        "accepted_tracks": sorted(world.mismatches.loc[world.mismatches["accepted"], "track_id"]),
+    }
+
+
+def _swap_into_place(staging: Path, root: Path) -> None:
+    """Replace ``root`` by ``staging`` with renames, never leaving a mixed folder."""
+    if root.exists():
+        retired = root.parent / f".{root.name}.retired-{os.getpid()}"
+        os.replace(root, retired)
+        os.replace(staging, root)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(staging, root)
