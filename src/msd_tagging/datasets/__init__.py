@@ -1,0 +1,15 @@
+"""Custom Kedro datasets: the MSD readers, the demo world, the ID maps."""
+
+from msd_tagging.datasets.audio import AudioListingDataset, AudioPathsDataset
+from msd_tagging.datasets.demo_world import DemoWorldDataset, RawInventoryDataset
+from msd_tagging.datasets.id_maps import IdMapsDataset
+from msd_tagging.datasets.msd_files import MSDFileDataset
+
+__all__ = [
+    "AudioListingDataset",
+    "AudioPathsDataset",
+    "DemoWorldDataset",
+    "IdMapsDataset",
+    "MSDFileDataset",
+    "RawInventoryDataset",
+]

@@ -1,0 +1,87 @@
+"""Kedro datasets for where audio lives: the path convention and the files present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from kedro.io import AbstractDataset, DatasetError
+
+from msd_tagging.msd import AudioPathIndex, read_7digital_maps, read_audio_index
+
+
+class AudioPathsDataset(AbstractDataset[None, AudioPathIndex]):
+    """Loads the track → audio path mapping of one convention.
+
+    Args:
+        convention: ``track_id`` (``A/A/D/TRAADIN128F931D672.mp3``), ``index`` (a
+            ``track_id<TAB>path`` file given as ``index_path``) or ``7digital``
+            (``msd_to_7d`` and ``sevend_to_path`` pickles).
+        extension: file extension for the ``track_id`` convention.
+    """
+
+    def __init__(
+        self,
+        convention: str = "track_id",
+        index_path: str | None = None,
+        msd_to_7d: str | None = None,
+        sevend_to_path: str | None = None,
+        extension: str = ".mp3",
+        metadata: dict | None = None,
+    ):
+        self._convention = convention
+        self._index_path = index_path
+        self._msd_to_7d = msd_to_7d
+        self._sevend_to_path = sevend_to_path
+        self._extension = extension
+        self.metadata = metadata
+
+    def load(self) -> AudioPathIndex:
+        if self._convention == "index":
+            if not self._index_path:
+                raise DatasetError("the 'index' audio convention needs index_path")
+            return AudioPathIndex("index", read_audio_index(self._index_path))
+        if self._convention == "7digital":
+            if not (self._msd_to_7d and self._sevend_to_path):
+                raise DatasetError("the '7digital' audio convention needs msd_to_7d and sevend_to_path")
+            return AudioPathIndex("7digital", read_7digital_maps(self._msd_to_7d, self._sevend_to_path))
+        return AudioPathIndex(self._convention, None, self._extension)
+
+    def save(self, data: AudioPathIndex) -> None:
+        raise DatasetError("audio path conventions are configuration, not outputs")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"convention": self._convention, "index_path": self._index_path, "extension": self._extension}
+
+
+class AudioListingDataset(AbstractDataset[None, pd.DataFrame]):
+    """Lists the files under an audio root with their sizes (no audio is decoded).
+
+    Loads a DataFrame with ``path`` (POSIX, relative to ``root``) and ``size_bytes``; an
+    absent root lists nothing.
+    """
+
+    def __init__(self, root: str, metadata: dict | None = None):
+        self._root = Path(root)
+        self.metadata = metadata
+
+    def load(self) -> pd.DataFrame:
+        paths, sizes = [], []
+        if self._root.is_dir():
+            for folder, _, files in os.walk(self._root):
+                rel = Path(folder).relative_to(self._root)
+                for name in files:
+                    paths.append((rel / name).as_posix())
+                    sizes.append(os.path.getsize(os.path.join(folder, name)))
+        return pd.DataFrame({"path": pd.Series(paths, dtype=object), "size_bytes": pd.Series(sizes, dtype="int64")})
+
+    def save(self, data: pd.DataFrame) -> None:
+        raise DatasetError(f"{self._root} is raw audio and read-only")
+
+    def _exists(self) -> bool:
+        return self._root.is_dir()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"root": str(self._root)}

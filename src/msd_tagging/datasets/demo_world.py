@@ -1,0 +1,84 @@
+"""Kedro datasets for the raw-data folder: what is there, and the demo world written into it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from kedro.io import AbstractDataset, DatasetError
+
+from msd_tagging.demo.world import DemoWorld, RawDataOnDisk
+from msd_tagging.demo.writer import LAYOUT, MANIFEST, write_world
+
+
+class RawInventoryDataset(AbstractDataset[None, dict]):
+    """Read-only: which of the expected raw files exist under ``root``.
+
+    Loads ``{"root", "present": {name: bool}, "manifest": dict | None}`` where
+    ``manifest`` is the demo generator's record, if a demo world was written there.
+    """
+
+    def __init__(self, root: str, files: dict[str, str] | None = None, metadata: dict | None = None):
+        self._root = Path(root)
+        self._files = dict(files or LAYOUT)
+        self.metadata = metadata
+
+    def load(self) -> dict:
+        manifest_path = self._root / MANIFEST
+        manifest = None
+        if manifest_path.is_file():
+            try:
+                manifest = json.loads(manifest_path.read_text())
+            except json.JSONDecodeError:
+                manifest = None  # unreadable record: treated as no demo world
+        return {
+            "root": str(self._root),
+            "present": {name: (self._root / rel).exists() for name, rel in self._files.items()},
+            "files": self._files,
+            "manifest": manifest,
+        }
+
+    def save(self, data: None) -> None:
+        raise DatasetError("the raw inventory is read-only")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"root": str(self._root)}
+
+
+class DemoWorldDataset(AbstractDataset[DemoWorld | RawDataOnDisk, dict]):
+    """Writes a drawn :class:`DemoWorld` as MSD files under ``root``; loads the record of
+    the raw data in place.
+
+    Saving :class:`RawDataOnDisk` writes nothing: the files are already there.
+
+    Args:
+        root: raw-data folder.
+        workers: audio rendering processes (0: one per core).
+        progress: show a progress bar when attached to a terminal.
+    """
+
+    def __init__(self, root: str, workers: int = 0, progress: bool = True, metadata: dict | None = None):
+        self._root = Path(root)
+        self._workers = workers
+        self._progress = progress
+        self.metadata = metadata
+
+    def save(self, data: DemoWorld | RawDataOnDisk) -> None:
+        if isinstance(data, RawDataOnDisk):
+            return
+        if not isinstance(data, DemoWorld):
+            raise DatasetError(f"expected a DemoWorld or RawDataOnDisk, got {type(data).__name__}")
+        write_world(data, self._root, workers=self._workers, progress=self._progress)
+
+    def load(self) -> dict:
+        manifest_path = self._root / MANIFEST
+        if manifest_path.is_file():
+            return json.loads(manifest_path.read_text())
+        return {"source": "external", "root": str(self._root)}
+
+    def _exists(self) -> bool:
+        return self._root.is_dir()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"root": str(self._root), "workers": self._workers}

@@ -1,0 +1,1 @@
+"""One folder per pipeline: ``pipeline.py`` wires, ``nodes.py`` computes."""

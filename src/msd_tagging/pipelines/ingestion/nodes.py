@@ -1,0 +1,345 @@
+"""Raw MSD tables → primary tables: tracks, tag labels, plays, ID maps, and a report.
+
+Every row that is dropped is counted by reason; structural problems raise
+:class:`~msd_tagging.errors.MSDDataError` naming the file or ID.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from msd_tagging.errors import MSDDataError
+from msd_tagging.mapping import IdMaps
+from msd_tagging.msd import AudioPathIndex, normalise_tag, split_train_valid
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "valid", "test")
+
+
+def _listed(values, limit: int) -> list:
+    """At most ``limit`` items of ``values`` for a report (the counts say how many in all)."""
+    return [v for _, v in zip(range(limit), values, strict=False)]
+
+
+def build_tracks(
+    raw_world: dict,
+    split_train: list[str],
+    split_test: list[str],
+    unique_tracks: pd.DataFrame,
+    params: dict,
+) -> tuple[pd.DataFrame, dict]:
+    """Tracks of the three splits with their song, artist and title.
+
+    Args:
+        raw_world: record of the raw data in place (orders this step after it).
+        split_train: ``filtered_list_train.cP``: training then validation IDs.
+        split_test: ``filtered_list_test.cP``.
+        unique_tracks: MSD ``unique_tracks.txt``.
+        params: ``n_train`` (IDs of ``split_train`` that are training) and
+            ``report_max_listed``.
+
+    Returns:
+        ``tracks`` with ``track_id, song_id, artist, title, split``, and their stats.
+
+    Raises:
+        MSDDataError: if a track is in both the training list and the test list.
+    """
+    train, valid = split_train_valid(split_train, params["n_train"])
+    leaked = pd.Index(split_train).intersection(pd.Index(split_test))
+    if len(leaked):
+        raise MSDDataError(
+            f"{len(leaked)} track(s) are in both filtered_list_train.cP and filtered_list_test.cP, "
+            f"e.g. {leaked[0]}.",
+            fix="use the published split files unchanged, or remove the overlap from one of them.",
+        )
+    tracks = pd.DataFrame(
+        {
+            "track_id": train + valid + split_test,
+            "split": ["train"] * len(train) + ["valid"] * len(valid) + ["test"] * len(split_test),
+        }
+    )
+    tracks = tracks.merge(unique_tracks, on="track_id", how="left", validate="one_to_one")
+    tracks = tracks[["track_id", "song_id", "artist", "title", "split"]]
+    unknown = tracks.loc[tracks["song_id"].isna(), "track_id"]
+
+    songs = tracks.dropna(subset=["song_id"])
+    shared = songs[songs["song_id"].duplicated(keep=False)]
+    across = shared.groupby("song_id")["split"].nunique()
+    stats = {
+        "source": raw_world.get("source", "external"),
+        "split_sizes": {s: int((tracks["split"] == s).sum()) for s in SPLITS},
+        "split_tracks_not_in_unique_tracks": int(len(unknown)),
+        "split_tracks_not_in_unique_tracks_ids": _listed(unknown, params["report_max_listed"]),
+        "songs_with_several_split_tracks": int(shared["song_id"].nunique()),
+        "songs_across_splits": int((across > 1).sum()),
+    }
+    logger.info("Split sizes: %s", stats["split_sizes"])
+    return tracks, stats
+
+
+def resolve_audio(
+    tracks: pd.DataFrame, audio_paths: AudioPathIndex, audio_listing: pd.DataFrame, params: dict
+) -> tuple[pd.DataFrame, dict]:
+    """Add each track's audio path and whether the file is there and non-empty.
+
+    ``audio_status`` is ``ok``, ``empty`` (zero bytes), ``missing`` (no file at the
+    path) or ``not_indexed`` (the path index has no entry). Decoding problems such as
+    truncation are the feature extractor's to find.
+
+    Raises:
+        MSDDataError: if more than ``max_missing_audio_fraction`` of the split tracks
+            have no usable audio file.
+    """
+    paths = audio_paths.paths_for(tracks["track_id"])
+    sizes = audio_listing.set_index("path")["size_bytes"]
+    size = paths.map(sizes)
+    status = np.select(
+        [paths.isna(), size.isna(), size == 0],
+        ["not_indexed", "missing", "empty"],
+        default="ok",
+    )
+    out = tracks.assign(audio_path=paths, audio_status=status)
+    limit = params["report_max_listed"]
+    bad = out[out["audio_status"] != "ok"]
+    stats = {
+        "audio_convention": audio_paths.convention,
+        "audio_status": {k: int(v) for k, v in out["audio_status"].value_counts().items()},
+        "tracks_without_audio": {
+            reason: _listed(
+                [{"track_id": t, "path": p, "split": s} for t, p, s in zip(g["track_id"], g["audio_path"], g["split"], strict=True)],
+                limit,
+            )
+            for reason, g in bad.groupby("audio_status")
+        },
+    }
+    fraction = len(bad) / max(len(out), 1)
+    if fraction > params["max_missing_audio_fraction"]:
+        raise MSDDataError(
+            f"{len(bad)} of {len(out)} split tracks ({fraction:.1%}) have no usable audio file, above "
+            f"max_missing_audio_fraction={params['max_missing_audio_fraction']}; "
+            f"e.g. {bad['track_id'].iloc[0]} expected at {bad['audio_path'].iloc[0]}.",
+            fix="check the audio root and path convention in conf/<env>/catalog.yml, or raise the threshold.",
+        )
+    for reason, items in stats["tracks_without_audio"].items():
+        logger.warning("%d split track(s) without usable audio (%s), e.g. %s", stats["audio_status"][reason], reason, items[0]["track_id"])
+    return out, stats
+
+
+def map_songs_to_tracks(
+    unique_tracks: pd.DataFrame,
+    sid_mismatches: pd.DataFrame,
+    manually_accepted: pd.DataFrame,
+    tracks: pd.DataFrame,
+) -> tuple[pd.DataFrame, dict]:
+    """One track per Taste Profile song, from ``unique_tracks`` minus the wrong matches.
+
+    A (song, track) pair listed in ``sid_mismatches.txt`` is dropped unless it is also
+    manually accepted. A song with several tracks gives its plays to one of them, so that
+    two tracks never share listening data: the one in the splits if any, then the
+    smallest track ID (deterministic).
+
+    Returns:
+        ``song_id, track_id`` for every song of ``unique_tracks``; ``track_id`` is
+        missing where the song's only matches were wrong. And stats.
+    """
+    pairs = unique_tracks[["song_id", "track_id"]]
+    wrong = sid_mismatches.merge(manually_accepted, on=["song_id", "track_id"], how="left", indicator=True)
+    wrong = wrong[wrong["_merge"] == "left_only"][["song_id", "track_id"]]
+    flagged = pairs.merge(wrong, on=["song_id", "track_id"], how="left", indicator=True)["_merge"] == "both"
+    kept = pairs[~flagged.to_numpy()]
+
+    in_split = kept["track_id"].isin(tracks["track_id"])
+    canonical = (
+        kept.assign(outside_split=~in_split)
+        .sort_values(["song_id", "outside_split", "track_id"], kind="stable")
+        .drop_duplicates("song_id")[["song_id", "track_id"]]
+    )
+    all_songs = pd.DataFrame({"song_id": pairs["song_id"].unique()})
+    song_tracks = all_songs.merge(canonical, on="song_id", how="left")
+    several = kept["song_id"].duplicated(keep=False)
+    stats = {
+        "pairs_in_unique_tracks": int(len(pairs)),
+        "pairs_dropped_sid_mismatch": int(flagged.sum()),
+        "pairs_kept_manually_accepted": int(
+            pairs.merge(manually_accepted, on=["song_id", "track_id"]).shape[0]
+        ),
+        "songs_with_several_tracks": int(kept.loc[several, "song_id"].nunique()),
+        "tracks_not_given_plays_as_duplicates": int(several.sum() - kept.loc[several, "song_id"].nunique()),
+    }
+    return song_tracks, stats
+
+
+def build_plays(taste_triplets: pd.DataFrame, song_tracks: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Plays per (user, track): Taste Profile songs mapped to tracks, repeats merged.
+
+    Works on category codes, so the full 48M-row Taste Profile stays a few integer
+    arrays. Rows are dropped, and counted, when the count is below 1, the song is not
+    in ``unique_tracks``, or the song's match to its track is wrong.
+
+    Returns:
+        ``user_id, track_id, play_count`` (categorical IDs, int32 counts), and stats.
+    """
+    users = taste_triplets["user_id"].cat
+    songs = taste_triplets["song_id"].cat
+    counts = taste_triplets["play_count"].to_numpy()
+
+    mapped = song_tracks.set_index("song_id")["track_id"].reindex(songs.categories)
+    known_song = song_tracks["song_id"].pipe(pd.Index).get_indexer(songs.categories) >= 0
+    track_index = pd.Index(mapped.dropna().unique())
+    track_of_song = track_index.get_indexer(mapped.to_numpy())  # -1 for unmapped songs
+
+    song_codes = songs.codes.to_numpy()
+    row_track = track_of_song[song_codes]
+    bad_count = counts < 1
+    unknown = ~known_song[song_codes] & ~bad_count
+    mismatch = known_song[song_codes] & (row_track < 0) & ~bad_count
+    keep = ~(bad_count | unknown | mismatch)
+
+    user_codes = users.codes.to_numpy()[keep].astype(np.int64)
+    key = user_codes * len(track_index) + row_track[keep]
+    unique_keys, inverse = np.unique(key, return_inverse=True)
+    merged_counts = np.bincount(inverse, weights=counts[keep]).astype(np.int64)
+    if merged_counts.max(initial=0) > np.iinfo(np.int32).max:
+        raise MSDDataError("a merged play count exceeds the int32 range.")
+
+    plays = pd.DataFrame(
+        {
+            "user_id": pd.Categorical.from_codes(unique_keys // len(track_index), categories=users.categories),
+            "track_id": pd.Categorical.from_codes(unique_keys % len(track_index), categories=track_index),
+            "play_count": merged_counts.astype(np.int32),
+        }
+    )
+    plays["user_id"] = plays["user_id"].cat.remove_unused_categories()
+    stats = {
+        "rows_read": int(len(counts)),
+        "rows_dropped": {
+            "play_count_below_1": int(bad_count.sum()),
+            "song_not_in_unique_tracks": int(unknown.sum()),
+            "song_track_mismatch": int(mismatch.sum()),
+        },
+        "repeated_user_song_rows_merged": int(keep.sum() - len(unique_keys)),
+        "plays_rows": int(len(plays)),
+        "users": int(plays["user_id"].cat.categories.size),
+        "tracks_with_plays": int(track_index.size),
+    }
+    logger.info(
+        "Plays: %d rows read, %d kept as %d (user, track) pairs; dropped %s",
+        stats["rows_read"],
+        int(keep.sum()),
+        stats["plays_rows"],
+        stats["rows_dropped"],
+    )
+    return plays, stats
+
+
+def build_id_maps(tracks: pd.DataFrame, plays: pd.DataFrame, song_tracks: pd.DataFrame, tag_list: list[str]) -> IdMaps:
+    """The project's ID ↔ index maps.
+
+    Tracks: the split tracks in split order, then the other tracks with plays. Users:
+    those with plays. Songs: those mapped to a track. Tags: the vocabulary in order.
+    """
+    split_ids = tracks["track_id"]
+    other = pd.Index(plays["track_id"].cat.categories).difference(pd.Index(split_ids)).sort_values()
+    return IdMaps.build(
+        users=plays["user_id"].cat.categories,
+        songs=song_tracks.dropna()["song_id"],
+        tracks=list(split_ids) + list(other),
+        tags=tag_list,
+    )
+
+
+def index_plays(plays: pd.DataFrame, id_maps: IdMaps) -> pd.DataFrame:
+    """Plays as integer indices into the ID maps: ``user_idx, track_idx, play_count``."""
+    user_idx = id_maps.index("users", plays["user_id"].cat.categories)[plays["user_id"].cat.codes.to_numpy()]
+    track_idx = id_maps.index("tracks", plays["track_id"].cat.categories)[plays["track_id"].cat.codes.to_numpy()]
+    return pd.DataFrame({"user_idx": user_idx, "track_idx": track_idx, "play_count": plays["play_count"].to_numpy()})
+
+
+def build_tag_labels(
+    tracks: pd.DataFrame, lastfm_tags: pd.DataFrame, tag_list: list[str], params: dict
+) -> tuple[pd.DataFrame, dict]:
+    """Binary labels, split tracks × vocabulary tags.
+
+    Tag spellings are normalised (``Hip-Hop``, ``hip hop`` and `` HIP-HOP `` are one
+    tag); where a track has several spellings of a tag the highest weight counts. A tag
+    is positive when its weight is above ``params["tag_threshold"]``.
+
+    Returns:
+        ``track_id`` then one uint8 column per tag in vocabulary order, one row per
+        split track in ``tracks`` order; and stats.
+    """
+    vocabulary = {normalise_tag(t): i for i, t in enumerate(tag_list)}
+    tags = lastfm_tags["tag"].astype("category")
+    category_tag = np.array([vocabulary.get(normalise_tag(str(c)), -1) for c in tags.cat.categories], dtype=np.int64)
+    tag_idx = category_tag[tags.cat.codes.to_numpy()]
+
+    track_pos = pd.Index(tracks["track_id"]).get_indexer(lastfm_tags["track_id"].astype(object))
+    in_split = track_pos >= 0
+    in_vocab = tag_idx >= 0
+    rows = in_split & in_vocab
+    frame = pd.DataFrame(
+        {
+            "track": track_pos[rows],
+            "tag": tag_idx[rows],
+            "weight": lastfm_tags["weight"].to_numpy()[rows],
+            "spelling": tags.to_numpy()[rows],
+        }
+    )
+    best = frame.groupby(["track", "tag"], sort=False)["weight"].max().reset_index()
+    positive = best[best["weight"] > params["tag_threshold"]]
+    labels = np.zeros((len(tracks), len(tag_list)), dtype=np.uint8)
+    labels[positive["track"].to_numpy(), positive["tag"].to_numpy()] = 1
+    out = pd.DataFrame(labels, columns=list(tag_list))
+    out.insert(0, "track_id", tracks["track_id"].to_numpy())
+
+    variants = frame.loc[frame["spelling"] != np.array(tag_list, dtype=object)[frame["tag"].to_numpy()]]
+    split = tracks["split"].to_numpy()
+    stats = {
+        "lastfm_rows_read": int(len(lastfm_tags)),
+        "lastfm_rows_dropped": {
+            "track_not_in_splits": int((~in_split).sum()),
+            "tag_not_in_vocabulary": int((in_split & ~in_vocab).sum()),
+        },
+        "spelling_variants_merged": {
+            tag_list[t]: {str(s): int(n) for s, n in g["spelling"].value_counts().items()}
+            for t, g in variants.groupby("tag")
+        },
+        "tag_threshold": params["tag_threshold"],
+        "positives_per_tag": {
+            s: {tag: int(n) for tag, n in zip(tag_list, labels[split == s].sum(axis=0), strict=True)} for s in SPLITS
+        },
+        "tracks_without_positive_tag": {s: int((labels[split == s].sum(axis=1) == 0).sum()) for s in SPLITS},
+    }
+    return out, stats
+
+
+def ingestion_report(
+    split_stats: dict,
+    audio_stats: dict,
+    song_stats: dict,
+    play_stats: dict,
+    tag_stats: dict,
+    tracks: pd.DataFrame,
+    plays: pd.DataFrame,
+    params: dict,
+) -> dict:
+    """One JSON report: rows read, rows dropped by reason, split sizes, tracks without
+    audio, tracks without plays."""
+    played = pd.Index(plays["track_id"].cat.categories)
+    cold = tracks[~tracks["track_id"].isin(played)]
+    return {
+        "source": split_stats["source"],
+        "splits": split_stats,
+        "audio": audio_stats,
+        "songs": song_stats,
+        "plays": play_stats,
+        "tags": tag_stats,
+        "tracks_without_plays": {
+            "count": {s: int((cold["split"] == s).sum()) for s in SPLITS},
+            "track_ids": _listed(cold["track_id"], params["report_max_listed"]),
+        },
+    }
