@@ -59,12 +59,12 @@ class AudioPathsDataset(AbstractDataset[None, AudioPathIndex]):
 class AudioListingDataset(AbstractDataset[None, pd.DataFrame]):
     """Lists the files under an audio root with their sizes (no audio is decoded).
 
-    Loads a DataFrame with ``path`` (POSIX, relative to ``root``) and ``size_bytes``; an
-    absent root lists nothing.
+    Loads a DataFrame with ``path`` (POSIX, relative to the folder ``path``) and
+    ``size_bytes``; an absent folder lists nothing.
     """
 
-    def __init__(self, root: str, metadata: dict | None = None):
-        self._root = Path(root)
+    def __init__(self, path: str, metadata: dict | None = None):
+        self._root = Path(path)
         self.metadata = metadata
 
     def load(self) -> pd.DataFrame:
@@ -84,4 +84,4 @@ class AudioListingDataset(AbstractDataset[None, pd.DataFrame]):
         return self._root.is_dir()
 
     def _describe(self) -> dict[str, Any]:
-        return {"root": str(self._root)}
+        return {"path": str(self._root)}

@@ -13,14 +13,14 @@ from msd_tagging.demo.writer import LAYOUT, MANIFEST, write_world
 
 
 class RawInventoryDataset(AbstractDataset[None, dict]):
-    """Read-only: which of the expected raw files exist under ``root``.
+    """Read-only: which of the expected raw files exist under the folder ``path``.
 
     Loads ``{"root", "present": {name: bool}, "manifest": dict | None}`` where
     ``manifest`` is the demo generator's record, if a demo world was written there.
     """
 
-    def __init__(self, root: str, files: dict[str, str] | None = None, metadata: dict | None = None):
-        self._root = Path(root)
+    def __init__(self, path: str, files: dict[str, str] | None = None, metadata: dict | None = None):
+        self._root = Path(path)
         self._files = dict(files or LAYOUT)
         self.metadata = metadata
 
@@ -43,23 +43,23 @@ class RawInventoryDataset(AbstractDataset[None, dict]):
         raise DatasetError("the raw inventory is read-only")
 
     def _describe(self) -> dict[str, Any]:
-        return {"root": str(self._root)}
+        return {"path": str(self._root)}
 
 
 class DemoWorldDataset(AbstractDataset[DemoWorld | RawDataOnDisk, dict]):
-    """Writes a drawn :class:`DemoWorld` as MSD files under ``root``; loads the record of
-    the raw data in place.
+    """Writes a drawn :class:`DemoWorld` as MSD files under the folder ``path``; loads the
+    record of the raw data in place.
 
     Saving :class:`RawDataOnDisk` writes nothing: the files are already there.
 
     Args:
-        root: raw-data folder.
+        path: raw-data folder.
         workers: audio rendering processes (0: one per core).
         progress: show a progress bar when attached to a terminal.
     """
 
-    def __init__(self, root: str, workers: int = 0, progress: bool = True, metadata: dict | None = None):
-        self._root = Path(root)
+    def __init__(self, path: str, workers: int = 0, progress: bool = True, metadata: dict | None = None):
+        self._root = Path(path)
         self._workers = workers
         self._progress = progress
         self.metadata = metadata
@@ -81,4 +81,4 @@ class DemoWorldDataset(AbstractDataset[DemoWorld | RawDataOnDisk, dict]):
         return self._root.is_dir()
 
     def _describe(self) -> dict[str, Any]:
-        return {"root": str(self._root), "workers": self._workers}
+        return {"path": str(self._root), "workers": self._workers}

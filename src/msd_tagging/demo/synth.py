@@ -71,7 +71,7 @@ def render_track(attrs: dict, *, sample_rate: int, seconds: float, seed: int) ->
         time += bar
 
     out += 0.9 * _drums(attrs["drums"], n, step, sample_rate, acoustic, rng)
-    out += 0.6 * _bass(chords, n, beat, sample_rate, acoustic, attrs["genre"], rng)
+    out += 0.35 * _bass(chords, n, beat, sample_rate, acoustic, attrs["genre"], rng)
     out += 0.7 * _lead(attrs["lead"], chords, n, beat, sample_rate, rng)
     if attrs["vocals"] != "none":
         out += 0.6 * _voice(attrs["vocals"], attrs["genre"] == "hiphop", chords, n, beat, sample_rate, rng)
@@ -192,15 +192,17 @@ def _bass(chords, n, beat, sr, acoustic, genre, rng) -> np.ndarray:
 
 def _lead(lead: str, chords, n, beat, sr, rng) -> np.ndarray:
     out = np.zeros(n)
-    if lead in ("dist_guitar",):
-        # Power chords chugged on eighths through a hard clipper.
+    if lead == "dist_guitar":
+        # Power chords (root + fifth) chugged on eighths through a hard clipper: the
+        # clipping, not the source, makes the dense harmonics and intermodulation.
         L = int(beat / 2 * sr)
+        source = np.array([1.0, 0.3, 0.1])
         for start, note, _ in chords:
+            f = midi_hz(note + 12)
+            chord = _tone(f, L, sr, source, None) + _tone(f * 1.5, L, sr, source, None)
+            sound = np.tanh(8.0 * chord) * _env(L, sr, 0.4)
             for e in range(8):
-                f = midi_hz(note)
-                sound = _tone(f, L, sr, 1 / np.arange(1, 12), None) + _tone(f * 1.5, L, sr, 1 / np.arange(1, 8), None)
-                sound = np.tanh(6.0 * sound) * _env(L, sr, 0.4)
-                _place(out, start + e * beat / 2, 0.35 * sound, sr)
+                _place(out, start + e * beat / 2, 0.3 * sound, sr)
         return out
     if lead == "pad":
         # Detuned sustained saws with slow swells.

@@ -238,14 +238,16 @@ def _draw_tracks(config: DemoWorldConfig, rng: np.random.Generator) -> pd.DataFr
     tracks["split"] = split
     tracks["song_id"] = _msd_ids("SO", n_base, rng)
 
-    # Songs with two tracks: a re-release of another track's song (same recording,
-    # same tags), some inside the splits, so ingestion meets the duplicates.
+    # Songs with two tracks: some tracks are re-releases of another track's song (same
+    # recording, same tags). They take ordinary slots, so the split sizes stay exact,
+    # and some land in another split than their original, as in the real MSD.
     originals = rng.choice(n_base, size=config.n_duplicates, replace=False)
-    duplicates = tracks.iloc[originals].copy()
-    dup_split = rng.choice(["train", "valid", "test", "none"], size=config.n_duplicates, p=[0.3, 0.1, 0.3, 0.3])
-    duplicates["split"] = dup_split
-    tracks = pd.concat([tracks, duplicates], ignore_index=True)
-    tracks["duplicate_of"] = [-1] * n_base + list(originals)
+    copies = rng.choice(np.setdiff1d(np.arange(n_base), originals), size=config.n_duplicates, replace=False)
+    hidden = [c for c in tracks.columns if c not in ("split",)]
+    tracks.loc[copies, hidden] = tracks.loc[originals, hidden].to_numpy()
+    duplicate_of = np.full(n_base, -1)
+    duplicate_of[copies] = originals
+    tracks["duplicate_of"] = duplicate_of
 
     n = len(tracks)
     tracks.insert(0, "track_id", _msd_ids("TR", n, rng))

@@ -11,6 +11,10 @@ from msd_tagging.errors import MSDDataError
 from msd_tagging.msd.ids import existing_file, is_track_id
 
 
+class _CodeInPickle(pickle.UnpicklingError):
+    """A pickle asked for a class or function."""
+
+
 class _DataOnlyUnpickler(pickle.Unpickler):
     """Unpickler that builds lists, dicts, strings and numbers and refuses everything else.
 
@@ -18,8 +22,14 @@ class _DataOnlyUnpickler(pickle.Unpickler):
     A pickle that asks for one is not a split file and may be an attack: refuse it.
     """
 
-    def find_class(self, module: str, name: str):  # noqa: D401
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: data pickles hold no code")
+    # Python 3 pickles bytes at protocols 0-2 as _codecs.encode(text, "latin1"): a pure
+    # data transform, the one callable allowed.
+    ALLOWED = {("_codecs", "encode")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise _CodeInPickle(f"refusing to load {module}.{name}: data pickles hold no code")
 
 
 def load_data_pickle(path: str | PathLike, what: str) -> object:
@@ -28,9 +38,11 @@ def load_data_pickle(path: str | PathLike, what: str) -> object:
     payload = path.read_bytes()
     try:
         return _DataOnlyUnpickler(io.BytesIO(payload), encoding="latin1").load()
-    except pickle.UnpicklingError as exc:
-        raise MSDDataError(f"not a plain-data pickle: {exc}.", path=path) from exc
-    except (EOFError, ValueError, KeyError, IndexError, TypeError) as exc:
+    except _CodeInPickle as exc:
+        raise MSDDataError(
+            f"not a plain-data pickle: {exc}.", path=path, fix="use the published file; never load pickles of unknown origin."
+        ) from exc
+    except (pickle.UnpicklingError, EOFError, ValueError, KeyError, IndexError, TypeError) as exc:
         raise MSDDataError(f"truncated or corrupt pickle ({type(exc).__name__}: {exc}).", path=path) from exc
 
 

@@ -18,7 +18,7 @@ TRIPLET_COLUMNS = ("user_id", "song_id", "play_count")
 _MISMATCH = re.compile(rf"^(?:< )?ERROR: <({SONG_ID_PATTERN}) ({TRACK_ID_PATTERN})>")
 
 
-def read_triplets(path: str | PathLike, *, block_size: int = 64 << 20) -> pd.DataFrame:
+def read_triplets(path: str | PathLike, *, block_size: int = 16 << 20) -> pd.DataFrame:
     """Read ``train_triplets.txt`` (``user<TAB>song<TAB>count``, no header), streaming.
 
     The file is parsed in blocks by pyarrow with the two ID columns dictionary-encoded,

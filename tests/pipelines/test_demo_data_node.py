@@ -1,0 +1,44 @@
+"""The raw-data step decides when to draw the demo world."""
+
+from __future__ import annotations
+
+import pytest
+
+from msd_tagging.demo.world import DemoWorld, DemoWorldConfig, RawDataOnDisk
+from msd_tagging.demo.writer import LAYOUT
+from msd_tagging.errors import MSDDataError
+from msd_tagging.pipelines.demo_data.nodes import demo_data
+from tests.conftest import TINY
+
+
+def _inventory(present: bool, fingerprint: str | None) -> dict:
+    return {
+        "root": "/raw",
+        "present": {name: present for name in LAYOUT},
+        "files": dict(LAYOUT),
+        "manifest": {"fingerprint": fingerprint} if fingerprint else None,
+    }
+
+
+def test_world_in_place_is_not_redrawn():
+    fingerprint = DemoWorldConfig(**TINY).fingerprint()
+    assert demo_data(_inventory(True, fingerprint), {"generate": True, **TINY}) == RawDataOnDisk("/raw", "demo")
+
+
+def test_changed_parameters_redraw():
+    stale = DemoWorldConfig(**{**TINY, "seed": 99}).fingerprint()
+    assert isinstance(demo_data(_inventory(True, stale), {"generate": True, **TINY}), DemoWorld)
+
+
+def test_missing_files_draw():
+    assert isinstance(demo_data(_inventory(False, None), {"generate": True, **TINY}), DemoWorld)
+
+
+def test_fingerprint_ignores_worker_count():
+    assert DemoWorldConfig(**{**TINY, "workers": 1}).fingerprint() == DemoWorldConfig(**{**TINY, "workers": 8}).fingerprint()
+
+
+def test_real_data_is_never_generated():
+    assert demo_data(_inventory(True, None), {"generate": False}) == RawDataOnDisk("/raw", "external")
+    with pytest.raises(MSDDataError, match=r"raw MSD files missing under /raw: taste_profile/train_triplets\.txt, "):
+        demo_data(_inventory(False, None), {"generate": False})
