@@ -146,3 +146,16 @@ def test_drum_pattern_sets_onset_rate(pattern):
     per_second = len(onsets) / 4.0
     expected = {"four": 4, "metal": 8}[pattern]  # kicks at 120 bpm: quarters vs sixteenths (merged in pairs by hats)
     assert per_second >= expected * 0.5
+
+
+def test_parameters_file_matches_config_defaults():
+    """conf/base/parameters_demo_data.yml and DemoWorldConfig describe the same default world."""
+    from dataclasses import asdict
+    from pathlib import Path
+
+    import yaml
+
+    params = yaml.safe_load((Path(__file__).resolve().parents[2] / "conf/base/parameters_demo_data.yml").read_text())["demo_data"]
+    params.pop("generate")
+    params["n_train"] = DemoWorldConfig().n_train  # an interpolation from globals.yml in the file
+    assert params == asdict(DemoWorldConfig())

@@ -18,6 +18,7 @@ import hashlib
 import json
 import string
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -87,7 +88,7 @@ class DemoWorldConfig:
     n_users: int = 5000
     n_scenes: int = 16  # listener communities, by era and taste
     activity_alpha: float = 2.2  # power-law exponent of tracks per listener
-    activity_min: int = 4
+    activity_min: int = 6
     activity_max: int = 600
     popularity_alpha: float = 1.2  # power-law exponent of track popularity
     cold_fraction: float = 0.02  # split tracks nobody plays
@@ -107,9 +108,19 @@ class DemoWorldConfig:
     )  # damaged or absent audio among split tracks
 
     def fingerprint(self) -> str:
-        """Stable hash of everything that shapes the written files (not ``workers``)."""
+        """Stable hash of everything that shapes the written files: these fields (not
+        ``workers``) and the generator's own code, so a changed generator redraws."""
         shape = {k: v for k, v in asdict(self).items() if k != "workers"}
+        shape["generator"] = _generator_revision()
         return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _generator_revision() -> str:
+    """Hash of the demo package's source files."""
+    digest = hashlib.sha256()
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.name.encode() + source.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 @dataclass
