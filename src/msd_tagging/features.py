@@ -1,0 +1,181 @@
+"""A log-mel feature store fit for 240k tracks: float16 shards plus a manifest.
+
+Layout::
+
+    <store>/config.json                 the MelConfig and DamageConfig it was built with
+    <store>/shards/<name>.npy           float16 [sum of frames, n_mels], tracks back to back
+    <store>/shards/<name>.parquet       the shard's manifest part: one row per track tried
+
+A shard counts as done only once its manifest part exists; both files are written to a
+temporary name and moved into place, the ``.npy`` first. So an interrupted extraction
+leaves at most an orphan ``.npy`` that is ignored and redone, never a half-written shard
+that counts as done; a rerun skips every track already in a manifest part (extracted or
+found damaged).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from msd_tagging.audio import DamageConfig, MelConfig
+from msd_tagging.errors import MSDDataError
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_COLUMNS = ("track_id", "path", "status", "detail", "shard", "offset", "n_frames")
+
+
+@dataclass(frozen=True)
+class ExtractionPlan:
+    """What to extract: returned by a node, carried out by :class:`FeatureStoreDataset`.
+
+    Attributes:
+        jobs: ``(track_id, audio path relative to the audio root)`` pairs.
+        mel, damage: the front end and the damage rules.
+        tracks_per_shard: tracks per shard file.
+        workers: extraction processes (0: one per core).
+    """
+
+    jobs: tuple[tuple[str, str], ...]
+    mel: MelConfig = field(default_factory=MelConfig)
+    damage: DamageConfig = field(default_factory=DamageConfig)
+    tracks_per_shard: int = 256
+    workers: int = 0
+
+
+class FeatureStore:
+    """Read side of a store: the manifest, and features by track as memory-mapped float16."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        parts = sorted((self.root / "shards").glob("*.parquet")) if (self.root / "shards").is_dir() else []
+        frames = [pd.read_parquet(p) for p in parts]
+        self.manifest = (
+            pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: [] for c in MANIFEST_COLUMNS})
+        )
+        config_path = self.root / "config.json"
+        self.config = json.loads(config_path.read_text()) if config_path.is_file() else None
+        self._shards: dict[str, np.ndarray] = {}
+        extracted = self.manifest[self.manifest["n_frames"] > 0]
+        self._where = {t: (s, int(o), int(n)) for t, s, o, n in zip(extracted["track_id"], extracted["shard"], extracted["offset"], extracted["n_frames"], strict=True)}
+
+    @property
+    def track_ids(self) -> list[str]:
+        """Tracks that have features."""
+        return list(self._where)
+
+    def __contains__(self, track_id: str) -> bool:
+        return track_id in self._where
+
+    def features(self, track_id: str) -> np.ndarray:
+        """Log-mel features of one track, float16 ``[shape=(n_mels, n_frames)]`` (a view)."""
+        try:
+            shard, offset, n_frames = self._where[track_id]
+        except KeyError:
+            raise KeyError(f"no features for {track_id} in {self.root}") from None
+        if shard not in self._shards:
+            self._shards[shard] = np.load(self.root / "shards" / f"{shard}.npy", mmap_mode="r")
+        return self._shards[shard][offset : offset + n_frames].T
+
+
+def write_plan(plan: ExtractionPlan, root: str | os.PathLike, audio_root: str | os.PathLike, *, progress: bool = True) -> dict:
+    """Carry out ``plan`` into the store at ``root``, skipping tracks already done.
+
+    Returns:
+        Counts of this call: ``{"skipped_done": n, "tried": n, "<status>": n, ...}``.
+    """
+    from tqdm.auto import tqdm
+
+    root = Path(root)
+    (root / "shards").mkdir(parents=True, exist_ok=True)
+    config = {"mel": plan.mel.as_dict(), "damage": plan.damage.__dict__}
+    config_path = root / "config.json"
+    if config_path.is_file():
+        existing = json.loads(config_path.read_text())
+        if existing != json.loads(json.dumps(config)):
+            raise MSDDataError(
+                "the feature store was built with other mel or damage parameters.",
+                path=config_path,
+                fix="delete the store folder to rebuild it, or point the catalog entry at a new folder.",
+            )
+    else:
+        _atomic_write_bytes(config_path, json.dumps(config, indent=2).encode())
+
+    done = set(FeatureStore(root).manifest["track_id"])
+    todo = [job for job in plan.jobs if job[0] not in done]
+    counts: dict[str, int] = {"skipped_done": len(plan.jobs) - len(todo), "tried": len(todo)}
+    if not todo:
+        return counts
+    audio_root = Path(audio_root)
+    tasks = [
+        (str(root), [(t, p, str(audio_root / p)) for t, p in todo[i : i + plan.tracks_per_shard]], plan.mel, plan.damage)
+        for i in range(0, len(todo), plan.tracks_per_shard)
+    ]
+    workers = plan.workers or os.cpu_count() or 1
+    bar = tqdm(total=len(todo), desc="log-mel", unit="track", disable=None if progress else True)
+    results: Iterable[dict]
+    if workers == 1 or len(tasks) == 1:
+        results = map(extract_shard, tasks)
+        for result in results:
+            _add(counts, result)
+            bar.update(sum(result.values()))
+    else:
+        import multiprocessing
+
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn")) as pool:
+            for result in pool.map(extract_shard, tasks):
+                _add(counts, result)
+                bar.update(sum(result.values()))
+    bar.close()
+    return counts
+
+
+def _add(counts: dict, result: dict) -> None:
+    for key, value in result.items():
+        counts[key] = counts.get(key, 0) + value
+
+
+def extract_shard(task: tuple) -> dict[str, int]:
+    """Extract one shard's tracks and commit the shard. Runs in a worker process."""
+    from msd_tagging.audio import check_and_extract
+
+    root, jobs, mel, damage = task
+    name = hashlib.sha1("\n".join(t for t, _, _ in jobs).encode()).hexdigest()[:16]
+    rows, blocks, offset = [], [], 0
+    for track_id, rel, path in jobs:
+        try:
+            features, status, detail = check_and_extract(path, mel, damage)
+        except MSDDataError as exc:
+            raise MSDDataError(f"track {track_id}: {exc}") from exc
+        n_frames = 0 if features is None else features.shape[1]
+        if features is not None:
+            blocks.append(features.T.astype(np.float16))
+        rows.append((track_id, rel, status, detail, name, offset, n_frames))
+        offset += n_frames
+    shards = Path(root) / "shards"
+    data = np.concatenate(blocks) if blocks else np.zeros((0, mel.n_mels), np.float16)
+    partial = shards / f".{name}.npy.partial-{os.getpid()}"
+    with open(partial, "wb") as handle:
+        np.save(handle, data)
+    os.replace(partial, shards / f"{name}.npy")
+    manifest = pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS))
+    partial = shards / f".{name}.parquet.partial-{os.getpid()}"
+    manifest.to_parquet(partial, index=False)
+    os.replace(partial, shards / f"{name}.parquet")  # the commit: the shard now counts as done
+    return manifest["status"].value_counts().to_dict()
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    partial.write_bytes(data)
+    os.replace(partial, path)

@@ -1,0 +1,161 @@
+"""Log-mel front end, damage checks and the feature store."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from msd_tagging.audio import DamageConfig, MelConfig, check_and_extract, decode, log_mel
+from msd_tagging.errors import MSDDataError
+from msd_tagging.features import ExtractionPlan, FeatureStore, write_plan
+
+SR = 16000
+
+
+def _tone(freq: float, seconds: float = 2.0, sr: int = SR, amplitude: float = 0.5) -> np.ndarray:
+    t = np.arange(int(seconds * sr)) / sr
+    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+@pytest.mark.parametrize("freq", [300.0, 1000.0, 4000.0])
+def test_pure_tone_lands_in_its_mel_band(freq):
+    import librosa
+
+    features = log_mel(_tone(freq), MelConfig())
+    centres = librosa.mel_frequencies(n_mels=96 + 2, fmin=0.0, fmax=SR / 2)[1:-1]
+    loudest = int(np.argmax(features.mean(axis=1)))
+    assert abs(loudest - int(np.argmin(np.abs(centres - freq)))) <= 1
+
+
+def test_matches_librosa_melspectrogram():
+    import librosa
+
+    signal = np.random.default_rng(0).standard_normal(SR * 2).astype(np.float32) * 0.1
+    ours = log_mel(signal, MelConfig())
+    theirs = np.log10(1 + 10000 * librosa.feature.melspectrogram(y=signal, sr=SR, n_fft=512, hop_length=256, n_mels=96))
+    np.testing.assert_allclose(ours, theirs, atol=1e-4)
+    assert ours.shape == (96, 1 + signal.size // 256)
+
+
+def test_db_compression_is_finite_on_silence():
+    features = log_mel(np.zeros(SR, np.float32), MelConfig(log="db"))
+    assert np.isfinite(features).all()
+
+
+def test_silent_clip_is_reported_and_finite_when_kept(tmp_path):
+    path = tmp_path / "silent.wav"
+    sf.write(path, np.zeros(SR * 2, np.float32), SR)
+    assert check_and_extract(path, MelConfig(), DamageConfig())[1] == "silent"
+    features, status, _ = check_and_extract(path, MelConfig(), DamageConfig(keep_silent=True))
+    assert status == "silent" and features is not None and np.isfinite(features).all()
+
+
+def test_truncated_mp3_is_flagged(tmp_path):
+    path = tmp_path / "clip.mp3"
+    sf.write(path, _tone(440.0, seconds=4.0), SR, format="MP3")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    signal, declared = decode(path, SR)
+    assert signal.size < 0.5 * declared  # soundfile decodes it short, without an error
+    features, status, detail = check_and_extract(path, MelConfig(), DamageConfig())
+    assert (features, status) == (None, "truncated") and "of 4.00 s" in detail
+    kept, status, _ = check_and_extract(path, MelConfig(), DamageConfig(keep_truncated=True))
+    assert status == "truncated" and kept is not None
+
+
+def test_expected_length_catches_short_files_without_header(tmp_path):
+    path = tmp_path / "short.wav"
+    sf.write(path, _tone(440.0, seconds=2.0), SR)
+    assert check_and_extract(path, MelConfig(), DamageConfig(expected_seconds=30))[1] == "truncated"
+    assert check_and_extract(path, MelConfig(), DamageConfig(min_seconds=3))[1] == "too_short"
+    # a cut file is reported as truncated even when what is left is also too short
+    assert check_and_extract(path, MelConfig(), DamageConfig(expected_seconds=30, min_seconds=3))[1] == "truncated"
+
+
+def test_resampling_and_downmix(tmp_path):
+    path = tmp_path / "stereo44k.wav"
+    left = _tone(1000.0, sr=44100)
+    sf.write(path, np.stack([left, left], axis=1), 44100)
+    signal, declared = decode(path, SR)
+    assert abs(signal.size - 2 * SR) <= 1 and abs(declared - 2 * SR) <= 1
+    assert 0.45 < np.abs(signal).max() < 0.55
+
+
+@pytest.mark.parametrize(("content", "status"), [(b"", "zero_byte"), (b"<html>404</html>", "not_audio"), (os.urandom(4096), "not_audio")])
+def test_bad_files_are_counted_not_fatal(tmp_path, content, status):
+    (tmp_path / "audio").mkdir()
+    (tmp_path / "audio" / "bad.mp3").write_bytes(content)
+    sf.write(tmp_path / "audio" / "good.mp3", _tone(440.0), SR, format="MP3")
+    plan = ExtractionPlan(jobs=(("TRAAAAA0000000000001", "bad.mp3"), ("TRAAAAA0000000000002", "good.mp3")), workers=1)
+    counts = write_plan(plan, tmp_path / "store", tmp_path / "audio", progress=False)
+    assert counts[status] == 1 and counts["ok"] == 1
+    store = FeatureStore(tmp_path / "store")
+    assert store.track_ids == ["TRAAAAA0000000000002"]
+    assert store.manifest.set_index("track_id").loc["TRAAAAA0000000000001", "status"] == status
+
+
+def test_nan_features_stop_the_run_naming_the_track(tmp_path, monkeypatch):
+    import msd_tagging.audio as audio
+
+    (tmp_path / "audio").mkdir()
+    sf.write(tmp_path / "audio" / "a.wav", _tone(440.0), SR)
+    monkeypatch.setattr(audio, "log_mel", lambda signal, config: np.full((96, 10), np.nan, np.float32))
+    plan = ExtractionPlan(jobs=(("TRAAAAA0000000000001", "a.wav"),), workers=1)
+    with pytest.raises(MSDDataError, match=r"track TRAAAAA0000000000001: .*a\.wav: log-mel features are not finite"):
+        write_plan(plan, tmp_path / "store", tmp_path / "audio", progress=False)
+
+
+def _plan(tmp_path, n: int, per_shard: int = 2) -> ExtractionPlan:
+    (tmp_path / "audio").mkdir(exist_ok=True)
+    jobs = []
+    for i in range(n):
+        sf.write(tmp_path / "audio" / f"{i}.wav", _tone(200.0 + 100 * i, seconds=1.0), SR)
+        jobs.append((f"TRAAAAA{i:013d}", f"{i}.wav"))
+    return ExtractionPlan(jobs=tuple(jobs), tracks_per_shard=per_shard, workers=1)
+
+
+def test_store_round_trip_and_resume(tmp_path):
+    plan = _plan(tmp_path, 5)
+    first = write_plan(plan, tmp_path / "store", tmp_path / "audio", progress=False)
+    assert first == {"skipped_done": 0, "tried": 5, "ok": 5}
+    store = FeatureStore(tmp_path / "store")
+    expected = log_mel(decode(tmp_path / "audio" / "3.wav", SR)[0], MelConfig())
+    np.testing.assert_allclose(store.features("TRAAAAA0000000000003").astype(np.float32), expected, atol=2e-2)
+    assert store.features("TRAAAAA0000000000003").dtype == np.float16
+    again = write_plan(plan, tmp_path / "store", tmp_path / "audio", progress=False)
+    assert again == {"skipped_done": 5, "tried": 0}
+
+
+def test_half_written_shard_is_not_counted_done(tmp_path):
+    plan = _plan(tmp_path, 4)
+    write_plan(plan, tmp_path / "store", tmp_path / "audio", progress=False)
+    shards = tmp_path / "store" / "shards"
+    victim = sorted(shards.glob("*.parquet"))[0]
+    victim.unlink()  # as if killed between the .npy and its manifest part
+    (shards / ".deadbeef.npy.partial-1").write_bytes(b"half")
+    assert len(FeatureStore(tmp_path / "store").track_ids) == 2
+    counts = write_plan(plan, tmp_path / "store", tmp_path / "audio", progress=False)
+    assert counts == {"skipped_done": 2, "tried": 2, "ok": 2}
+    assert len(FeatureStore(tmp_path / "store").track_ids) == 4
+
+
+def test_store_refuses_other_parameters(tmp_path):
+    plan = _plan(tmp_path, 1)
+    write_plan(plan, tmp_path / "store", tmp_path / "audio", progress=False)
+    other = ExtractionPlan(jobs=plan.jobs, mel=MelConfig(n_mels=128), workers=1)
+    with pytest.raises(MSDDataError, match=r"config\.json: the feature store was built with other mel or damage parameters"):
+        write_plan(other, tmp_path / "store", tmp_path / "audio", progress=False)
+
+
+def test_parallel_extraction_equals_serial(tmp_path):
+    from dataclasses import replace
+
+    plan = _plan(tmp_path, 6)
+    write_plan(plan, tmp_path / "one", tmp_path / "audio", progress=False)
+    write_plan(replace(plan, workers=2), tmp_path / "two", tmp_path / "audio", progress=False)
+    one, two = FeatureStore(tmp_path / "one"), FeatureStore(tmp_path / "two")
+    for track in one.track_ids:
+        np.testing.assert_array_equal(one.features(track), two.features(track))
