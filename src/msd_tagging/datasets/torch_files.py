@@ -1,0 +1,97 @@
+"""Kedro datasets for torch files: the trained model and the training checkpoint.
+
+Both write atomically (temporary file in the same folder, then ``os.replace``) and load
+with ``torch.load(weights_only=True)``: a file that holds pickled code is refused, with
+no fallback to an unsafe load.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from kedro.io import AbstractDataset
+
+from msd_tagging.errors import MSDDataError
+
+
+def atomic_torch_save(obj: Any, path: Path) -> None:
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        torch.save(obj, partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def safe_torch_load(path: Path, what: str) -> Any:
+    import pickle
+
+    import torch
+
+    if path.stat().st_size == 0:
+        raise MSDDataError(f"{what} is empty.", path=path, fix="delete it; the next run recreates it.")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise MSDDataError(
+            f"{what} holds objects that are not plain tensors and data; refusing to load it ({str(exc).splitlines()[0]}).",
+            path=path,
+            fix="only load files this project wrote; delete it to retrain.",
+        ) from exc
+    except (RuntimeError, EOFError, ValueError) as exc:
+        raise MSDDataError(f"{what} is truncated or corrupt ({exc}).", path=path, fix="delete it; the next run recreates it.") from exc
+
+
+class TorchModelDataset(AbstractDataset[dict, dict]):
+    """A trained model as ``{"config": dict, "state_dict": {name: tensor}}``."""
+
+    def __init__(self, filepath: str, metadata: dict | None = None):
+        self._path = Path(filepath)
+        self.metadata = metadata
+
+    def load(self) -> dict:
+        return safe_torch_load(self._path, "model file")
+
+    def save(self, data: dict) -> None:
+        atomic_torch_save(data, self._path)
+
+    def _exists(self) -> bool:
+        return self._path.is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._path)}
+
+
+class CheckpointFile:
+    """The latest training checkpoint: loaded safely, replaced atomically each epoch."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def load(self) -> dict | None:
+        return safe_torch_load(self.path, "training checkpoint") if self.path.exists() else None
+
+    def save(self, state: dict) -> None:
+        atomic_torch_save(state, self.path)
+
+
+class CheckpointDataset(AbstractDataset[None, CheckpointFile]):
+    """Loads a :class:`CheckpointFile` handle that the training node writes through."""
+
+    def __init__(self, filepath: str, metadata: dict | None = None):
+        self._path = Path(filepath)
+        self.metadata = metadata
+
+    def load(self) -> CheckpointFile:
+        return CheckpointFile(self._path)
+
+    def save(self, data: None) -> None:
+        raise NotImplementedError("checkpoints are written by the training node through the loaded handle")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._path)}

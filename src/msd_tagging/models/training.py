@@ -1,0 +1,285 @@
+"""Training and inference for chunk-based taggers.
+
+Training reads random fixed-length chunks (offsets drawn from a seeded numpy generator,
+so the sampling is reproducible and resumable), stops early on validation macro PR-AUC,
+and hands a full checkpoint to a :class:`CheckpointStore` after every epoch: model,
+optimizer, scheduler, RNG states, history. A run resumed from a checkpoint continues
+exactly as an uninterrupted run would (bit for bit on CPU).
+
+Inference averages chunk probabilities over non-overlapping chunks covering the clip.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from msd_tagging.evaluation import macro_scores, per_tag_metrics
+from msd_tagging.models.vgg import VGGConfig
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings (``parameters_audio.yml``: ``audio.train``)."""
+
+    chunk_frames: int = 188  # training chunk: 188 frames of hop 256 at 16 kHz = 3 s
+    batch_size: int = 32
+    max_epochs: int = 30
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    milestones: tuple[int, ...] = (20,)  # epochs where the learning rate is multiplied by gamma
+    gamma: float = 0.1
+    patience: int = 5  # epochs without a better validation PR-AUC before stopping
+    seed: int = 0
+    num_workers: int = 0  # DataLoader worker processes (0: load in the training process)
+    eval_batch_size: int = 64
+    threads: int = 0  # torch CPU threads (0: torch's default)
+    device: str = "auto"  # "auto": CUDA when available, else CPU
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["milestones"] = list(self.milestones)
+        return data
+
+
+class CheckpointStore(Protocol):
+    """Where training keeps its latest checkpoint (see ``datasets.CheckpointDataset``)."""
+
+    def load(self) -> dict | None: ...
+
+    def save(self, state: dict) -> None: ...
+
+
+@dataclass
+class TrainResult:
+    model_state: dict
+    history: list[dict] = field(default_factory=list)
+    stopped: str = ""
+
+
+def choose_device(requested: str = "auto"):
+    import torch
+
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)
+
+
+def _chunk(x: np.ndarray, offset: int, length: int) -> np.ndarray:
+    """``length`` frames of ``x`` [n_mels, T] from ``offset``, zero-padded when the clip is short."""
+    piece = np.asarray(x[:, offset : offset + length], dtype=np.float32)
+    if piece.shape[1] < length:
+        piece = np.pad(piece, ((0, 0), (0, length - piece.shape[1])))
+    return piece
+
+
+class _Chunks:
+    """Map-style dataset of (track index, offset) → (chunk, labels); works with DataLoader."""
+
+    def __init__(self, features: Sequence[np.ndarray], labels: np.ndarray, length: int):
+        self.features, self.labels, self.length = features, labels, length
+
+    def __getitem__(self, item: tuple[int, int]):
+        i, offset = item
+        return _chunk(self.features[i], offset, self.length), self.labels[i].astype(np.float32)
+
+
+def _epoch_plan(rng: np.random.Generator, lengths: np.ndarray, chunk: int) -> list[tuple[int, int]]:
+    order = rng.permutation(len(lengths))
+    offsets = rng.integers(0, np.maximum(lengths[order] - chunk, 0) + 1)
+    return list(zip(order.tolist(), offsets.tolist(), strict=True))
+
+
+def predict(model, features: Sequence[np.ndarray], chunk_frames: int, batch_size: int = 64, device=None) -> np.ndarray:
+    """Track probabilities: the mean of chunk probabilities over chunks covering each clip.
+
+    Returns:
+        float32 ``[shape=(len(features), n_tags)]``.
+    """
+    import torch
+
+    device = device or next(model.parameters()).device
+    pieces, owner = [], []
+    for i, x in enumerate(features):
+        n = x.shape[1]
+        starts = list(range(0, max(n - chunk_frames, 0) + 1, chunk_frames))
+        if n > chunk_frames and starts[-1] + chunk_frames < n:
+            starts.append(n - chunk_frames)  # the tail, so the whole clip is covered
+        pieces.extend((i, s) for s in starts)
+        owner.extend([i] * len(starts))
+    owner = np.asarray(owner)
+    n_tags = model.head.out_features
+    out = np.zeros((len(pieces), n_tags), dtype=np.float32)
+    model.eval()
+    with torch.inference_mode():
+        for start in range(0, len(pieces), batch_size):
+            batch = np.stack([_chunk(features[i], s, chunk_frames) for i, s in pieces[start : start + batch_size]])
+            logits = model(torch.from_numpy(batch).to(device))
+            out[start : start + len(batch)] = torch.sigmoid(logits.float()).cpu().numpy()
+    sums = np.zeros((len(features), n_tags), dtype=np.float64)
+    np.add.at(sums, owner, out)
+    counts = np.bincount(owner, minlength=len(features))[:, None]
+    return (sums / np.maximum(counts, 1)).astype(np.float32)
+
+
+def _validation(model, features, labels, config: TrainConfig, device) -> dict:
+    scores = predict(model, features, config.chunk_frames, config.eval_batch_size, device)
+    tags = [str(j) for j in range(labels.shape[1])]
+    return macro_scores(per_tag_metrics(labels, scores, tags))
+
+
+def _fingerprint(model_config: VGGConfig, config: TrainConfig, n_train: int, n_valid: int) -> dict:
+    keep = {k: v for k, v in config.as_dict().items() if k not in ("num_workers", "eval_batch_size", "threads", "device")}
+    return {"model": model_config.as_dict(), "train": keep, "n_train": n_train, "n_valid": n_valid}
+
+
+def train(
+    model_config: VGGConfig,
+    config: TrainConfig,
+    train_x: Sequence[np.ndarray],
+    train_y: np.ndarray,
+    valid_x: Sequence[np.ndarray],
+    valid_y: np.ndarray,
+    checkpoints: CheckpointStore | None = None,
+    *,
+    progress: bool = True,
+    stop_after_epoch: Callable[[int], bool] | None = None,
+) -> TrainResult:
+    """Train a :class:`VGGTagger`, resuming from ``checkpoints`` when they match.
+
+    Args:
+        train_x, valid_x: features per track, ``[n_mels, n_frames]`` each.
+        train_y, valid_y: 0/1 labels ``[n_tracks, n_tags]``.
+        checkpoints: where the latest checkpoint is kept (none: no checkpointing).
+        stop_after_epoch: test hook, returns True to stop after that epoch as if killed.
+
+    Returns:
+        The best model's state dict (by validation macro PR-AUC) and the history.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from msd_tagging.models.vgg import VGGTagger
+
+    device = choose_device(config.device)
+    if config.threads and device.type == "cpu":
+        torch.set_num_threads(config.threads)
+    fingerprint = _fingerprint(model_config, config, len(train_x), len(valid_x))
+    lengths = np.array([x.shape[1] for x in train_x])
+
+    # All randomness is local: torch's global RNG is forked and restored around training.
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(config.seed)
+        model = VGGTagger(model_config).to(device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(config.milestones), gamma=config.gamma)
+        rng = np.random.default_rng(config.seed)
+        state = {"epoch": 0, "best_metric": -1.0, "bad_epochs": 0, "history": [], "best_model": None, "stopped": ""}
+
+        saved = checkpoints.load() if checkpoints is not None else None
+        if saved is not None and saved.get("fingerprint") == fingerprint:
+            model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            scheduler.load_state_dict(saved["scheduler"])
+            torch.set_rng_state(saved["torch_rng"])
+            rng.bit_generator.state = saved["numpy_rng"]
+            state = {k: saved[k] for k in state}
+            logger.info("Resuming training after epoch %d (best validation PR-AUC %.4f).", state["epoch"], state["best_metric"])
+        elif saved is not None:
+            logger.info("Checkpoint was made with other settings or data; training from scratch.")
+
+        use_amp = device.type == "cuda"
+        amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+        scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+        dataset = _Chunks(train_x, train_y, config.chunk_frames)
+        loss_fn = torch.nn.BCEWithLogitsLoss()
+
+        while not state["stopped"]:
+            epoch = state["epoch"] + 1
+            plan = _epoch_plan(rng, lengths, config.chunk_frames)
+            loader = torch.utils.data.DataLoader(
+                [dataset[p] for p in plan] if config.num_workers == 0 else _PlanDataset(dataset, plan),
+                batch_size=config.batch_size,
+                shuffle=False,
+                num_workers=config.num_workers,
+                pin_memory=device.type == "cuda",
+                persistent_workers=False,
+            )
+            model.train()
+            started, total, seen = time.perf_counter(), 0.0, 0
+            for x, y in tqdm(loader, desc=f"epoch {epoch}", unit="batch", leave=False, disable=None if progress else True):
+                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                optimizer.zero_grad(set_to_none=True)
+                with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+                    loss = loss_fn(model(x).float(), y)
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+                total += float(loss.detach()) * len(x)
+                seen += len(x)
+            scheduler.step()
+            seconds = time.perf_counter() - started
+            metrics = _validation(model, valid_x, valid_y, config, device)
+            record = {
+                "epoch": epoch,
+                "train_loss": total / max(seen, 1),
+                "valid_roc_auc": metrics["roc_auc_macro"],
+                "valid_pr_auc": metrics["pr_auc_macro"],
+                "lr": optimizer.param_groups[0]["lr"],
+                "seconds": seconds,
+                "samples_per_second": seen / seconds if seconds else None,
+            }
+            state["history"].append(record)
+            improved = (metrics["pr_auc_macro"] or 0.0) > state["best_metric"]
+            if improved:
+                state["best_metric"] = metrics["pr_auc_macro"]
+                state["best_model"] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+                state["bad_epochs"] = 0
+            else:
+                state["bad_epochs"] += 1
+            state["epoch"] = epoch
+            if state["bad_epochs"] >= config.patience:
+                state["stopped"] = f"early stop after epoch {epoch}: no better validation PR-AUC for {config.patience} epochs"
+            elif epoch >= config.max_epochs:
+                state["stopped"] = f"reached max_epochs={config.max_epochs}"
+            logger.info(
+                "epoch %d: loss %.4f, valid ROC-AUC %.4f, PR-AUC %.4f%s (%.1f s, %.0f samples/s)",
+                epoch, record["train_loss"], record["valid_roc_auc"], record["valid_pr_auc"], " *" if improved else "", seconds, record["samples_per_second"] or 0,
+            )  # fmt: skip
+            if checkpoints is not None:
+                checkpoints.save(
+                    {
+                        **state,
+                        "fingerprint": fingerprint,
+                        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                        "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(),
+                        "torch_rng": torch.get_rng_state(),
+                        "numpy_rng": rng.bit_generator.state,
+                    }
+                )
+            if stop_after_epoch is not None and stop_after_epoch(epoch) and not state["stopped"]:
+                return TrainResult(state["best_model"], state["history"], "interrupted")
+        if state["stopped"]:
+            logger.info("Training finished: %s.", state["stopped"])
+        return TrainResult(state["best_model"], state["history"], state["stopped"])
+
+
+class _PlanDataset:
+    """One epoch's (track, offset) plan as a map-style dataset for worker processes."""
+
+    def __init__(self, chunks: _Chunks, plan: list[tuple[int, int]]):
+        self.chunks, self.plan = chunks, plan
+
+    def __len__(self) -> int:
+        return len(self.plan)
+
+    def __getitem__(self, i: int):
+        return self.chunks[self.plan[i]]

@@ -1,0 +1,157 @@
+"""The VGG tagger's training loop, its checkpoints, and the evaluation step."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from msd_tagging.datasets.torch_files import CheckpointFile, TorchModelDataset
+from msd_tagging.errors import MSDDataError
+from msd_tagging.evaluation import evaluate
+from msd_tagging.models.training import TrainConfig, predict, train
+from msd_tagging.models.vgg import VGGConfig, VGGTagger
+
+TINY_MODEL = VGGConfig(n_mels=16, n_tags=2, channels=(4, 8), pools=((2, 2), (2, 2)), dropout=0.1)
+
+
+def separable_tags(n: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Tag 0: energy in the low bands; tag 1: a periodic click in time. Independent."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, size=(n, 2)).astype(np.int8)
+    features = []
+    for low, click in labels:
+        x = rng.normal(0, 0.3, size=(16, 40)).astype(np.float32)
+        if low:
+            x[:4] += 2.0
+        if click:
+            x[:, ::5] += 2.0
+        features.append(x.astype(np.float16))
+    return features, labels
+
+
+def _config(**overrides) -> TrainConfig:
+    base = dict(chunk_frames=20, batch_size=16, max_epochs=6, lr=0.01, milestones=(2, 4), gamma=0.5, patience=10, seed=3)
+    return TrainConfig(**{**base, **overrides})
+
+
+class MemoryCheckpoints:
+    def __init__(self):
+        self.state = None
+
+    def load(self):
+        return self.state
+
+    def save(self, state):
+        self.state = pickle.loads(pickle.dumps(state))  # a deep copy, like a file round trip
+
+
+def test_learns_two_separable_tags():
+    from sklearn.metrics import roc_auc_score
+
+    train_x, train_y = separable_tags(160, seed=0)
+    test_x, test_y = separable_tags(80, seed=1)
+    result = train(TINY_MODEL, _config(), train_x, train_y, test_x[:40], test_y[:40], progress=False)
+    model = VGGTagger(TINY_MODEL)
+    model.load_state_dict(result.model_state)
+    scores = predict(model, test_x, chunk_frames=20)
+    assert scores.shape == (80, 2)
+    for tag in range(2):
+        assert roc_auc_score(test_y[:, tag], scores[:, tag]) > 0.9
+
+
+def test_resume_equals_uninterrupted_bit_for_bit():
+    train_x, train_y = separable_tags(64, seed=0)
+    valid_x, valid_y = separable_tags(24, seed=1)
+    straight = train(TINY_MODEL, _config(), train_x, train_y, valid_x, valid_y, MemoryCheckpoints(), progress=False)
+
+    store = MemoryCheckpoints()
+    stopped = train(TINY_MODEL, _config(), train_x, train_y, valid_x, valid_y, store, progress=False, stop_after_epoch=lambda e: e == 3)
+    assert stopped.stopped == "interrupted" and len(stopped.history) == 3  # past the first LR milestone
+    torch.manual_seed(12345)  # the caller's global RNG must not matter
+    resumed = train(TINY_MODEL, _config(), train_x, train_y, valid_x, valid_y, store, progress=False)
+
+    assert [h["lr"] for h in resumed.history] == [h["lr"] for h in straight.history]
+    assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in straight.history]
+    for name, tensor in straight.model_state.items():
+        assert torch.equal(tensor, resumed.model_state[name]), name
+
+
+def test_training_leaves_global_rng_alone():
+    train_x, train_y = separable_tags(32, seed=0)
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    train(TINY_MODEL, _config(max_epochs=1), train_x, train_y, train_x[:8], train_y[:8], progress=False)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_changed_settings_do_not_resume(caplog):
+    train_x, train_y = separable_tags(32, seed=0)
+    store = MemoryCheckpoints()
+    train(TINY_MODEL, _config(max_epochs=1), train_x, train_y, train_x[:8], train_y[:8], store, progress=False)
+    with caplog.at_level("INFO"):
+        result = train(TINY_MODEL, _config(max_epochs=1, lr=0.02), train_x, train_y, train_x[:8], train_y[:8], store, progress=False)
+    assert "training from scratch" in caplog.text and len(result.history) == 1
+
+
+def test_predict_averages_chunks_covering_the_clip():
+    class Mean(torch.nn.Module):
+        head = torch.nn.Linear(1, 1)
+
+        def forward(self, x):  # logit = mean of the chunk, so sigmoid(mean) per chunk
+            return x.mean(dim=(1, 2)).unsqueeze(1)
+
+    model = Mean()
+    clip = np.concatenate([np.zeros((1, 10)), np.ones((1, 10)), 2 * np.ones((1, 5))], axis=1).astype(np.float32)
+    got = predict(model, [clip], chunk_frames=10, device=torch.device("cpu"))
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    # chunks [0:10], [10:20], and the tail [15:25]
+    assert got[0, 0] == pytest.approx(np.mean([sig(0.0), sig(1.0), sig(1.5)]), rel=1e-6)
+
+
+def test_checkpoint_is_atomic_and_loads_weights_only(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    handle = CheckpointFile(path)
+    assert handle.load() is None
+    handle.save({"epoch": 2, "weights": torch.ones(3), "numpy_rng": np.random.default_rng(0).bit_generator.state})
+    assert handle.load()["epoch"] == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]  # no temporary left behind
+
+
+def test_truncated_and_empty_checkpoints_are_named(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    CheckpointFile(path).save({"weights": torch.ones(1000)})
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(MSDDataError, match=r"ckpt\.pt: training checkpoint is truncated or corrupt"):
+        CheckpointFile(path).load()
+    path.write_bytes(b"")
+    with pytest.raises(MSDDataError, match=r"ckpt\.pt: training checkpoint is empty"):
+        CheckpointFile(path).load()
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+def test_model_file_with_pickled_code_is_refused(tmp_path):
+    from kedro.io import DatasetError
+
+    path = tmp_path / "vgg.pt"
+    torch.save({"state_dict": {}, "payload": _Exploit()}, path)
+    with pytest.raises(DatasetError, match=r"vgg\.pt: model file holds objects that are not plain tensors"):
+        TorchModelDataset(str(path)).load()
+
+
+def test_evaluation_masks_degenerate_tags():
+    labels = pd.DataFrame({"track_id": ["a", "b", "c", "d"], "rock": [1, 0, 1, 0], "jazz": [0, 0, 0, 0], "pop": [1, 1, 1, 1]})
+    scores = pd.DataFrame({"track_id": ["a", "b", "c", "d", "z"], "rock": [0.9, 0.1, 0.8, 0.2, 0.5], "jazz": [0.1] * 5, "pop": [0.5] * 5})
+    summary, per_tag = evaluate(scores, labels, pd.Series(["a", "b", "c", "d", "e"]))
+    assert summary["roc_auc_macro"] == 1.0 and summary["pr_auc_macro"] == 1.0
+    assert summary["excluded_tags"] == {"jazz": "no positive", "pop": "no negative"}
+    assert summary["n_tags_scored"] == 1 and summary["n_tracks_without_scores"] == 1
+    assert per_tag.set_index("tag").loc["jazz", "positives"] == 0 and np.isnan(per_tag.set_index("tag").loc["jazz", "roc_auc"])
