@@ -44,6 +44,17 @@ def _run(conf: Path, env: str, cwd: Path, monkeypatch, pipeline: str = "hybrid")
         session.run(pipeline_names=[pipeline])
 
 
+# The tiny world's 1-s clips, and a training run of seconds.
+FAST_AUDIO = {
+    "audio": {
+        "damage": {"expected_seconds": 1.0, "min_seconds": 0.5},
+        "extraction": {"workers": 1, "tracks_per_shard": 32},
+        "model": {"channels": [4, 8], "pools": [[4, 4], [2, 2]], "dropout": 0.1},
+        "train": {"max_epochs": 2, "chunk_frames": 32, "num_workers": 0, "milestones": [1]},
+    }
+}
+
+
 def _tiny_env(tmp_path: Path) -> dict[str, dict]:
     world = {k: v for k, v in TINY.items() if k != "n_train"}
     return {
@@ -54,13 +65,14 @@ def _tiny_env(tmp_path: Path) -> dict[str, dict]:
             "splits": {"n_train": TINY["n_train"]},
         },
         "parameters_demo_data.yml": {"demo_data": world},
+        "parameters_audio.yml": FAST_AUDIO,
     }
 
 
 def test_hybrid_is_registered():
     pipelines = register_pipelines()
     names = {n.name for n in pipelines["hybrid"].nodes}
-    assert {"demo_data", "build_tracks", "build_plays", "build_tag_labels", "ingestion_report"} <= names
+    assert {"demo_data", "build_tracks", "build_plays", "build_tag_labels", "ingestion_report", "train_vgg", "audio.evaluate"} <= names
 
 
 def test_hybrid_generates_then_ingests_the_demo(tmp_path, monkeypatch):
@@ -90,6 +102,16 @@ def test_hybrid_generates_then_ingests_the_demo(tmp_path, monkeypatch):
     for mismatched in manifest["mismatched_tracks"]:
         assert mismatched not in set(pd.read_parquet(primary / "id_maps/tracks.parquet")["id"][plays["track_idx"].unique()])
 
+    features = json.loads((tmp_path / "data/08_reporting/tiny/feature_report.json").read_text())
+    assert [d["track_id"] for d in features["damaged"]["zero_byte"]] == manifest["flaws"]["zero_byte"]
+    assert [d["track_id"] for d in features["damaged"]["truncated"]] == manifest["flaws"]["truncated"]
+    metrics = json.loads((tmp_path / "data/08_reporting/tiny/audio_metrics.json").read_text())
+    assert metrics["split"] == "test" and metrics["n_tracks_scored"] == 24
+    assert 0.0 <= metrics["roc_auc_macro"] <= 1.0
+    scores = pd.read_parquet(tmp_path / "data/07_model_output/tiny/audio_scores.parquet")
+    assert len(scores) == 96 - 3 and scores.columns[1:].tolist() == labels.columns[1:].tolist()  # 3 damaged clips
+    assert (tmp_path / "data/08_reporting/tiny/vgg_training_curves.png").stat().st_size > 0
+
     # A second run finds the world in place and does not redraw it.
     before = (tmp_path / "data/01_raw/tiny/.demo_world.json").stat().st_mtime_ns
     _run(conf, "tiny", tmp_path, monkeypatch)
@@ -101,6 +123,11 @@ def test_msd_env_reads_a_generator_written_folder(tiny_root, tmp_path, monkeypat
     msd_globals = yaml.safe_load((REPO / "conf/msd/globals.yml").read_text())
     msd_globals.update(raw_root=str(tiny_root), data_root=str(tmp_path / "data"), splits={"n_train": TINY["n_train"]})
     conf = _conf(tmp_path, {"msd": {"globals.yml": msd_globals}})
+    # paper-scale training would take hours on 1-s clips; shrink it in the copy
+    msd_audio = yaml.safe_load((REPO / "conf/msd/parameters_audio.yml").read_text())
+    for section, values in FAST_AUDIO["audio"].items():
+        msd_audio["audio"].setdefault(section, {}).update(values)
+    (conf / "msd" / "parameters_audio.yml").write_text(yaml.safe_dump(msd_audio))
     before = {p: p.stat().st_mtime_ns for p in tiny_root.rglob("*")}
     _run(conf, "msd", tmp_path, monkeypatch)
 

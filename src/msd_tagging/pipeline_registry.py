@@ -1,15 +1,15 @@
 """Project pipelines.
 
-``hybrid`` is the method end to end. Today it holds the raw-data step (the demo world
-is generated when its files are missing) and ingestion; the audio and listening sides
-extend it.
+``hybrid`` is the method end to end: the raw-data step (the demo world is generated
+when its files are missing), ingestion, the audio side (features, VGG tagger) and its
+evaluation. The listening side extends it.
 """
 
 from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from msd_tagging.pipelines import demo_data, ingestion
+from msd_tagging.pipelines import audio, demo_data, evaluation, ingestion
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -20,10 +20,12 @@ def register_pipelines() -> dict[str, Pipeline]:
     """
     data = demo_data.create_pipeline()
     ingest = ingestion.create_pipeline()
-    hybrid = data + ingest
+    audio_side = audio.create_pipeline() + evaluation.create_pipeline("audio")
+    hybrid = data + ingest + audio_side
     return {
         "__default__": hybrid,
         "hybrid": hybrid,
         "demo_data": data,
         "ingestion": ingest,
+        "audio": audio_side,
     }

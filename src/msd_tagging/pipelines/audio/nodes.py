@@ -1,0 +1,125 @@
+"""Nodes of the audio side: plan extraction, report damage, train, score."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from msd_tagging.audio import STATUSES, DamageConfig, MelConfig
+from msd_tagging.features import ExtractionPlan, FeatureStore
+from msd_tagging.models.training import CheckpointStore, TrainConfig
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "valid", "test")
+
+
+def plan_features(tracks: pd.DataFrame, params: dict) -> ExtractionPlan:
+    """Every split track with an audio file (empty ones too, so they are reported)."""
+    has_file = tracks["audio_status"].isin(["ok", "empty"])
+    jobs = tuple(zip(tracks.loc[has_file, "track_id"], tracks.loc[has_file, "audio_path"], strict=True))
+    return ExtractionPlan(
+        jobs=jobs,
+        mel=MelConfig(**params["mel"]),
+        damage=DamageConfig(**params["damage"]),
+        tracks_per_shard=params["extraction"]["tracks_per_shard"],
+        workers=params["extraction"]["workers"],
+    )
+
+
+def feature_report(features: FeatureStore, tracks: pd.DataFrame, params: dict) -> dict:
+    """Counts by status and the damaged files by reason, with paths and details."""
+    manifest = features.manifest
+    limit = params["report_max_listed"]
+    no_file = tracks[~tracks["audio_status"].isin(["ok", "empty"])]
+    not_tried = tracks[tracks["audio_status"].isin(["ok", "empty"]) & ~tracks["track_id"].isin(manifest["track_id"])]
+    damaged = manifest[manifest["status"] != "ok"]
+    return {
+        "store": str(features.root),
+        "config": features.config,
+        "status_counts": {s: int((manifest["status"] == s).sum()) for s in STATUSES},
+        "with_features": int((manifest["n_frames"] > 0).sum()),
+        "damaged": {
+            status: [
+                {"track_id": t, "path": p, "detail": d, "features_kept": bool(n > 0)}
+                for t, p, d, n in zip(g["track_id"], g["path"], g["detail"], g["n_frames"], strict=True)
+            ][:limit]
+            for status, g in damaged.groupby("status")
+        },
+        "no_audio_file": {
+            "count": int(len(no_file)),
+            "track_ids": no_file["track_id"].tolist()[:limit],
+        },
+        "not_extracted": not_tried["track_id"].tolist()[:limit],
+    }
+
+
+def _split_arrays(features: FeatureStore, tag_labels: pd.DataFrame, tracks: pd.DataFrame, split: str):
+    ids = tracks.loc[(tracks["split"] == split) & tracks["track_id"].isin(features.track_ids), "track_id"]
+    labels = tag_labels.set_index("track_id").loc[ids].to_numpy(dtype=np.int8)
+    return [features.features(t) for t in ids], labels
+
+
+def train_tagger(
+    features: FeatureStore, tag_labels: pd.DataFrame, tracks: pd.DataFrame, checkpoint: CheckpointStore, params: dict
+) -> tuple[dict, pd.DataFrame]:
+    """Train the VGG tagger on the training split, stopping early on validation PR-AUC.
+
+    Returns:
+        The best model (``{"config", "state_dict", "tags"}``) and the per-epoch history.
+    """
+    from msd_tagging.models.training import train
+    from msd_tagging.models.vgg import VGGConfig
+
+    model_config = VGGConfig.from_dict({**params["model"], "n_tags": tag_labels.shape[1] - 1})
+    config = TrainConfig(**{**params["train"], "milestones": tuple(params["train"]["milestones"])})
+    train_x, train_y = _split_arrays(features, tag_labels, tracks, "train")
+    valid_x, valid_y = _split_arrays(features, tag_labels, tracks, "valid")
+    logger.info("Training on %d tracks, validating on %d.", len(train_x), len(valid_x))
+    result = train(model_config, config, train_x, train_y, valid_x, valid_y, checkpoint)
+    model = {
+        "config": model_config.as_dict(),
+        "state_dict": result.model_state,
+        "tags": [c for c in tag_labels.columns if c != "track_id"],
+        "chunk_frames": config.chunk_frames,
+    }
+    return model, pd.DataFrame(result.history)
+
+
+def plot_training(history: pd.DataFrame):
+    """Loss and validation metrics per epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    left.plot(history["epoch"], history["train_loss"], marker="o")
+    left.set(xlabel="epoch", ylabel="training BCE loss", title="Loss")
+    right.plot(history["epoch"], history["valid_roc_auc"], marker="o", label="ROC-AUC")
+    right.plot(history["epoch"], history["valid_pr_auc"], marker="o", label="PR-AUC")
+    right.set(xlabel="epoch", ylabel="macro", title="Validation")
+    right.legend()
+    fig.tight_layout()
+    return fig
+
+
+def score_tracks(model: dict, features: FeatureStore, tracks: pd.DataFrame, params: dict) -> pd.DataFrame:
+    """Tag probabilities of every split track with features (mean over covering chunks)."""
+    import torch
+
+    from msd_tagging.models.training import choose_device, predict
+    from msd_tagging.models.vgg import VGGConfig, VGGTagger
+
+    device = choose_device(params["train"]["device"])
+    network = VGGTagger(VGGConfig.from_dict(model["config"]))
+    network.load_state_dict(model["state_dict"])
+    network.to(device)
+    ids = tracks.loc[tracks["track_id"].isin(features.track_ids), "track_id"].tolist()
+    with torch.random.fork_rng(devices=[]):
+        probabilities = predict(network, [features.features(t) for t in ids], model["chunk_frames"], params["train"]["eval_batch_size"], device)
+    scores = pd.DataFrame(probabilities, columns=model["tags"])
+    scores.insert(0, "track_id", ids)
+    return scores

@@ -1,0 +1,33 @@
+"""Wiring of the audio side."""
+
+from kedro.pipeline import Pipeline, node
+
+from msd_tagging.pipelines.audio import nodes
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            node(nodes.plan_features, inputs=["tracks", "params:audio"], outputs="features", name="extract_features"),
+            node(
+                nodes.feature_report,
+                inputs=["features", "tracks", "params:ingestion"],
+                outputs="feature_report",
+                name="feature_report",
+            ),
+            node(
+                nodes.train_tagger,
+                inputs=["features", "tag_labels", "tracks", "vgg_checkpoint", "params:audio"],
+                outputs=["vgg_model", "vgg_training_history"],
+                name="train_vgg",
+            ),
+            node(nodes.plot_training, inputs="vgg_training_history", outputs="vgg_training_curves", name="plot_vgg_training"),
+            node(
+                nodes.score_tracks,
+                inputs=["vgg_model", "features", "tracks", "params:audio"],
+                outputs="audio_scores",
+                name="score_audio",
+            ),
+        ],
+        tags=["audio"],
+    )

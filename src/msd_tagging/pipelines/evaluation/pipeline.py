@@ -1,0 +1,29 @@
+"""Evaluation template: one namespace per scorer (``audio``, later ``mf``, ``hybrid``).
+
+``create_pipeline("audio")`` reads ``audio_scores`` and writes ``audio.metrics`` and
+``audio.per_tag_metrics`` (catalog factories ``{scorer}.metrics``, ``{scorer}.per_tag_metrics``).
+"""
+
+from kedro.pipeline import Pipeline, node
+
+from msd_tagging.pipelines.evaluation.nodes import evaluate_scorer
+
+
+def create_pipeline(scorer: str = "audio", **kwargs) -> Pipeline:
+    template = Pipeline(
+        [
+            node(
+                evaluate_scorer,
+                inputs=["scores", "tag_labels", "tracks", "params:evaluation"],
+                outputs=["metrics", "per_tag_metrics"],
+                name="evaluate",
+            )
+        ]
+    )
+    return Pipeline(
+        template,
+        namespace=scorer,
+        inputs={"scores": f"{scorer}_scores", "tag_labels": "tag_labels", "tracks": "tracks"},
+        parameters={"params:evaluation": "params:evaluation"},
+        tags=["evaluation"],
+    )
