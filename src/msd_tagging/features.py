@@ -19,7 +19,6 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,21 +122,38 @@ def write_plan(plan: ExtractionPlan, root: str | os.PathLike, audio_root: str | 
     ]
     workers = plan.workers or os.cpu_count() or 1
     bar = tqdm(total=len(todo), desc="log-mel", unit="track", disable=None if progress else True)
-    results: Iterable[dict]
     if workers == 1 or len(tasks) == 1:
-        results = map(extract_shard, tasks)
-        for result in results:
-            _add(counts, result)
-            bar.update(sum(result.values()))
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):  # one process = one core
+            for result in map(extract_shard, tasks):
+                _add(counts, result)
+                bar.update(sum(result.values()))
     else:
         import multiprocessing
 
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(tasks)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(plan.mel,),
+        ) as pool:
             for result in pool.map(extract_shard, tasks):
                 _add(counts, result)
                 bar.update(sum(result.values()))
     bar.close()
     return counts
+
+
+def _init_worker(mel: MelConfig) -> None:
+    """One BLAS thread per worker (N processes on N cores, not N²threads), imports and
+    filterbank paid once per worker rather than inside the first shard."""
+    from threadpoolctl import threadpool_limits
+
+    from msd_tagging.audio import log_mel
+
+    threadpool_limits(limits=1)
+    log_mel(np.zeros(mel.n_fft * 2, np.float32), mel)
 
 
 def _add(counts: dict, result: dict) -> None:
