@@ -72,7 +72,7 @@ def _tiny_env(tmp_path: Path) -> dict[str, dict]:
 def test_hybrid_is_registered():
     pipelines = register_pipelines()
     names = {n.name for n in pipelines["hybrid"].nodes}
-    assert {"demo_data", "build_tracks", "build_plays", "build_tag_labels", "ingestion_report", "train_vgg", "audio.evaluate"} <= names
+    assert {"demo_data", "build_tracks", "build_plays", "build_tag_labels", "ingestion_report", "train_vgg", "audio.evaluate", "factorise_plays", "mf_centroids", "hybrid", "hybrid.evaluate", "table_1"} <= names
 
 
 def test_hybrid_generates_then_ingests_the_demo(tmp_path, monkeypatch):
@@ -111,6 +111,10 @@ def test_hybrid_generates_then_ingests_the_demo(tmp_path, monkeypatch):
     scores = pd.read_parquet(tmp_path / "data/07_model_output/tiny/audio_scores.parquet")
     assert len(scores) == 96 - 3 and scores.columns[1:].tolist() == labels.columns[1:].tolist()  # 3 damaged clips
     assert (tmp_path / "data/08_reporting/tiny/vgg_training_curves.png").stat().st_size > 0
+    (table_md,) = (tmp_path / "data/08_reporting/tiny/table_1.md").glob("*/table_1.md")  # versioned
+    assert "| MF-centroids |" in table_md.read_text() and "| Hybrid |" in table_md.read_text()
+    vectors = pd.read_parquet(tmp_path / "data/06_models/tiny/track_vectors.parquet")
+    assert vectors.loc[vectors["cold"], "f000"].isna().all() and vectors.loc[~vectors["cold"], "f000"].notna().all()
 
     # A second run finds the world in place and does not redraw it.
     before = (tmp_path / "data/01_raw/tiny/.demo_world.json").stat().st_mtime_ns

@@ -1,7 +1,7 @@
 """Evaluation template: one namespace per scorer (``audio``, later ``mf``, ``hybrid``).
 
-``create_pipeline("audio")`` reads ``audio_scores`` and writes ``audio.metrics`` and
-``audio.per_tag_metrics`` (catalog factories ``{scorer}.metrics``, ``{scorer}.per_tag_metrics``).
+``create_pipeline("audio")`` reads ``audio_scores`` and writes ``audio_metrics`` and
+``audio_per_tag_metrics`` (catalog factories ``{scorer}_metrics``, ``{scorer}_per_tag_metrics``).
 """
 
 from kedro.pipeline import Pipeline, node
@@ -24,6 +24,7 @@ def create_pipeline(scorer: str = "audio", **kwargs) -> Pipeline:
         template,
         namespace=scorer,
         inputs={"scores": f"{scorer}_scores", "tag_labels": "tag_labels", "tracks": "tracks"},
+        outputs={"metrics": f"{scorer}_metrics", "per_tag_metrics": f"{scorer}_per_tag_metrics"},
         parameters={"params:evaluation": "params:evaluation"},
         tags=["evaluation"],
     )

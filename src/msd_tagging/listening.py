@@ -1,0 +1,133 @@
+"""The listening side: matrix factorisation of plays, MF-centroids, and the hybrid.
+
+Ferraro et al. 2019: factorise the user–track play matrix with a ranking loss, so every
+played track gets a vector; for each tag, average the vectors of the training tracks the
+audio tagger scores highest into a tag centroid; the cosine of a track to a centroid is
+its MF-centroid tag score; the hybrid is the mean of the audio and MF-centroid scores.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+logger = logging.getLogger(__name__)
+
+WEIGHTINGS = ("binary", "log1p", "raw")
+
+
+@dataclass(frozen=True)
+class BPRConfig:
+    """implicit's BayesianPersonalizedRanking settings (``parameters_listening.yml``)."""
+
+    factors: int = 200
+    learning_rate: float = 0.01
+    regularization: float = 0.01
+    iterations: int = 100
+    seed: int = 0
+    num_threads: int = 0  # 0: all cores
+    use_gpu: bool = False  # implicit's CUDA path, when it was built with CUDA
+
+
+def play_matrix(plays: pd.DataFrame, n_users: int, n_tracks: int, weighting: str = "log1p") -> sp.csr_matrix:
+    """Users × tracks CSR of play counts, weighted.
+
+    Args:
+        plays: ``user_idx, track_idx, play_count`` (indices from the ID maps).
+        weighting: ``binary`` (1 per pair), ``log1p`` (log(1 + count)) or ``raw``.
+
+    Returns:
+        float32 CSR ``[shape=(n_users, n_tracks)]``.
+    """
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"unknown weighting {weighting!r}; use one of {WEIGHTINGS}")
+    counts = plays["play_count"].to_numpy(dtype=np.float32)
+    values = {"binary": np.ones_like(counts), "log1p": np.log1p(counts), "raw": counts}[weighting]
+    return sp.csr_matrix(
+        (values, (plays["user_idx"].to_numpy(), plays["track_idx"].to_numpy())), shape=(n_users, n_tracks), dtype=np.float32
+    )
+
+
+def factorise(matrix: sp.csr_matrix, config: BPRConfig, *, progress: bool = False) -> np.ndarray:
+    """Item factors of a BPR factorisation of ``matrix`` (users × items).
+
+    Returns:
+        float32 ``[shape=(n_items, factors + 1)]``; the last column is implicit's item bias.
+    """
+    import implicit
+
+    if config.use_gpu and implicit.gpu.HAS_CUDA:
+        from implicit.gpu.bpr import BayesianPersonalizedRanking
+    else:
+        from implicit.cpu.bpr import BayesianPersonalizedRanking
+    model = BayesianPersonalizedRanking(
+        factors=config.factors,
+        learning_rate=config.learning_rate,
+        regularization=config.regularization,
+        iterations=config.iterations,
+        num_threads=config.num_threads,
+        random_state=config.seed,
+    )
+    model.fit(matrix, show_progress=progress)
+    factors = model.item_factors
+    if hasattr(factors, "to_numpy"):  # GPU matrix
+        factors = factors.to_numpy()
+    return np.asarray(factors, dtype=np.float32)
+
+
+def centroid_scores(vectors: np.ndarray, train_rows: np.ndarray, audio_train: np.ndarray, top_n: int) -> tuple[np.ndarray, np.ndarray]:
+    """MF-centroid tag scores.
+
+    Args:
+        vectors: MF vectors of the tracks to score ``[n_tracks, d]`` (no cold tracks).
+        train_rows: rows of ``vectors`` that are training tracks.
+        audio_train: audio tag probabilities of those training tracks ``[len(train_rows), n_tags]``.
+        top_n: training tracks per tag whose vectors make its centroid.
+
+    Returns:
+        ``(scores, centroids)``: cosine similarity mapped to [0, 1] as ``(1 + cos) / 2``,
+        ``[n_tracks, n_tags]``; and the centroids ``[n_tags, d]``.
+    """
+    top_n = min(top_n, len(train_rows))
+    top = np.argpartition(-audio_train, top_n - 1, axis=0)[:top_n]  # [top_n, n_tags]
+    centroids = vectors[train_rows][top].mean(axis=0)  # [n_tags, d]
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    unit_centroids = centroids / np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+    cosine = unit @ unit_centroids.T
+    return ((1.0 + cosine) / 2.0).astype(np.float32), centroids
+
+
+def quantile_calibrate(scores: np.ndarray, reference: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Map each tag's scores onto the distribution of ``target``, by rank among ``reference``.
+
+    A cosine of 0.3 means little next to an audio probability of 0.3, so each MF-centroid
+    score is replaced by the audio tagger's probability at the same quantile: its rank
+    among the training tracks' MF scores (``reference``) picks the quantile of the
+    training tracks' audio probabilities (``target``). Training data only; monotone per
+    tag, so each tag's ranking (ROC-AUC) is unchanged.
+
+    Args:
+        scores: ``[n, n_tags]`` to map; reference: ``[m, n_tags]``; target: ``[k, n_tags]``.
+    """
+    out = np.empty_like(scores, dtype=np.float32)
+    for t in range(scores.shape[1]):
+        quantile = np.searchsorted(np.sort(reference[:, t]), scores[:, t], side="right") / len(reference)
+        out[:, t] = np.quantile(target[:, t], np.clip(quantile, 0.0, 1.0))
+    return out
+
+
+def hybrid_scores(audio: pd.DataFrame, mf: pd.DataFrame) -> pd.DataFrame:
+    """Mean of audio and MF-centroid probabilities; a track without MF score keeps its audio.
+
+    Both frames: ``track_id`` then one column per tag (same tags).
+    """
+    tags = [c for c in audio.columns if c != "track_id"]
+    merged = audio.set_index("track_id")[tags]
+    listening = mf.set_index("track_id")[tags].reindex(merged.index)
+    mean = (merged + listening) / 2.0
+    out = mean.where(listening.notna(), merged)
+    return out.reset_index()

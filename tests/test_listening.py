@@ -1,0 +1,70 @@
+"""The listening side on constructed data whose answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from msd_tagging.listening import BPRConfig, centroid_scores, factorise, hybrid_scores, play_matrix, quantile_calibrate
+from msd_tagging.pipelines.listening.nodes import PAPER_TABLE_1, table_1
+
+
+def test_checkerboard_plays_separate_into_two_groups():
+    # 40 users × 40 tracks: users 0-19 play only tracks 0-19, users 20-39 only tracks 20-39.
+    rows = [(u, t, 1 + (u + t) % 3) for u in range(40) for t in range(40) if (u < 20) == (t < 20) and (u * 7 + t) % 3]
+    plays = pd.DataFrame(rows, columns=["user_idx", "track_idx", "play_count"])
+    vectors = factorise(play_matrix(plays, 40, 40, "log1p"), BPRConfig(factors=8, iterations=60, seed=1, num_threads=1))[:, :-1]
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    similarity = unit @ unit.T
+    group = np.arange(40) < 20
+    same = similarity[np.equal.outer(group, group) & ~np.eye(40, dtype=bool)].mean()
+    other = similarity[~np.equal.outer(group, group)].mean()
+    assert same > other + 0.5
+
+
+@pytest.mark.parametrize("weighting", ["binary", "log1p", "raw"])
+def test_play_matrix_weightings(weighting):
+    plays = pd.DataFrame({"user_idx": [0, 1], "track_idx": [2, 0], "play_count": [3, 1]})
+    matrix = play_matrix(plays, 2, 3, weighting)
+    assert matrix.shape == (2, 3)
+    assert matrix[0, 2] == pytest.approx({"binary": 1.0, "log1p": np.log1p(3), "raw": 3.0}[weighting])
+
+
+def test_centroid_scores_known_answer():
+    # Two clusters of MF vectors; the audio tagger ranks cluster A highest for tag 0, B for tag 1.
+    vectors = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [1, 0.05], [0.05, 1]], dtype=np.float32)
+    train_rows = np.array([0, 1, 2, 3])
+    audio_train = np.array([[0.9, 0.1], [0.8, 0.2], [0.2, 0.7], [0.1, 0.9]])
+    scores, centroids = centroid_scores(vectors, train_rows, audio_train, top_n=2)
+    np.testing.assert_allclose(centroids[0], [0.95, 0.05], atol=1e-6)
+    assert scores[4, 0] > 0.95 and scores[5, 1] > 0.95  # unseen tracks 4 and 5 score by cluster
+    assert scores[4, 0] > scores[4, 1] and scores[5, 1] > scores[5, 0]
+    assert ((scores >= 0) & (scores <= 1)).all()
+
+
+def test_quantile_calibration_keeps_order_and_takes_target_scale():
+    rng = np.random.default_rng(0)
+    reference = rng.normal(0.5, 0.1, size=(200, 1))
+    target = rng.beta(0.5, 8, size=(200, 1))  # skewed like tag probabilities
+    scores = np.array([[0.2], [0.5], [0.8]])
+    mapped = quantile_calibrate(scores, reference, target)
+    assert mapped[0, 0] < mapped[1, 0] < mapped[2, 0]
+    assert mapped[1, 0] == pytest.approx(np.median(target), rel=0.2)
+    assert mapped[2, 0] == pytest.approx(target.max())
+
+
+def test_cold_tracks_fall_back_to_audio():
+    audio = pd.DataFrame({"track_id": ["a", "b"], "rock": [0.2, 0.6]})
+    mf = pd.DataFrame({"track_id": ["a"], "rock": [0.8]})
+    out = hybrid_scores(audio, mf).set_index("track_id")["rock"]
+    assert out["a"] == pytest.approx(0.5) and out["b"] == pytest.approx(0.6)
+
+
+def test_table_1_schema():
+    metrics = {"split": "test", "roc_auc_macro": 0.8, "pr_auc_macro": 0.3, "n_tracks_scored": 10, "n_tags_scored": 5}
+    table, markdown, record = table_1(metrics, {**metrics, "roc_auc_macro": 0.6}, {**metrics, "roc_auc_macro": 0.81})
+    assert table.columns.tolist() == ["method", "roc_auc", "pr_auc", "tracks_scored", "tags_scored", "paper_msd_roc_auc", "paper_msd_pr_auc"]
+    assert table["method"].tolist() == ["VGG (audio)", "MF-centroids", "Hybrid"]
+    assert table["paper_msd_roc_auc"].tolist() == [PAPER_TABLE_1[k]["roc_auc"] for k in ("audio", "mf", "hybrid")]
+    assert "| Hybrid | 0.8100 | 0.3000 |" in markdown and record["rows"][1]["roc_auc"] == 0.6
