@@ -68,3 +68,20 @@ def test_table_1_schema():
     assert table["method"].tolist() == ["VGG (audio)", "MF-centroids", "Hybrid"]
     assert table["paper_msd_roc_auc"].tolist() == [PAPER_TABLE_1[k]["roc_auc"] for k in ("audio", "mf", "hybrid")]
     assert "| Hybrid | 0.8100 | 0.3000 |" in markdown and record["rows"][1]["roc_auc"] == 0.6
+
+
+def test_tag_agreement_beats_shuffled_on_a_clustered_tag():
+    from msd_tagging.pipelines.figures.nodes import tag_agreement
+
+    rng = np.random.default_rng(0)
+    n = 120
+    tagged = np.arange(n) < 30
+    vectors = rng.normal(0, 1, size=(n, 8))
+    vectors[tagged] += np.array([6, 0, 0, 0, 0, 0, 0, 0])  # the tagged tracks form one cluster
+    frame = pd.DataFrame(vectors, columns=[f"f{i:03d}" for i in range(8)])
+    frame.insert(0, "cold", False)
+    frame.insert(0, "track_id", [f"t{i}" for i in range(n)])
+    labels = pd.DataFrame({"track_id": frame["track_id"], "rock": tagged.astype(np.uint8), "pop": (~tagged).astype(np.uint8)})
+    result = tag_agreement(frame, labels, {"k": 5, "seed": 0, "highlight_tag": "rock", "grid_tags": ["rock"]})
+    rock = result["tags"]["rock"]
+    assert rock["agreement"] > 0.9 and rock["shuffled"] < 0.5 and rock["ratio"] > 2

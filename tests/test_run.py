@@ -72,7 +72,7 @@ def _tiny_env(tmp_path: Path) -> dict[str, dict]:
 def test_hybrid_is_registered():
     pipelines = register_pipelines()
     names = {n.name for n in pipelines["hybrid"].nodes}
-    assert {"demo_data", "build_tracks", "build_plays", "build_tag_labels", "ingestion_report", "train_vgg", "audio.evaluate", "factorise_plays", "mf_centroids", "hybrid", "hybrid.evaluate", "table_1"} <= names
+    assert {"demo_data", "build_tracks", "build_plays", "build_tag_labels", "ingestion_report", "train_vgg", "audio.evaluate", "factorise_plays", "mf_centroids", "hybrid", "hybrid.evaluate", "table_1", "tsne", "figure_1", "tag_agreement"} <= names
 
 
 def test_hybrid_generates_then_ingests_the_demo(tmp_path, monkeypatch):
@@ -113,6 +113,10 @@ def test_hybrid_generates_then_ingests_the_demo(tmp_path, monkeypatch):
     assert (tmp_path / "data/08_reporting/tiny/vgg_training_curves.png").stat().st_size > 0
     (table_md,) = (tmp_path / "data/08_reporting/tiny/table_1.md").glob("*/table_1.md")  # versioned
     assert "| MF-centroids |" in table_md.read_text() and "| Hybrid |" in table_md.read_text()
+    for figure in ("figure_1_tsne.png", "figure_1_tsne_grid.png"):
+        assert (tmp_path / "data/08_reporting/tiny" / figure).stat().st_size > 0
+    agreement = json.loads((tmp_path / "data/08_reporting/tiny/figure_1_tag_agreement.json").read_text())
+    assert agreement["k"] == 10 and "Hip-Hop" in agreement["tags"]
     vectors = pd.read_parquet(tmp_path / "data/06_models/tiny/track_vectors.parquet")
     assert vectors.loc[vectors["cold"], "f000"].isna().all() and vectors.loc[~vectors["cold"], "f000"].notna().all()
 

@@ -25,9 +25,9 @@ class BPRConfig:
     """implicit's BayesianPersonalizedRanking settings (``parameters_listening.yml``)."""
 
     factors: int = 200
-    learning_rate: float = 0.01
+    learning_rate: float = 0.05
     regularization: float = 0.01
-    iterations: int = 100
+    iterations: int = 300
     seed: int = 0
     num_threads: int = 0  # 0: all cores
     use_gpu: bool = False  # implicit's CUDA path, when it was built with CUDA

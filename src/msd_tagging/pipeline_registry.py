@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from msd_tagging.pipelines import audio, demo_data, evaluation, ingestion, listening
+from msd_tagging.pipelines import audio, demo_data, evaluation, figures, ingestion, listening
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -21,7 +21,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     data = demo_data.create_pipeline()
     ingest = ingestion.create_pipeline()
     audio_side = audio.create_pipeline() + evaluation.create_pipeline("audio")
-    listening_side = listening.create_pipeline()
+    listening_side = listening.create_pipeline() + figures.create_pipeline()
     hybrid = data + ingest + audio_side + listening_side
     return {
         "__default__": hybrid,
