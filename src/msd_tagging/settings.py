@@ -7,6 +7,8 @@ import warnings
 
 from kedro.config import OmegaConfigLoader
 
+from msd_tagging.hooks import RunCostHooks
+
 # Two warnings every run would print that are not ours to fix, silenced narrowly by
 # message and module: the README's documented `kedro run --pipeline=hybrid` still works
 # in Kedro 1.x (`--pipelines` is the new spelling), and OmegaConf 2.4 deprecates a call
@@ -34,3 +36,5 @@ CONFIG_LOADER_ARGS = {
     # An env (conf/msd) overrides single keys of base parameters and globals, not whole blocks.
     "merge_strategy": {"parameters": "soft", "globals": "soft"},
 }
+
+HOOKS = (RunCostHooks(),)
