@@ -159,3 +159,17 @@ def test_parallel_extraction_equals_serial(tmp_path):
     one, two = FeatureStore(tmp_path / "one"), FeatureStore(tmp_path / "two")
     for track in one.track_ids:
         np.testing.assert_array_equal(one.features(track), two.features(track))
+
+
+def test_store_from_other_raw_data_is_rebuilt(tmp_path):
+    from dataclasses import replace
+
+    plan = replace(_plan(tmp_path, 2), source="world-A")
+    write_plan(plan, tmp_path / "store", tmp_path / "audio", progress=False)
+    sf.write(tmp_path / "audio" / "0.wav", _tone(3000.0, seconds=1.0), SR)  # the world was redrawn
+    counts = write_plan(replace(plan, source="world-B"), tmp_path / "store", tmp_path / "audio", progress=False)
+    assert counts["tried"] == 2  # nothing reused
+    store = FeatureStore(tmp_path / "store")
+    assert store.config["source"] == "world-B"
+    expected = log_mel(decode(tmp_path / "audio" / "0.wav", SR)[0], MelConfig())
+    np.testing.assert_allclose(store.features("TRAAAAA0000000000000").astype(np.float32), expected, atol=2e-2)

@@ -155,3 +155,12 @@ def test_evaluation_masks_degenerate_tags():
     assert summary["excluded_tags"] == {"jazz": "no positive", "pop": "no negative"}
     assert summary["n_tags_scored"] == 1 and summary["n_tracks_without_scores"] == 1
     assert per_tag.set_index("tag").loc["jazz", "positives"] == 0 and np.isnan(per_tag.set_index("tag").loc["jazz", "roc_auc"])
+
+
+def test_other_training_data_does_not_resume(caplog):
+    train_x, train_y = separable_tags(32, seed=0)
+    store = MemoryCheckpoints()
+    train(TINY_MODEL, _config(max_epochs=1), train_x, train_y, train_x[:8], train_y[:8], store, progress=False, data_key="A")
+    with caplog.at_level("INFO"):
+        result = train(TINY_MODEL, _config(max_epochs=1), train_x, train_y, train_x[:8], train_y[:8], store, progress=False, data_key="B")
+    assert "training from scratch" in caplog.text and len(result.history) == 1

@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,8 @@ class ExtractionPlan:
         mel, damage: the front end and the damage rules.
         tracks_per_shard: tracks per shard file.
         workers: extraction processes (0: one per core).
+        source: identity of the raw data (the demo world's fingerprint, or ``external``);
+            a store built from another source holds stale features and is rebuilt.
     """
 
     jobs: tuple[tuple[str, str], ...]
@@ -50,6 +53,7 @@ class ExtractionPlan:
     damage: DamageConfig = field(default_factory=DamageConfig)
     tracks_per_shard: int = 256
     workers: int = 0
+    source: str = "external"
 
 
 class FeatureStore:
@@ -96,18 +100,24 @@ def write_plan(plan: ExtractionPlan, root: str | os.PathLike, audio_root: str | 
     from tqdm.auto import tqdm
 
     root = Path(root)
-    (root / "shards").mkdir(parents=True, exist_ok=True)
-    config = {"mel": plan.mel.as_dict(), "damage": plan.damage.__dict__}
+    config = {"mel": plan.mel.as_dict(), "damage": plan.damage.__dict__, "source": plan.source}
     config_path = root / "config.json"
     if config_path.is_file():
         existing = json.loads(config_path.read_text())
-        if existing != json.loads(json.dumps(config)):
+        if existing.get("source") != plan.source:
+            # The raw data changed (e.g. the demo world was redrawn): derived features are stale.
+            logger.info("Feature store %s was built from raw data %s, now %s: rebuilding it.", root, existing.get("source"), plan.source)
+            shutil.rmtree(root / "shards", ignore_errors=True)
+            config_path.unlink()
+            existing = None
+        if existing is not None and existing != json.loads(json.dumps(config)):
             raise MSDDataError(
                 "the feature store was built with other mel or damage parameters.",
                 path=config_path,
                 fix="delete the store folder to rebuild it, or point the catalog entry at a new folder.",
             )
-    else:
+    (root / "shards").mkdir(parents=True, exist_ok=True)
+    if not config_path.is_file():
         _atomic_write_bytes(config_path, json.dumps(config, indent=2).encode())
 
     done = set(FeatureStore(root).manifest["track_id"])

@@ -135,9 +135,9 @@ def _validation(model, features, labels, config: TrainConfig, device) -> dict:
     return macro_scores(per_tag_metrics(labels, scores, tags))
 
 
-def _fingerprint(model_config: VGGConfig, config: TrainConfig, n_train: int, n_valid: int) -> dict:
+def _fingerprint(model_config: VGGConfig, config: TrainConfig, n_train: int, n_valid: int, data_key: str) -> dict:
     keep = {k: v for k, v in config.as_dict().items() if k not in ("num_workers", "eval_batch_size", "threads", "device")}
-    return {"model": model_config.as_dict(), "train": keep, "n_train": n_train, "n_valid": n_valid}
+    return {"model": model_config.as_dict(), "train": keep, "n_train": n_train, "n_valid": n_valid, "data": data_key}
 
 
 def train(
@@ -151,6 +151,7 @@ def train(
     *,
     progress: bool = True,
     stop_after_epoch: Callable[[int], bool] | None = None,
+    data_key: str = "",
 ) -> TrainResult:
     """Train a :class:`VGGTagger`, resuming from ``checkpoints`` when they match.
 
@@ -158,6 +159,8 @@ def train(
         train_x, valid_x: features per track, ``[n_mels, n_frames]`` each.
         train_y, valid_y: 0/1 labels ``[n_tracks, n_tags]``.
         checkpoints: where the latest checkpoint is kept (none: no checkpointing).
+        data_key: identity of the training data; a checkpoint is resumed only when it
+            matches as well as the settings.
         stop_after_epoch: test hook, returns True to stop after that epoch as if killed.
 
     Returns:
@@ -171,7 +174,7 @@ def train(
     device = choose_device(config.device)
     if config.threads and device.type == "cpu":
         torch.set_num_threads(config.threads)
-    fingerprint = _fingerprint(model_config, config, len(train_x), len(valid_x))
+    fingerprint = _fingerprint(model_config, config, len(train_x), len(valid_x), data_key)
     lengths = np.array([x.shape[1] for x in train_x])
 
     # All randomness is local: torch's global RNG is forked and restored around training.

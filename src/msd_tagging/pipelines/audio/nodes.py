@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 
 import numpy as np
@@ -16,8 +18,12 @@ logger = logging.getLogger(__name__)
 SPLITS = ("train", "valid", "test")
 
 
-def plan_features(tracks: pd.DataFrame, params: dict) -> ExtractionPlan:
-    """Every split track with an audio file (empty ones too, so they are reported)."""
+def plan_features(tracks: pd.DataFrame, raw_world: dict, params: dict) -> ExtractionPlan:
+    """Every split track with an audio file (empty ones too, so they are reported).
+
+    The raw data's identity goes with the plan, so features of a redrawn demo world are
+    never mixed with stale ones.
+    """
     has_file = tracks["audio_status"].isin(["ok", "empty"])
     jobs = tuple(zip(tracks.loc[has_file, "track_id"], tracks.loc[has_file, "audio_path"], strict=True))
     return ExtractionPlan(
@@ -26,6 +32,7 @@ def plan_features(tracks: pd.DataFrame, params: dict) -> ExtractionPlan:
         damage=DamageConfig(**params["damage"]),
         tracks_per_shard=params["extraction"]["tracks_per_shard"],
         workers=params["extraction"]["workers"],
+        source=str(raw_world.get("fingerprint", "external")),
     )
 
 
@@ -78,7 +85,12 @@ def train_tagger(
     train_x, train_y = _split_arrays(features, tag_labels, tracks, "train")
     valid_x, valid_y = _split_arrays(features, tag_labels, tracks, "valid")
     logger.info("Training on %d tracks, validating on %d.", len(train_x), len(valid_x))
-    result = train(model_config, config, train_x, train_y, valid_x, valid_y, checkpoint)
+    # A checkpoint is resumed only for the same features and labels.
+    key = hashlib.sha256(json.dumps(features.config, sort_keys=True).encode())
+    for split in ("train", "valid"):
+        key.update(",".join(tracks.loc[(tracks["split"] == split) & tracks["track_id"].isin(features.track_ids), "track_id"]).encode())
+    key.update(train_y.tobytes() + valid_y.tobytes())
+    result = train(model_config, config, train_x, train_y, valid_x, valid_y, checkpoint, data_key=key.hexdigest()[:16])
     model = {
         "config": model_config.as_dict(),
         "state_dict": result.model_state,

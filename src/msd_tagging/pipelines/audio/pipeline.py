@@ -8,7 +8,7 @@ from msd_tagging.pipelines.audio import nodes
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
-            node(nodes.plan_features, inputs=["tracks", "params:audio"], outputs="features", name="extract_features"),
+            node(nodes.plan_features, inputs=["tracks", "raw_world", "params:audio"], outputs="features", name="extract_features"),
             node(
                 nodes.feature_report,
                 inputs=["features", "tracks", "params:ingestion"],
