@@ -85,3 +85,10 @@ def test_tag_agreement_beats_shuffled_on_a_clustered_tag():
     result = tag_agreement(frame, labels, {"k": 5, "seed": 0, "highlight_tag": "rock", "grid_tags": ["rock"]})
     rock = result["tags"]["rock"]
     assert rock["agreement"] > 0.9 and rock["shuffled"] < 0.5 and rock["ratio"] > 2
+
+
+def test_single_thread_bpr_is_reproducible():
+    plays = pd.DataFrame({"user_idx": [0, 0, 1, 2, 2, 3], "track_idx": [0, 1, 1, 2, 3, 3], "play_count": [1, 2, 1, 3, 1, 1]})
+    matrix = play_matrix(plays, 4, 4, "log1p")
+    config = BPRConfig(factors=4, iterations=20, seed=5, num_threads=1)
+    np.testing.assert_array_equal(factorise(matrix, config), factorise(matrix, config))
