@@ -155,3 +155,16 @@ def test_msd_env_names_missing_raw_files(tmp_path, monkeypatch):
     with pytest.raises(MSDDataError, match=r"raw MSD files missing under .*taste_profile/train_triplets\.txt"):
         _run(conf, "msd", tmp_path, monkeypatch)
     assert not any(empty.iterdir())  # nothing generated over a user's folder
+
+
+def test_registering_pipelines_imports_no_heavy_library():
+    """kedro commands (and kedro-viz) import every pipeline: keep them fast."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from msd_tagging.pipeline_registry import register_pipelines; register_pipelines(); "
+        "print(','.join(m for m in ('torch', 'librosa', 'implicit', 'openTSNE', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

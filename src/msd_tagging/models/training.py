@@ -15,12 +15,14 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from msd_tagging.evaluation import macro_scores, per_tag_metrics
-from msd_tagging.models.vgg import VGGConfig
+
+if TYPE_CHECKING:  # torch is imported only where training runs, so `kedro` starts fast
+    from msd_tagging.models.vgg import VGGConfig
 
 logger = logging.getLogger(__name__)
 
