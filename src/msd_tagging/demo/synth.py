@@ -53,7 +53,6 @@ def render_track(attrs: dict, *, sample_rate: int, seconds: float, seed: int) ->
     """
     rng = np.random.default_rng(seed)
     n = int(round(seconds * sample_rate))
-    t = np.arange(n) / sample_rate
     out = np.zeros(n)
     beat = 60.0 / attrs["bpm"]
     step = beat / 4
