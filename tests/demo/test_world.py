@@ -159,3 +159,18 @@ def test_parameters_file_matches_config_defaults():
     params.pop("generate")
     params["n_train"] = DemoWorldConfig().n_train  # an interpolation from globals.yml in the file
     assert params == asdict(DemoWorldConfig())
+
+
+def test_era_is_heard_only_through_production(tiny_world):
+    tracks = tiny_world.tracks
+    share = (tracks["production"] == tracks["era"]).mean()
+    expected = tiny_world.config.era_audible + (1 - tiny_world.config.era_audible) / 5  # the rest: any era
+    assert abs(share - expected) < 0.08
+    attrs = dict(genre="rock", lead="clean_guitar", drums="backbeat", bpm=120.0, major=True, acoustic=False, vocals="male", key=0, energy=0.5)
+
+    def treble(production):
+        signal = render_track({**attrs, "production": production}, sample_rate=16000, seconds=3.0, seed=5)
+        power = np.abs(np.fft.rfft(signal)) ** 2
+        return power[np.fft.rfftfreq(signal.size, 1 / 16000) > 4000].sum() / power.sum()
+
+    assert treble("60s") < 0.2 * treble("00s")  # a 60s production is dull, a 00s one bright

@@ -4,9 +4,11 @@ What a tagger can hear: tempo and drum pattern (four-on-the-floor, backbeat, boo
 swing, punk, metal double kick, none), lead and bass timbre (distorted or clean guitar,
 plucked strings, synth, pad, brass, piano), distortion, major or minor chords, a
 voice-like source through vowel formants (female or male pitch, rapped or sung), and
-acoustic (noisy, decaying, roomy) versus electronic (clean, sustained) sounds.
-What it cannot hear: era and the qualities (beautiful, catchy, sexy, party); the
-renderer never reads them.
+acoustic (noisy, decaying, roomy) versus electronic (clean, sustained) sounds, and the
+decade the production sounds like (bandwidth, tape hiss, loudness), which is the
+track's real era only for some tracks.
+What it cannot hear: the real era and the qualities (beautiful, catchy, sexy, party);
+the renderer never reads them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy.signal import lfilter
+from scipy.signal import butter, lfilter, sosfilt
 
 # Vowel formants (F1, F2, F3) in Hz, roughly /a e i o u/.
 VOWELS = np.array([[800, 1200, 2500], [500, 1900, 2600], [300, 2300, 3000], [500, 900, 2400], [330, 800, 2300]])
@@ -43,7 +45,8 @@ def render_track(attrs: dict, *, sample_rate: int, seconds: float, seed: int) ->
 
     Args:
         attrs: audible attributes of a demo track (``genre``, ``lead``, ``drums``,
-            ``bpm``, ``major``, ``acoustic``, ``vocals``, ``key``, ``energy``).
+            ``bpm``, ``major``, ``acoustic``, ``vocals``, ``key``, ``energy``, and
+            optionally ``production``, the decade it sounds like).
         sample_rate: output rate in Hz.
         seconds: clip length.
         seed: rendering seed (the same seed gives the same samples).
@@ -77,6 +80,8 @@ def render_track(attrs: dict, *, sample_rate: int, seconds: float, seed: int) ->
     if acoustic:
         out = _room(out, sample_rate, rng)
     out += 0.002 * rng.standard_normal(n)  # noise floor
+    if "production" in attrs:
+        out = _master(out, attrs["production"], sample_rate, rng)
     out *= 0.7 / (np.max(np.abs(out)) + 1e-9)
     return out.astype(np.float32)
 
@@ -267,6 +272,37 @@ def _voice(kind: str, rapped: bool, chords, n, beat, sr, rng) -> np.ndarray:
         _place(out, time, 3 * sound, sr)
         time += syllable * (1 if not rapped or rng.random() > 0.2 else 2)
     return out
+
+
+# Per decade: low-pass corner (Hz; None = full band), tape hiss relative to the peak,
+# and drive of the bus compression (tanh; 0 = none). Older: duller and hissier; newer:
+# brighter and louder.
+PRODUCTION = {
+    "60s": (2800.0, 0.02, 0.0),
+    "70s": (4000.0, 0.01, 0.0),
+    "80s": (5500.0, 0.003, 1.0),
+    "90s": (7000.0, 0.0, 2.0),
+    "00s": (None, 0.0, 4.0),
+}
+
+
+def _master(x: np.ndarray, decade: str, sr: int, rng) -> np.ndarray:
+    """Production of a decade: band-limit, tape hiss and bus compression."""
+    corner, hiss, drive = PRODUCTION[decade]
+    peak = np.max(np.abs(x)) + 1e-9
+    x = x / peak
+    if corner is not None and corner < sr / 2:
+        x = sosfilt(_lowpass(corner, sr), x)
+    if hiss:
+        x = x + hiss * sosfilt(_lowpass(min(6000.0, 0.45 * sr), sr), rng.standard_normal(x.size))
+    if drive:
+        x = np.tanh(drive * x) / np.tanh(drive)
+    return x
+
+
+@functools.lru_cache(maxsize=16)
+def _lowpass(corner: float, sr: int) -> np.ndarray:
+    return butter(4, corner, btype="low", fs=sr, output="sos")
 
 
 def _room(x: np.ndarray, sr: int, rng) -> np.ndarray:

@@ -2,10 +2,13 @@
 
 Every track has hidden attributes. Some are *audible* (genre through tempo, drum pattern
 and timbre; vocals; major/minor; acoustic or electronic) and drive both the rendered
-audio and the genre, instrument and mood tags. Others are *inaudible* (era, and the
-qualities ``beautiful``, ``catchy``, ``sexy``, ``party``): they shape only the tags and
-who listens, because listeners gather in scenes by era and taste. So the listening data
-carries tag information that the audio lacks, as the paper argues for the real MSD.
+audio and the genre, instrument and mood tags. Era is *faintly audible*: a recording
+sounds like its decade (bandwidth, tape hiss, loudness) only for a share
+``era_audible`` of tracks, the rest sound like another decade, as reissues, retro
+productions and remasters do. The qualities ``beautiful``, ``catchy``, ``sexy`` and
+``party`` are *inaudible*. Era and qualities shape who listens, because listeners
+gather in scenes by era and taste. So the listening data carries tag information that
+the audio lacks or only hints at, as the paper argues for the real MSD.
 
 Tags are observed the way Last.fm users give them: true tags are often missing,
 spurious tags appear, weights run 0-100, popular tags are given far more often, and
@@ -98,6 +101,7 @@ class DemoWorldConfig:
     era_weight: float = 2.5  # how strongly listeners follow their scene's eras
     genre_weight: float = 1.6
     quality_weight: float = 2.0
+    era_audible: float = 0.5  # share of tracks whose production sounds like their real era
     untagged_fraction: float = 0.04  # tracks with no Last.fm tags at all
     spurious_rate: float = 0.8  # mean number of random vocabulary tags per track
     seconds: float = 6.0  # clip length
@@ -245,6 +249,10 @@ def _draw_tracks(config: DemoWorldConfig, rng: np.random.Generator) -> pd.DataFr
             )
         )
     tracks = pd.DataFrame(rows)
+    # The decade a recording *sounds* like: its own, or for the rest a random one.
+    sounds_true = rng.random(n_base) < config.era_audible
+    other_era = np.array(ERAS)[rng.integers(0, len(ERAS), size=n_base)]
+    tracks["production"] = np.where(sounds_true, tracks["era"].to_numpy(), other_era)
     split = np.array(["train"] * config.n_train + ["valid"] * config.n_valid + ["test"] * config.n_test + ["none"] * config.n_extra)
     tracks["split"] = split
     tracks["song_id"] = _msd_ids("SO", n_base, rng)

@@ -139,7 +139,7 @@ def _write_lastfm_db(world: DemoWorld, path: Path) -> None:
     db.close()
 
 
-_AUDIBLE = ("genre", "lead", "drums", "bpm", "major", "acoustic", "vocals", "key", "energy")
+_AUDIBLE = ("genre", "lead", "drums", "bpm", "major", "acoustic", "vocals", "key", "energy", "production")
 
 
 def _write_audio(world: DemoWorld, audio_root: Path, *, workers: int, progress: bool) -> dict[str, list[str]]:
