@@ -6,7 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msd_tagging.listening import BPRConfig, centroid_scores, factorise, hybrid_scores, play_matrix, quantile_calibrate
+from msd_tagging.listening import (
+    BPRConfig,
+    centroid_scores,
+    factorise,
+    hybrid_scores,
+    platt_calibrate,
+    play_matrix,
+    quantile_calibrate,
+)
 from msd_tagging.pipelines.listening.nodes import PAPER_TABLE_1, table_1
 
 
@@ -54,6 +62,34 @@ def test_quantile_calibration_keeps_order_and_takes_target_scale():
     assert mapped[2, 0] == pytest.approx(target.max())
 
 
+def test_platt_calibration_follows_the_evidence():
+    rng = np.random.default_rng(0)
+    n = 2000
+    labels = (rng.random((n, 3)) < 0.1).astype(int)
+    labels[:, 2] = 0  # a tag without positives
+    reference = np.column_stack(
+        [
+            labels[:, 0] * 2.0 + rng.normal(0, 1, n),  # informative score
+            rng.normal(0, 1, n),  # pure noise
+            rng.normal(0, 1, n),
+        ]
+    )
+    scores = np.array([[-2.0, -2.0, 0.0], [0.0, 0.0, 0.0], [4.0, 4.0, 0.0]])
+    mapped, base_rate = platt_calibrate(scores, reference, labels)
+    assert base_rate[2] == "one class" and 0 not in base_rate and (mapped[:, 2] == 0).all()  # base rate of a tag without positives
+    assert (
+        mapped[0, 0] < 0.005 < mapped[1, 0] < 0.05 < 0.9 < mapped[2, 0]
+    )  # informative: spread out
+    assert (
+        np.ptp(mapped[:, 1]) < 0.05 and abs(mapped[1, 1] - labels[:, 1].mean()) < 0.02
+    )  # noise: base rate
+
+
+def test_platt_calibration_refuses_mismatched_labels():
+    with pytest.raises(ValueError, match="differ in shape"):
+        platt_calibrate(np.zeros((2, 2)), np.zeros((5, 2)), np.zeros((4, 2)))
+
+
 def test_cold_tracks_fall_back_to_audio():
     audio = pd.DataFrame({"track_id": ["a", "b"], "rock": [0.2, 0.6]})
     mf = pd.DataFrame({"track_id": ["a"], "rock": [0.8]})
@@ -92,3 +128,42 @@ def test_single_thread_bpr_is_reproducible():
     matrix = play_matrix(plays, 4, 4, "log1p")
     config = BPRConfig(factors=4, iterations=20, seed=5, num_threads=1)
     np.testing.assert_array_equal(factorise(matrix, config), factorise(matrix, config))
+
+
+def _node_inputs():
+    rng = np.random.default_rng(0)
+    ids = [f"T{i}" for i in range(40)]
+    group = np.arange(40) % 2  # tag "a" on even tracks; MF vectors and audio both know it
+    vectors = pd.DataFrame(
+        rng.normal(0, 0.1, size=(40, 4)) + np.outer(group == 0, [1, 0, 0, 0]) + np.outer(group == 1, [0, 1, 0, 0]),
+        columns=["f000", "f001", "f002", "f003"],
+    )
+    vectors.insert(0, "cold", False)
+    vectors.insert(0, "track_id", ids)
+    audio = pd.DataFrame(
+        {"track_id": ids, "a": np.where(group == 0, 0.8, 0.2) + rng.normal(0, 0.05, 40)}
+    )
+    tracks = pd.DataFrame({"track_id": ids, "split": ["train"] * 30 + ["test"] * 10})
+    labels = pd.DataFrame({"track_id": ids, "a": (group == 0).astype(int)})
+    params = {"use_bias": False, "top_n": 5, "calibration": "platt", "platt_c": 1.0}
+    return vectors, audio, tracks, labels, params
+
+
+def test_mf_centroid_node_gives_probabilities_that_rank_the_tag():
+    from msd_tagging.pipelines.listening.nodes import mf_centroid_scores
+
+    vectors, audio, tracks, labels, params = _node_inputs()
+    scores = mf_centroid_scores(vectors, audio, tracks, labels, params).set_index("track_id")["a"]
+    test = [f"T{i}" for i in range(30, 40)]
+    assert scores[test[0::2]].min() > 0.8 > 0.2 > scores[test[1::2]].max()
+
+
+def test_mf_centroid_node_names_a_training_track_without_labels():
+    from msd_tagging.errors import MSDDataError
+    from msd_tagging.pipelines.listening.nodes import mf_centroid_scores
+
+    vectors, audio, tracks, labels, params = _node_inputs()
+    with pytest.raises(MSDDataError, match="T3"):
+        mf_centroid_scores(vectors, audio, tracks, labels[labels["track_id"] != "T3"], params)
+    with pytest.raises(ValueError, match="unknown listening.calibration"):
+        mf_centroid_scores(vectors, audio, tracks, labels, {**params, "calibration": "softmax"})

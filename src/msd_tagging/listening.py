@@ -120,6 +120,56 @@ def quantile_calibrate(scores: np.ndarray, reference: np.ndarray, target: np.nda
     return out
 
 
+def platt_calibrate(
+    scores: np.ndarray, reference: np.ndarray, labels: np.ndarray, *, c: float = 1.0
+) -> tuple[np.ndarray, dict[int, str]]:
+    """Map each tag's scores to probabilities with a logistic fit on labelled tracks.
+
+    Per tag, ``P(tag | score) = sigmoid(a · z + b)`` with ``z`` the score standardised
+    by the reference tracks' mean and spread, fitted (L2 strength ``1 / c``) on the
+    reference tracks' scores and labels. A weak scorer's probabilities stay near the
+    tag's base rate, so in the hybrid's mean it moves the audio tagger's probabilities
+    only as far as its evidence goes. Increasing per tag, so each tag's ranking is
+    unchanged, unless the fit finds no positive slope: then the scores carry no usable
+    evidence for that tag, and it gets its base rate (a constant, ROC-AUC 0.5).
+
+    Args:
+        scores: ``[n, n_tags]`` to map.
+        reference: ``[m, n_tags]`` scores of labelled tracks.
+        labels: ``[m, n_tags]`` 0/1 labels of the same tracks.
+        c: inverse regularisation strength of the logistic fit.
+
+    Returns:
+        ``(probabilities [n, n_tags], base_rate_tags)``: the tags (column indices) given
+        their reference base rate, a constant, with the reason: ``"one class"`` (the
+        reference has no positive or no negative) or ``"no positive slope"``.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    if reference.shape != labels.shape:
+        raise ValueError(
+            f"reference scores {reference.shape} and labels {labels.shape} differ in shape"
+        )
+    out = np.empty(scores.shape, dtype=np.float32)
+    base_rate: dict[int, str] = {}
+    for t in range(scores.shape[1]):
+        y = labels[:, t].astype(np.int8)
+        if y.min() == y.max():
+            out[:, t] = y.mean()
+            base_rate[t] = "one class"
+            continue
+        mean, spread = reference[:, t].mean(), reference[:, t].std() + 1e-12
+        fit = LogisticRegression(C=c).fit(((reference[:, t] - mean) / spread)[:, None], y)
+        slope = float(fit.coef_[0, 0])
+        if slope <= 0:
+            out[:, t] = y.mean()
+            base_rate[t] = "no positive slope"
+            continue
+        logit = slope * (scores[:, t] - mean) / spread + float(fit.intercept_[0])
+        out[:, t] = 1.0 / (1.0 + np.exp(-logit))
+    return out, base_rate
+
+
 def hybrid_scores(audio: pd.DataFrame, mf: pd.DataFrame) -> pd.DataFrame:
     """Mean of audio and MF-centroid probabilities; a track without MF score keeps its audio.
 

@@ -7,7 +7,16 @@ import logging
 import numpy as np
 import pandas as pd
 
-from msd_tagging.listening import BPRConfig, centroid_scores, factorise, hybrid_scores, play_matrix, quantile_calibrate
+from msd_tagging.errors import MSDDataError
+from msd_tagging.listening import (
+    BPRConfig,
+    centroid_scores,
+    factorise,
+    hybrid_scores,
+    platt_calibrate,
+    play_matrix,
+    quantile_calibrate,
+)
 from msd_tagging.mapping import IdMaps
 
 logger = logging.getLogger(__name__)
@@ -39,8 +48,30 @@ def factorise_plays(plays: pd.DataFrame, id_maps: IdMaps, params: dict) -> pd.Da
     return vectors
 
 
-def mf_centroid_scores(track_vectors: pd.DataFrame, audio_scores: pd.DataFrame, tracks: pd.DataFrame, params: dict) -> pd.DataFrame:
-    """MF-centroid tag scores of every split track with a vector (cold tracks get none)."""
+CALIBRATIONS = ("platt", "audio_quantiles", "cosine")
+
+
+def mf_centroid_scores(
+    track_vectors: pd.DataFrame,
+    audio_scores: pd.DataFrame,
+    tracks: pd.DataFrame,
+    tag_labels: pd.DataFrame,
+    params: dict,
+) -> pd.DataFrame:
+    """MF-centroid tag probabilities of every split track with a vector (cold tracks get none).
+
+    The centroids come from the audio tagger's top training tracks (no labels). The
+    cosines are then mapped to probabilities by ``params["calibration"]``: ``platt``
+    fits a per-tag logistic map on the training tracks' cosines and tags, ``audio_quantiles``
+    matches them to the audio tagger's training probabilities, ``cosine`` is ``(1 + cos) / 2``.
+    Every mapping is increasing per tag, so the MF-centroids' own ranking metrics do not
+    depend on it; the hybrid's do.
+    """
+    calibration = params["calibration"]
+    if calibration not in CALIBRATIONS:
+        raise ValueError(
+            f"unknown listening.calibration {calibration!r}; use one of {CALIBRATIONS}"
+        )
     tags = [c for c in audio_scores.columns if c != "track_id"]
     columns = [c for c in track_vectors.columns if c.startswith("f")] + (["bias"] if params["use_bias"] else [])
     warm = track_vectors[~track_vectors["cold"] & track_vectors["track_id"].isin(tracks["track_id"])]
@@ -48,15 +79,37 @@ def mf_centroid_scores(track_vectors: pd.DataFrame, audio_scores: pd.DataFrame, 
     split = warm["track_id"].map(tracks.set_index("track_id")["split"])
     audio = audio_scores.set_index("track_id")[tags]
     train = ((split == "train") & warm["track_id"].isin(audio.index)).to_numpy()
-    audio_train = audio.loc[warm["track_id"][train]].to_numpy()
+    train_ids = warm["track_id"][train]
+    audio_train = audio.loc[train_ids].to_numpy()
     scores, _ = centroid_scores(vectors, np.flatnonzero(train), audio_train, params["top_n"])
-    if params["calibration"] == "audio_quantiles":
+    if calibration == "platt":
+        labels = tag_labels.set_index("track_id").reindex(train_ids)[tags]
+        missing = labels.index[labels.isna().any(axis=1)]
+        if len(missing):
+            raise MSDDataError(
+                f"{len(missing)} training tracks have no tag labels, e.g. {missing[0]}",
+                fix="rebuild tag_labels from the same split as the audio scores (kedro run --pipeline=ingestion)",
+            )
+        scores, base_rate = platt_calibrate(scores, scores[train], labels.to_numpy(), c=params["platt_c"])
+        if base_rate:
+            logger.info(
+                "MF-centroids: %d of %d tags get their training base rate (a constant) instead of a "
+                "calibrated cosine: %s",
+                len(base_rate),
+                len(tags),
+                ", ".join(f"{tags[t]} ({why})" for t, why in base_rate.items()),
+            )
+    elif calibration == "audio_quantiles":
         scores = quantile_calibrate(scores, scores[train], audio_train)
-    elif params["calibration"] != "cosine":
-        raise ValueError(f"unknown calibration {params['calibration']!r}; use 'audio_quantiles' or 'cosine'")
     out = pd.DataFrame(scores, columns=tags)
     out.insert(0, "track_id", warm["track_id"].to_numpy())
-    logger.info("MF-centroids: %d warm split tracks scored, centroids from the top %d of %d training tracks.", len(out), params["top_n"], int(train.sum()))
+    logger.info(
+        "MF-centroids: %d warm split tracks scored, centroids from the top %d of %d training tracks, %s calibration.",
+        len(out),
+        params["top_n"],
+        int(train.sum()),
+        calibration,
+    )
     return out
 
 

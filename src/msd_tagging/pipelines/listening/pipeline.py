@@ -12,7 +12,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(nodes.factorise_plays, inputs=["plays", "id_maps", "params:listening"], outputs="track_vectors", name="factorise_plays"),
             node(
                 nodes.mf_centroid_scores,
-                inputs=["track_vectors", "audio_scores", "tracks", "params:listening"],
+                inputs=["track_vectors", "audio_scores", "tracks", "tag_labels", "params:listening"],
                 outputs="mf_scores",
                 name="mf_centroids",
             ),
