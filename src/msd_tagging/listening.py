@@ -79,7 +79,9 @@ def factorise(matrix: sp.csr_matrix, config: BPRConfig, *, progress: bool = Fals
     return np.asarray(factors, dtype=np.float32)
 
 
-def centroid_scores(vectors: np.ndarray, train_rows: np.ndarray, audio_train: np.ndarray, top_n: int) -> tuple[np.ndarray, np.ndarray]:
+def centroid_scores(
+    vectors: np.ndarray, train_rows: np.ndarray, audio_train: np.ndarray, top_n: int, *, drop_fraction: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """MF-centroid tag scores.
 
     Args:
@@ -87,15 +89,28 @@ def centroid_scores(vectors: np.ndarray, train_rows: np.ndarray, audio_train: np
         train_rows: rows of ``vectors`` that are training tracks.
         audio_train: audio tag probabilities of those training tracks ``[len(train_rows), n_tags]``.
         top_n: training tracks per tag whose vectors make its centroid.
+        drop_fraction: outlier removal, beyond the paper. Of a tag's ``top_n`` tracks, drop
+            this share whose direction is farthest (lowest cosine) from their mean
+            direction, then average the rest: the tag's dense core. 0 keeps all.
 
     Returns:
         ``(scores, centroids)``: cosine similarity mapped to [0, 1] as ``(1 + cos) / 2``,
         ``[n_tracks, n_tags]``; and the centroids ``[n_tags, d]``.
     """
+    if not 0.0 <= drop_fraction < 1.0:
+        raise ValueError(f"drop_fraction must be in [0, 1), got {drop_fraction}")
     top_n = min(top_n, len(train_rows))
     top = np.argpartition(-audio_train, top_n - 1, axis=0)[:top_n]  # [top_n, n_tags]
-    centroids = vectors[train_rows][top].mean(axis=0)  # [n_tags, d]
+    members = vectors[train_rows][top]  # [top_n, n_tags, d]
     unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    if drop_fraction:
+        keep = top_n - int(np.floor(drop_fraction * top_n))
+        unit_members = unit[train_rows][top]
+        direction = unit_members.mean(axis=0)  # [n_tags, d]
+        closeness = np.einsum("ntd,td->nt", unit_members, direction)
+        core = np.argsort(-closeness, axis=0, kind="stable")[:keep]  # [keep, n_tags]
+        members = np.take_along_axis(members, core[:, :, None], axis=0)
+    centroids = members.mean(axis=0)  # [n_tags, d]
     unit_centroids = centroids / np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
     cosine = unit @ unit_centroids.T
     return ((1.0 + cosine) / 2.0).astype(np.float32), centroids

@@ -81,7 +81,9 @@ def mf_centroid_scores(
     train = ((split == "train") & warm["track_id"].isin(audio.index)).to_numpy()
     train_ids = warm["track_id"][train]
     audio_train = audio.loc[train_ids].to_numpy()
-    scores, _ = centroid_scores(vectors, np.flatnonzero(train), audio_train, params["top_n"])
+    scores, _ = centroid_scores(
+        vectors, np.flatnonzero(train), audio_train, params["top_n"], drop_fraction=params.get("drop_fraction", 0.0)
+    )
     if calibration == "platt":
         labels = tag_labels.set_index("track_id").reindex(train_ids)[tags]
         missing = labels.index[labels.isna().any(axis=1)]
