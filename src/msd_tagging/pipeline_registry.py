@@ -2,14 +2,25 @@
 
 ``hybrid`` is the method end to end: the raw-data step (the demo world is generated
 when its files are missing), ingestion, the audio side (features, VGG tagger), the
-listening side (BPR factorisation, MF-centroids), the hybrid, their evaluation and Table 1.
+listening side (BPR factorisation, MF-centroids), the hybrid, their evaluation and Table 1,
+Figure 1, and beyond the paper: more scorers, learned fusion, the extended table, cold
+start and tag playlists. ``tag_audio`` tags a folder of new audio with the trained model.
 """
 
 from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from msd_tagging.pipelines import audio, demo_data, evaluation, figures, ingestion, listening
+from msd_tagging.pipelines import (
+    audio,
+    beyond,
+    demo_data,
+    evaluation,
+    figures,
+    ingestion,
+    listening,
+    tag_audio,
+)
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -22,7 +33,8 @@ def register_pipelines() -> dict[str, Pipeline]:
     ingest = ingestion.create_pipeline()
     audio_side = audio.create_pipeline() + evaluation.create_pipeline("audio")
     listening_side = listening.create_pipeline() + figures.create_pipeline()
-    hybrid = data + ingest + audio_side + listening_side
+    beyond_paper = beyond.create_pipeline()
+    hybrid = data + ingest + audio_side + listening_side + beyond_paper
     return {
         "__default__": hybrid,
         "hybrid": hybrid,
@@ -30,4 +42,6 @@ def register_pipelines() -> dict[str, Pipeline]:
         "ingestion": ingest,
         "audio": audio_side,
         "listening": listening_side,
+        "beyond": beyond_paper,
+        "tag_audio": tag_audio.create_pipeline(),
     }
