@@ -18,6 +18,7 @@ from kedro.framework.startup import bootstrap_project
 
 from msd_tagging.errors import MSDDataError
 from msd_tagging.pipeline_registry import register_pipelines
+from msd_tagging.pipelines.beyond.nodes import SCORERS
 from tests.conftest import TINY
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,10 +38,10 @@ def _conf(tmp_path: Path, overrides: dict[str, dict[str, dict]]) -> Path:
     return conf
 
 
-def _run(conf: Path, env: str, cwd: Path, monkeypatch, pipeline: str = "hybrid") -> None:
+def _run(conf: Path, env: str, cwd: Path, monkeypatch, pipeline: str = "hybrid", params: dict | None = None) -> None:
     monkeypatch.chdir(cwd)
     bootstrap_project(REPO)
-    with KedroSession.create(project_path=REPO, env=env, conf_source=str(conf)) as session:
+    with KedroSession.create(project_path=REPO, env=env, conf_source=str(conf), runtime_params=params) as session:
         session.run(pipeline_names=[pipeline])
 
 
@@ -73,6 +74,28 @@ def test_hybrid_is_registered():
     pipelines = register_pipelines()
     names = {n.name for n in pipelines["hybrid"].nodes}
     assert {"demo_data", "build_tracks", "build_plays", "build_tag_labels", "ingestion_report", "train_vgg", "audio.evaluate", "factorise_plays", "mf_centroids", "hybrid", "hybrid.evaluate", "table_1", "tsne", "figure_1", "tag_agreement"} <= names
+    assert {"mf_classifier", "fusion_by_tag", "fusion_classifier.evaluate", "extended_table", "cold_start", "tag_playlists"} <= names
+    assert {n.name for n in pipelines["tag_audio"].nodes} == {"tag_audio_files"}
+
+
+def test_every_dataset_resolves_to_the_intended_catalog_entry(tmp_path, monkeypatch):
+    """Factory patterns overlap (``{scorer}_metrics`` vs ``{scorer}_per_tag_metrics``): each
+    pipeline dataset must resolve to an entry whose type fits what its node returns."""
+    from kedro.io import MemoryDataset
+
+    monkeypatch.chdir(REPO)
+    bootstrap_project(REPO)
+    with KedroSession.create(project_path=REPO, env="base") as session:
+        catalog = session.load_context().catalog
+    datasets = set().union(*(p.datasets() for p in register_pipelines().values()))
+    for name in sorted(d for d in datasets if not d.startswith("params:") and d != "parameters"):
+        kind = type(catalog[name]).__name__ if name in catalog else MemoryDataset.__name__  # in-memory by design
+        if name.endswith("_per_tag_metrics") or name in ("table_1", "extended_table", "cold_start_metrics"):
+            assert kind == "CSVDataset", (name, kind)
+        elif name.endswith(("_metrics", "_weights", "_report", "_json", "_agreement")):
+            assert kind == "JSONDataset", (name, kind)
+        elif name.endswith("_scores"):
+            assert kind == "ParquetDataset", (name, kind)
 
 
 def test_hybrid_generates_then_ingests_the_demo(tmp_path, monkeypatch):
@@ -119,6 +142,40 @@ def test_hybrid_generates_then_ingests_the_demo(tmp_path, monkeypatch):
     assert agreement["k"] == 10 and "Hip-Hop" in agreement["tags"]
     vectors = pd.read_parquet(tmp_path / "data/06_models/tiny/track_vectors.parquet")
     assert vectors.loc[vectors["cold"], "f000"].isna().all() and vectors.loc[~vectors["cold"], "f000"].notna().all()
+
+    # Beyond the paper: every scorer in the extended table, fusion fitted on validation.
+    (extended,) = (tmp_path / "data/08_reporting/tiny/extended_table.json").glob("*/extended_table.json")
+    record = json.loads(extended.read_text())
+    assert [r["scorer"] for r in record["rows"]] == list(SCORERS)
+    assert record["best_fused"] in SCORERS and all(0.0 <= r["roc_auc"] <= 1.0 for r in record["rows"])
+    weights = json.loads((tmp_path / "data/06_models/tiny/fusion_by_tag_weights.json").read_text())
+    assert weights["fitted_on"] == "valid" and weights["tracks"] <= 12
+    cold = pd.read_csv(tmp_path / "data/08_reporting/tiny/cold_start_metrics.csv")
+    assert cold["bin"].iloc[0] == "0" and cold["tracks"].drop_duplicates().sum() <= 24
+    assert (tmp_path / "data/08_reporting/tiny/cold_start.png").stat().st_size > 0
+    playlists = pd.read_csv(tmp_path / "data/08_reporting/tiny/tag_playlists.csv")
+    assert set(playlists["tag"]) == {"Hip-Hop", "jazz", "80s", "00s", "party"}
+
+    # tag_audio on a folder of the world's clips plus a broken file: same probabilities
+    # as the pipeline's own scoring, the broken file reported.
+    new = tmp_path / "new_audio"
+    new.mkdir()
+    clips = sorted((tmp_path / "data/01_raw/tiny/audio").rglob("*.mp3"))
+    sample = [c for c in clips if c.stem in set(scores["track_id"])][:3]
+    for clip in sample:
+        shutil.copy(clip, new / clip.name)
+    (new / "broken.mp3").write_text("<html>not audio</html>")
+    _run(conf, "tiny", tmp_path, monkeypatch, pipeline="tag_audio", params={"tag_audio": {"input_dir": str(new), "top_k": 3}})
+    tagged = pd.read_csv(tmp_path / "data/07_model_output/tiny/tag_audio.csv").set_index("file")
+    assert tagged.loc["broken.mp3", "status"] == "not_audio" and pd.isna(tagged.loc["broken.mp3", "tag_1"])
+    by_track = scores.set_index("track_id")
+    for clip in sample:
+        row = tagged.loc[clip.name]
+        assert row["status"] == "ok" and row["tag_3"] in by_track.columns
+        assert row["probability_1"] == pytest.approx(by_track.loc[clip.stem, row["tag_1"]], abs=1e-4)
+        assert row["probability_1"] == pytest.approx(by_track.loc[clip.stem].max(), abs=1e-4)
+    report = json.loads((tmp_path / "data/08_reporting/tiny/tag_audio_report.json").read_text())
+    assert report["files"] == 4 and report["tagged"] == 3 and report["statuses"]["not_audio"] == 1
 
     # A second run finds the world in place and does not redraw it.
     before = (tmp_path / "data/01_raw/tiny/.demo_world.json").stat().st_mtime_ns
