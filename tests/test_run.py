@@ -98,9 +98,18 @@ def test_every_dataset_resolves_to_the_intended_catalog_entry(tmp_path, monkeypa
             assert kind == "ParquetDataset", (name, kind)
 
 
-def test_hybrid_generates_then_ingests_the_demo(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> tuple[Path, Path]:
+    """One hybrid run on the tiny world, shared by the tests that read its outputs."""
+    tmp_path = tmp_path_factory.mktemp("tiny_run")
     conf = _conf(tmp_path, {"tiny": _tiny_env(tmp_path)})
-    _run(conf, "tiny", tmp_path, monkeypatch)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _run(conf, "tiny", tmp_path, monkeypatch)
+    return tmp_path, conf
+
+
+def test_hybrid_generates_then_ingests_the_demo(tiny_run, monkeypatch):
+    tmp_path, conf = tiny_run
 
     manifest = json.loads((tmp_path / "data/01_raw/tiny/.demo_world.json").read_text())
     report = json.loads((tmp_path / "data/08_reporting/tiny/ingestion_report.json").read_text())
@@ -148,7 +157,7 @@ def test_hybrid_generates_then_ingests_the_demo(tmp_path, monkeypatch):
     record = json.loads(extended.read_text())
     assert [r["scorer"] for r in record["rows"]] == list(SCORERS)
     assert record["best_fused"] in SCORERS and all(0.0 <= r["roc_auc"] <= 1.0 for r in record["rows"])
-    weights = json.loads((tmp_path / "data/06_models/tiny/fusion_by_tag_weights.json").read_text())
+    weights = json.loads((tmp_path / "data/07_model_output/tiny/fusion_by_tag_weights.json").read_text())
     assert weights["fitted_on"] == "valid" and weights["tracks"] <= 12
     cold = pd.read_csv(tmp_path / "data/08_reporting/tiny/cold_start_metrics.csv")
     assert cold["bin"].iloc[0] == "0" and cold["tracks"].drop_duplicates().sum() <= 24
@@ -181,6 +190,24 @@ def test_hybrid_generates_then_ingests_the_demo(tmp_path, monkeypatch):
     before = (tmp_path / "data/01_raw/tiny/.demo_world.json").stat().st_mtime_ns
     _run(conf, "tiny", tmp_path, monkeypatch)
     assert (tmp_path / "data/01_raw/tiny/.demo_world.json").stat().st_mtime_ns == before
+
+
+def test_notebook_executes_on_the_run_outputs(tiny_run, monkeypatch):
+    """notebooks/explore.ipynb, executed top to bottom in a real kernel on the tiny run."""
+    nbclient = pytest.importorskip("nbclient")
+    import nbformat
+
+    tmp_path, conf = tiny_run
+    monkeypatch.setenv("KEDRO_ENV", "tiny")
+    monkeypatch.setenv("MSD_CONF_SOURCE", str(conf))
+    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "1")
+    notebook = nbformat.read(REPO / "notebooks/explore.ipynb", as_version=4)
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "\n".join(o.get("data", {}).get("text/plain", "") for o in outputs)
+    assert "'tiny'" in text and "Hybrid" in text and "fusion_classifier" in text
+    assert any("image/png" in o.get("data", {}) for o in outputs)  # the t-SNE re-plot
 
 
 def test_msd_env_reads_a_generator_written_folder(tiny_root, tmp_path, monkeypatch):

@@ -46,6 +46,9 @@ class ExtractionPlan:
         workers: extraction processes (0: one per core).
         source: identity of the raw data (the demo world's fingerprint, or ``external``);
             a store built from another source holds stale features and is rebuilt.
+        scheduler: address of a Dask distributed scheduler (``tcp://host:8786``); shards
+            then run on its workers, which must see the store and the audio at the same
+            paths (shared storage). ``None``: local processes.
     """
 
     jobs: tuple[tuple[str, str], ...]
@@ -54,6 +57,7 @@ class ExtractionPlan:
     tracks_per_shard: int = 256
     workers: int = 0
     source: str = "external"
+    scheduler: str | None = None
 
 
 class FeatureStore:
@@ -132,7 +136,11 @@ def write_plan(plan: ExtractionPlan, root: str | os.PathLike, audio_root: str | 
     ]
     workers = plan.workers or os.cpu_count() or 1
     bar = tqdm(total=len(todo), desc="log-mel", unit="track", disable=None if progress else True)
-    if workers == 1 or len(tasks) == 1:
+    if plan.scheduler:
+        for result in _on_dask(plan.scheduler, tasks):
+            _add(counts, result)
+            bar.update(sum(result.values()))
+    elif workers == 1 or len(tasks) == 1:
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=1):  # one process = one core
@@ -153,6 +161,29 @@ def write_plan(plan: ExtractionPlan, root: str | os.PathLike, audio_root: str | 
                 bar.update(sum(result.values()))
     bar.close()
     return counts
+
+
+def _on_dask(address: str, tasks: list[tuple]):
+    """Run shard tasks on a Dask distributed cluster; yield each shard's counts as it ends.
+
+    Every shard commits itself on shared storage (same protocol as locally), so a lost
+    worker or a killed client leaves only orphan temporaries: a rerun redoes those shards.
+    """
+    from distributed import Client, as_completed
+
+    with Client(address) as client:
+        logger.info("Extracting %d shards on the Dask cluster at %s (%d workers).", len(tasks), address, len(client.scheduler_info()["workers"]))
+        futures = client.map(extract_shard_single_threaded, tasks, pure=False)
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def extract_shard_single_threaded(task: tuple) -> dict[str, int]:
+    """:func:`extract_shard` with one BLAS thread, for pool workers that did not set it."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return extract_shard(task)
 
 
 def _init_worker(mel: MelConfig) -> None:

@@ -18,6 +18,12 @@ warnings.filterwarnings(
     message=r"Option '--pipeline' is deprecated",
     module=r"kedro\.framework\.cli\.project",
 )
+# kedro-viz 12.5 imports a FastAPI response class that FastAPI 0.16x deprecates.
+warnings.filterwarnings(
+    "ignore",
+    message=r"ORJSONResponse is deprecated",
+    module=r"kedro_viz\.",
+)
 warnings.filterwarnings(
     "ignore",
     message=r"register_new_resolver\(\) is deprecated",

@@ -33,6 +33,7 @@ def plan_features(tracks: pd.DataFrame, raw_world: dict, params: dict) -> Extrac
         tracks_per_shard=params["extraction"]["tracks_per_shard"],
         workers=params["extraction"]["workers"],
         source=str(raw_world.get("fingerprint", "external")),
+        scheduler=params.get("dask_scheduler") or None,
     )
 
 
@@ -119,19 +120,43 @@ def plot_training(history: pd.DataFrame):
 
 
 def score_tracks(model: dict, features: FeatureStore, tracks: pd.DataFrame, params: dict) -> pd.DataFrame:
-    """Tag probabilities of every split track with features (mean over covering chunks)."""
+    """Tag probabilities of every split track with features (mean over covering chunks).
+
+    With ``params["dask_scheduler"]`` set, tracks are scored in partitions on the Dask
+    cluster's workers, which read the feature store from the same (shared) path.
+    """
+    ids = tracks.loc[tracks["track_id"].isin(features.track_ids), "track_id"].tolist()
+    address = params.get("dask_scheduler")
+    if address:
+        from distributed import Client
+
+        size = int(params["scoring"]["tracks_per_task"])
+        parts = [ids[i : i + size] for i in range(0, len(ids), size)]
+        with Client(address) as client:
+            logger.info("Scoring %d tracks in %d tasks on the Dask cluster at %s.", len(ids), len(parts), address)
+            shipped = client.scatter(model, broadcast=True)
+            futures = [client.submit(score_partition, shipped, str(features.root), part, params["train"], pure=False) for part in parts]
+            probabilities = np.concatenate(client.gather(futures)) if parts else np.zeros((0, len(model["tags"])), np.float32)
+    else:
+        probabilities = score_partition(model, features, ids, params["train"])
+    scores = pd.DataFrame(probabilities, columns=model["tags"])
+    scores.insert(0, "track_id", ids)
+    return scores
+
+
+def score_partition(model: dict, features: FeatureStore | str, ids: list[str], train: dict) -> np.ndarray:
+    """Probabilities of ``ids`` ``[len(ids), n_tags]``; runs locally or on a Dask worker
+    (``features`` is then the store's path)."""
     import torch
 
     from msd_tagging.models.training import choose_device, predict
     from msd_tagging.models.vgg import VGGConfig, VGGTagger
 
-    device = choose_device(params["train"]["device"])
+    if not isinstance(features, FeatureStore):
+        features = FeatureStore(features)
+    device = choose_device(train["device"])
     network = VGGTagger(VGGConfig.from_dict(model["config"]))
     network.load_state_dict(model["state_dict"])
     network.to(device)
-    ids = tracks.loc[tracks["track_id"].isin(features.track_ids), "track_id"].tolist()
     with torch.random.fork_rng(devices=[]):
-        probabilities = predict(network, [features.features(t) for t in ids], model["chunk_frames"], params["train"]["eval_batch_size"], device)
-    scores = pd.DataFrame(probabilities, columns=model["tags"])
-    scores.insert(0, "track_id", ids)
-    return scores
+        return predict(network, [features.features(t) for t in ids], model["chunk_frames"], train["eval_batch_size"], device)

@@ -1,0 +1,40 @@
+"""kedro-viz: the lineage builds as a static site, with our layers and named nodes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow
+
+
+def test_kedro_viz_build_exports_the_lineage(tmp_path):
+    pytest.importorskip("kedro_viz")
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(REPO / "pyproject.toml", project)
+    shutil.copytree(REPO / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(REPO / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
+    (project / "conf/local").mkdir()
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "PYTHONWARNINGS": "error::DeprecationWarning:msd_tagging"}
+    done = subprocess.run([sys.executable, "-m", "kedro", "viz", "build"], cwd=project, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert (project / "build/index.html").is_file()
+    main = json.loads((project / "build/api/main").read_text())
+    assert main["layers"] == ["raw", "primary", "feature", "models", "model_output", "reporting"]  # in order: no cycle
+    tasks = {n["name"] for n in main["nodes"] if n["type"] == "task"}
+    assert {"train_vgg", "factorise_plays", "mf_centroids", "hybrid", "table_1", "fusion_classifier"} <= tasks
+    pipelines = {p.name for p in (project / "build/api/pipelines").iterdir()}
+    assert {"hybrid", "beyond", "tag_audio", "listening"} <= pipelines
+    tag_audio = json.loads((project / "build/api/pipelines/tag_audio").read_text())
+    assert "tag_audio_files" in {n["name"] for n in tag_audio["nodes"]}
+    datasets = {n["name"]: n for n in main["nodes"] if n["type"] == "data"}
+    assert datasets["table_1"]["layer"] == "reporting" and datasets["audio_scores"]["layer"] == "model_output"
