@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -103,9 +104,16 @@ def tiny_run(tmp_path_factory) -> tuple[Path, Path]:
     """One hybrid run on the tiny world, shared by the tests that read its outputs."""
     tmp_path = tmp_path_factory.mktemp("tiny_run")
     conf = _conf(tmp_path, {"tiny": _tiny_env(tmp_path)})
-    with pytest.MonkeyPatch.context() as monkeypatch:
+    with pytest.MonkeyPatch.context() as monkeypatch, warnings.catch_warnings(record=True) as caught:
         _run(conf, "tiny", tmp_path, monkeypatch)
+    (tmp_path / "warnings.txt").write_text("\n".join(f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})" for w in caught))
     return tmp_path, conf
+
+
+def test_a_normal_run_raises_no_python_warning(tiny_run):
+    """Dependencies' deprecation warnings are filtered narrowly in settings.py; nothing else may show."""
+    tmp_path, _ = tiny_run
+    assert (tmp_path / "warnings.txt").read_text() == ""
 
 
 def test_hybrid_generates_then_ingests_the_demo(tiny_run, monkeypatch):

@@ -52,7 +52,7 @@ def play_matrix(plays: pd.DataFrame, n_users: int, n_tracks: int, weighting: str
     )
 
 
-def factorise(matrix: sp.csr_matrix, config: BPRConfig, *, progress: bool = False) -> np.ndarray:
+def factorise(matrix: sp.csr_matrix, config: BPRConfig, *, progress: bool | None = None) -> np.ndarray:
     """Item factors of a BPR factorisation of ``matrix`` (users × items).
 
     Returns:
@@ -72,6 +72,10 @@ def factorise(matrix: sp.csr_matrix, config: BPRConfig, *, progress: bool = Fals
         num_threads=config.num_threads,
         random_state=config.seed,
     )
+    if progress is None:  # a bar in a terminal, nothing in CI logs
+        import sys
+
+        progress = sys.stderr.isatty()
     model.fit(matrix, show_progress=progress)
     factors = model.item_factors
     if hasattr(factors, "to_numpy"):  # GPU matrix

@@ -25,8 +25,21 @@ def tsne_embedding(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame, params
     warm, unit = _warm_split_vectors(track_vectors, tag_labels)
     rng = np.random.default_rng(params["seed"])
     rows = np.sort(rng.choice(len(warm), size=params["sample_size"], replace=False)) if len(warm) > params["sample_size"] else np.arange(len(warm))
-    tsne = TSNE(perplexity=params["perplexity"], metric="cosine", n_jobs=params["n_jobs"] or -1, random_state=params["seed"], verbose=False)
+    from tqdm.auto import tqdm
+
+    every = 25
+
+    def tick(iteration, error, embedding) -> bool:
+        bar.update(every)
+        return False  # never stop early
+
+    tsne = TSNE(
+        perplexity=params["perplexity"], metric="cosine", n_jobs=params["n_jobs"] or -1, random_state=params["seed"],
+        verbose=False, callbacks=tick, callbacks_every_iters=every,
+    )  # fmt: skip
+    bar = tqdm(total=tsne.early_exaggeration_iter + tsne.n_iter, desc="t-SNE", unit="iter", disable=None)
     xy = np.asarray(tsne.fit(unit[rows]))
+    bar.close()
     logger.info("t-SNE of %d of %d warm split tracks.", len(rows), len(warm))
     return pd.DataFrame({"track_id": warm["track_id"].to_numpy()[rows], "x": xy[:, 0], "y": xy[:, 1]})
 
