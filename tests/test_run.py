@@ -260,3 +260,22 @@ def test_registering_pipelines_imports_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+@pytest.mark.bad_input
+def test_a_feature_store_deleted_half_way_recovers_on_rerun(tiny_run, monkeypatch):
+    """``rm -rf`` of the store interrupted half-way: some shards lose their features, some
+    their manifest part. Rerunning the same command redoes exactly those, same scores."""
+    tmp_path, conf = tiny_run
+    shards = tmp_path / "data/04_feature/tiny/logmel/shards"
+    scores_path = tmp_path / "data/07_model_output/tiny/audio_scores.parquet"
+    before = pd.read_parquet(scores_path)
+    files = sorted(shards.iterdir())
+    assert len(files) >= 4
+    for victim in files[: len(files) // 2]:
+        victim.unlink()
+    _run(conf, "tiny", tmp_path, monkeypatch)
+    report = json.loads((tmp_path / "data/08_reporting/tiny/feature_report.json").read_text())
+    assert report["with_features"] == len(before)  # every scored track has features again
+    assert not [p for p in shards.iterdir() if p.suffix == ".parquet" and not p.with_suffix(".npy").exists()]
+    pd.testing.assert_frame_equal(pd.read_parquet(scores_path), before)

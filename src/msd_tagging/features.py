@@ -66,7 +66,14 @@ class FeatureStore:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
         parts = sorted((self.root / "shards").glob("*.parquet")) if (self.root / "shards").is_dir() else []
-        frames = [pd.read_parquet(p) for p in parts]
+        frames = []
+        self.broken_parts: list[Path] = []
+        for part in parts:
+            frame = pd.read_parquet(part)
+            if _shard_intact(part.with_suffix(".npy"), int(frame["n_frames"].sum())):
+                frames.append(frame)
+            else:  # its features were deleted or cut: the shard does not count as done
+                self.broken_parts.append(part)
         self.manifest = (
             pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: [] for c in MANIFEST_COLUMNS})
         )
@@ -93,6 +100,15 @@ class FeatureStore:
         if shard not in self._shards:
             self._shards[shard] = np.load(self.root / "shards" / f"{shard}.npy", mmap_mode="r")
         return self._shards[shard][offset : offset + n_frames].T
+
+
+def _shard_intact(path: Path, frames: int) -> bool:
+    """The shard's ``.npy`` exists and holds the frames its manifest part lists."""
+    try:
+        data = np.load(path, mmap_mode="r")
+    except (OSError, ValueError):
+        return False
+    return data.shape[0] == frames
 
 
 def write_plan(plan: ExtractionPlan, root: str | os.PathLike, audio_root: str | os.PathLike, *, progress: bool = True) -> dict:
@@ -124,7 +140,11 @@ def write_plan(plan: ExtractionPlan, root: str | os.PathLike, audio_root: str | 
     if not config_path.is_file():
         _atomic_write_bytes(config_path, json.dumps(config, indent=2).encode())
 
-    done = set(FeatureStore(root).manifest["track_id"])
+    existing_store = FeatureStore(root)
+    for part in existing_store.broken_parts:  # e.g. a store deleted half-way: redo those shards
+        logger.warning("Feature shard %s lost its features; its tracks are extracted again.", part.with_suffix(".npy"))
+        part.unlink(missing_ok=True)
+    done = set(existing_store.manifest["track_id"])
     todo = [job for job in plan.jobs if job[0] not in done]
     counts: dict[str, int] = {"skipped_done": len(plan.jobs) - len(todo), "tried": len(todo)}
     if not todo:

@@ -7,6 +7,7 @@ import warnings
 
 from kedro.config import OmegaConfigLoader
 
+from msd_tagging.atomic import AtomicDataCatalog
 from msd_tagging.hooks import RunCostHooks
 
 # Two warnings every run would print that are not ours to fix, silenced narrowly by
@@ -44,3 +45,6 @@ CONFIG_LOADER_ARGS = {
 }
 
 HOOKS = (RunCostHooks(),)
+
+# Every save to a local file goes through a temporary name and os.replace (atomic.py).
+DATA_CATALOG_CLASS = AtomicDataCatalog
