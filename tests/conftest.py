@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,18 @@ def tiny_root(tiny_world, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("world") / "raw"
     write_world(tiny_world, root, workers=1, progress=False)
     return root
+
+
+# The bad-input suite is the list of tests RELIABILITY.md names: one source of truth.
+RELIABILITY_TESTS = re.compile(r"`(tests/[\w/]+\.py::test_\w+)`")
+
+
+def reliability_test_ids() -> set[str]:
+    return set(RELIABILITY_TESTS.findall((REPO / "RELIABILITY.md").read_text()))
+
+
+def pytest_collection_modifyitems(config, items):
+    named = reliability_test_ids()
+    for item in items:
+        if item.nodeid.split("[")[0] in named:
+            item.add_marker(pytest.mark.bad_input)

@@ -157,7 +157,9 @@ def check_and_extract(
     try:
         signal, declared = decode(path, mel.sample_rate)
     except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
-        return None, "not_audio", str(exc).strip()[:200]
+        # libsndfile words every unreadable file as "does not exist or is not a regular
+        # file"; the file does exist (it was stat-ed above): say what is wrong with it.
+        return None, "not_audio", f"cannot be decoded as audio ({size} bytes); libsndfile: {str(exc).strip()[:160]}"
 
     rate = mel.sample_rate
     seconds = signal.size / rate
