@@ -19,7 +19,7 @@ from msd_tagging.errors import MSDDataError
 from msd_tagging.evaluation import evaluate
 from msd_tagging.listening import centroid_scores, hybrid_scores
 from msd_tagging.mapping import IdMaps
-from msd_tagging.pipelines.listening.nodes import mf_centroid_scores
+from msd_tagging.pipelines.listening.nodes import labels_for, mf_centroid_scores
 
 logger = logging.getLogger(__name__)
 
@@ -30,17 +30,6 @@ def _warm_split_vectors(track_vectors: pd.DataFrame, tracks: pd.DataFrame) -> tu
     warm = track_vectors[~track_vectors["cold"] & track_vectors["track_id"].isin(tracks["track_id"])].reset_index(drop=True)
     split = warm["track_id"].map(tracks.set_index("track_id")["split"])
     return warm, warm[columns].to_numpy(dtype=np.float32), split
-
-
-def _labels_for(tag_labels: pd.DataFrame, ids: pd.Series, tags: list[str], what: str) -> np.ndarray:
-    labels = tag_labels.set_index("track_id").reindex(ids)[tags]
-    missing = labels.index[labels.isna().any(axis=1)]
-    if len(missing):
-        raise MSDDataError(
-            f"{len(missing)} {what} tracks have no tag labels, e.g. {missing[0]}",
-            fix="rebuild tag_labels and the scores from the same split (kedro run --pipeline=hybrid)",
-        )
-    return labels.to_numpy(dtype=np.int8)
 
 
 def core_centroid_scores(
@@ -72,9 +61,9 @@ def mf_classifier_scores(
         raise MSDDataError("the MF classifier needs warm training and validation tracks; found none", fix="check the split files")
     model = fit_tag_classifier(
         vectors[train],
-        _labels_for(tag_labels, warm["track_id"][train], tags, "training"),
+        labels_for(tag_labels, warm["track_id"][train], tags, "training"),
         vectors[valid],
-        _labels_for(tag_labels, warm["track_id"][valid], tags, "validation"),
+        labels_for(tag_labels, warm["track_id"][valid], tags, "validation"),
         tuple(params["cs"]),
         seed=params["seed"],
     )
@@ -99,7 +88,7 @@ def learned_fusion(
         raise MSDDataError("no validation track has both audio and listening scores to fit fusion weights on", fix="check the split files")
     audio = audio_scores.set_index("track_id").loc[both, tags].to_numpy()
     listening = listening_scores.set_index("track_id").loc[both, tags].to_numpy()
-    labels = _labels_for(tag_labels, both, tags, "validation")
+    labels = labels_for(tag_labels, both, tags, "validation")
     w_global, weights = fit_fusion_weights(audio, listening, labels, per_tag=per_tag, grid_step=params["grid_step"], shrinkage=params["shrinkage"])
     logger.info(
         "Fusion fitted on %d validation tracks: global listening weight %.2f%s.",

@@ -48,6 +48,18 @@ def factorise_plays(plays: pd.DataFrame, id_maps: IdMaps, params: dict) -> pd.Da
     return vectors
 
 
+def labels_for(tag_labels: pd.DataFrame, ids: pd.Series, tags: list[str], what: str) -> np.ndarray:
+    """0/1 labels ``[len(ids), len(tags)]`` of ``ids``; an error names a track without labels."""
+    labels = tag_labels.set_index("track_id").reindex(ids)[tags]
+    missing = labels.index[labels.isna().any(axis=1)]
+    if len(missing):
+        raise MSDDataError(
+            f"{len(missing)} {what} tracks have no tag labels, e.g. {missing[0]}",
+            fix="rebuild tag_labels and the scores from the same split (kedro run --pipeline=hybrid)",
+        )
+    return labels.to_numpy(dtype=np.int8)
+
+
 CALIBRATIONS = ("platt", "audio_quantiles", "cosine")
 
 
@@ -85,14 +97,8 @@ def mf_centroid_scores(
         vectors, np.flatnonzero(train), audio_train, params["top_n"], drop_fraction=params.get("drop_fraction", 0.0)
     )
     if calibration == "platt":
-        labels = tag_labels.set_index("track_id").reindex(train_ids)[tags]
-        missing = labels.index[labels.isna().any(axis=1)]
-        if len(missing):
-            raise MSDDataError(
-                f"{len(missing)} training tracks have no tag labels, e.g. {missing[0]}",
-                fix="rebuild tag_labels from the same split as the audio scores (kedro run --pipeline=ingestion)",
-            )
-        scores, base_rate = platt_calibrate(scores, scores[train], labels.to_numpy(), c=params["platt_c"])
+        labels = labels_for(tag_labels, train_ids, tags, "training")
+        scores, base_rate = platt_calibrate(scores, scores[train], labels, c=params["platt_c"])
         if base_rate:
             logger.info(
                 "MF-centroids: %d of %d tags get their training base rate (a constant) instead of a "
