@@ -40,7 +40,7 @@ def test_tracks_without_plays_and_users_with_one_play(tmp_path):
     tracks = pd.DataFrame({"track_id": ids.ids("tracks"), "split": ["train"] * 8 + ["test"] * 4})
     audio = pd.DataFrame({"track_id": ids.ids("tracks"), "rock": np.linspace(0.1, 0.9, 12)})
     labels = pd.DataFrame({"track_id": ids.ids("tracks"), "rock": [0, 1] * 6})
-    listening = {"use_bias": False, "top_n": 3, "calibration": "cosine", "platt_c": 1.0}
+    listening = {"use_bias": False, "top_n": 3, "drop_fraction": 0.0, "calibration": "cosine", "platt_c": 1.0}
     mf = mf_centroid_scores(vectors, audio, tracks, labels, listening)
     assert not mf["track_id"].isin(["T10", "T11"]).any()  # cold tracks get no MF score
     hybrid = combine_scores(audio, mf).set_index("track_id")

@@ -145,7 +145,7 @@ def _node_inputs():
     )
     tracks = pd.DataFrame({"track_id": ids, "split": ["train"] * 30 + ["test"] * 10})
     labels = pd.DataFrame({"track_id": ids, "a": (group == 0).astype(int)})
-    params = {"use_bias": False, "top_n": 5, "calibration": "platt", "platt_c": 1.0}
+    params = {"use_bias": False, "top_n": 5, "drop_fraction": 0.0, "calibration": "platt", "platt_c": 1.0}
     return vectors, audio, tracks, labels, params
 
 

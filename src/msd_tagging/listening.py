@@ -83,40 +83,70 @@ def factorise(matrix: sp.csr_matrix, config: BPRConfig, *, progress: bool | None
     return np.asarray(factors, dtype=np.float32)
 
 
-def centroid_scores(
-    vectors: np.ndarray, train_rows: np.ndarray, audio_train: np.ndarray, top_n: int, *, drop_fraction: float = 0.0
-) -> tuple[np.ndarray, np.ndarray]:
-    """MF-centroid tag scores.
+def warm_vectors(track_vectors: pd.DataFrame, track_ids=None, *, use_bias: bool = False) -> tuple[pd.DataFrame, np.ndarray]:
+    """The tracks that have an MF vector (not cold), optionally only ``track_ids``.
+
+    Returns:
+        Their rows of ``track_vectors`` (index reset) and their vectors, float32
+        ``[n, factors]`` (``+ 1`` with implicit's bias column when ``use_bias``).
+    """
+    keep = ~track_vectors["cold"]
+    if track_ids is not None:
+        keep &= track_vectors["track_id"].isin(track_ids)
+    warm = track_vectors[keep].reset_index(drop=True)
+    columns = [c for c in track_vectors.columns if c.startswith("f")] + (["bias"] if use_bias else [])
+    return warm, warm[columns].to_numpy(dtype=np.float32)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
+
+
+def tag_centroids(train_vectors: np.ndarray, audio_train: np.ndarray, top_n: int, *, drop_fraction: float = 0.0) -> np.ndarray:
+    """Per tag, the mean MF vector of the ``top_n`` training tracks the audio tagger scores highest.
 
     Args:
-        vectors: MF vectors of the tracks to score ``[n_tracks, d]`` (no cold tracks).
-        train_rows: rows of ``vectors`` that are training tracks.
-        audio_train: audio tag probabilities of those training tracks ``[len(train_rows), n_tags]``.
+        train_vectors: MF vectors of the training tracks ``[n_train, d]``.
+        audio_train: their audio tag probabilities ``[n_train, n_tags]``.
         top_n: training tracks per tag whose vectors make its centroid.
         drop_fraction: outlier removal, beyond the paper. Of a tag's ``top_n`` tracks, drop
             this share whose direction is farthest (lowest cosine) from their mean
             direction, then average the rest: the tag's dense core. 0 keeps all.
 
     Returns:
-        ``(scores, centroids)``: cosine similarity mapped to [0, 1] as ``(1 + cos) / 2``,
-        ``[n_tracks, n_tags]``; and the centroids ``[n_tags, d]``.
+        ``[n_tags, d]``.
     """
     if not 0.0 <= drop_fraction < 1.0:
         raise ValueError(f"drop_fraction must be in [0, 1), got {drop_fraction}")
-    top_n = min(top_n, len(train_rows))
+    top_n = min(top_n, len(train_vectors))
     top = np.argpartition(-audio_train, top_n - 1, axis=0)[:top_n]  # [top_n, n_tags]
-    members = vectors[train_rows][top]  # [top_n, n_tags, d]
-    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    members = train_vectors[top]  # [top_n, n_tags, d]
     if drop_fraction:
         keep = top_n - int(np.floor(drop_fraction * top_n))
-        unit_members = unit[train_rows][top]
-        direction = unit_members.mean(axis=0)  # [n_tags, d]
-        closeness = np.einsum("ntd,td->nt", unit_members, direction)
+        unit_members = _unit(members)
+        closeness = np.einsum("ntd,td->nt", unit_members, unit_members.mean(axis=0))
         core = np.argsort(-closeness, axis=0, kind="stable")[:keep]  # [keep, n_tags]
         members = np.take_along_axis(members, core[:, :, None], axis=0)
-    centroids = members.mean(axis=0)  # [n_tags, d]
-    unit_centroids = centroids / np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
-    cosine = unit @ unit_centroids.T
+    return members.mean(axis=0)
+
+
+def centroid_scores(
+    vectors: np.ndarray, train_rows: np.ndarray, audio_train: np.ndarray, top_n: int, *, drop_fraction: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """MF-centroid tag scores: each track's cosine to each :func:`tag_centroids` centroid.
+
+    Args:
+        vectors: MF vectors of the tracks to score ``[n_tracks, d]`` (no cold tracks).
+        train_rows: rows of ``vectors`` that are training tracks.
+        audio_train: audio tag probabilities of those training tracks ``[len(train_rows), n_tags]``.
+        top_n, drop_fraction: as :func:`tag_centroids`.
+
+    Returns:
+        ``(scores, centroids)``: cosine similarity mapped to [0, 1] as ``(1 + cos) / 2``,
+        ``[n_tracks, n_tags]``; and the centroids ``[n_tags, d]``.
+    """
+    centroids = tag_centroids(vectors[train_rows], audio_train, top_n, drop_fraction=drop_fraction)
+    cosine = _unit(vectors) @ _unit(centroids).T
     return ((1.0 + cosine) / 2.0).astype(np.float32), centroids
 
 

@@ -17,19 +17,11 @@ from msd_tagging.beyond import (
 )
 from msd_tagging.errors import MSDDataError
 from msd_tagging.evaluation import evaluate
-from msd_tagging.listening import centroid_scores, hybrid_scores
+from msd_tagging.listening import tag_centroids, warm_vectors
 from msd_tagging.mapping import IdMaps
-from msd_tagging.pipelines.listening.nodes import labels_for, mf_centroid_scores
+from msd_tagging.pipelines.listening.nodes import labels_for, mf_centroid_scores, training_side
 
 logger = logging.getLogger(__name__)
-
-
-def _warm_split_vectors(track_vectors: pd.DataFrame, tracks: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, pd.Series]:
-    """Warm split tracks: their frame, vectors and split."""
-    columns = [c for c in track_vectors.columns if c.startswith("f")]
-    warm = track_vectors[~track_vectors["cold"] & track_vectors["track_id"].isin(tracks["track_id"])].reset_index(drop=True)
-    split = warm["track_id"].map(tracks.set_index("track_id")["split"])
-    return warm, warm[columns].to_numpy(dtype=np.float32), split
 
 
 def core_centroid_scores(
@@ -38,11 +30,6 @@ def core_centroid_scores(
     """MF-centroids from each tag's dense core: its ``top_n`` tracks less the
     ``drop_fraction`` farthest from their mean direction. Otherwise as MF-centroids."""
     return mf_centroid_scores(track_vectors, audio_scores, tracks, tag_labels, {**listening, "drop_fraction": core["drop_fraction"]})
-
-
-def mean_with_audio(audio_scores: pd.DataFrame, listening_scores: pd.DataFrame) -> pd.DataFrame:
-    """The paper's hybrid rule (plain mean, cold tracks keep audio) for another listening scorer."""
-    return hybrid_scores(audio_scores, listening_scores)
 
 
 def mf_classifier_scores(
@@ -55,7 +42,8 @@ def mf_classifier_scores(
         Scores (``track_id`` + tags) and a report of the choice.
     """
     tags = [c for c in tag_labels.columns if c != "track_id"]
-    warm, vectors, split = _warm_split_vectors(track_vectors, tracks)
+    warm, vectors = warm_vectors(track_vectors, tracks["track_id"])
+    split = warm["track_id"].map(tracks.set_index("track_id")["split"])
     train, valid = (split == "train").to_numpy(), (split == "valid").to_numpy()
     if not train.any() or not valid.any():
         raise MSDDataError("the MF classifier needs warm training and validation tracks; found none", fix="check the split files")
@@ -230,13 +218,10 @@ def tag_playlists(
     unknown = [t for t in params["tags"] if t not in tags]
     if unknown:
         raise ValueError(f"playlist tags {unknown} are not in the tag vocabulary; choose from {tags}")
-    columns = [c for c in track_vectors.columns if c.startswith("f")]
-    warm = track_vectors[~track_vectors["cold"]].reset_index(drop=True)
-    vectors = warm[columns].to_numpy(dtype=np.float32)
+    warm, vectors = warm_vectors(track_vectors, use_bias=listening["use_bias"])  # the whole catalogue
     split = warm["track_id"].map(tracks.set_index("track_id")["split"])
-    audio = audio_scores.set_index("track_id")[tags]
-    train = ((split == "train") & warm["track_id"].isin(audio.index)).to_numpy()
-    _, centroids = centroid_scores(vectors, np.flatnonzero(train), audio.loc[warm["track_id"][train]].to_numpy(), listening["top_n"])
+    train, audio_train = training_side(warm, audio_scores, tracks)
+    centroids = tag_centroids(vectors[train], audio_train, listening["top_n"], drop_fraction=listening["drop_fraction"])
     wanted = [tags.index(t) for t in params["tags"]]
     rows, cosines = nearest_to_centroids(vectors, centroids[wanted], params["length"])
     meta = unique_tracks.drop_duplicates("track_id").set_index("track_id")[["artist", "title"]]

@@ -6,6 +6,7 @@ from kedro.pipeline import Pipeline, node
 
 from msd_tagging.pipelines.beyond import nodes
 from msd_tagging.pipelines.evaluation import create_pipeline as evaluation
+from msd_tagging.pipelines.listening.nodes import combine_scores
 
 # Scorers this pipeline adds (Table 1's audio, mf and hybrid come from the listening side).
 NEW_SCORERS = ("mf_core", "hybrid_core", "mf_classifier", "hybrid_classifier", "fusion_global", "fusion_by_tag", "fusion_classifier")
@@ -27,14 +28,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="mf_core_scores",
                 name="mf_core_centroids",
             ),
-            node(nodes.mean_with_audio, inputs=["audio_scores", "mf_core_scores"], outputs="hybrid_core_scores", name="hybrid_core"),
+            node(combine_scores, inputs=["audio_scores", "mf_core_scores"], outputs="hybrid_core_scores", name="hybrid_core"),
             node(
                 nodes.mf_classifier_scores,
                 inputs=["track_vectors", "tracks", "tag_labels", "params:beyond.classifier"],
                 outputs=["mf_classifier_scores", "mf_classifier_report"],
                 name="mf_classifier",
             ),
-            node(nodes.mean_with_audio, inputs=["audio_scores", "mf_classifier_scores"], outputs="hybrid_classifier_scores", name="hybrid_classifier"),
+            node(combine_scores, inputs=["audio_scores", "mf_classifier_scores"], outputs="hybrid_classifier_scores", name="hybrid_classifier"),
             node(
                 _fusion(per_tag=False),
                 inputs=["audio_scores", "mf_scores", "tag_labels", "tracks", "params:beyond.fusion"],

@@ -7,13 +7,14 @@ import logging
 import numpy as np
 import pandas as pd
 
+from msd_tagging.listening import warm_vectors
+
 logger = logging.getLogger(__name__)
 
 
 def _warm_split_vectors(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    columns = [c for c in track_vectors.columns if c.startswith("f")]
-    warm = track_vectors[~track_vectors["cold"] & track_vectors["track_id"].isin(tag_labels["track_id"])]
-    vectors = warm[columns].to_numpy(dtype=np.float32)
+    """Warm split tracks and their unit-length MF vectors."""
+    warm, vectors = warm_vectors(track_vectors, tag_labels["track_id"])
     return warm, vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 

@@ -16,6 +16,7 @@ from msd_tagging.listening import (
     platt_calibrate,
     play_matrix,
     quantile_calibrate,
+    warm_vectors,
 )
 from msd_tagging.mapping import IdMaps
 
@@ -60,6 +61,14 @@ def labels_for(tag_labels: pd.DataFrame, ids: pd.Series, tags: list[str], what: 
     return labels.to_numpy(dtype=np.int8)
 
 
+def training_side(warm: pd.DataFrame, audio_scores: pd.DataFrame, tracks: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows of ``warm`` are training tracks with audio scores, and those scores."""
+    split = warm["track_id"].map(tracks.set_index("track_id")["split"])
+    audio = audio_scores.set_index("track_id")
+    train = ((split == "train") & warm["track_id"].isin(audio.index)).to_numpy()
+    return train, audio.loc[warm["track_id"][train]].to_numpy()
+
+
 CALIBRATIONS = ("platt", "audio_quantiles", "cosine")
 
 
@@ -85,17 +94,10 @@ def mf_centroid_scores(
             f"unknown listening.calibration {calibration!r}; use one of {CALIBRATIONS}"
         )
     tags = [c for c in audio_scores.columns if c != "track_id"]
-    columns = [c for c in track_vectors.columns if c.startswith("f")] + (["bias"] if params["use_bias"] else [])
-    warm = track_vectors[~track_vectors["cold"] & track_vectors["track_id"].isin(tracks["track_id"])]
-    vectors = warm[columns].to_numpy(dtype=np.float32)
-    split = warm["track_id"].map(tracks.set_index("track_id")["split"])
-    audio = audio_scores.set_index("track_id")[tags]
-    train = ((split == "train") & warm["track_id"].isin(audio.index)).to_numpy()
+    warm, vectors = warm_vectors(track_vectors, tracks["track_id"], use_bias=params["use_bias"])
+    train, audio_train = training_side(warm, audio_scores, tracks)
     train_ids = warm["track_id"][train]
-    audio_train = audio.loc[train_ids].to_numpy()
-    scores, _ = centroid_scores(
-        vectors, np.flatnonzero(train), audio_train, params["top_n"], drop_fraction=params.get("drop_fraction", 0.0)
-    )
+    scores, _ = centroid_scores(vectors, np.flatnonzero(train), audio_train, params["top_n"], drop_fraction=params["drop_fraction"])
     if calibration == "platt":
         labels = labels_for(tag_labels, train_ids, tags, "training")
         scores, base_rate = platt_calibrate(scores, scores[train], labels, c=params["platt_c"])
@@ -122,7 +124,8 @@ def mf_centroid_scores(
 
 
 def combine_scores(audio_scores: pd.DataFrame, mf_scores: pd.DataFrame) -> pd.DataFrame:
-    """The hybrid: mean of audio and MF-centroid scores; cold tracks fall back to audio."""
+    """The hybrid: mean of audio and listening (MF-centroid, or any listening scorer's)
+    scores; cold tracks fall back to audio."""
     return hybrid_scores(audio_scores, mf_scores)
 
 
