@@ -21,6 +21,7 @@ import logging
 import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,14 +67,7 @@ class FeatureStore:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
         parts = sorted((self.root / "shards").glob("*.parquet")) if (self.root / "shards").is_dir() else []
-        frames = []
-        self.broken_parts: list[Path] = []
-        for part in parts:
-            frame = pd.read_parquet(part)
-            if _shard_intact(part.with_suffix(".npy"), int(frame["n_frames"].sum())):
-                frames.append(frame)
-            else:  # its features were deleted or cut: the shard does not count as done
-                self.broken_parts.append(part)
+        frames = [pd.read_parquet(p) for p in parts]
         self.manifest = (
             pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: [] for c in MANIFEST_COLUMNS})
         )
@@ -102,13 +96,18 @@ class FeatureStore:
         return self._shards[shard][offset : offset + n_frames].T
 
 
-def _shard_intact(path: Path, frames: int) -> bool:
-    """The shard's ``.npy`` exists and holds the frames its manifest part lists."""
-    try:
-        data = np.load(path, mmap_mode="r")
-    except (OSError, ValueError):
-        return False
-    return data.shape[0] == frames
+def _drop_broken_shards(shards: Path) -> None:
+    """Un-commit shards whose ``.npy`` is gone or holds fewer frames than their manifest
+    part lists (e.g. a store deleted half-way), so that their tracks are extracted again."""
+    for part in sorted(shards.glob("*.parquet")):
+        frames = int(pd.read_parquet(part, columns=["n_frames"])["n_frames"].sum())
+        try:
+            intact = np.load(part.with_suffix(".npy"), mmap_mode="r").shape[0] == frames
+        except (OSError, ValueError):
+            intact = False
+        if not intact:
+            logger.warning("Feature shard %s lost its features; its tracks are extracted again.", part.with_suffix(".npy"))
+            part.unlink()
 
 
 def write_plan(plan: ExtractionPlan, root: str | os.PathLike, audio_root: str | os.PathLike, *, progress: bool = True) -> dict:
@@ -140,11 +139,8 @@ def write_plan(plan: ExtractionPlan, root: str | os.PathLike, audio_root: str | 
     if not config_path.is_file():
         _atomic_write_bytes(config_path, json.dumps(config, indent=2).encode())
 
-    existing_store = FeatureStore(root)
-    for part in existing_store.broken_parts:  # e.g. a store deleted half-way: redo those shards
-        logger.warning("Feature shard %s lost its features; its tracks are extracted again.", part.with_suffix(".npy"))
-        part.unlink(missing_ok=True)
-    done = set(existing_store.manifest["track_id"])
+    _drop_broken_shards(root / "shards")
+    done = set(FeatureStore(root).manifest["track_id"])
     todo = [job for job in plan.jobs if job[0] not in done]
     counts: dict[str, int] = {"skipped_done": len(plan.jobs) - len(todo), "tried": len(todo)}
     if not todo:
@@ -156,29 +152,26 @@ def write_plan(plan: ExtractionPlan, root: str | os.PathLike, audio_root: str | 
     ]
     workers = plan.workers or os.cpu_count() or 1
     bar = tqdm(total=len(todo), desc="log-mel", unit="track", disable=None if progress else True)
-    if plan.scheduler:
-        for result in _on_dask(plan.scheduler, tasks):
+    with ExitStack() as stack:
+        if plan.scheduler:
+            results = _on_dask(plan.scheduler, tasks)
+        elif workers == 1 or len(tasks) == 1:
+            results = map(extract_shard_single_threaded, tasks)  # one process = one core
+        else:
+            import multiprocessing
+
+            pool = stack.enter_context(
+                ProcessPoolExecutor(
+                    max_workers=min(workers, len(tasks)),
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_init_worker,
+                    initargs=(plan.mel,),
+                )
+            )
+            results = pool.map(extract_shard, tasks)
+        for result in results:
             _add(counts, result)
             bar.update(sum(result.values()))
-    elif workers == 1 or len(tasks) == 1:
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=1):  # one process = one core
-            for result in map(extract_shard, tasks):
-                _add(counts, result)
-                bar.update(sum(result.values()))
-    else:
-        import multiprocessing
-
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(tasks)),
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(plan.mel,),
-        ) as pool:
-            for result in pool.map(extract_shard, tasks):
-                _add(counts, result)
-                bar.update(sum(result.values()))
     bar.close()
     return counts
 

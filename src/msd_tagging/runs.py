@@ -71,16 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         table = side_by_side(load_versions(reporting, args.table, args.last))
     except MSDDataError as exc:
         parser.exit(2, f"error: {exc}\n")
-    print(table.to_markdown() if _has_tabulate() else table.to_string())  # noqa: T201
+    print(table.to_string())  # noqa: T201
     return 0
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 if __name__ == "__main__":

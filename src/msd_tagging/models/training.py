@@ -74,6 +74,20 @@ def choose_device(requested: str = "auto"):
     return torch.device(requested)
 
 
+def load_tagger(model: dict, device: str = "auto"):
+    """The network a saved model (``{"config", "state_dict", ...}``) holds, on its device.
+
+    Returns:
+        ``(network, device)``.
+    """
+    from msd_tagging.models.vgg import VGGConfig, VGGTagger
+
+    chosen = choose_device(device)
+    network = VGGTagger(VGGConfig.from_dict(model["config"]))
+    network.load_state_dict(model["state_dict"])
+    return network.to(chosen), chosen
+
+
 def _chunk(x: np.ndarray, offset: int, length: int) -> np.ndarray:
     """``length`` frames of ``x`` [n_mels, T] from ``offset``, zero-padded when the clip is short."""
     piece = np.asarray(x[:, offset : offset + length], dtype=np.float32)

@@ -149,14 +149,10 @@ def score_partition(model: dict, features: FeatureStore | str, ids: list[str], t
     (``features`` is then the store's path)."""
     import torch
 
-    from msd_tagging.models.training import choose_device, predict
-    from msd_tagging.models.vgg import VGGConfig, VGGTagger
+    from msd_tagging.models.training import load_tagger, predict
 
     if not isinstance(features, FeatureStore):
         features = FeatureStore(features)
-    device = choose_device(train["device"])
-    network = VGGTagger(VGGConfig.from_dict(model["config"]))
-    network.load_state_dict(model["state_dict"])
-    network.to(device)
+    network, device = load_tagger(model, train["device"])
     with torch.random.fork_rng(devices=[]):
         return predict(network, [features.features(t) for t in ids], model["chunk_frames"], train["eval_batch_size"], device)

@@ -47,18 +47,14 @@ def tag_audio_files(model: dict, params: dict, audio: dict) -> tuple[pd.DataFram
     import torch
     from tqdm.auto import tqdm
 
-    from msd_tagging.models.training import choose_device, predict
-    from msd_tagging.models.vgg import VGGConfig, VGGTagger
+    from msd_tagging.models.training import load_tagger, predict
 
     files = find_audio(params["input_dir"], params["pattern"], params["recursive"])
     if params.get("limit"):
         files = files[: int(params["limit"])]
     mel = MelConfig(**audio["mel"])
     damage = DamageConfig(**{**audio["damage"], "expected_seconds": params["expected_seconds"]})
-    device = choose_device(audio["train"]["device"])
-    network = VGGTagger(VGGConfig.from_dict(model["config"]))
-    network.load_state_dict(model["state_dict"])
-    network.to(device)
+    network, device = load_tagger(model, audio["train"]["device"])
     tags = np.asarray(model["tags"])
     top_k = min(int(params["top_k"]), len(tags))
     root = Path(params["input_dir"])
