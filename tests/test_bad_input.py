@@ -77,3 +77,79 @@ def test_reliability_md_names_real_tests():
         tree = ast.parse((REPO / path).read_text())
         functions = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
         assert name in functions, f"RELIABILITY.md cites {test_id}, which does not exist"
+
+
+# --- 1. the demo generator never replaces a folder it did not write ------------------
+
+
+def _snapshot(root):
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_demo_generation_never_replaces_a_users_folder(tiny_world, tmp_path, monkeypatch):
+    """``raw_root`` pointed at a real folder in the default env: the run stops naming the
+    folder, and every file in it is left as it was (it used to be ``rmtree``-d)."""
+    from msd_tagging.demo.writer import write_world
+    from msd_tagging.errors import MSDDataError
+    from tests.test_run import _conf, _run, _tiny_env
+
+    mine = tmp_path / "my_msd"
+    (mine / "taste_profile").mkdir(parents=True)
+    (mine / "notes.txt").write_text("my notes, not a demo world\n")
+    (mine / "taste_profile" / "train_triplets.txt").write_text("u\ts\t1\n")
+    before = _snapshot(mine)
+
+    with pytest.raises(MSDDataError, match=rf"{mine}.*did not write.*set raw_root"):
+        write_world(tiny_world, mine, workers=1, progress=False)
+    assert _snapshot(mine) == before
+
+    env = _tiny_env(tmp_path)
+    env["globals.yml"]["raw_root"] = str(mine)
+    conf = _conf(tmp_path, {"tiny": env})
+    with pytest.raises(MSDDataError, match=rf"would replace {mine}, which holds files the demo generator did not write"):
+        _run(conf, "tiny", tmp_path, monkeypatch, pipeline="demo_data")
+    assert _snapshot(mine) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".my_msd")] == []  # no staging left
+
+
+def test_demo_generation_replaces_only_its_own_marked_folder(tiny_world, tmp_path):
+    from msd_tagging.demo.writer import MANIFEST, may_replace, write_world
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert may_replace(empty) and may_replace(tmp_path / "absent")
+    write_world(tiny_world, empty, workers=1, progress=False)
+    assert (empty / MANIFEST).is_file()
+    (empty / "stray.txt").write_text("inside a generator folder")
+    assert may_replace(empty)  # the marker makes it the generator's own
+    (empty / MANIFEST).write_text('{"source": "external"}')
+    assert not may_replace(empty)  # a forged or foreign record is not the marker
+    afile = tmp_path / "a_file"
+    afile.write_text("x")
+    assert not may_replace(afile)
+
+
+def test_stale_staging_of_a_killed_generation_is_removed(tmp_path):
+    """``kill -9`` during generation leaves ``.<name>.partial-<pid>``; the next run removes it
+    when that process is gone, and leaves a live process's staging alone."""
+    import os
+
+    from msd_tagging.demo.writer import remove_stale_staging
+
+    dead = _dead_pid()
+    stale = tmp_path / f".demo.partial-{dead}"
+    (stale / "audio").mkdir(parents=True)
+    live = tmp_path / f".demo.partial-{os.getppid()}"
+    live.mkdir()
+    other = tmp_path / ".demo.partial-notes"
+    other.mkdir()
+    assert remove_stale_staging(tmp_path / "demo") == [stale]
+    assert not stale.exists() and live.exists() and other.exists()
+
+
+def _dead_pid() -> int:
+    import subprocess
+
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid

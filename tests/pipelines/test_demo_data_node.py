@@ -11,12 +11,13 @@ from msd_tagging.pipelines.demo_data.nodes import demo_data
 from tests.conftest import TINY
 
 
-def _inventory(present: bool, fingerprint: str | None) -> dict:
+def _inventory(present: bool, fingerprint: str | None, replaceable: bool | None = None) -> dict:
     return {
         "root": "/raw",
         "present": {name: present for name in LAYOUT},
         "files": dict(LAYOUT),
-        "manifest": {"fingerprint": fingerprint} if fingerprint else None,
+        "manifest": {"source": "demo", "fingerprint": fingerprint} if fingerprint else None,
+        "replaceable": bool(fingerprint) or not present if replaceable is None else replaceable,
     }
 
 
@@ -42,3 +43,11 @@ def test_real_data_is_never_generated():
     assert demo_data(_inventory(True, None), {"generate": False}) == RawDataOnDisk("/raw", "external")
     with pytest.raises(MSDDataError, match=r"raw MSD files missing under /raw: taste_profile/train_triplets\.txt, "):
         demo_data(_inventory(False, None), {"generate": False})
+
+
+def test_a_folder_the_generator_did_not_write_is_never_drawn_over():
+    """All the files in place but no generator marker: somebody's data, an error, no draw."""
+    with pytest.raises(MSDDataError, match=r"/raw: the demo world would replace /raw, which holds files the demo generator did not write.*--env msd"):
+        demo_data(_inventory(True, None), {"generate": True, **TINY})
+    with pytest.raises(MSDDataError, match="did not write"):
+        demo_data(_inventory(False, None, replaceable=False), {"generate": True, **TINY})

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
 
 from msd_tagging.demo.world import DemoWorld, RawDataOnDisk
-from msd_tagging.demo.writer import LAYOUT, MANIFEST, write_world
+from msd_tagging.demo.writer import LAYOUT, may_replace, read_marker, write_world
 
 
 class RawInventoryDataset(AbstractDataset[None, dict]):
     """Read-only: which of the expected raw files exist under the folder ``path``.
 
-    Loads ``{"root", "present": {name: bool}, "manifest": dict | None}`` where
-    ``manifest`` is the demo generator's record, if a demo world was written there.
+    Loads ``{"root", "present": {name: bool}, "files", "manifest": dict | None,
+    "replaceable": bool}`` where ``manifest`` is the demo generator's record, if a demo world
+    was written there, and ``replaceable`` whether the generator may write the folder (it
+    does not exist, is empty, or carries that record).
     """
 
     def __init__(self, path: str, files: dict[str, str] | None = None, metadata: dict | None = None):
@@ -25,18 +26,12 @@ class RawInventoryDataset(AbstractDataset[None, dict]):
         self.metadata = metadata
 
     def load(self) -> dict:
-        manifest_path = self._root / MANIFEST
-        manifest = None
-        if manifest_path.is_file():
-            try:
-                manifest = json.loads(manifest_path.read_text())
-            except json.JSONDecodeError:
-                manifest = None  # unreadable record: treated as no demo world
         return {
             "root": str(self._root),
             "present": {name: (self._root / rel).exists() for name, rel in self._files.items()},
             "files": self._files,
-            "manifest": manifest,
+            "manifest": read_marker(self._root),
+            "replaceable": may_replace(self._root),
         }
 
     def save(self, data: None) -> None:
@@ -49,6 +44,11 @@ class RawInventoryDataset(AbstractDataset[None, dict]):
 class DemoWorldDataset(AbstractDataset[DemoWorld | RawDataOnDisk, dict]):
     """Writes a drawn :class:`DemoWorld` as MSD files under the folder ``path``; loads the
     record of the raw data in place.
+
+    Heavy work in ``save()``: saving a world renders and MP3-encodes every clip (about a
+    minute for the default demo on 2 cores). It replaces ``path`` only when the folder does
+    not exist, is empty, or carries the generator's marker; otherwise it raises and touches
+    nothing (:func:`msd_tagging.demo.writer.check_replaceable`).
 
     Saving :class:`RawDataOnDisk` writes nothing: the files are already there.
 
@@ -72,10 +72,7 @@ class DemoWorldDataset(AbstractDataset[DemoWorld | RawDataOnDisk, dict]):
         write_world(data, self._root, workers=self._workers, progress=self._progress)
 
     def load(self) -> dict:
-        manifest_path = self._root / MANIFEST
-        if manifest_path.is_file():
-            return json.loads(manifest_path.read_text())
-        return {"source": "external", "root": str(self._root)}
+        return read_marker(self._root) or {"source": "external", "root": str(self._root)}
 
     def _exists(self) -> bool:
         return self._root.is_dir()

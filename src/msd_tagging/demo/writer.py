@@ -15,6 +15,11 @@ Layout under the raw-data root, the same one ``conf/msd`` expects of a real MSD 
 
 The world is written into a temporary sibling folder and moved into place at the end,
 so an interrupted generation never leaves a half-written world that looks complete.
+
+The generator never replaces a folder it did not write: the target must not exist, be an
+empty folder, or carry the generator's own marker (``.demo_world.json`` with ``"source":
+"demo"``). Anything else, such as a user's real MSD copy that ``raw_root`` points at, stops
+the run with :class:`~msd_tagging.errors.MSDDataError` before a file is touched.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import json
 import logging
 import multiprocessing
 import os
+import re
 import shutil
 import sqlite3
 from concurrent.futures import ProcessPoolExecutor
@@ -32,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from msd_tagging.demo.world import DemoWorld
+from msd_tagging.errors import MSDDataError
 from msd_tagging.msd.audio_paths import track_id_audio_path
 
 logger = logging.getLogger(__name__)
@@ -64,10 +71,58 @@ def python2_pickle_str_list(items: list[str]) -> bytes:
     return b"".join(parts)
 
 
-def write_world(world: DemoWorld, root: str | os.PathLike, *, workers: int = 0, progress: bool = True) -> dict:
-    """Write ``world`` under ``root`` (replacing what is there) and return its manifest."""
+def read_marker(root: str | os.PathLike) -> dict | None:
+    """The generator's record in ``root`` (``.demo_world.json``), or ``None`` when the folder
+    carries no valid marker: absent, unreadable, or not written by the generator."""
+    path = Path(root) / MANIFEST
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(record, dict) or record.get("source") != "demo" or "fingerprint" not in record:
+        return None
+    return record
+
+
+def may_replace(root: str | os.PathLike) -> bool:
+    """Whether the demo generator may (re)write ``root``: it does not exist, is an empty
+    folder, or carries the generator's marker. Anything else is somebody's data."""
     root = Path(root)
+    if not root.exists() and not root.is_symlink():
+        return True
+    if not root.is_dir() or root.is_symlink():
+        return False
+    return read_marker(root) is not None or not any(root.iterdir())
+
+
+def foreign_folder_error(root: str | os.PathLike) -> MSDDataError:
+    """The error for a ``root`` the generator may not replace: names it and says what to do."""
+    return MSDDataError(
+        f"the demo world would replace {root}, which holds files the demo generator did not write "
+        f"(there is no {MANIFEST} marker); nothing was changed.",
+        path=root,
+        fix="to run on the files in that folder use an env that reads real data "
+        "(kedro run --pipeline=hybrid --env msd, or demo_data.generate: false); to draw the demo "
+        "world, set raw_root in conf/<env>/globals.yml to a folder that does not exist yet.",
+    )
+
+
+def check_replaceable(root: str | os.PathLike) -> None:
+    """Raise :func:`foreign_folder_error` unless :func:`may_replace` allows ``root``."""
+    if not may_replace(root):
+        raise foreign_folder_error(root)
+
+
+def write_world(world: DemoWorld, root: str | os.PathLike, *, workers: int = 0, progress: bool = True) -> dict:
+    """Write ``world`` under ``root`` and return its manifest.
+
+    ``root`` is replaced only when :func:`check_replaceable` allows it, checked before
+    anything is written and again just before the swap.
+    """
+    root = Path(root)
+    check_replaceable(root)
     root.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(root)
     staging = root.parent / f".{root.name}.partial-{os.getpid()}"
     if staging.exists():
         shutil.rmtree(staging)
@@ -82,6 +137,36 @@ def write_world(world: DemoWorld, root: str | os.PathLike, *, workers: int = 0, 
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return manifest
+
+
+def remove_stale_staging(root: str | os.PathLike) -> list[Path]:
+    """Delete what a killed generation left beside ``root``: the generator's own staging
+    and retired folders (``.<name>.partial-<pid>``, ``.<name>.retired-<pid>``) whose process
+    is gone. Returns the folders removed."""
+    root = Path(root)
+    pattern = re.compile(rf"^\.{re.escape(root.name)}\.(?:partial|retired)-(\d+)$")
+    removed = []
+    if not root.parent.is_dir():
+        return removed
+    for entry in root.parent.iterdir():
+        match = pattern.match(entry.name)
+        if match and entry.is_dir() and not entry.is_symlink() and not _alive(int(match.group(1))):
+            logger.info("Removing %s, left by an interrupted demo generation.", entry)
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # our own leftovers from an earlier call in this process
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _write_tables(world: DemoWorld, out: Path) -> None:
@@ -223,6 +308,7 @@ def _manifest(world: DemoWorld, flaws: dict[str, list[str]]) -> dict:
 
 def _swap_into_place(staging: Path, root: Path) -> None:
     """Replace ``root`` by ``staging`` with renames, never leaving a mixed folder."""
+    check_replaceable(root)  # again: the folder may have changed while the world was drawn
     if root.exists():
         retired = root.parent / f".{root.name}.retired-{os.getpid()}"
         os.replace(root, retired)

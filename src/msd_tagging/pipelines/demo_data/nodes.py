@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from msd_tagging.demo.world import DemoWorld, DemoWorldConfig, RawDataOnDisk, build_world
+from msd_tagging.demo.writer import foreign_folder_error
 from msd_tagging.errors import MSDDataError
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,11 @@ def demo_data(raw_inventory: dict, params: dict) -> DemoWorld | RawDataOnDisk:
 
     Returns:
         A world to write, or a marker that the files in place are to be used.
+
+    Raises:
+        MSDDataError: when a world must be drawn but the folder holds files the generator
+            did not write (a user's data is never replaced), or, with generation off, when
+            a raw file is missing.
     """
     root = raw_inventory["root"]
     present = raw_inventory["present"]
@@ -45,6 +51,8 @@ def demo_data(raw_inventory: dict, params: dict) -> DemoWorld | RawDataOnDisk:
     if all(present.get(name) for name in REQUIRED) and manifest.get("fingerprint") == config.fingerprint():
         logger.info("Demo world already under %s (fingerprint %s); not redrawn.", root, config.fingerprint())
         return RawDataOnDisk(root=root, source="demo")
+    if not raw_inventory.get("replaceable", False):
+        raise foreign_folder_error(root)
     if manifest:
         logger.info("Demo world under %s was drawn from other parameters; drawing it again.", root)
     logger.info(
