@@ -153,3 +153,508 @@ def _dead_pid() -> int:
     process = subprocess.Popen(["true"])
     process.wait()
     return process.pid
+
+
+# --- 2. nothing to score: say which tags have no positives; a wrong split by name ----
+
+
+def _scores_and_labels(positives: bool):
+    tags = ["rock", "Hip-Hop", "jazz"]
+    ids = [f"T{i}" for i in range(6)]
+    labels = pd.DataFrame({"track_id": ids, **{t: [int(positives and i % 2 == 0) for i in range(6)] for t in tags}})
+    scores = pd.DataFrame({"track_id": ids, **{t: np.linspace(0.1, 0.9, 6) for t in tags}})
+    tracks = pd.DataFrame({"track_id": ids, "split": ["test"] * 6})
+    return scores, labels, tracks
+
+
+def test_no_scorable_tag_says_which_tags_have_no_positives():
+    from msd_tagging.errors import MSDDataError
+    from msd_tagging.evaluation import require_positives
+    from msd_tagging.pipelines.evaluation.nodes import evaluate_scorer
+
+    scores, labels, tracks = _scores_and_labels(positives=False)
+    with pytest.raises(MSDDataError, match=r"no tag can be scored on the test split \(6 tracks.*3 tags have no positive track \(rock, Hip-Hop, jazz\).*tag_threshold"):
+        evaluate_scorer(scores, labels, tracks, {"split": "test"})
+    with pytest.raises(MSDDataError, match=r"no tag has a positive track in the train split.*rock, Hip-Hop, jazz"):
+        require_positives(labels[["rock", "Hip-Hop", "jazz"]].to_numpy(), ["rock", "Hip-Hop", "jazz"], "train")
+    summary, _ = evaluate_scorer(*_scores_and_labels(positives=True), {"split": "test"})
+    assert summary["n_tags_scored"] == 3
+
+
+def test_a_tag_threshold_above_every_weight_stops_ingestion_naming_it():
+    from msd_tagging.errors import MSDDataError
+    from msd_tagging.pipelines.ingestion.nodes import build_tag_labels
+
+    tracks = pd.DataFrame({"track_id": ["TRAAAAA00000000001", "TRAAAAA00000000002"], "split": ["train", "test"]})
+    lastfm = pd.DataFrame({"track_id": tracks["track_id"], "tag": ["rock", "jazz"], "weight": [100.0, 90.0]})
+    params = {"tag_threshold": 101, "max_bad_tag_rows_fraction": 0.01}
+    with pytest.raises(MSDDataError, match=r"no tag has a positive track in the train split.*highest weight .* is 100; ingestion.tag_threshold is 101"):
+        build_tag_labels(tracks, lastfm, ["rock", "jazz"], params)
+
+
+def test_a_wrong_split_name_is_refused_by_name():
+    from msd_tagging.errors import ParameterError
+    from msd_tagging.pipelines.evaluation.nodes import evaluate_scorer
+
+    with pytest.raises(ParameterError, match=r"parameter evaluation.split: 'foo' is not one of 'train', 'valid', 'test'"):
+        evaluate_scorer(*_scores_and_labels(positives=True), {"split": "foo"})
+
+
+# --- 3. figure and playlist tags checked against the vocabulary ---------------------
+
+
+def test_figure_tags_missing_from_a_short_vocabulary_are_skipped_with_a_warning(caplog):
+    from msd_tagging.pipelines.figures.nodes import tag_agreement, tsne_figures
+
+    rng = np.random.default_rng(0)
+    ids = [f"T{i}" for i in range(40)]
+    vectors = pd.DataFrame({"track_id": ids, "cold": False, **{f"f{j:03d}": rng.standard_normal(40) for j in range(4)}, "bias": 0.0})
+    labels = pd.DataFrame({"track_id": ids, "rock": [i % 2 for i in range(40)], "jazz": [i % 3 == 0 for i in range(40)]}).astype({"jazz": int})
+    params = {"k": 3, "seed": 0, "highlight_tag": "Hip-Hop", "grid_tags": ["Hip-Hop", "jazz", "80s"]}
+    with caplog.at_level("WARNING"):
+        result = tag_agreement(vectors, labels, params)
+    assert list(result["tags"]) == ["jazz"]
+    assert "'Hip-Hop', '80s' not in the tag vocabulary (2 tags), left out" in caplog.text
+    embedding = pd.DataFrame({"track_id": ids, "x": rng.standard_normal(40), "y": rng.standard_normal(40)})
+    single, grid = tsne_figures(embedding, labels, params)
+    assert "rock" in single.axes[0].get_title() and grid.axes[0].get_title().startswith("jazz")
+
+
+# --- 4, 15. links under the audio root -----------------------------------------------
+
+
+def test_a_dangling_symlink_in_the_audio_root_is_missing_audio_named(tmp_path):
+    from msd_tagging.datasets import AudioListingDataset
+    from msd_tagging.msd import AudioPathIndex
+    from msd_tagging.pipelines.ingestion.nodes import resolve_audio
+
+    ids = ["TRAAAAA00000000001", "TRAAAAA00000000002"]
+    root = tmp_path / "audio"
+    (root / "A/A/A").mkdir(parents=True)
+    (root / f"A/A/A/{ids[0]}.mp3").write_bytes(b"x" * 10)
+    (root / f"A/A/A/{ids[1]}.mp3").symlink_to(tmp_path / "gone.mp3")
+    (root / "stray.mp3").symlink_to(tmp_path / "also_gone.mp3")
+    listing = AudioListingDataset(str(root)).load()
+    assert listing.set_index("path").loc["stray.mp3", "link"] == "dangling"
+    tracks = pd.DataFrame({"track_id": ids, "split": ["train", "test"]})
+    out, stats = resolve_audio(tracks, AudioPathIndex(), listing, {"report_max_listed": 10, "max_missing_audio_fraction": 0.9})
+    assert out["audio_status"].tolist() == ["ok", "dangling_link"]
+    assert stats["tracks_without_audio"]["dangling_link"] == [{"track_id": ids[1], "path": f"A/A/A/{ids[1]}.mp3", "split": "test"}]
+    assert stats["dangling_links"] == [f"A/A/A/{ids[1]}.mp3", "stray.mp3"]
+
+
+def test_a_link_pointing_outside_the_audio_root_is_followed_and_counted(tmp_path):
+    """Decided: followed (link farms into other disks are how large collections are laid
+    out, and only who can write the root can place one), but counted and listed."""
+    from msd_tagging.datasets import AudioListingDataset
+    from msd_tagging.msd import AudioPathIndex
+    from msd_tagging.pipelines.ingestion.nodes import resolve_audio
+
+    track = "TRAAAAA00000000001"
+    elsewhere = tmp_path / "other_disk" / "song.mp3"
+    elsewhere.parent.mkdir()
+    elsewhere.write_bytes(b"x" * 10)
+    root = tmp_path / "audio"
+    (root / "A/A/A").mkdir(parents=True)
+    (root / f"A/A/A/{track}.mp3").symlink_to(elsewhere)
+    listing = AudioListingDataset(str(root)).load()
+    out, stats = resolve_audio(pd.DataFrame({"track_id": [track], "split": ["train"]}), AudioPathIndex(), listing, {"report_max_listed": 10, "max_missing_audio_fraction": 0.0})
+    assert out["audio_status"].tolist() == ["ok"]
+    assert stats["links_outside_audio_root"] == {"count": 1, "paths": [f"A/A/A/{track}.mp3"]}
+
+
+# --- 5. tag_audio reports a non-finite file and tags the rest ------------------------
+
+
+def test_tag_audio_reports_a_nan_wav_and_tags_the_rest(tmp_path):
+    import soundfile as sf
+
+    from msd_tagging.demo.synth import render_track
+    from msd_tagging.pipelines.tag_audio.nodes import tag_audio_files
+    from tests.test_tag_audio import ATTRS, AUDIO, _model, _params
+
+    folder = tmp_path / "new"
+    folder.mkdir()
+    sf.write(folder / "good.wav", render_track(ATTRS, sample_rate=16000, seconds=2.0, seed=1), 16000)
+    bad = render_track(ATTRS, sample_rate=16000, seconds=2.0, seed=2).astype(np.float32)
+    bad[1000:1010] = np.nan
+    sf.write(folder / "nan.wav", bad, 16000, subtype="FLOAT")
+    table, report = tag_audio_files(_model(), _params(folder, pattern="wav"), AUDIO)
+    status = table.set_index("file")["status"].to_dict()
+    assert status == {"good.wav": "ok", "nan.wav": "not_finite"}
+    assert report["tagged"] == 1 and report["statuses"]["not_finite"] == 1
+
+
+# --- 6. parameters are checked at the start, by name -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("block_name", "change", "message"),
+    [
+        ("listening", {"bpr": {"factors": "abc"}}, r"listening.bpr.factors: 'abc' is not a whole number"),
+        ("listening", {"bpr": {"factors": -5}}, r"listening.bpr.factors: -5 is out of range. Fix: use a whole number of at least 1"),
+        ("listening", {"bpr": {"iterations": -1}}, r"listening.bpr.iterations: -1 is out of range"),
+        ("listening", {"top_n": None}, r"listening.top_n: is required but missing"),
+        ("tag_audio", {"top_k": 0}, r"tag_audio.top_k: 0 is out of range"),
+        ("audio", {"train": {"device": "cuda"}}, r"audio.train.device: 'cuda' asked for, but this torch .* Fix: set audio.train.device: auto"),
+        ("audio", {"train": {"device": "gpu0"}}, r"audio.train.device: 'gpu0' is not a device"),
+        ("evaluation", {"split": "foo"}, r"evaluation.split: 'foo' is not one of"),
+    ],
+)
+def test_parameters_are_checked_by_name_before_the_run(block_name, change, message):
+    import copy
+
+    import yaml
+
+    from msd_tagging.errors import ParameterError
+    from msd_tagging.hooks import check_parameters
+    from tests.conftest import REPO
+
+    parameters = {}
+    for path in sorted((REPO / "conf/base").glob("parameters_*.yml")):
+        parameters.update(yaml.safe_load(path.read_text().replace("${globals:raw_root}", "/raw").replace("${globals:splits.n_train}", "10")))
+    parameters["figures"]["agreement"].update(highlight_tag="Hip-Hop", grid_tags=[])
+    check_parameters(copy.deepcopy(parameters), {"audio", "listening", "tag_audio", "evaluation", "beyond"})  # the shipped ones pass
+    for key, value in change.items():
+        if isinstance(value, dict):
+            parameters[block_name][key].update(value)
+        elif value is None:
+            del parameters[block_name][key]
+        else:
+            parameters[block_name][key] = value
+    if block_name == "audio" and change["train"]["device"] == "cuda":
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("this machine has CUDA")
+    with pytest.raises(ParameterError, match=message):
+        check_parameters(parameters, {block_name})
+
+
+def test_top_n_at_least_the_training_tracks_is_warned(caplog):
+    from tests.test_listening import _node_inputs
+
+    from msd_tagging.pipelines.listening.nodes import mf_centroid_scores
+
+    vectors, audio, tracks, labels, params = _node_inputs()
+    with caplog.at_level("WARNING"):
+        mf_centroid_scores(vectors, audio, tracks, labels, {**params, "top_n": 100000})
+    assert "listening.top_n=100000 is not below the" in caplog.text and "cannot tell tags apart" in caplog.text
+
+
+def test_a_wrong_parameter_stops_a_kedro_run_before_its_first_node(tmp_path, monkeypatch):
+    from msd_tagging.errors import ParameterError
+    from tests.test_run import _conf, _run, _tiny_env
+
+    conf = _conf(tmp_path, {"tiny": _tiny_env(tmp_path)})
+    with pytest.raises(ParameterError, match=r"listening.bpr.factors: 'abc' is not a whole number"):
+        _run(conf, "tiny", tmp_path, monkeypatch, params={"listening": {"bpr": {"factors": "abc"}}})
+    assert not (tmp_path / "data/01_raw/tiny").exists()  # stopped before the world was drawn
+
+
+# --- 7. a UTF-8 byte-order mark changes nothing ---------------------------------------
+
+BOM = "\ufeff"
+
+
+def test_a_byte_order_mark_is_stripped_by_every_text_reader(samples, tmp_path):
+    from msd_tagging.msd import (
+        read_audio_index,
+        read_lastfm_json_tree,
+        read_manually_accepted,
+        read_sid_mismatches,
+        read_tag_list,
+        read_triplets,
+        read_unique_tracks,
+    )
+
+    def with_bom(name: str, text: str):
+        path = tmp_path / name
+        path.write_text(BOM + text, encoding="utf-8")
+        return path
+
+    tags = (samples / "msd_50tagList.txt").read_text()
+    assert read_tag_list(with_bom("50tagList.txt", tags)) == read_tag_list(samples / "msd_50tagList.txt")
+    mismatches = (samples / "taste_sid_mismatches.head20.txt").read_text()
+    assert read_sid_mismatches(with_bom("sid_mismatches.txt", mismatches)).equals(read_sid_mismatches(samples / "taste_sid_mismatches.head20.txt"))
+    accepted = "1,2d0\n" + "".join("< " + line + "\n" for line in mismatches.splitlines()[:2])
+    assert len(read_manually_accepted(with_bom("accepted.txt", accepted.removeprefix("1,2d0\n")))) == 2
+    unique = (samples / "msd_unique_tracks.head3.txt").read_text()
+    assert read_unique_tracks(with_bom("unique_tracks.txt", unique)).equals(read_unique_tracks(samples / "msd_unique_tracks.head3.txt"))
+    triplets = (samples / "taste_train_triplets.head10.txt").read_text()
+    pd.testing.assert_frame_equal(read_triplets(with_bom("triplets.txt", triplets)), read_triplets(samples / "taste_train_triplets.head10.txt"))
+    index = with_bom("index.tsv", "TRAADIN128F931D672\tA/A/D/TRAADIN128F931D672.mp3\n")
+    assert read_audio_index(index)["track_id"].tolist() == ["TRAADIN128F931D672"]
+    (tmp_path / "json").mkdir()
+    (tmp_path / "json" / "a.json").write_text(BOM + (samples / "lastfm_track_json_example.json").read_text(), encoding="utf-8")
+    assert len(read_lastfm_json_tree(tmp_path / "json")) > 0
+
+
+def test_a_byte_order_mark_keeps_the_first_tag_and_the_accepted_pair(tiny_root, tmp_path, monkeypatch):
+    """The reported symptoms, through ingestion: the first vocabulary tag keeps its
+    positives and the manually accepted pair is still accepted."""
+    import shutil
+
+    from tests.test_run import _conf, _run, _tiny_env
+
+    raw = tmp_path / "raw"
+    shutil.copytree(tiny_root, raw)
+    for name in ("splits/50tagList.txt", "taste_profile/sid_matches_manually_accepted.txt", "msd/unique_tracks.txt"):
+        path = raw / name
+        path.write_text(BOM + path.read_text(encoding="utf-8"), encoding="utf-8")
+    env = _tiny_env(tmp_path)
+    env["globals.yml"]["raw_root"] = str(raw)
+    conf = _conf(tmp_path, {"tiny": env})
+    _run(conf, "tiny", tmp_path, monkeypatch, pipeline="ingestion")
+    report = __import__("json").loads((tmp_path / "data/08_reporting/tiny/ingestion_report.json").read_text())
+    assert report["songs"]["pairs_kept_manually_accepted"] == 1 and report["songs"]["pairs_dropped_sid_mismatch"] == 2
+    labels = pd.read_parquet(tmp_path / "data/03_primary/tiny/tag_labels.parquet")
+    assert labels.columns[1] == "rock" and labels["rock"].sum() > 0
+
+
+# --- 8. dirty lastfm_tags.db rows are counted, and stop the run above a threshold -----
+
+
+def _dirty_db(path, rows, tids=None):
+    import sqlite3
+
+    tids = tids or ["TRAAAAA00000000001", "TRAAAAA00000000002"]
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE tids (tid TEXT)")
+        db.execute("CREATE TABLE tags (tag TEXT)")
+        db.execute("CREATE TABLE tid_tag (tid INT, tag INT, val FLOAT)")
+        db.executemany("INSERT INTO tids (ROWID, tid) VALUES (?, ?)", list(enumerate(tids, start=1)))
+        db.executemany("INSERT INTO tags (ROWID, tag) VALUES (?, ?)", [(1, "rock"), (2, None), (3, "jazz")])
+        db.executemany("INSERT INTO tid_tag VALUES (?, ?, ?)", rows)
+    db.close()
+
+
+def test_dirty_lastfm_rows_are_counted_by_reason(tmp_path):
+    from msd_tagging.msd import read_lastfm_tags_db
+
+    path = tmp_path / "lastfm_tags.db"
+    rows = [(1, 1, 100.0), (2, 3, 80.0), (1, 3, None), (2, 1, "lots"), (None, 1, 50.0), (1, 2, 90.0), (9, 1, 70.0), (3, 1, 60.0), (1, 1, 100.0)]
+    _dirty_db(path, rows, tids=["TRAAAAA00000000001", "TRAAAAA00000000002", "TRAAAAA00000000001"])
+    frame = read_lastfm_tags_db(path)
+    assert frame.attrs["dropped_rows"] == {"null_id": 1, "null_weight": 1, "weight_not_a_number": 1, "unknown_tid": 1, "null_tag": 1}
+    assert frame.attrs["duplicate_tids"] == 1 and frame.attrs["rows_in_file"] == 9
+    assert frame["track_id"].astype(str).tolist() == ["TRAAAAA00000000001", "TRAAAAA00000000002", "TRAAAAA00000000001", "TRAAAAA00000000001"]
+
+
+def test_null_tag_weights_stop_ingestion_naming_the_file(tmp_path):
+    from msd_tagging.errors import MSDDataError
+    from msd_tagging.msd import read_lastfm_tags_db
+    from msd_tagging.pipelines.ingestion.nodes import build_tag_labels
+
+    path = tmp_path / "lastfm_tags.db"
+    _dirty_db(path, [(1, 1, None), (2, 3, None), (1, 3, 90.0)])
+    tracks = pd.DataFrame({"track_id": ["TRAAAAA00000000001", "TRAAAAA00000000002"], "split": ["train", "test"]})
+    with pytest.raises(MSDDataError, match=rf"{path}: 2 of 3 tid_tag rows \(66.7%\) cannot be used \(2 null weight\), above ingestion.max_bad_tag_rows_fraction=0.01"):
+        build_tag_labels(tracks, read_lastfm_tags_db(path), ["rock", "jazz"], {"tag_threshold": 50, "max_bad_tag_rows_fraction": 0.01})
+    labels, stats = build_tag_labels(tracks, read_lastfm_tags_db(path), ["rock", "jazz"], {"tag_threshold": 50, "max_bad_tag_rows_fraction": 0.9})
+    assert stats["lastfm_rows_unusable"]["by_reason"] == {"null_weight": 2}
+    assert labels["jazz"].tolist() == [1, 0]
+
+
+# --- 9. features follow the audio file, not its name ---------------------------------
+
+
+def test_a_replaced_audio_file_is_extracted_again(tmp_path):
+    import os
+
+    import soundfile as sf
+
+    from msd_tagging.audio import DamageConfig, MelConfig
+    from msd_tagging.demo.synth import render_track
+    from msd_tagging.features import ExtractionPlan, FeatureStore, write_plan
+    from tests.test_tag_audio import ATTRS
+
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    good = {}
+    for i in range(3):
+        path = audio / f"{i}.mp3"
+        sf.write(path, render_track(ATTRS, sample_rate=16000, seconds=4.0, seed=i), 16000, format="MP3")
+        good[i] = path.read_bytes()
+    (audio / "1.mp3").write_bytes(good[1][: len(good[1]) // 3])  # reported truncated first
+    jobs = tuple((f"TRAAAAA0000000000{i}", f"{i}.mp3") for i in range(3))
+    plan = ExtractionPlan(jobs=jobs, mel=MelConfig(), damage=DamageConfig(expected_seconds=4.0), tracks_per_shard=2, workers=1)
+    assert write_plan(plan, tmp_path / "store", audio, progress=False)["truncated"] == 1
+
+    (audio / "1.mp3").write_bytes(good[1])  # a good copy replaces the truncated one
+    os.utime(audio / "1.mp3", ns=(1, 1))
+    counts = write_plan(plan, tmp_path / "store", audio, progress=False)
+    assert counts["files_changed"] == 1 and counts["tried"] == 2 and counts["skipped_done"] == 1  # its shard of 2
+    store = FeatureStore(tmp_path / "store")
+    assert store.manifest.set_index("track_id").loc["TRAAAAA00000000001", "status"] == "ok"
+    assert "TRAAAAA00000000001" in store and store.manifest["track_id"].is_unique
+
+
+# --- 10. tag_audio patterns from the command line ------------------------------------
+
+
+def test_tag_audio_patterns_work_as_bare_extensions_and_quoted_globs(tmp_path):
+    from click import Context, Option
+
+    from kedro.framework.cli.utils import _split_params
+    from msd_tagging.errors import ParameterError
+    from msd_tagging.pipelines.tag_audio.nodes import TagAudioConfig, find_audio
+
+    (tmp_path / "a.wav").write_bytes(b"x")
+    (tmp_path / "b.flac").write_bytes(b"x")
+    (tmp_path / "c.mp3").write_bytes(b"x")
+    for given, expected in (("wav", ["a.wav"]), ("wav|flac", ["a.wav", "b.flac"]), ("*.mp3", ["c.mp3"])):
+        config = TagAudioConfig(input_dir=str(tmp_path), pattern=given)
+        assert [p.name for p in find_audio(config.input_dir, config.globs, True)] == expected
+    context = Context(__import__("click").Command("run"))
+    documented = _split_params(context, Option(["--params"]), 'tag_audio.pattern="*.wav"')  # the README's form, after the shell
+    assert documented == {"tag_audio": {"pattern": "*.wav"}}
+    with pytest.raises(ParameterError, match="tag_audio.pattern"):
+        TagAudioConfig(input_dir=str(tmp_path), pattern="")
+
+
+# --- 11. long recordings in bounded memory --------------------------------------------
+
+
+def test_a_long_recording_decodes_in_bounded_memory_and_equals_a_whole_decode(tmp_path):
+    import tracemalloc
+
+    import soundfile as sf
+    import soxr
+
+    from msd_tagging.audio import decode
+
+    rng = np.random.default_rng(0)
+    seconds, native = 240, 44100
+    stereo = (0.1 * rng.standard_normal((seconds * native, 2))).astype(np.float32)
+    path = tmp_path / "long.flac"
+    sf.write(path, stereo, native)
+    decoded, _ = sf.read(path, dtype="float32")  # FLAC holds 16-bit samples: compare with what it holds
+    whole = soxr.resample((decoded[:, 0] + decoded[:, 1]) * np.float32(0.5), native, 16000, quality="HQ")
+    native_bytes = decoded.nbytes
+    del stereo, decoded
+    tracemalloc.start()
+    signal, declared = decode(path, 16000)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert declared == seconds * 16000 and signal.size == whole.size
+    np.testing.assert_allclose(signal, whole, atol=1e-6)
+    assert peak < 0.5 * native_bytes  # about twice the 16-kHz mono signal (pieces, then joined), never the 44.1-kHz stereo decode
+    capped, _ = decode(path, 16000, max_seconds=10)
+    assert capped.size == 10 * 16000
+
+
+# --- 12. workers die with the run -----------------------------------------------------
+
+
+def test_extraction_workers_exit_when_the_run_is_killed(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import os, sys, time, multiprocessing\n"
+        "from concurrent.futures import ProcessPoolExecutor\n"
+        "from msd_tagging.audio import MelConfig\n"
+        "from msd_tagging.features import _init_worker\n"
+        "def pid_then_sleep(_):\n    time.sleep(0.2)\n    return os.getpid()\n"
+        "if __name__ == '__main__':\n"
+        "    pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context('spawn'), initializer=_init_worker, initargs=(MelConfig(), os.getpid()))\n"
+        "    print(' '.join(map(str, set(pool.map(pid_then_sleep, range(8))))), flush=True)\n"
+        "    futures = [pool.submit(time.sleep, 60) for _ in range(2)]\n"
+        "    time.sleep(60)\n"
+    )
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    workers = [int(p) for p in process.stdout.readline().split()]
+    assert workers
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_running(p) for p in workers):
+        time.sleep(0.1)
+    assert not any(_running(p) for p in workers)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+# --- 13. triplets edge cases ------------------------------------------------------------
+
+
+def test_triplets_accept_a_trailing_blank_line_and_name_the_line_of_a_huge_count(samples, tmp_path):
+    from msd_tagging.errors import MSDDataError
+    from msd_tagging.msd import read_triplets
+
+    text = (samples / "taste_train_triplets.head10.txt").read_text()
+    trailing = tmp_path / "trailing.txt"
+    trailing.write_text(text + "\n")
+    assert len(read_triplets(trailing)) == 10
+    lines = text.splitlines()
+    user, song, _ = lines[3].split("\t")
+    lines[3] = f"{user}\t{song}\t99999999999999999999999"
+    huge = tmp_path / "huge.txt"
+    huge.write_text("\n".join(lines) + "\n")
+    with pytest.raises(MSDDataError, match=r"huge.txt, line 4: play count 99999999999999999999999 is too large"):
+        read_triplets(huge)
+    lines[3] = f"{user}\tNOT_A_SONG\t3"
+    blank_first = tmp_path / "blank_first.txt"
+    blank_first.write_text("\n" + "\n".join(lines) + "\n")
+    with pytest.raises(MSDDataError, match=r"blank_first.txt, line 5: 'NOT_A_SONG' is not an MSD song ID"):
+        read_triplets(blank_first)
+
+
+# --- 14. unreadable files and absurd sample rates ------------------------------------
+
+
+def test_a_file_the_user_cannot_read_is_reported_as_permission_denied(tmp_path, monkeypatch):
+    import os
+
+    import soundfile as sf
+
+    import msd_tagging.audio as audio
+
+    path = tmp_path / "private.wav"
+    sf.write(path, np.zeros(16000, np.float32), 16000)
+    path.chmod(0)
+    if os.geteuid() == 0:  # root reads anything: the kernel's answer to an ordinary user, simulated
+
+        def denied(file, *args, **kwargs):
+            raise PermissionError(13, "Permission denied", str(file))
+
+        monkeypatch.setattr(audio, "open", denied, raising=False)
+    features, status, detail = check_and_extract(path, MelConfig(), DamageConfig())
+    assert features is None and (status, detail) == ("unreadable", "permission denied: this user may not read the file")
+
+
+def test_a_wav_at_1_hz_is_not_audio(tmp_path):
+    import soundfile as sf
+
+    path = tmp_path / "tiny.wav"
+    sf.write(path, np.zeros(10, np.float32), 1, subtype="PCM_16")  # 10 "seconds" in a few bytes
+    features, status, detail = check_and_extract(path, MelConfig(), DamageConfig())
+    assert features is None and status == "not_audio"
+    assert detail.startswith("declares a sample rate of 1 Hz, below the 4000 Hz of any music file")
+
+
+def test_decoder_warnings_go_to_the_report_not_the_terminal(tmp_path, capfd):
+    """libmpg123 writes "Xing stream size off ..." to fd 2 for a cut MP3: captured, and
+    recorded in the file's detail instead."""
+    import soundfile as sf
+
+    from msd_tagging.demo.synth import render_track
+    from tests.test_tag_audio import ATTRS
+
+    path = tmp_path / "cut.mp3"
+    sf.write(path, render_track(ATTRS, sample_rate=16000, seconds=6.0, seed=0), 16000, format="MP3")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+    _, status, detail = check_and_extract(path, MelConfig(), DamageConfig(expected_seconds=6.0))
+    captured = capfd.readouterr()
+    assert status == "truncated" and "decoder: " in detail and "Xing" in detail
+    assert "Xing" not in captured.err

@@ -165,5 +165,5 @@ def test_mf_centroid_node_names_a_training_track_without_labels():
     vectors, audio, tracks, labels, params = _node_inputs()
     with pytest.raises(MSDDataError, match="T3"):
         mf_centroid_scores(vectors, audio, tracks, labels[labels["track_id"] != "T3"], params)
-    with pytest.raises(ValueError, match="unknown listening.calibration"):
+    with pytest.raises(ValueError, match="parameter listening.calibration: .softmax. is not one of"):
         mf_centroid_scores(vectors, audio, tracks, labels, {**params, "calibration": "softmax"})

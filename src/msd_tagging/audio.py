@@ -18,9 +18,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from msd_tagging.config import choice, integer, number
 from msd_tagging.errors import MSDDataError
+from msd_tagging.workers import c_stderr_captured
 
-STATUSES = ("ok", "zero_byte", "not_audio", "truncated", "too_short", "silent")
+STATUSES = ("ok", "zero_byte", "unreadable", "not_audio", "truncated", "too_short", "silent")
+# Files declaring a lower rate are not music (a 64-byte WAV at 1 Hz "lasts" 10 s); the
+# lowest rate in common use for speech is 8 kHz.
+MIN_SAMPLE_RATE = 4000
 
 
 @dataclass(frozen=True)
@@ -36,8 +41,15 @@ class MelConfig:
     log: str = "log10"  # "log10": log10(1 + 10000·mel); "db": 10·log10(max(mel, 1e-10)), top 80 dB
 
     def __post_init__(self):
-        if self.log not in ("log10", "db"):
-            raise MSDDataError(f"unknown log compression {self.log!r}; use 'log10' or 'db'.")
+        name = "audio.mel"
+        integer(self.sample_rate, f"{name}.sample_rate", minimum=MIN_SAMPLE_RATE)
+        integer(self.n_fft, f"{name}.n_fft", minimum=16)
+        integer(self.hop_length, f"{name}.hop_length", minimum=1)
+        integer(self.n_mels, f"{name}.n_mels", minimum=1)
+        number(self.fmin, f"{name}.fmin", minimum=0.0)
+        if self.fmax is not None:
+            number(self.fmax, f"{name}.fmax", above=self.fmin, maximum=self.sample_rate / 2)
+        choice(self.log, f"{name}.log", ("log10", "db"))
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -64,35 +76,85 @@ class DamageConfig:
     keep_truncated: bool = False
     keep_silent: bool = False
 
+    def __post_init__(self):
+        name = "audio.damage"
+        number(self.expected_seconds, f"{name}.expected_seconds", minimum=0.0)
+        number(self.truncation_tolerance, f"{name}.truncation_tolerance", minimum=0.0, maximum=1.0)
+        number(self.min_seconds, f"{name}.min_seconds", minimum=0.0)
+        number(self.silence_peak, f"{name}.silence_peak", minimum=0.0)
 
-def decode(path: str | os.PathLike, sample_rate: int) -> tuple[np.ndarray, int]:
-    """Decode ``path`` to mono float32 at ``sample_rate``.
+
+class NotMusicAudio(ValueError):
+    """The file decodes, but declares a sample rate no music file has."""
+
+
+class NonFiniteFeatures(MSDDataError):
+    """Features came out NaN or infinite: the file holds non-finite samples."""
+
+
+BLOCK_FRAMES = 1 << 18  # frames decoded at a time (6 s at 44.1 kHz): bounds memory on long files
+
+
+def decode(
+    path: str | os.PathLike, sample_rate: int, *, max_seconds: float | None = None, block_frames: int = BLOCK_FRAMES
+) -> tuple[np.ndarray, int]:
+    """Decode ``path`` to mono float32 at ``sample_rate``, block by block.
+
+    Each block is downmixed and fed to a streaming soxr resampler, so only the mono
+    signal at the target rate is ever held whole (a 1-hour stereo FLAC peaks at the size of
+    its 16-kHz mono signal, not of its native decode). The output equals resampling the
+    whole signal at once.
+
+    Args:
+        max_seconds: decode at most this many seconds from the start (None: all).
 
     Returns:
         ``(signal, declared_frames_at_target_rate)``; the second is the length the file's
-        header declares (0 when unknown), to compare with what actually decoded.
+        header declares (0 when unknown; capped at ``max_seconds``), to compare with what
+        actually decoded.
 
     Raises:
         soundfile.LibsndfileError / RuntimeError: when libsndfile cannot read the file.
+        NotMusicAudio: when the file declares a sample rate below :data:`MIN_SAMPLE_RATE`.
     """
     import soundfile as sf
     import soxr
 
     with sf.SoundFile(path) as handle:
         native = handle.samplerate
+        if native < MIN_SAMPLE_RATE:
+            raise NotMusicAudio(f"declares a sample rate of {native} Hz, below the {MIN_SAMPLE_RATE} Hz of any music file")
         declared = handle.frames if handle.frames and handle.frames < 2**62 else 0
-        data = handle.read(dtype="float32", always_2d=True)
-    # Downmix by summing channel columns: data.mean(axis=1) over interleaved frames is
-    # slower than decoding the file (29 ms vs 27 ms for a 30-s stereo preview).
+        limit = int(max_seconds * native) if max_seconds else None
+        if limit is not None and declared:
+            declared = min(declared, limit)
+        stream = soxr.ResampleStream(native, sample_rate, 1, dtype="float32", quality="HQ") if native != sample_rate else None
+        pieces, read = [], 0
+        while True:
+            want = block_frames if limit is None else min(block_frames, limit - read)
+            data = handle.read(want, dtype="float32", always_2d=True) if want > 0 else np.zeros((0, 1), np.float32)
+            read += len(data)
+            last = len(data) < want or want <= 0 or (limit is not None and read >= limit)
+            mono = _downmix(data)
+            pieces.append(stream.resample_chunk(mono, last=last) if stream is not None else mono)
+            if last:
+                break
+    signal = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+    if native != sample_rate:
+        declared = int(round(declared * sample_rate / native))
+    return np.ascontiguousarray(signal, dtype=np.float32), int(declared)
+
+
+def _downmix(data: np.ndarray) -> np.ndarray:
+    """Mean of the channel columns ``[frames, channels]``, as float32 ``[frames]``."""
+    # Summing columns: data.mean(axis=1) over interleaved frames is slower than decoding
+    # the file (29 ms vs 27 ms for a 30-s stereo preview).
     signal = data[:, 0].copy()
     for channel in range(1, data.shape[1]):
         signal += data[:, channel]
     if data.shape[1] > 1:
         signal *= np.float32(1.0 / data.shape[1])
-    if native != sample_rate:
-        signal = soxr.resample(signal, native, sample_rate, quality="HQ").astype(np.float32, copy=False)
-        declared = int(round(declared * sample_rate / native))
-    return np.ascontiguousarray(signal, dtype=np.float32), int(declared)
+    return signal
 
 
 @functools.lru_cache(maxsize=8)
@@ -107,44 +169,63 @@ def _window(n_fft: int) -> np.ndarray:
     return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)  # periodic Hann
 
 
+MEL_BLOCK_FRAMES = 4096  # spectrogram frames computed at a time (65 s at hop 256, 16 kHz)
+
+
 def log_mel(signal: np.ndarray, config: MelConfig) -> np.ndarray:
     """Log-mel spectrogram of a mono signal at ``config.sample_rate``.
 
     Frames are centred (zero-padded by ``n_fft // 2``) as in ``librosa.feature.melspectrogram``
-    with its defaults, which this matches to float32 precision.
+    with its defaults, which this matches to float32 precision. Frames are transformed in
+    blocks of :data:`MEL_BLOCK_FRAMES`, so memory stays bounded on long recordings (a
+    30-s preview is one block).
 
     Returns:
         float32 ``[shape=(n_mels, 1 + len(signal) // hop_length)]``.
     """
     n_fft, hop = config.n_fft, config.hop_length
-    from scipy import fft
-
     padded = np.pad(signal.astype(np.float32, copy=False), n_fft // 2)
     n_frames = 1 + (padded.size - n_fft) // hop
     frames = np.lib.stride_tricks.as_strided(
         padded, shape=(n_frames, n_fft), strides=(padded.strides[0] * hop, padded.strides[0]), writeable=False
     )
-    spectrum = fft.rfft(frames * _window(n_fft), axis=1)  # complex64: [frames, 1 + n_fft/2]
-    power = spectrum.real**2 + spectrum.imag**2
-    mel = _mel_basis(config.sample_rate, n_fft, config.n_mels, config.fmin, config.fmax) @ power.T  # [n_mels, frames]
+    basis = _mel_basis(config.sample_rate, n_fft, config.n_mels, config.fmin, config.fmax)
+    if n_frames <= MEL_BLOCK_FRAMES:
+        mel = _mel_power(frames, basis, n_fft)
+    else:
+        mel = np.empty((config.n_mels, n_frames), dtype=np.float32)
+        for start in range(0, n_frames, MEL_BLOCK_FRAMES):
+            mel[:, start : start + MEL_BLOCK_FRAMES] = _mel_power(frames[start : start + MEL_BLOCK_FRAMES], basis, n_fft)
     if config.log == "log10":
         return np.log10(1.0 + 10000.0 * mel)
     db = 10.0 * np.log10(np.maximum(mel, 1e-10))
     return np.maximum(db, db.max() - 80.0)
 
 
+def _mel_power(frames: np.ndarray, basis: np.ndarray, n_fft: int) -> np.ndarray:
+    """Mel power ``[n_mels, len(frames)]`` of windowed frames ``[n, n_fft]``."""
+    from scipy import fft
+
+    spectrum = fft.rfft(frames * _window(n_fft), axis=1)  # complex64: [frames, 1 + n_fft/2]
+    power = spectrum.real**2 + spectrum.imag**2
+    return basis @ power.T
+
+
 def check_and_extract(
-    path: str | os.PathLike, mel: MelConfig, damage: DamageConfig
+    path: str | os.PathLike, mel: MelConfig, damage: DamageConfig, *, max_seconds: float | None = None
 ) -> tuple[np.ndarray | None, str, str]:
     """Decode, classify damage and extract features for one file.
+
+    Args:
+        max_seconds: use at most this many seconds from the start (None: the whole file).
 
     Returns:
         ``(features or None, status, detail)`` with ``status`` one of :data:`STATUSES`;
         features are float32 ``[n_mels, n_frames]`` unless the file is skipped.
 
     Raises:
-        MSDDataError: if features come out non-finite (a bug or a pathological file must
-            stop the run, naming the file).
+        NonFiniteFeatures: if features come out non-finite (the training data must not hold
+            such a file: the run stops, naming it; ``tag_audio`` reports it instead).
     """
     import soundfile as sf
 
@@ -155,12 +236,23 @@ def check_and_extract(
     if size == 0:
         return None, "zero_byte", "file is empty"
     try:
-        signal, declared = decode(path, mel.sample_rate)
+        with open(path, "rb"):
+            pass
+    except PermissionError:
+        return None, "unreadable", "permission denied: this user may not read the file"
+    except OSError as exc:
+        return None, "unreadable", f"cannot open: {exc.strerror or exc}"
+    try:
+        with c_stderr_captured() as decoder_said:
+            signal, declared = decode(path, mel.sample_rate, max_seconds=max_seconds)
+    except NotMusicAudio as exc:
+        return None, "not_audio", f"{exc} ({size} bytes)"
     except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
         # libsndfile words every unreadable file as "does not exist or is not a regular
         # file"; the file does exist (it was stat-ed above): say what is wrong with it.
         return None, "not_audio", f"cannot be decoded as audio ({size} bytes); libsndfile: {str(exc).strip()[:160]}"
 
+    note = decoder_note(decoder_said[0])
     rate = mel.sample_rate
     seconds = signal.size / rate
     # Truncation first: a cut file is damaged, whatever length is left.
@@ -169,19 +261,35 @@ def check_and_extract(
     if expected and signal.size < (1 - damage.truncation_tolerance) * expected:
         status, detail = "truncated", f"decoded {seconds:.2f} s of {expected / rate:.2f} s"
         if not damage.keep_truncated:
-            return None, status, detail
+            return None, status, _joined(detail, note)
     if signal.size < damage.min_seconds * rate:
-        return None, "too_short", f"{seconds:.2f} s < min_seconds {damage.min_seconds}"
+        return None, "too_short", _joined(f"{seconds:.2f} s < min_seconds {damage.min_seconds}", note)
     peak = float(np.max(np.abs(signal))) if signal.size else 0.0
     if peak < damage.silence_peak:
         status, detail = "silent", f"peak {peak:.2e} < {damage.silence_peak:.0e}"
         if not damage.keep_silent:
-            return None, status, detail
+            return None, status, _joined(detail, note)
     features = log_mel(signal, mel)
     if not np.isfinite(features).all():
-        raise MSDDataError(
+        raise NonFiniteFeatures(
             "log-mel features are not finite (NaN or inf).",
             path=path,
             fix="check the file decodes in another player; report it if it does.",
         )
-    return features, status, detail
+    return features, status, _joined(detail, note)
+
+
+DECODER_PREFIX = "decoder: "
+
+
+def decoder_note(text: str) -> str:
+    """What the C decoder printed, as one short note for a report ("" when it said nothing)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    note = DECODER_PREFIX + lines[0].removeprefix("Warning: ")[:200]
+    return note + (f" (+{len(lines) - 1} more lines)" if len(lines) > 1 else "")
+
+
+def _joined(detail: str, note: str) -> str:
+    return "; ".join(part for part in (detail, note) if part)

@@ -31,3 +31,15 @@ class MSDDataError(ValueError):
         super().__init__(text)
         self.path = path
         self.line = line
+
+
+class ParameterError(ValueError):
+    """A parameter in ``conf/<env>/parameters*.yml`` (or ``--params``) has a wrong type or
+    value. The message names the parameter by its dotted path and says what it accepts."""
+
+    def __init__(self, name: str, message: str, *, fix: str | None = None):
+        text = f"parameter {name}: {message}"
+        if fix:
+            text += f" Fix: {fix}"
+        super().__init__(text)
+        self.name = name

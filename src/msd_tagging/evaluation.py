@@ -8,8 +8,48 @@ averages, so an average is never NaN.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
+
+from msd_tagging.config import choice
+from msd_tagging.errors import MSDDataError
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "valid", "test")
+
+LABEL_FIX = (
+    "a tag is positive when its Last.fm weight is above ingestion.tag_threshold (weights run "
+    "0-100; 50 by default, as Choi et al.). Check that threshold and that the tag weights are "
+    "numbers; ingestion_report.json lists the positives per tag and split."
+)
+
+
+def check_split(split: object, parameter: str) -> str:
+    """``split`` if it names a split (``train``, ``valid``, ``test``); else an error naming
+    the parameter."""
+    return choice(split, parameter, SPLITS)
+
+
+def require_positives(labels: np.ndarray, tags: list[str], split: str, *, detail: str = "") -> None:
+    """Stop when no tag has a positive among ``labels`` ``[n_tracks, n_tags]``; warn, naming
+    them, when some tags have none (they cannot be learned or scored)."""
+    missing = [tag for tag, n in zip(tags, np.asarray(labels).sum(axis=0), strict=True) if n == 0]
+    if len(missing) == len(tags):
+        raise MSDDataError(
+            f"no tag has a positive track in the {split} split ({len(labels)} tracks; tags without "
+            f"positives: {_some(missing)}). {detail}".rstrip(),
+            fix=LABEL_FIX,
+        )
+    if missing:
+        logger.warning("%d of %d tags have no positive track in the %s split: %s.", len(missing), len(tags), split, _some(missing, 50))
+
+
+def _some(items: list[str], limit: int = 10) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def align(scores: pd.DataFrame, labels: pd.DataFrame, track_ids: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str], int]:
@@ -74,3 +114,27 @@ def evaluate(scores: pd.DataFrame, labels: pd.DataFrame, track_ids: pd.Series) -
     summary = macro_scores(per_tag)
     summary.update(n_tracks_scored=int(len(y_true)), n_tracks_without_scores=missing)
     return summary, per_tag
+
+
+def require_scored(summary: dict, what: str) -> None:
+    """Stop when ``summary`` (of :func:`evaluate`) scored no tag, saying which tags lack
+    positives (or negatives) and on how many tracks."""
+    if summary["n_tags_scored"]:
+        return
+    excluded = summary["excluded_tags"]
+    no_positive = [t for t, why in excluded.items() if why == "no positive"]
+    no_negative = [t for t, why in excluded.items() if why == "no negative"]
+    parts = []
+    if no_positive:
+        parts.append(f"{len(no_positive)} tags have no positive track ({_some(no_positive)})")
+    if no_negative:
+        parts.append(f"{len(no_negative)} have no negative ({_some(no_negative)})")
+    raise MSDDataError(
+        f"no tag can be scored on {what} ({summary['n_tracks_scored']} tracks with scores): " + "; ".join(parts) + ".",
+        fix=LABEL_FIX,
+    )
+
+
+def format_score(value: float | None) -> str:
+    """A macro score for a log line: 4 decimals, or ``n/a`` when no tag could be scored."""
+    return "n/a" if value is None else f"{value:.4f}"

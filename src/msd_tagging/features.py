@@ -10,7 +10,9 @@ A shard counts as done only once its manifest part exists; both files are writte
 temporary name and moved into place, the ``.npy`` first. So an interrupted extraction
 leaves at most an orphan ``.npy`` that is ignored and redone, never a half-written shard
 that counts as done; a rerun skips every track already in a manifest part (extracted or
-found damaged).
+found damaged) whose audio file still has the size and modification time the manifest
+recorded. A shard holding a file that changed since (a truncated preview replaced by a
+good copy, or the reverse) is un-committed and redone whole.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from msd_tagging.errors import MSDDataError
 
 logger = logging.getLogger(__name__)
 
-MANIFEST_COLUMNS = ("track_id", "path", "status", "detail", "shard", "offset", "n_frames")
+MANIFEST_COLUMNS = ("track_id", "path", "status", "detail", "shard", "offset", "n_frames", "size_bytes", "mtime_ns")
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class FeatureStore:
         parts = sorted((self.root / "shards").glob("*.parquet")) if (self.root / "shards").is_dir() else []
         frames = [pd.read_parquet(p) for p in parts]
         self.manifest = (
-            pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: [] for c in MANIFEST_COLUMNS})
+            pd.concat(frames, ignore_index=True).reindex(columns=list(MANIFEST_COLUMNS)) if frames else pd.DataFrame({c: [] for c in MANIFEST_COLUMNS})
         )
         config_path = self.root / "config.json"
         self.config = json.loads(config_path.read_text()) if config_path.is_file() else None
@@ -110,6 +112,38 @@ def _drop_broken_shards(shards: Path) -> None:
             part.unlink()
 
 
+def _file_stamp(path: str | os.PathLike) -> tuple[int, int]:
+    """``(size, mtime_ns)`` of an audio file, ``(-1, -1)`` when it cannot be stat-ed."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return -1, -1
+    return int(stat.st_size), int(stat.st_mtime_ns)
+
+
+def _drop_changed_shards(shards: Path, audio_root: Path) -> int:
+    """Un-commit shards holding a file whose size or modification time differs from what
+    their manifest part recorded; returns how many tracks changed. Parts written before
+    stamps were kept (no ``size_bytes`` column) are trusted."""
+    changed_tracks = 0
+    for part in sorted(shards.glob("*.parquet")):
+        manifest = pd.read_parquet(part)
+        if "size_bytes" not in manifest:
+            continue
+        stamps = [_file_stamp(audio_root / rel) for rel in manifest["path"]]
+        now = pd.DataFrame(stamps, columns=["size_bytes", "mtime_ns"], index=manifest.index)
+        changed = (now != manifest[["size_bytes", "mtime_ns"]]).any(axis=1)
+        if changed.any():
+            changed_tracks += int(changed.sum())
+            logger.warning(
+                "%d audio file(s) changed since their features were made (e.g. %s); shard %s is extracted again.",
+                int(changed.sum()), manifest.loc[changed, "path"].iloc[0], part.stem,
+            )  # fmt: skip
+            part.unlink()  # un-commit first, then drop its features
+            part.with_suffix(".npy").unlink(missing_ok=True)
+    return changed_tracks
+
+
 def write_plan(plan: ExtractionPlan, root: str | os.PathLike, audio_root: str | os.PathLike, *, progress: bool = True) -> dict:
     """Carry out ``plan`` into the store at ``root``, skipping tracks already done.
 
@@ -139,13 +173,16 @@ def write_plan(plan: ExtractionPlan, root: str | os.PathLike, audio_root: str | 
     if not config_path.is_file():
         _atomic_write_bytes(config_path, json.dumps(config, indent=2).encode())
 
+    audio_root = Path(audio_root)
     _drop_broken_shards(root / "shards")
+    changed = _drop_changed_shards(root / "shards", audio_root)
     done = set(FeatureStore(root).manifest["track_id"])
     todo = [job for job in plan.jobs if job[0] not in done]
     counts: dict[str, int] = {"skipped_done": len(plan.jobs) - len(todo), "tried": len(todo)}
+    if changed:
+        counts["files_changed"] = changed
     if not todo:
         return counts
-    audio_root = Path(audio_root)
     tasks = [
         (str(root), [(t, p, str(audio_root / p)) for t, p in todo[i : i + plan.tracks_per_shard]], plan.mel, plan.damage)
         for i in range(0, len(todo), plan.tracks_per_shard)
@@ -165,7 +202,7 @@ def write_plan(plan: ExtractionPlan, root: str | os.PathLike, audio_root: str | 
                     max_workers=min(workers, len(tasks)),
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_init_worker,
-                    initargs=(plan.mel,),
+                    initargs=(plan.mel, os.getpid()),
                 )
             )
             results = pool.map(extract_shard, tasks)
@@ -199,13 +236,15 @@ def extract_shard_single_threaded(task: tuple) -> dict[str, int]:
         return extract_shard(task)
 
 
-def _init_worker(mel: MelConfig) -> None:
-    """One BLAS thread per worker (N processes on N cores, not N²threads), imports and
-    filterbank paid once per worker rather than inside the first shard."""
+def _init_worker(mel: MelConfig, parent: int) -> None:
+    """Die with the parent; one BLAS thread per worker (N processes on N cores, not N²
+    threads); imports and filterbank paid once per worker rather than inside the first shard."""
     from threadpoolctl import threadpool_limits
 
     from msd_tagging.audio import log_mel
+    from msd_tagging.workers import die_with_parent
 
+    die_with_parent(parent)
     threadpool_limits(limits=1)
     log_mel(np.zeros(mel.n_fft * 2, np.float32), mel)
 
@@ -223,6 +262,7 @@ def extract_shard(task: tuple) -> dict[str, int]:
     name = hashlib.sha1("\n".join(t for t, _, _ in jobs).encode()).hexdigest()[:16]
     rows, blocks, offset = [], [], 0
     for track_id, rel, path in jobs:
+        size, mtime = _file_stamp(path)  # before decoding: a file replaced meanwhile is redone next run
         try:
             features, status, detail = check_and_extract(path, mel, damage)
         except MSDDataError as exc:
@@ -230,7 +270,7 @@ def extract_shard(task: tuple) -> dict[str, int]:
         n_frames = 0 if features is None else features.shape[1]
         if features is not None:
             blocks.append(features.T.astype(np.float16))
-        rows.append((track_id, rel, status, detail, name, offset, n_frames))
+        rows.append((track_id, rel, status, detail, name, offset, n_frames, size, mtime))
         offset += n_frames
     shards = Path(root) / "shards"
     data = np.concatenate(blocks) if blocks else np.zeros((0, mel.n_mels), np.float16)

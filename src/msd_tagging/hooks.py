@@ -1,4 +1,5 @@
-"""Run hooks: per-node wall time and peak memory, logged, so every run says what it cost."""
+"""Run hooks: parameters checked before the first node, and per-node wall time and peak
+memory, logged, so every run says what it cost."""
 
 from __future__ import annotations
 
@@ -30,6 +31,54 @@ def _reset_peak() -> None:
         _CLEAR_REFS.write_text("5")  # resets VmHWM to the current RSS (Linux >= 4.0)
     except OSError:
         pass
+
+
+def check_parameters(parameters: dict, used: set[str]) -> None:
+    """Build every config block the pipeline reads, so a wrong parameter stops the run at
+    its start, named, instead of minutes later inside a node.
+
+    Args:
+        parameters: all parameters of the run.
+        used: top-level blocks the pipeline's nodes read (``params:audio.mel`` -> ``audio``).
+    """
+    from msd_tagging.audio import DamageConfig, MelConfig
+    from msd_tagging.config import block
+    from msd_tagging.evaluation import check_split
+    from msd_tagging.listening import check_centroid_params, factorisation_config
+    from msd_tagging.models.training import choose_device, train_config
+    from msd_tagging.pipelines.tag_audio.nodes import TagAudioConfig
+
+    if "audio" in used:
+        audio = parameters["audio"]
+        block(audio["mel"], "audio.mel", MelConfig)
+        block(audio["damage"], "audio.damage", DamageConfig)
+        choose_device(train_config(audio["train"]).device)
+    if "listening" in used:
+        factorisation_config(parameters["listening"])
+        check_centroid_params(parameters["listening"])
+    if "tag_audio" in used:
+        block(parameters["tag_audio"], "tag_audio", TagAudioConfig)
+    if "evaluation" in used:
+        check_split(parameters["evaluation"].get("split"), "evaluation.split")
+    if "beyond" in used:
+        check_split(parameters["beyond"]["cold_start"].get("split"), "beyond.cold_start.split")
+
+
+class RunStartHooks:
+    """Plain log lines outside a terminal (:mod:`msd_tagging.console`), and
+    :func:`check_parameters` before the pipeline's first node."""
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        from msd_tagging.console import plain_logs_outside_terminal
+
+        plain_logs_outside_terminal()
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict, pipeline, catalog) -> None:
+        used = {name.removeprefix("params:").split(".")[0] for name in pipeline.datasets() if name.startswith("params:")}
+        if used:
+            check_parameters(catalog.load("parameters"), used)
 
 
 class RunCostHooks:

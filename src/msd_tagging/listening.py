@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from msd_tagging.config import block, choice, integer, number, require
+
 logger = logging.getLogger(__name__)
 
 WEIGHTINGS = ("binary", "log1p", "raw")
@@ -31,6 +33,34 @@ class BPRConfig:
     seed: int = 0
     num_threads: int = 0  # 0: all cores
     use_gpu: bool = False  # implicit's CUDA path, when it was built with CUDA
+
+    def __post_init__(self):
+        name = "listening.bpr"
+        integer(self.factors, f"{name}.factors", minimum=1)
+        number(self.learning_rate, f"{name}.learning_rate", above=0.0)
+        number(self.regularization, f"{name}.regularization", minimum=0.0)
+        integer(self.iterations, f"{name}.iterations", minimum=1)
+        integer(self.seed, f"{name}.seed", minimum=0)
+        integer(self.num_threads, f"{name}.num_threads", minimum=0)
+
+
+CALIBRATIONS = ("platt", "audio_quantiles", "cosine")
+
+
+def factorisation_config(params: dict) -> BPRConfig:
+    """Check the factorisation settings of the ``listening`` block; return its :class:`BPRConfig`."""
+    require(params, "listening", "weighting", "bpr")
+    choice(params["weighting"], "listening.weighting", WEIGHTINGS)
+    return block(params["bpr"], "listening.bpr", BPRConfig)
+
+
+def check_centroid_params(params: dict) -> None:
+    """Check the MF-centroid settings of the ``listening`` block."""
+    require(params, "listening", "use_bias", "drop_fraction", "top_n", "calibration", "platt_c")
+    integer(params["top_n"], "listening.top_n", minimum=1)
+    number(params["drop_fraction"], "listening.drop_fraction", minimum=0.0, maximum=0.95)
+    choice(params["calibration"], "listening.calibration", CALIBRATIONS)
+    number(params["platt_c"], "listening.platt_c", above=0.0)
 
 
 def play_matrix(plays: pd.DataFrame, n_users: int, n_tracks: int, weighting: str = "log1p") -> sp.csr_matrix:

@@ -8,7 +8,7 @@ import warnings
 from kedro.config import OmegaConfigLoader
 
 from msd_tagging.atomic import AtomicDataCatalog
-from msd_tagging.hooks import RunCostHooks
+from msd_tagging.hooks import RunStartHooks, RunCostHooks
 
 # Two warnings every run would print that are not ours to fix, silenced narrowly by
 # message and module: the README's documented `kedro run --pipeline=hybrid` still works
@@ -44,7 +44,7 @@ CONFIG_LOADER_ARGS = {
     "merge_strategy": {"parameters": "soft", "globals": "soft"},
 }
 
-HOOKS = (RunCostHooks(),)
+HOOKS = (RunStartHooks(), RunCostHooks())
 
 # Every save to a local file goes through a temporary name and os.replace (atomic.py).
 DATA_CATALOG_CLASS = AtomicDataCatalog

@@ -11,7 +11,7 @@ from msd_tagging.mapping import IdMaps
 from msd_tagging.msd import AudioPathIndex
 from msd_tagging.pipelines.ingestion import nodes
 
-PARAMS = {"n_train": 2, "tag_threshold": 50, "max_missing_audio_fraction": 0.5, "report_max_listed": 10}
+PARAMS = {"n_train": 2, "tag_threshold": 50, "max_missing_audio_fraction": 0.5, "report_max_listed": 10, "max_bad_tag_rows_fraction": 0.01}
 
 
 def tid(i: int) -> str:

@@ -59,8 +59,14 @@ class AudioPathsDataset(AbstractDataset[None, AudioPathIndex]):
 class AudioListingDataset(AbstractDataset[None, pd.DataFrame]):
     """Lists the files under an audio root with their sizes (no audio is decoded).
 
-    Loads a DataFrame with ``path`` (POSIX, relative to the folder ``path``) and
-    ``size_bytes``; an absent folder lists nothing.
+    Loads a DataFrame with ``path`` (POSIX, relative to the folder ``path``),
+    ``size_bytes`` and ``link``: ``""`` for a plain file, ``"inside"`` / ``"outside"`` for a
+    symbolic link whose target lies inside / outside the audio root, ``"dangling"`` for a
+    link to nothing (size -1). Links are followed wherever they point: a link farm into
+    other disks is a common way to lay out a large collection, and only someone who can
+    write the audio root can place one (index files, which name paths as data, are still
+    confined to the root). Ingestion counts links outside the root in its report. An
+    absent folder lists nothing.
     """
 
     def __init__(self, path: str, metadata: dict | None = None):
@@ -68,14 +74,30 @@ class AudioListingDataset(AbstractDataset[None, pd.DataFrame]):
         self.metadata = metadata
 
     def load(self) -> pd.DataFrame:
-        paths, sizes = [], []
+        paths, sizes, links = [], [], []
         if self._root.is_dir():
+            real_root = self._root.resolve()
             for folder, _, files in os.walk(self._root):
                 rel = Path(folder).relative_to(self._root)
                 for name in files:
+                    full = os.path.join(folder, name)
+                    link = ""
+                    try:
+                        size = os.path.getsize(full)
+                    except FileNotFoundError:
+                        size, link = -1, "dangling"
+                    if not link and os.path.islink(full):
+                        link = "inside" if Path(full).resolve().is_relative_to(real_root) else "outside"
                     paths.append((rel / name).as_posix())
-                    sizes.append(os.path.getsize(os.path.join(folder, name)))
-        return pd.DataFrame({"path": pd.Series(paths, dtype=object), "size_bytes": pd.Series(sizes, dtype="int64")})
+                    sizes.append(size)
+                    links.append(link)
+        return pd.DataFrame(
+            {
+                "path": pd.Series(paths, dtype=object),
+                "size_bytes": pd.Series(sizes, dtype="int64"),
+                "link": pd.Series(links, dtype=object),
+            }
+        )
 
     def save(self, data: pd.DataFrame) -> None:
         raise DatasetError(f"{self._root} is raw audio and read-only")

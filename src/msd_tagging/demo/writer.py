@@ -40,6 +40,7 @@ import numpy as np
 from msd_tagging.demo.world import DemoWorld
 from msd_tagging.errors import MSDDataError
 from msd_tagging.msd.audio_paths import track_id_audio_path
+from msd_tagging.workers import die_with_parent
 
 logger = logging.getLogger(__name__)
 
@@ -251,7 +252,7 @@ def _write_audio(world: DemoWorld, audio_root: Path, *, workers: int, progress: 
             bar.update()
     else:
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             for _ in pool.map(_render_to_file, jobs, chunksize=16):
                 bar.update()
     bar.close()

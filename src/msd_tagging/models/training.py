@@ -12,6 +12,7 @@ Inference averages chunk probabilities over non-overlapping chunks covering the 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,12 +20,16 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from msd_tagging.evaluation import macro_scores, per_tag_metrics
+from msd_tagging.config import block, integer, number
+from msd_tagging.errors import ParameterError
+from msd_tagging.evaluation import format_score, macro_scores, per_tag_metrics
 
 if TYPE_CHECKING:  # torch is imported only where training runs, so `kedro` starts fast
     from msd_tagging.models.vgg import VGGConfig
 
 logger = logging.getLogger(__name__)
+
+DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
 @dataclass(frozen=True)
@@ -45,10 +50,29 @@ class TrainConfig:
     threads: int = 0  # torch CPU threads (0: torch's default)
     device: str = "auto"  # "auto": CUDA when available, else CPU
 
+    def __post_init__(self):
+        name = "audio.train"
+        for key in ("chunk_frames", "batch_size", "max_epochs", "patience", "eval_batch_size"):
+            integer(getattr(self, key), f"{name}.{key}", minimum=1)
+        for key in ("seed", "num_workers", "threads"):
+            integer(getattr(self, key), f"{name}.{key}", minimum=0)
+        number(self.lr, f"{name}.lr", above=0.0)
+        number(self.weight_decay, f"{name}.weight_decay", minimum=0.0)
+        number(self.gamma, f"{name}.gamma", above=0.0)
+        for epoch in self.milestones:
+            integer(epoch, f"{name}.milestones", minimum=1)
+        if not isinstance(self.device, str) or not DEVICE.fullmatch(self.device):
+            raise ParameterError(f"{name}.device", f"{self.device!r} is not a device.", fix="use auto, cpu, cuda or cuda:N.")
+
     def as_dict(self) -> dict:
         data = asdict(self)
         data["milestones"] = list(self.milestones)
         return data
+
+
+def train_config(params: dict) -> TrainConfig:
+    """:class:`TrainConfig` from the ``audio.train`` parameter block."""
+    return block(params, "audio.train", TrainConfig, milestones=tuple(params.get("milestones", ())))
 
 
 class CheckpointStore(Protocol):
@@ -66,11 +90,23 @@ class TrainResult:
     stopped: str = ""
 
 
-def choose_device(requested: str = "auto"):
+def choose_device(requested: str = "auto", parameter: str = "audio.train.device"):
+    """The torch device for ``requested`` (``auto``: CUDA when available, else CPU).
+
+    Raises:
+        ParameterError: when CUDA is asked for and this torch cannot use it.
+    """
     import torch
 
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        why = "was built without CUDA" if torch.version.cuda is None else "sees no GPU"
+        raise ParameterError(
+            parameter,
+            f"{requested!r} asked for, but this torch {torch.__version__} {why}.",
+            fix=f"set {parameter}: auto (CUDA when available, else CPU) or cpu; for a GPU see the README's 'GPU install'.",
+        )
     return torch.device(requested)
 
 
@@ -210,7 +246,7 @@ def train(
             torch.set_rng_state(saved["torch_rng"])
             rng.bit_generator.state = saved["numpy_rng"]
             state = {k: saved[k] for k in state}
-            logger.info("Resuming training after epoch %d (best validation PR-AUC %.4f).", state["epoch"], state["best_metric"])
+            logger.info("Resuming training after epoch %d (best validation PR-AUC %s).", state["epoch"], format_score(state["best_metric"]))
         elif saved is not None:
             logger.info("Checkpoint was made with other settings or data; training from scratch.")
 
@@ -269,8 +305,8 @@ def train(
             elif epoch >= config.max_epochs:
                 state["stopped"] = f"reached max_epochs={config.max_epochs}"
             logger.info(
-                "epoch %d: loss %.4f, valid ROC-AUC %.4f, PR-AUC %.4f%s (%.1f s, %.0f samples/s)",
-                epoch, record["train_loss"], record["valid_roc_auc"], record["valid_pr_auc"], " *" if improved else "", seconds, record["samples_per_second"] or 0,
+                "epoch %d: loss %.4f, valid ROC-AUC %s, PR-AUC %s%s (%.1f s, %.0f samples/s)",
+                epoch, record["train_loss"], format_score(record["valid_roc_auc"]), format_score(record["valid_pr_auc"]), " *" if improved else "", seconds, record["samples_per_second"] or 0,
             )  # fmt: skip
             if checkpoints is not None:
                 checkpoints.save(

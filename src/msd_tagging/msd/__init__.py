@@ -18,6 +18,7 @@ from msd_tagging.msd.lastfm import (
     read_lastfm_json_tree,
     read_lastfm_tags_db,
     read_tag_list,
+    tags_in_vocabulary,
 )
 from msd_tagging.msd.splits import read_split_pickle, split_train_valid
 from msd_tagging.msd.taste import read_manually_accepted, read_sid_mismatches, read_triplets
@@ -41,5 +42,6 @@ __all__ = [
     "read_unique_tracks",
     "safe_relative_path",
     "split_train_valid",
+    "tags_in_vocabulary",
     "track_id_audio_path",
 ]

@@ -62,7 +62,7 @@ def read_audio_index(path: str | PathLike) -> pd.DataFrame:
     """
     path = existing_file(path, "audio index")
     rows: list[tuple[str, str]] = []
-    with open(path, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8-sig") as handle:
         for number, line in enumerate(handle, start=1):
             line = line.rstrip("\r\n")
             if not line:

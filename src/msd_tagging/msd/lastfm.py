@@ -4,6 +4,7 @@ the 50-tag vocabulary."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 from os import PathLike
@@ -14,6 +15,8 @@ import pandas as pd
 
 from msd_tagging.errors import MSDDataError
 from msd_tagging.msd.ids import existing_file, is_track_id
+
+logger = logging.getLogger(__name__)
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 LASTFM_TABLES = ("tids", "tags", "tid_tag")
@@ -30,6 +33,22 @@ def normalise_tag(tag: str) -> str:
     return _SEPARATORS.sub(" ", tag.casefold()).strip()
 
 
+def tags_in_vocabulary(wanted: list[str], vocabulary: list[str], parameter: str) -> list[str]:
+    """The tags of ``wanted`` that the vocabulary has, in its spelling; the others are
+    left out with a warning naming ``parameter`` (e.g. a 10-tag ``50tagList.txt``)."""
+    by_key = {normalise_tag(t): t for t in vocabulary}
+    found, missing = [], []
+    for tag in wanted:
+        match = by_key.get(normalise_tag(str(tag)))
+        (found if match is not None else missing).append(match if match is not None else tag)
+    if missing:
+        logger.warning(
+            "%s: %s not in the tag vocabulary (%d tags), left out. Choose from: %s.",
+            parameter, ", ".join(map(repr, missing)), len(vocabulary), ", ".join(vocabulary[:20]) + (" …" if len(vocabulary) > 20 else ""),
+        )  # fmt: skip
+    return list(dict.fromkeys(found))
+
+
 def read_tag_list(path: str | PathLike) -> list[str]:
     """Read the tag vocabulary (``50tagList.txt``): one tag per line, order kept.
 
@@ -40,7 +59,7 @@ def read_tag_list(path: str | PathLike) -> list[str]:
     path = existing_file(path, "tag list")
     tags: list[str] = []
     first_seen: dict[str, int] = {}
-    with open(path, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8-sig") as handle:  # -sig: a BOM would become part of the first tag
         for number, line in enumerate(handle, start=1):
             tag = line.strip()
             if not tag:
@@ -74,12 +93,32 @@ def _open_sqlite_read_only(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
 
 
-def read_lastfm_tags_db(path: str | PathLike) -> pd.DataFrame:
+# Each tid_tag row is classified in SQL, so a dirty database is counted, not crashed on.
+_ROW_CLASS = """
+    CASE
+        WHEN tid_tag.tid IS NULL OR tid_tag.tag IS NULL THEN 'null_id'
+        WHEN typeof(tid_tag.tid) != 'integer' OR typeof(tid_tag.tag) != 'integer' THEN 'id_not_a_rowid'
+        WHEN tid_tag.val IS NULL THEN 'null_weight'
+        WHEN typeof(tid_tag.val) NOT IN ('integer', 'real') THEN 'weight_not_a_number'
+        ELSE 'ok'
+    END
+"""
+LASTFM_BAD_ROWS = ("null_id", "id_not_a_rowid", "null_weight", "weight_not_a_number", "unknown_tid", "unknown_tag", "tid_not_a_track_id", "null_tag")
+
+
+def read_lastfm_tags_db(path: str | PathLike, *, chunk_rows: int = 1 << 20) -> pd.DataFrame:
     """Read every (track, tag, weight) triple from ``lastfm_tags.db``.
 
     Real schema: ``tids(tid TEXT)``, ``tags(tag TEXT)``, ``tid_tag(tid, tag, val)``
     where ``tid_tag.tid`` / ``tid_tag.tag`` are ROWIDs into ``tids`` / ``tags`` and
-    ``val`` is the weight 0-100. The database is opened read-only.
+    ``val`` is the weight 0-100. The database is opened read-only and read in chunks of
+    ``chunk_rows`` straight into integer arrays (8.6M rows never become Python tuples).
+
+    Rows that cannot be used are skipped and counted by reason in
+    ``frame.attrs["dropped_rows"]`` (see :data:`LASTFM_BAD_ROWS`): NULL IDs or weights,
+    text weights, ROWIDs missing from ``tids`` / ``tags``, ``tids`` entries that are not
+    track IDs, NULL tag names. A track ID listed twice in ``tids`` keeps one ID (counted in
+    ``attrs["duplicate_tids"]``); the ingestion node decides how much loss is too much.
 
     Returns:
         DataFrame with categorical ``track_id`` and ``tag`` (raw spelling) and float32
@@ -102,43 +141,87 @@ def read_lastfm_tags_db(path: str | PathLike) -> pd.DataFrame:
                 path=path,
                 fix="expected tables tids(tid), tags(tag), tid_tag(tid, tag, val).",
             )
-        tids = connection.execute("SELECT ROWID, tid FROM tids ORDER BY ROWID").fetchall()
-        tags = connection.execute("SELECT ROWID, tag FROM tags ORDER BY ROWID").fetchall()
-        links = np.array(
-            connection.execute("SELECT tid, tag, val FROM tid_tag").fetchall(), dtype=np.float64
-        ).reshape(-1, 3)
+        try:
+            tids = connection.execute("SELECT ROWID, tid FROM tids ORDER BY ROWID").fetchall()
+            tags = connection.execute("SELECT ROWID, tag FROM tags ORDER BY ROWID").fetchall()
+            dropped = dict.fromkeys(LASTFM_BAD_ROWS, 0)
+            for kind, count in connection.execute(f"SELECT {_ROW_CLASS} AS kind, COUNT(*) FROM tid_tag GROUP BY kind"):
+                if kind != "ok":
+                    dropped[kind] = int(count)
+            cursor = connection.execute(f"SELECT tid, tag, val FROM tid_tag WHERE {_ROW_CLASS} = 'ok'")
+            chunks = []
+            while rows := cursor.fetchmany(chunk_rows):
+                chunks.append(np.array(rows, dtype=np.float64).reshape(-1, 3))
+        except sqlite3.DatabaseError as exc:
+            raise MSDDataError(f"cannot read table tid_tag: {exc}.", path=path) from exc
     finally:
         connection.close()
+    links = np.concatenate(chunks) if chunks else np.zeros((0, 3))
 
-    track_codes = _rowid_codes(links[:, 0], [r for r, _ in tids], "tid_tag.tid", "tids", path)
-    tag_codes = _rowid_codes(links[:, 1], [r for r, _ in tags], "tid_tag.tag", "tags", path)
-    track_ids = [t for _, t in tids]
-    bad = next((t for t in track_ids if not is_track_id(t)), None)
-    if bad is not None:
-        raise MSDDataError(f"table tids holds {bad!r}, which is not an MSD track ID.", path=path)
-    return pd.DataFrame(
+    track_names, track_of_rowid, duplicate_tids = _id_table(tids, is_track_id)
+    tag_names, tag_of_rowid, _ = _id_table(tags, lambda t: isinstance(t, str))
+    track_codes, unknown_tid = _rowid_codes(links[:, 0], tids, track_of_rowid)
+    tag_codes, unknown_tag = _rowid_codes(links[:, 1], tags, tag_of_rowid)
+    dropped["unknown_tid"] = int((track_codes == -2).sum())
+    dropped["tid_not_a_track_id"] = int((track_codes == -1).sum())
+    dropped["unknown_tag"] = int((tag_codes == -2).sum())
+    dropped["null_tag"] = int((tag_codes == -1).sum())
+    keep = (track_codes >= 0) & (tag_codes >= 0)
+    frame = pd.DataFrame(
         {
-            "track_id": pd.Categorical.from_codes(track_codes, categories=pd.Index(track_ids)),
-            "tag": pd.Categorical.from_codes(
-                tag_codes, categories=pd.Index([t for _, t in tags]).astype(object)
-            ),
-            "weight": links[:, 2].astype(np.float32),
+            "track_id": pd.Categorical.from_codes(track_codes[keep], categories=pd.Index(track_names, dtype=object)),
+            "tag": pd.Categorical.from_codes(tag_codes[keep], categories=pd.Index(tag_names, dtype=object)),
+            "weight": links[keep, 2].astype(np.float32),
         }
     )
+    frame.attrs["source"] = str(path)
+    frame.attrs["rows_in_file"] = int(len(links) + sum(v for k, v in dropped.items() if k in _SQL_KINDS))
+    frame.attrs["dropped_rows"] = {k: v for k, v in dropped.items() if v}
+    frame.attrs["duplicate_tids"] = duplicate_tids
+    frame.attrs["examples"] = {
+        "unknown_tid": unknown_tid,
+        "unknown_tag": unknown_tag,
+    }
+    return frame
 
 
-def _rowid_codes(values: np.ndarray, rowids: list[int], column: str, table: str, path: Path) -> np.ndarray:
-    """Map ROWIDs to positions in ``rowids``; an unknown ROWID is a broken database."""
+_SQL_KINDS = ("null_id", "id_not_a_rowid", "null_weight", "weight_not_a_number")
+
+
+def _id_table(rows: list[tuple[int, object]], valid) -> tuple[list[str], dict[int, int], int]:
+    """Distinct valid names of an ID table and each ROWID's position among them (-1 for an
+    invalid name). A name listed under two ROWIDs maps both to one position."""
+    names: list[str] = []
+    position: dict[str, int] = {}
+    of_rowid: dict[int, int] = {}
+    duplicates = 0
+    for rowid, name in rows:
+        if not valid(name):
+            of_rowid[rowid] = -1
+            continue
+        if name in position:
+            duplicates += 1
+        else:
+            position[name] = len(names)
+            names.append(name)
+        of_rowid[rowid] = position[name]
+    return names, of_rowid, duplicates
+
+
+def _rowid_codes(values: np.ndarray, rows: list[tuple[int, object]], of_rowid: dict[int, int]) -> tuple[np.ndarray, list[int]]:
+    """Positions of ROWIDs ``values``: -2 where the ROWID is not in the table, -1 where its
+    name is invalid. Also a few of the unknown ROWIDs, for the report."""
     values = values.astype(np.int64)
+    rowids = np.fromiter((r for r, _ in rows), dtype=np.int64, count=len(rows))
+    lookup = np.fromiter((of_rowid[r] for r, _ in rows), dtype=np.int64, count=len(rows))
     if values.size == 0:
-        return np.zeros(0, dtype=np.int32)
-    rowids_arr = np.asarray(rowids, dtype=np.int64)
-    positions = np.searchsorted(rowids_arr, values).clip(0, max(rowids_arr.size - 1, 0))
-    unknown = (rowids_arr[positions] != values) if rowids_arr.size else np.ones(values.size, bool)
-    if unknown.any():
-        first = int(values[np.flatnonzero(unknown)[0]])
-        raise MSDDataError(f"{column} refers to ROWID {first}, which is not in table {table}.", path=path)
-    return positions.astype(np.int32)
+        return np.zeros(0, dtype=np.int64), []
+    if rowids.size == 0:
+        return np.full(values.size, -2, dtype=np.int64), values[:5].tolist()
+    at = np.searchsorted(rowids, values).clip(0, rowids.size - 1)
+    known = rowids[at] == values
+    codes = np.where(known, lookup[at], -2)
+    return codes, np.unique(values[~known])[:5].tolist()
 
 
 def read_lastfm_json_tree(root: str | PathLike) -> pd.DataFrame:
@@ -158,7 +241,7 @@ def read_lastfm_json_tree(root: str | PathLike) -> pd.DataFrame:
     weights: list[float] = []
     for file in sorted(root.rglob("*.json")):
         try:
-            record = json.loads(file.read_text(encoding="utf-8"))
+            record = json.loads(file.read_text(encoding="utf-8-sig"))
             track_id = record["track_id"]
             pairs = record["tags"]
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -44,8 +44,10 @@ def read_triplets(path: str | PathLike, *, block_size: int = 16 << 20) -> pd.Dat
     path = existing_file(path, "Taste Profile triplets file")
     dictionary = pa.dictionary(pa.int32(), pa.string())
     read_options = pacsv.ReadOptions(column_names=list(TRIPLET_COLUMNS), block_size=block_size)
+    # Blank lines (a trailing newline too many) carry nothing: skipped. Row numbers then
+    # differ from line numbers, so errors find their line with a slow scan.
     parse_options = pacsv.ParseOptions(
-        delimiter="\t", quote_char=False, double_quote=False, ignore_empty_lines=False
+        delimiter="\t", quote_char=False, double_quote=False, ignore_empty_lines=True
     )
     convert_options = pacsv.ConvertOptions(
         column_types={"user_id": dictionary, "song_id": dictionary, "play_count": pa.int64()},
@@ -66,7 +68,7 @@ def read_triplets(path: str | PathLike, *, block_size: int = 16 << 20) -> pd.Dat
         raise MSDDataError("the triplets file is empty.", path=path)
     if table.column("play_count").null_count:
         row = int(pc.index(pc.is_null(table.column("play_count")), True).as_py())
-        raise MSDDataError("play count is missing.", path=path, line=row + 1)
+        raise MSDDataError("play count is missing.", path=path, line=_line_of_row(path, row))
 
     table = table.unify_dictionaries()
     for column, pattern, what in (
@@ -101,15 +103,32 @@ def _check_dictionary(column, pattern: str, what: str, path: Path) -> None:
     raise MSDDataError(
         f"{bad_value!r} is not {what}.",
         path=path,
-        line=row + 1,
+        line=_line_of_row(path, row),
         fix="check that this is the Taste Profile train_triplets.txt (user<TAB>song<TAB>count).",
     )
 
 
+def _line_of_row(path: Path, row: int) -> int:
+    """The line number of data row ``row`` (0-based), blank lines skipped as the parser does."""
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        seen = -1
+        for number, line in enumerate(handle, start=1):
+            if line.strip("\r\n"):
+                seen += 1
+                if seen == row:
+                    return number
+    return row + 1
+
+
+INT64_MAX = 2**63 - 1
+
+
 def _locate_triplet_error(path: Path) -> MSDDataError | None:
     """Slow path, taken only after a parse failure: find and describe the first bad line."""
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
+            if not line.strip("\r\n"):
+                continue
             fields = line.rstrip("\r\n").split("\t")
             if len(fields) != 3:
                 return MSDDataError(
@@ -119,12 +138,19 @@ def _locate_triplet_error(path: Path) -> MSDDataError | None:
                     fix="the Taste Profile file is user<TAB>song<TAB>count with no header.",
                 )
             try:
-                int(fields[2])
+                count = int(fields[2])
             except ValueError:
                 return MSDDataError(
                     f"play count {fields[2]!r} is not an integer.",
                     path=path,
                     line=number,
+                )
+            if abs(count) > INT64_MAX:
+                return MSDDataError(
+                    f"play count {fields[2]} is too large (more than {INT64_MAX}).",
+                    path=path,
+                    line=number,
+                    fix="play counts are listens per user and song; this line is corrupt.",
                 )
     return None
 
@@ -134,7 +160,7 @@ def _read_pairs(path: Path, *, strict: bool) -> tuple[pd.DataFrame, int]:
     songs: list[str] = []
     tracks: list[str] = []
     ignored = 0
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:  # -sig: a BOM is not part of the line
         for number, line in enumerate(handle, start=1):
             match = _MISMATCH.match(line)
             if match:

@@ -28,7 +28,7 @@ def read_unique_tracks(path: str | PathLike) -> pd.DataFrame:
     rows: list[list[str]] = []
     seen: dict[str, int] = {}
     # Artist and title are free text of mixed encodings; IDs are ASCII.
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:  # -sig: a leading BOM is dropped
         for number, line in enumerate(handle, start=1):
             line = line.rstrip("\r\n")
             if not line:

@@ -11,12 +11,11 @@ import pandas as pd
 
 from msd_tagging.audio import STATUSES, DamageConfig, MelConfig
 from msd_tagging.features import ExtractionPlan, FeatureStore
-from msd_tagging.models.training import CheckpointStore, TrainConfig
+from msd_tagging.config import block
+from msd_tagging.evaluation import require_positives
+from msd_tagging.models.training import CheckpointStore, train_config
 
 logger = logging.getLogger(__name__)
-
-SPLITS = ("train", "valid", "test")
-
 
 def plan_features(tracks: pd.DataFrame, raw_world: dict, params: dict) -> ExtractionPlan:
     """Every split track with an audio file (empty ones too, so they are reported).
@@ -28,8 +27,8 @@ def plan_features(tracks: pd.DataFrame, raw_world: dict, params: dict) -> Extrac
     jobs = tuple(zip(tracks.loc[has_file, "track_id"], tracks.loc[has_file, "audio_path"], strict=True))
     return ExtractionPlan(
         jobs=jobs,
-        mel=MelConfig(**params["mel"]),
-        damage=DamageConfig(**params["damage"]),
+        mel=block(params["mel"], "audio.mel", MelConfig),
+        damage=block(params["damage"], "audio.damage", DamageConfig),
         tracks_per_shard=params["extraction"]["tracks_per_shard"],
         workers=params["extraction"]["workers"],
         source=str(raw_world.get("fingerprint", "external")),
@@ -82,9 +81,12 @@ def train_tagger(
     from msd_tagging.models.vgg import VGGConfig
 
     model_config = VGGConfig.from_dict({**params["model"], "n_tags": tag_labels.shape[1] - 1})
-    config = TrainConfig(**{**params["train"], "milestones": tuple(params["train"]["milestones"])})
+    config = train_config(params["train"])
     train_x, train_y = _split_arrays(features, tag_labels, tracks, "train")
     valid_x, valid_y = _split_arrays(features, tag_labels, tracks, "valid")
+    tags = [c for c in tag_labels.columns if c != "track_id"]
+    require_positives(train_y, tags, "train")
+    require_positives(valid_y, tags, "valid")
     logger.info("Training on %d tracks, validating on %d.", len(train_x), len(valid_x))
     # A checkpoint is resumed only for the same features and labels.
     key = hashlib.sha256(json.dumps(features.config, sort_keys=True).encode())
@@ -95,7 +97,7 @@ def train_tagger(
     model = {
         "config": model_config.as_dict(),
         "state_dict": result.model_state,
-        "tags": [c for c in tag_labels.columns if c != "track_id"],
+        "tags": tags,
         "chunk_frames": config.chunk_frames,
     }
     return model, pd.DataFrame(result.history)

@@ -16,9 +16,10 @@ from msd_tagging.beyond import (
     popularity_bins,
 )
 from msd_tagging.errors import MSDDataError
-from msd_tagging.evaluation import evaluate
+from msd_tagging.evaluation import check_split, evaluate
 from msd_tagging.listening import tag_centroids, warm_vectors
 from msd_tagging.mapping import IdMaps
+from msd_tagging.msd import tags_in_vocabulary
 from msd_tagging.pipelines.listening.nodes import labels_for, mf_centroid_scores, training_side
 
 logger = logging.getLogger(__name__)
@@ -171,6 +172,7 @@ def cold_start_analysis(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    check_split(params["split"], "beyond.cold_start.split")
     per_track = plays.groupby("track_idx")["play_count"].sum()
     counts = pd.Series(0, index=pd.Index(id_maps.ids("tracks").to_numpy(), name="track_id"), dtype="int64")
     counts.iloc[per_track.index.to_numpy()] = per_track.to_numpy()
@@ -215,19 +217,17 @@ def tag_playlists(
     where the split has one, empty otherwise.
     """
     tags = [c for c in audio_scores.columns if c != "track_id"]
-    unknown = [t for t in params["tags"] if t not in tags]
-    if unknown:
-        raise ValueError(f"playlist tags {unknown} are not in the tag vocabulary; choose from {tags}")
+    chosen = tags_in_vocabulary(params["tags"], tags, "beyond.playlists.tags")
     warm, vectors = warm_vectors(track_vectors, use_bias=listening["use_bias"])  # the whole catalogue
     split = warm["track_id"].map(tracks.set_index("track_id")["split"])
     train, audio_train = training_side(warm, audio_scores, tracks)
     centroids = tag_centroids(vectors[train], audio_train, listening["top_n"], drop_fraction=listening["drop_fraction"])
-    wanted = [tags.index(t) for t in params["tags"]]
+    wanted = [tags.index(t) for t in chosen]
     rows, cosines = nearest_to_centroids(vectors, centroids[wanted], params["length"])
     meta = unique_tracks.drop_duplicates("track_id").set_index("track_id")[["artist", "title"]]
     labels = tag_labels.set_index("track_id")
     out = []
-    for tag, picks, sims in zip(params["tags"], rows, cosines, strict=True):
+    for tag, picks, sims in zip(chosen, rows, cosines, strict=True):
         for rank, (row, sim) in enumerate(zip(picks, sims, strict=True), start=1):
             track_id = warm["track_id"].iloc[row]
             out.append(

@@ -6,15 +6,16 @@ import logging
 
 import pandas as pd
 
-from msd_tagging.evaluation import evaluate
+from msd_tagging.evaluation import check_split, evaluate, require_scored
 
 logger = logging.getLogger(__name__)
 
 
 def evaluate_scorer(scores: pd.DataFrame, tag_labels: pd.DataFrame, tracks: pd.DataFrame, params: dict) -> tuple[dict, pd.DataFrame]:
     """Macro and per-tag ROC-AUC / PR-AUC of one scorer on ``params["split"]``."""
-    split = params["split"]
+    split = check_split(params["split"], "evaluation.split")
     summary, per_tag = evaluate(scores, tag_labels, tracks.loc[tracks["split"] == split, "track_id"])
+    require_scored(summary, f"the {split} split")
     summary = {"split": split, **summary}
     logger.info(
         "%s split: macro ROC-AUC %.4f, PR-AUC %.4f over %d tags and %d tracks",

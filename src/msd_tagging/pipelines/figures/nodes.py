@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from msd_tagging.listening import warm_vectors
+from msd_tagging.msd import tags_in_vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -61,13 +62,15 @@ def tsne_figures(embedding: pd.DataFrame, tag_labels: pd.DataFrame, params: dict
     import matplotlib.pyplot as plt
 
     labels = tag_labels.set_index("track_id").loc[embedding["track_id"]]
+    vocabulary = list(labels.columns)
+    highlight = (tags_in_vocabulary([params["highlight_tag"]], vocabulary, "figures.highlight_tag") or vocabulary[:1])[0]
     single, axis = plt.subplots(figsize=(6, 6))
-    _scatter(axis, embedding, labels[params["highlight_tag"]].to_numpy() == 1, params["highlight_tag"])
-    axis.set_title(f"MF space (t-SNE): tracks tagged {params['highlight_tag']} in red")
+    _scatter(axis, embedding, labels[highlight].to_numpy() == 1, highlight)
+    axis.set_title(f"MF space (t-SNE): tracks tagged {highlight} in red")
     single.tight_layout()
-    tags = params["grid_tags"]
+    tags = tags_in_vocabulary(params["grid_tags"], vocabulary, "figures.grid_tags") or vocabulary[:1]
     columns = 3
-    grid, axes = plt.subplots((len(tags) + columns - 1) // columns, columns, figsize=(4 * columns, 4 * ((len(tags) + columns - 1) // columns)))
+    grid, axes = plt.subplots(max(1, (len(tags) + columns - 1) // columns), columns, figsize=(4 * columns, 4 * ((len(tags) + columns - 1) // columns)))
     for axis, tag in zip(np.ravel(axes), tags, strict=False):
         _scatter(axis, embedding, labels[tag].to_numpy() == 1, tag)
     for axis in np.ravel(axes)[len(tags) :]:
@@ -88,7 +91,8 @@ def tag_agreement(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame, params:
     neighbours = np.argpartition(-similarity, k, axis=1)[:, :k]
     rng = np.random.default_rng(params["seed"])
     out = {}
-    for tag in dict.fromkeys([params["highlight_tag"], *params["grid_tags"]]):
+    vocabulary = [c for c in tag_labels.columns if c != "track_id"]
+    for tag in tags_in_vocabulary([params["highlight_tag"], *params["grid_tags"]], vocabulary, "figures.grid_tags"):
         has = labels[tag].to_numpy() == 1
         if has.sum() < 2:
             out[tag] = {"tracks": int(has.sum()), "agreement": None, "shuffled": None}

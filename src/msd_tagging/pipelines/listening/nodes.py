@@ -9,9 +9,10 @@ import pandas as pd
 
 from msd_tagging.errors import MSDDataError
 from msd_tagging.listening import (
-    BPRConfig,
+    check_centroid_params,
     centroid_scores,
     factorise,
+    factorisation_config,
     hybrid_scores,
     platt_calibrate,
     play_matrix,
@@ -36,8 +37,8 @@ def factorise_plays(plays: pd.DataFrame, id_maps: IdMaps, params: dict) -> pd.Da
     Returns:
         ``track_id``, ``cold`` and ``f000 … f{d-1}`` plus ``bias`` (implicit's item bias).
     """
+    config = factorisation_config(params)
     matrix = play_matrix(plays, id_maps.size("users"), id_maps.size("tracks"), params["weighting"])
-    config = BPRConfig(**params["bpr"])
     logger.info("BPR on %d users × %d tracks, %d plays, %d factors.", *matrix.shape, matrix.nnz, config.factors)
     factors = factorise(matrix, config)
     cold = np.asarray(matrix.getnnz(axis=0) == 0)
@@ -69,9 +70,6 @@ def training_side(warm: pd.DataFrame, audio_scores: pd.DataFrame, tracks: pd.Dat
     return train, audio.loc[warm["track_id"][train]].to_numpy()
 
 
-CALIBRATIONS = ("platt", "audio_quantiles", "cosine")
-
-
 def mf_centroid_scores(
     track_vectors: pd.DataFrame,
     audio_scores: pd.DataFrame,
@@ -88,15 +86,20 @@ def mf_centroid_scores(
     Every mapping is increasing per tag, so the MF-centroids' own ranking metrics do not
     depend on it; the hybrid's do.
     """
+    check_centroid_params(params)
     calibration = params["calibration"]
-    if calibration not in CALIBRATIONS:
-        raise ValueError(
-            f"unknown listening.calibration {calibration!r}; use one of {CALIBRATIONS}"
-        )
     tags = [c for c in audio_scores.columns if c != "track_id"]
     warm, vectors = warm_vectors(track_vectors, tracks["track_id"], use_bias=params["use_bias"])
     train, audio_train = training_side(warm, audio_scores, tracks)
     train_ids = warm["track_id"][train]
+    if params["top_n"] >= train.sum():
+        logger.warning(
+            "listening.top_n=%d is not below the %d warm training tracks with audio scores: every "
+            "tag's centroid averages the same tracks, so MF-centroids cannot tell tags apart. "
+            "Lower listening.top_n (the paper: 50 of 201,680).",
+            params["top_n"],
+            int(train.sum()),
+        )
     scores, _ = centroid_scores(vectors, np.flatnonzero(train), audio_train, params["top_n"], drop_fraction=params["drop_fraction"])
     if calibration == "platt":
         labels = labels_for(tag_labels, train_ids, tags, "training")

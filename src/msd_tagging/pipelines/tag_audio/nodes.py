@@ -4,19 +4,67 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from msd_tagging.audio import DamageConfig, MelConfig, check_and_extract
-from msd_tagging.errors import MSDDataError
+from msd_tagging.audio import DamageConfig, MelConfig, NonFiniteFeatures, check_and_extract
+from msd_tagging.config import block, integer, number
+from msd_tagging.errors import MSDDataError, ParameterError
 
 logger = logging.getLogger(__name__)
 
+GLOB_CHARACTERS = set("*?[")
 
-def find_audio(input_dir: str, pattern: str, recursive: bool) -> list[Path]:
-    """Files under ``input_dir`` matching ``pattern``, sorted; errors say how to point it."""
+
+@dataclass(frozen=True)
+class TagAudioConfig:
+    """Settings of ``tag_audio`` (``parameters_tag_audio.yml``)."""
+
+    input_dir: str
+    pattern: str = "*.mp3"  # a glob, or bare extensions: "wav", "mp3|flac"
+    recursive: bool = True
+    limit: int | None = None  # tag at most this many files (sorted by path); None: all
+    expected_seconds: float = 0.0  # nominal length for truncation checks; 0: trust each header
+    max_seconds: float | None = None  # tag at most this many seconds from each file's start; None: all
+    top_k: int = 5  # tags per file in the CSV
+    batch_files: int = 64  # files decoded before each model pass (bounds memory)
+    report_max_listed: int = 1000
+
+    def __post_init__(self):
+        name = "tag_audio"
+        if not isinstance(self.pattern, str) or not self.pattern.strip():
+            raise ParameterError(f"{name}.pattern", f"{self.pattern!r} is not a file pattern.", fix=PATTERN_FIX)
+        if self.limit is not None:
+            integer(self.limit, f"{name}.limit", minimum=1)
+        number(self.expected_seconds, f"{name}.expected_seconds", minimum=0.0)
+        if self.max_seconds is not None:
+            number(self.max_seconds, f"{name}.max_seconds", above=0.0)
+        integer(self.top_k, f"{name}.top_k", minimum=1)
+        integer(self.batch_files, f"{name}.batch_files", minimum=1)
+        integer(self.report_max_listed, f"{name}.report_max_listed", minimum=0)
+
+    @property
+    def globs(self) -> list[str]:
+        """The patterns to match: the glob itself, or ``*.<ext>`` for each bare extension."""
+        if GLOB_CHARACTERS & set(self.pattern):
+            return [self.pattern]
+        return [f"*.{ext.strip().lstrip('.')}" for ext in self.pattern.split("|") if ext.strip()]
+
+
+# On the command line a bare * starts a YAML alias, so a quoted glob must survive the shell.
+PATTERN_FIX = (
+    "give bare extensions (--params=tag_audio.pattern=wav, or 'wav|flac'), or a glob inside two "
+    "levels of quotes: --params='tag_audio.pattern=\"*.wav\"'"
+)
+
+
+def find_audio(input_dir: str, pattern: str | list[str], recursive: bool) -> list[Path]:
+    """Files under ``input_dir`` matching ``pattern`` (a glob or several), sorted; errors
+    say how to point it."""
+    patterns = [pattern] if isinstance(pattern, str) else list(pattern)
     root = Path(input_dir)
     if not root.is_dir():
         raise MSDDataError(
@@ -24,12 +72,13 @@ def find_audio(input_dir: str, pattern: str, recursive: bool) -> list[Path]:
             path=root,
             fix="pass the folder of audio files: kedro run --pipeline=tag_audio --params=tag_audio.input_dir=/path/to/mp3s",
         )
-    files = sorted(p for p in (root.rglob(pattern) if recursive else root.glob(pattern)) if p.is_file())
+    found = {p for glob in patterns for p in (root.rglob(glob) if recursive else root.glob(glob))}
+    files = sorted(p for p in found if p.is_file() or p.is_symlink())
     if not files:
         raise MSDDataError(
-            f"no file matches {pattern!r} under {str(root)!r}" + ("" if recursive else " (subfolders not searched)"),
+            f"no file matches {' or '.join(map(repr, patterns))} under {str(root)!r}" + ("" if recursive else " (subfolders not searched)"),
             path=root,
-            fix="check tag_audio.pattern (e.g. '*.mp3', '*.wav') and tag_audio.recursive",
+            fix="check tag_audio.pattern and tag_audio.recursive; " + PATTERN_FIX,
         )
     return files
 
@@ -49,15 +98,16 @@ def tag_audio_files(model: dict, params: dict, audio: dict) -> tuple[pd.DataFram
 
     from msd_tagging.models.training import load_tagger, predict
 
-    files = find_audio(params["input_dir"], params["pattern"], params["recursive"])
-    if params.get("limit"):
-        files = files[: int(params["limit"])]
-    mel = MelConfig(**audio["mel"])
-    damage = DamageConfig(**{**audio["damage"], "expected_seconds": params["expected_seconds"]})
+    config = block(params, "tag_audio", TagAudioConfig)
+    files = find_audio(config.input_dir, config.globs, config.recursive)
+    if config.limit:
+        files = files[: config.limit]
+    mel = block(audio["mel"], "audio.mel", MelConfig)
+    damage = block(audio["damage"], "audio.damage", DamageConfig, expected_seconds=config.expected_seconds)
     network, device = load_tagger(model, audio["train"]["device"])
     tags = np.asarray(model["tags"])
-    top_k = min(int(params["top_k"]), len(tags))
-    root = Path(params["input_dir"])
+    top_k = min(config.top_k, len(tags))
+    root = Path(config.input_dir)
 
     rows: list[dict] = []
     batch: list[tuple[int, np.ndarray]] = []
@@ -73,13 +123,18 @@ def tag_audio_files(model: dict, params: dict, audio: dict) -> tuple[pd.DataFram
         batch.clear()
 
     for path in tqdm(files, desc="tag_audio", unit="file", disable=None):
-        features, status, detail = check_and_extract(path, mel, damage)
+        try:
+            features, status, detail = check_and_extract(path, mel, damage, max_seconds=config.max_seconds)
+        except NonFiniteFeatures:
+            features, status, detail = None, "not_finite", "decoded samples are NaN or infinite"
+        if not path.exists():  # a dangling link: check_and_extract cannot stat it
+            status, detail = "missing", "a link to a file that does not exist"
         rows.append({"file": path.relative_to(root).as_posix(), "status": status, "detail": detail})
         if features is not None:
             rows[-1]["seconds"] = round(features.shape[1] * mel.hop_length / mel.sample_rate, 2)
             # The feature store keeps float16: round the same way, so a file scores as in training.
             batch.append((len(rows) - 1, features.astype(np.float16).astype(np.float32)))
-            if len(batch) >= params["batch_files"]:
+            if len(batch) >= config.batch_files:
                 flush()
     if batch:
         flush()
@@ -93,7 +148,7 @@ def tag_audio_files(model: dict, params: dict, audio: dict) -> tuple[pd.DataFram
         "files": len(table),
         "tagged": tagged,
         "statuses": dict(counts),
-        "skipped": table.loc[table["tag_1"].isna(), ["file", "status", "detail"]].to_dict("records")[: params["report_max_listed"]],
+        "skipped": table.loc[table["tag_1"].isna(), ["file", "status", "detail"]].to_dict("records")[: config.report_max_listed],
     }
     logger.info("tag_audio: %d of %d files tagged; %s.", tagged, len(table), ", ".join(f"{s}: {n}" for s, n in sorted(counts.items())))
     return table, report
