@@ -16,7 +16,7 @@ HAS_CUDA    := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/
 export KEDRO_DISABLE_TELEMETRY := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test venv bench clean-data
+.PHONY: demo test lint venv bench viz-site clean-data
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'" >&2; exit 1; }
@@ -42,8 +42,17 @@ venv: $(VENV)/.installed-test
 demo: $(VENV)/.installed-test
 	$(BIN)/kedro run --pipeline=hybrid
 
-test: $(VENV)/.installed-test
+test: lint
 	$(BIN)/python -m pytest
+
+# One formatter and linter for the tree (pyproject.toml [tool.ruff]; pre-commit runs the same).
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# The kedro-viz static site in build/, with this machine's absolute project path taken out.
+viz-site: $(VENV)/.installed-test
+	$(BIN)/python docs/viz_site.py
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/triplets_reader.py

@@ -99,6 +99,27 @@ def test_every_dataset_resolves_to_the_intended_catalog_entry(tmp_path, monkeypa
             assert kind == "ParquetDataset", (name, kind)
 
 
+def test_the_documented_entry_points_have_only_persisted_inputs(monkeypatch):
+    """README's `--from-nodes` entry points: every input is on disk (or a parameter), so a
+    partial run starting there finds what it needs."""
+    import re
+
+    from kedro.io import MemoryDataset
+
+    monkeypatch.chdir(REPO)
+    bootstrap_project(REPO)
+    with KedroSession.create(project_path=REPO, env="base") as session:
+        catalog = session.load_context().catalog
+    block = re.search(r"<!-- entry-points -->(.*?)<!-- /entry-points -->", (REPO / "README.md").read_text(), re.DOTALL)
+    documented = re.findall(r"`(\w+)`", block.group(1))
+    nodes = {n.name: n for n in register_pipelines()["hybrid"].nodes}
+    assert len(documented) >= 10
+    for name in documented:
+        for dataset in nodes[name].inputs:
+            if not dataset.startswith("params:"):
+                assert dataset in catalog and not isinstance(catalog[dataset], MemoryDataset), (name, dataset)
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory) -> tuple[Path, Path]:
     """One hybrid run on the tiny world, shared by the tests that read its outputs."""
@@ -215,6 +236,8 @@ def test_notebook_executes_on_the_run_outputs(tiny_run, monkeypatch):
     assert not [o for o in outputs if o.output_type == "error"]
     text = "\n".join(o.get("data", {}).get("text/plain", "") for o in outputs)
     assert "'tiny'" in text and "Hybrid" in text and "fusion_classifier" in text
+    assert "'AtomicDataCatalog'" in text  # saves from the notebook are atomic too
+    assert notebook.metadata.kernelspec.name == "kedro_msd_tagging"  # the kernel `kedro jupyter` registers
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the t-SNE re-plot
 
 

@@ -21,11 +21,11 @@ def test_runs_side_by_side_oldest_first(tmp_path, capsys):
     _save(tmp_path, "2026-11-24T19.10.00.000Z", 0.81)
     _save(tmp_path, "2026-11-24T18.00.00.000Z", 0.79)
     _save(tmp_path, "2026-11-24T20.00.00.000Z", 0.82)
-    table = side_by_side(load_versions(tmp_path))
+    table = side_by_side(load_versions(tmp_path), collapse=False)
     assert table.columns.tolist() == ["VGG (audio)", "Hybrid"]
     assert table.index.tolist() == ["2026-11-24T18.00.00.000Z", "2026-11-24T19.10.00.000Z", "2026-11-24T20.00.00.000Z"]
     assert table.loc["2026-11-24T20.00.00.000Z", "Hybrid"] == "0.8200 / 0.3100"
-    assert side_by_side(load_versions(tmp_path, last=1)).index.tolist() == ["2026-11-24T20.00.00.000Z"]
+    assert side_by_side(load_versions(tmp_path, last=1), collapse=False).index.tolist() == ["2026-11-24T20.00.00.000Z"]
     assert main(["--reporting", str(tmp_path), "--last", "2"]) == 0
     assert "0.8100 / 0.3100" in capsys.readouterr().out
 
@@ -40,3 +40,13 @@ def test_runs_errors_name_the_folder_or_file(tmp_path):
         load_versions(tmp_path)
     with pytest.raises(SystemExit):
         main(["--reporting", str(tmp_path / "elsewhere")])
+
+
+def test_identical_consecutive_runs_collapse_into_one_row(tmp_path):
+    """Partial reruns that touch table_1 save identical versions: one row, counted."""
+    for version, roc in (("2026-11-24T18.00.00.000Z", 0.79), ("2026-11-24T18.05.00.000Z", 0.79), ("2026-11-24T18.09.00.000Z", 0.79), ("2026-11-24T19.00.00.000Z", 0.81), ("2026-11-24T20.00.00.000Z", 0.79)):
+        _save(tmp_path, version, roc)
+    table = side_by_side(load_versions(tmp_path))
+    assert table.index.tolist() == ["2026-11-24T18.00.00.000Z", "2026-11-24T19.00.00.000Z", "2026-11-24T20.00.00.000Z"]
+    assert table["runs"].tolist() == [3, 1, 1]
+    assert len(side_by_side(load_versions(tmp_path), collapse=False)) == 5

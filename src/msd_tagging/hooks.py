@@ -122,8 +122,10 @@ class RunCostHooks:
         logger.info("node %s: %.1f s, peak RSS %s MB", node.name, seconds, f"{peak:.0f}" if peak else "?")
 
     @hook_impl
-    def after_pipeline_run(self) -> None:
+    def after_pipeline_run(self, run_params: dict) -> None:
         if not self._costs:
+            if "Parallel" in str(run_params.get("runner", "")):
+                logger.info("No per-node cost table: ParallelRunner runs nodes in worker processes; use the default runner to measure.")
             return
         logger.info("Run cost by node (run + save seconds, peak RSS of the main process):")
         total = 0.0

@@ -51,11 +51,21 @@ def load_versions(reporting: str | Path, table: str = "table_1", last: int | Non
     return pd.DataFrame(rows)
 
 
-def side_by_side(versions: pd.DataFrame) -> pd.DataFrame:
-    """One row per run (oldest first), one column per method, ``ROC-AUC / PR-AUC`` in each cell."""
+def side_by_side(versions: pd.DataFrame, *, collapse: bool = True) -> pd.DataFrame:
+    """One row per run (oldest first), one column per method, ``ROC-AUC / PR-AUC`` in each cell.
+
+    With ``collapse``, consecutive runs with identical results (a partial rerun saves Table 1
+    again) are one row, under the first run's version, with their count in ``runs``.
+    """
     cells = versions.assign(cell=versions["roc_auc"].map("{:.4f}".format) + " / " + versions["pr_auc"].map("{:.4f}".format))
     order = list(dict.fromkeys(versions["method"]))
-    return cells.pivot(index="version", columns="method", values="cell")[order].rename_axis(columns=None)
+    table = cells.pivot(index="version", columns="method", values="cell")[order].rename_axis(columns=None)
+    if not collapse:
+        return table
+    same_as_previous = table.eq(table.shift()).all(axis=1)
+    group = (~same_as_previous).cumsum()
+    runs = group.groupby(group).transform("size")
+    return table[~same_as_previous.to_numpy()].assign(runs=runs[~same_as_previous.to_numpy()].to_numpy())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,10 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reporting", help="reporting folder; overrides --run and --data-root")
     parser.add_argument("--table", default="table_1", choices=sorted(TABLES))
     parser.add_argument("--last", type=int, default=None, help="only the newest N runs")
+    parser.add_argument("--all", action="store_true", help="one row per saved version, even when results repeat")
     args = parser.parse_args(argv)
     reporting = Path(args.reporting) if args.reporting else Path(args.data_root) / "08_reporting" / args.run
     try:
-        table = side_by_side(load_versions(reporting, args.table, args.last))
+        table = side_by_side(load_versions(reporting, args.table, args.last), collapse=not args.all)
     except MSDDataError as exc:
         parser.exit(2, f"error: {exc}\n")
     print(table.to_string())  # noqa: T201

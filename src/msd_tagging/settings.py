@@ -8,6 +8,7 @@ import warnings
 from kedro.config import OmegaConfigLoader
 
 from msd_tagging.atomic import AtomicDataCatalog
+from msd_tagging.console import plain_logs_outside_terminal
 from msd_tagging.hooks import RunStartHooks, RunCostHooks
 
 # Two warnings every run would print that are not ours to fix, silenced narrowly by
@@ -31,6 +32,10 @@ warnings.filterwarnings(
     category=UserWarning,
     module=r"kedro\.config\.omegaconf_config",
 )
+
+# Outside a terminal, plain unwrapped log lines from the first record on (msd_tagging.console);
+# the RunStartHooks do it again in case logging was configured after this import.
+plain_logs_outside_terminal()
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

@@ -9,7 +9,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from msd_tagging.audio import STATUSES, DamageConfig, MelConfig
+from msd_tagging.audio import DECODER_PREFIX, STATUSES, DamageConfig, MelConfig
 from msd_tagging.features import ExtractionPlan, FeatureStore
 from msd_tagging.config import block
 from msd_tagging.evaluation import require_positives
@@ -43,6 +43,7 @@ def feature_report(features: FeatureStore, tracks: pd.DataFrame, params: dict) -
     no_file = tracks[~tracks["audio_status"].isin(["ok", "empty"])]
     not_tried = tracks[tracks["audio_status"].isin(["ok", "empty"]) & ~tracks["track_id"].isin(manifest["track_id"])]
     damaged = manifest[manifest["status"] != "ok"]
+    said = manifest["detail"].fillna("").str.contains(DECODER_PREFIX, regex=False)  # what the C decoder printed
     return {
         "store": str(features.root),
         "config": features.config,
@@ -60,6 +61,13 @@ def feature_report(features: FeatureStore, tracks: pd.DataFrame, params: dict) -
             "track_ids": no_file["track_id"].tolist()[:limit],
         },
         "not_extracted": not_tried["track_id"].tolist()[:limit],
+        "decoder_messages": {
+            "count": int(said.sum()),
+            "files": [
+                {"track_id": t, "path": p, "status": st, "message": d[d.index(DECODER_PREFIX) :]}
+                for t, p, st, d in zip(*(manifest.loc[said, c] for c in ("track_id", "path", "status", "detail")), strict=True)
+            ][:limit],
+        },
     }
 
 

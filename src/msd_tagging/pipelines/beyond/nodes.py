@@ -103,6 +103,17 @@ SCORERS = {
 PAPER_RELATIVE_GAIN = {"roc_auc": 0.8700 / 0.8672 - 1, "pr_auc": 0.2830 / 0.2774 - 1}
 
 
+
+def global_fusion(audio_scores, listening_scores, tag_labels, tracks, params) -> tuple[pd.DataFrame, dict]:
+    """:func:`learned_fusion` with one listening weight for every tag."""
+    return learned_fusion(audio_scores, listening_scores, tag_labels, tracks, params, per_tag=False)
+
+
+def per_tag_fusion(audio_scores, listening_scores, tag_labels, tracks, params) -> tuple[pd.DataFrame, dict]:
+    """:func:`learned_fusion` with a listening weight per tag, shrunk toward the global one."""
+    return learned_fusion(audio_scores, listening_scores, tag_labels, tracks, params, per_tag=True)
+
+
 def extended_table(**metrics: dict) -> tuple[pd.DataFrame, str, dict]:
     """Table 1 with every scorer and its relative gain over VGG (audio).
 

@@ -1,7 +1,5 @@
 """Wiring beyond the paper: more scorers, each evaluated like Table 1's, and the extended table."""
 
-from functools import partial, update_wrapper
-
 from kedro.pipeline import Pipeline, node
 
 from msd_tagging.pipelines.beyond import nodes
@@ -11,12 +9,6 @@ from msd_tagging.pipelines.listening.nodes import combine_scores
 # Scorers this pipeline adds (Table 1's audio, mf and hybrid come from the listening side).
 NEW_SCORERS = ("mf_core", "hybrid_core", "mf_classifier", "hybrid_classifier", "fusion_global", "fusion_by_tag", "fusion_classifier")
 COLD_START_SCORERS = ("audio", "mf", "hybrid", "mf_classifier", "fusion_classifier")
-
-
-def _fusion(per_tag: bool):
-    func = partial(nodes.learned_fusion, per_tag=per_tag)
-    update_wrapper(func, nodes.learned_fusion)
-    return func
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -37,19 +29,19 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(combine_scores, inputs=["audio_scores", "mf_classifier_scores"], outputs="hybrid_classifier_scores", name="hybrid_classifier"),
             node(
-                _fusion(per_tag=False),
+                nodes.global_fusion,
                 inputs=["audio_scores", "mf_scores", "tag_labels", "tracks", "params:beyond.fusion"],
                 outputs=["fusion_global_scores", "fusion_global_weights"],
                 name="fusion_global",
             ),
             node(
-                _fusion(per_tag=True),
+                nodes.per_tag_fusion,
                 inputs=["audio_scores", "mf_scores", "tag_labels", "tracks", "params:beyond.fusion"],
                 outputs=["fusion_by_tag_scores", "fusion_by_tag_weights"],
                 name="fusion_by_tag",
             ),
             node(
-                _fusion(per_tag=True),
+                nodes.per_tag_fusion,
                 inputs=["audio_scores", "mf_classifier_scores", "tag_labels", "tracks", "params:beyond.fusion"],
                 outputs=["fusion_classifier_scores", "fusion_classifier_weights"],
                 name="fusion_classifier",
