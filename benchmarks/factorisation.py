@@ -37,7 +37,13 @@ def generate(n_plays: int, seed: int = 0) -> pd.DataFrame:
     user_idx = rng.choice(users, size=n_plays, p=activity / activity.sum()).astype(np.int32)
     popularity = 1 / np.arange(1, tracks + 1) ** 0.8
     track_idx = rng.choice(tracks, size=n_plays, p=popularity / popularity.sum()).astype(np.int32)
-    plays = pd.DataFrame({"user_idx": user_idx, "track_idx": track_idx, "play_count": np.minimum(rng.zipf(2.0, n_plays), 500).astype(np.int32)})
+    plays = pd.DataFrame(
+        {
+            "user_idx": user_idx,
+            "track_idx": track_idx,
+            "play_count": np.minimum(rng.zipf(2.0, n_plays), 500).astype(np.int32),
+        }
+    )
     return plays.drop_duplicates(["user_idx", "track_idx"], ignore_index=True), users, tracks
 
 
@@ -56,13 +62,22 @@ def main() -> None:
 
     started = time.perf_counter()
     plays, n_users, n_tracks = generate(args.plays)
-    print(f"generated {len(plays):,} distinct (user, track) plays, {n_users:,} users, {n_tracks:,} tracks in {time.perf_counter() - started:.0f} s")
+    print(
+        f"generated {len(plays):,} distinct (user, track) plays, {n_users:,} users, {n_tracks:,} tracks in {time.perf_counter() - started:.0f} s"
+    )
     matrix = play_matrix(plays, n_users, n_tracks, "log1p")
     config = BPRConfig(factors=args.factors, iterations=args.iterations, seed=0, num_threads=2)
 
     timings = {}
     started = time.perf_counter()
-    raw = BayesianPersonalizedRanking(factors=config.factors, learning_rate=config.learning_rate, regularization=config.regularization, iterations=config.iterations, num_threads=2, random_state=0)
+    raw = BayesianPersonalizedRanking(
+        factors=config.factors,
+        learning_rate=config.learning_rate,
+        regularization=config.regularization,
+        iterations=config.iterations,
+        num_threads=2,
+        random_state=0,
+    )
     raw.fit(matrix, show_progress=False)
     timings["raw implicit (baseline)"] = time.perf_counter() - started
 
@@ -78,14 +93,18 @@ def main() -> None:
     timings["ours: factorise_plays node"] = time.perf_counter() - started
 
     base = timings["raw implicit (baseline)"]
-    print(f"\n{len(plays):,} plays, {args.factors} factors, {args.iterations} iterations, 2 threads, {os.cpu_count()} cores")
+    print(
+        f"\n{len(plays):,} plays, {args.factors} factors, {args.iterations} iterations, 2 threads, {os.cpu_count()} cores"
+    )
     print(f"{'':30} {'seconds':>8} {'s/epoch':>8} {'vs raw':>7}")
     for name, seconds in timings.items():
         print(f"{name:30} {seconds:8.1f} {seconds / args.iterations:8.1f} {seconds / base:7.2f}")
     per_epoch = base / args.iterations
-    print(f"(goal: node <= 1.1x raw)\nextrapolated to the full Taste Profile ({FULL_PLAYS:,} rows): about "
-          f"{per_epoch * FULL_PLAYS / len(plays):.0f} s per epoch, {per_epoch * FULL_PLAYS / len(plays) * 300 / 3600:.1f} h for the demo's 300 iterations, "
-          "assuming time linear in plays (BPR samples one (user, positive, negative) triple per play)")
+    print(
+        f"(goal: node <= 1.1x raw)\nextrapolated to the full Taste Profile ({FULL_PLAYS:,} rows): about "
+        f"{per_epoch * FULL_PLAYS / len(plays):.0f} s per epoch, {per_epoch * FULL_PLAYS / len(plays) * 300 / 3600:.1f} h for the demo's 300 iterations, "
+        "assuming time linear in plays (BPR samples one (user, positive, negative) triple per play)"
+    )
 
 
 if __name__ == "__main__":

@@ -36,7 +36,19 @@ def render_files(folder: Path, n: int, seconds: float, sample_rate: int, channel
     from msd_tagging.demo.synth import render_track
     from msd_tagging.demo.world import DemoWorldConfig, build_world
 
-    world = build_world(DemoWorldConfig(n_train=n, n_valid=0, n_test=0, n_extra=0, n_duplicates=0, n_users=50, n_scenes=2, n_mismatches=1, repeated_rows=1))
+    world = build_world(
+        DemoWorldConfig(
+            n_train=n,
+            n_valid=0,
+            n_test=0,
+            n_extra=0,
+            n_duplicates=0,
+            n_users=50,
+            n_scenes=2,
+            n_mismatches=1,
+            repeated_rows=1,
+        )
+    )
     folder.mkdir(parents=True)
     paths = []
     for i, row in enumerate(world.tracks.head(n).to_dict("records")):
@@ -83,7 +95,9 @@ def _throughput(work: list[str], workers: int) -> float:
         for path in work:
             _extract(path)
         return time.perf_counter() - started
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm, initargs=(work[0],)) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm, initargs=(work[0],)
+    ) as pool:
         list(pool.map(_extract, work[:workers]))
         started = time.perf_counter()
         list(pool.map(_extract, work, chunksize=8))
@@ -123,21 +137,31 @@ def main() -> None:
     try:
         sets = {
             "demo clips (6 s, 16 kHz mono)": render_files(scratch / "demo", args.demo_files, 6.0, 16000, 1),
-            "7digital-like (30 s, 44.1 kHz stereo)": render_files(scratch / "previews", args.preview_files, 30.0, 44100, 2),
+            "7digital-like (30 s, 44.1 kHz stereo)": render_files(
+                scratch / "previews", args.preview_files, 30.0, 44100, 2
+            ),
         }
-        print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, librosa {librosa.__version__}")
-        print(f"{'files':40} {'decode ms':>10} {'naive ms':>9} {'ours ms':>8} {'ours/decode':>12} {'naive/decode':>13} {'naive/ours':>11}")
+        print(
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, librosa {librosa.__version__}"
+        )
+        print(
+            f"{'files':40} {'decode ms':>10} {'naive ms':>9} {'ours ms':>8} {'ours/decode':>12} {'naive/decode':>13} {'naive/ours':>11}"
+        )
         for name, paths in sets.items():
             d, n, o = per_file_ms(floor, paths), per_file_ms(naive, paths), per_file_ms(ours, paths)
             print(f"{name:40} {d:10.1f} {n:9.1f} {o:8.1f} {o / d:12.2f} {n / d:13.2f} {n / o:11.2f}")
-        print("(per file, one process; ratios against the decode floor measured in the same run; goal ours/decode <= 1.35)")
+        print(
+            "(per file, one process; ratios against the decode floor measured in the same run; goal ours/decode <= 1.35)"
+        )
 
         paths = sets["7digital-like (30 s, 44.1 kHz stereo)"]
         work = [str(p) for p in paths] * 5
         one = _throughput(work, workers=1)
         two = _throughput(work, workers=2)
-        print(f"\nsteady state, {len(work)} previews in a warmed pool: 1 process {one:.2f} s, 2 processes {two:.2f} s, "
-              f"speed-up {one / two:.2f}x (goal >= 1.8x)")
+        print(
+            f"\nsteady state, {len(work)} previews in a warmed pool: 1 process {one:.2f} s, 2 processes {two:.2f} s, "
+            f"speed-up {one / two:.2f}x (goal >= 1.8x)"
+        )
 
         # End to end through the feature store, process start-up and shard writing included.
         root = paths[0].parent
@@ -148,8 +172,10 @@ def main() -> None:
             started = time.perf_counter()
             write_plan(replace(plan, workers=workers), scratch / f"store{workers}", root, progress=False)
             timings[workers] = time.perf_counter() - started
-        print(f"feature store end to end, {len(jobs)} previews: 1 process {timings[1]:.2f} s, 2 processes {timings[2]:.2f} s, "
-              f"speed-up {timings[1] / timings[2]:.2f}x (includes about 2 s of worker start-up: spawn, imports)")
+        print(
+            f"feature store end to end, {len(jobs)} previews: 1 process {timings[1]:.2f} s, 2 processes {timings[2]:.2f} s, "
+            f"speed-up {timings[1] / timings[2]:.2f}x (includes about 2 s of worker start-up: spawn, imports)"
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -76,13 +76,24 @@ def gpu_samples_per_second(config, seconds: float, batch: int, workers: int) -> 
     model = VGGTagger(config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    loader = torch.utils.data.DataLoader(_RandomChunks(), batch_size=batch, num_workers=workers, pin_memory=True, persistent_workers=True, prefetch_factor=4)
+    loader = torch.utils.data.DataLoader(
+        _RandomChunks(),
+        batch_size=batch,
+        num_workers=workers,
+        pin_memory=True,
+        persistent_workers=True,
+        prefetch_factor=4,
+    )
     utilisation: list[float] = []
     stop = threading.Event()
 
     def sample():
         while not stop.is_set():
-            out = subprocess.run(["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits"], capture_output=True, text=True)
+            out = subprocess.run(
+                ["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits"],
+                capture_output=True,
+                text=True,
+            )
             if out.returncode == 0:
                 utilisation.append(float(out.stdout.split()[0]))
             time.sleep(0.5)
@@ -133,9 +144,13 @@ def main() -> None:
         print(f"{name:20} {n_params:11,} {rate:14.1f} {rate / baseline:8.3f}")
     print("(3-s chunks, batch", args.batch_size, "; ratio against the demo configuration measured in the same run)")
     if torch.cuda.is_available():
-        rate, busy = gpu_samples_per_second(configs["msd (paper scale)"], args.gpu_seconds, args.gpu_batch_size, args.gpu_workers)
-        print(f"\nGPU {torch.cuda.get_device_name()}: msd configuration {rate:.0f} samples/s (bf16 autocast, batch "
-              f"{args.gpu_batch_size}, {args.gpu_workers} loader workers), mean GPU utilisation {busy:.0f}%")
+        rate, busy = gpu_samples_per_second(
+            configs["msd (paper scale)"], args.gpu_seconds, args.gpu_batch_size, args.gpu_workers
+        )
+        print(
+            f"\nGPU {torch.cuda.get_device_name()}: msd configuration {rate:.0f} samples/s (bf16 autocast, batch "
+            f"{args.gpu_batch_size}, {args.gpu_workers} loader workers), mean GPU utilisation {busy:.0f}%"
+        )
     else:
         print("\nno CUDA device: GPU figures not measured")
 

@@ -63,7 +63,9 @@ def generate(path: Path, rows: int, seed: int = 0) -> None:
 
     options = pacsv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none")
     user_of_row = np.repeat(np.arange(n_users, dtype=np.int32), per_user)
-    with pacsv.CSVWriter(path, pa.schema([("u", pa.string()), ("s", pa.string()), ("c", pa.int32())]), write_options=options) as writer:
+    with pacsv.CSVWriter(
+        path, pa.schema([("u", pa.string()), ("s", pa.string()), ("c", pa.int32())]), write_options=options
+    ) as writer:
         for start in range(0, rows, 2_000_000):
             stop = min(start + 2_000_000, rows)
             u = pa.DictionaryArray.from_arrays(pa.array(user_of_row[start:stop]), users).dictionary_decode()
@@ -107,7 +109,10 @@ def measure(name: str, path: Path, rows: int) -> dict:
     code = CHILD.format(setup=setup, code=read)
     done = subprocess.run([sys.executable, "-c", code, str(path), str(rows)], capture_output=True, text=True)
     if done.returncode != 0:
-        return {"reader": name, "error": done.stderr.strip().splitlines()[-1] if done.stderr else f"exit {done.returncode}"}
+        return {
+            "reader": name,
+            "error": done.stderr.strip().splitlines()[-1] if done.stderr else f"exit {done.returncode}",
+        }
     seconds, peak, frame = map(float, done.stdout.split())
     return {"reader": name, "seconds": seconds, "peak_rss_mb": peak, "frame_mb": frame}
 
@@ -125,12 +130,16 @@ def main() -> None:
     if not path.exists():
         t0 = time.perf_counter()
         generate(path, args.rows)
-        print(f"generated {path.name}: {args.rows:,} rows, {path.stat().st_size / 2**30:.2f} GiB in {time.perf_counter() - t0:.0f} s")
+        print(
+            f"generated {path.name}: {args.rows:,} rows, {path.stat().st_size / 2**30:.2f} GiB in {time.perf_counter() - t0:.0f} s"
+        )
 
     results = [measure(name, path, args.rows) for name in READERS]
     baseline = results[0]
-    print(f"\nTaste Profile triplets, {args.rows:,} rows ({path.stat().st_size / 2**30:.2f} GiB); "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"\nTaste Profile triplets, {args.rows:,} rows ({path.stat().st_size / 2**30:.2f} GiB); "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     print(f"{'reader':32} {'seconds':>8} {'peak RSS MB':>12} {'frame MB':>9} {'time ×':>7} {'memory ×':>9}")
     for r in results:
         if "error" in r:
@@ -139,10 +148,14 @@ def main() -> None:
         ratios = ("", "")
         if "error" not in baseline:
             ratios = (f"{r['seconds'] / baseline['seconds']:.2f}", f"{r['peak_rss_mb'] / baseline['peak_rss_mb']:.2f}")
-        print(f"{r['reader']:32} {r['seconds']:8.1f} {r['peak_rss_mb']:12.0f} {r['frame_mb']:9.0f} {ratios[0]:>7} {ratios[1]:>9}")
+        print(
+            f"{r['reader']:32} {r['seconds']:8.1f} {r['peak_rss_mb']:12.0f} {r['frame_mb']:9.0f} {ratios[0]:>7} {ratios[1]:>9}"
+        )
     print("(ratios: this reader / pandas.read_csv defaults, same file, same run)")
     if args.json:
-        args.json.write_text(json.dumps({"rows": args.rows, "bytes": path.stat().st_size, "results": results}, indent=2))
+        args.json.write_text(
+            json.dumps({"rows": args.rows, "bytes": path.stat().st_size, "results": results}, indent=2)
+        )
     if not args.keep:
         path.unlink()
 

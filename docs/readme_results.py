@@ -51,15 +51,26 @@ def _machine() -> dict:
     cpu = ""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
-        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")), "")
+        cpu = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in cpuinfo.read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            "",
+        )
     import os
 
     return {"cpu": cpu or platform.processor(), "cores": os.cpu_count(), "python": platform.python_version()}
 
 
 def _commit() -> str:
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT, capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT, capture_output=True, text=True
+    ).stdout.strip()
     return head + ("+changes" if dirty else "")
 
 
@@ -79,7 +90,9 @@ def _costs(log: Path) -> dict:
 
 def collect(data_root: Path, run: str, log: Path | None) -> dict:
     reporting, output = data_root / "08_reporting" / run, data_root / "07_model_output" / run
-    per_tag = {s: pd.read_csv(reporting / f"{s}_per_tag_metrics.csv").set_index("tag") for s in ("audio", "mf", "hybrid")}
+    per_tag = {
+        s: pd.read_csv(reporting / f"{s}_per_tag_metrics.csv").set_index("tag") for s in ("audio", "mf", "hybrid")
+    }
     tags = list(per_tag["audio"].index)
     groups = {
         "era": [t for t in tags if t in ERAS],
@@ -104,7 +117,8 @@ def collect(data_root: Path, run: str, log: Path | None) -> dict:
         "agreement": json.loads((reporting / "figure_1_tag_agreement.json").read_text()),
         "cold_start": pd.read_csv(reporting / "cold_start_metrics.csv").to_dict("records"),
         "playlists": {
-            tag: {"labelled": int(len(g)), "with_tag": int(g["has_tag"].sum())} for tag, g in labelled.groupby("tag", sort=False)
+            tag: {"labelled": int(len(g)), "with_tag": int(g["has_tag"].sum())}
+            for tag, g in labelled.groupby("tag", sort=False)
         },
     }
     if log is not None:
@@ -176,9 +190,13 @@ def render_base_rate(r: dict) -> str:
 def render_agreement(r: dict) -> str:
     agreement = r["agreement"]
     parts = [
-        f"{tag} {v['agreement']:.2f} vs {v['shuffled']:.3f}" for tag, v in agreement["tags"].items() if v.get("agreement") is not None
+        f"{tag} {v['agreement']:.2f} vs {v['shuffled']:.3f}"
+        for tag, v in agreement["tags"].items()
+        if v.get("agreement") is not None
     ]
-    return f"On the demo ({agreement['k']} neighbours, {agreement['tracks']} warm split tracks): " + ", ".join(parts) + "."
+    return (
+        f"On the demo ({agreement['k']} neighbours, {agreement['tracks']} warm split tracks): " + ", ".join(parts) + "."
+    )
 
 
 def render_extended(r: dict) -> str:
@@ -189,7 +207,9 @@ def render_extended(r: dict) -> str:
         gain = "" if row["scorer"] == "audio" else f"{_pct(row['roc_auc_gain'])} / {_pct(row['pr_auc_gain'])}"
         bold = "**" if row["scorer"] == best else ""
         method = row["method"].replace("global weight", f"global weight {r['fusion_global_weight']:.2f}")
-        lines.append(f"| `{row['scorer']}` | {method} | {bold}{row['roc_auc']:.4f}{bold} | {bold}{row['pr_auc']:.4f}{bold} | {bold}{gain}{bold} |")
+        lines.append(
+            f"| `{row['scorer']}` | {method} | {bold}{row['roc_auc']:.4f}{bold} | {bold}{row['pr_auc']:.4f}{bold} | {bold}{gain}{bold} |"
+        )
     ratio = record["gain_vs_paper"]
     paper = record["paper_relative_gain"]
     lines += [
@@ -242,9 +262,14 @@ def render_costs(r: dict) -> str:
         "t-SNE": ["tsne"],
     }
     listed = {n for names in stages.values() for n in names}
-    lines = [f"- {stage}: {sum(nodes.get(n, {}).get('seconds', 0.0) for n in names):.0f} s;" for stage, names in stages.items()]
+    lines = [
+        f"- {stage}: {sum(nodes.get(n, {}).get('seconds', 0.0) for n in names):.0f} s;"
+        for stage, names in stages.items()
+    ]
     rest = sum(v["seconds"] for n, v in nodes.items() if n not in listed)
-    lines.append(f"- everything else (ingestion, MF-centroids, the other scorers, evaluation, tables, figures): {rest:.0f} s.")
+    lines.append(
+        f"- everything else (ingestion, MF-centroids, the other scorers, evaluation, tables, figures): {rest:.0f} s."
+    )
     peak = max(v["peak_rss_mb"] for v in nodes.values())
     return "\n".join(
         [
@@ -312,12 +337,16 @@ def main(argv: list[str] | None = None) -> int:
         RESULTS.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
         print(f"wrote {RESULTS.relative_to(PROJECT)} (commit {record['commit']})")
     elif args.step == "write":
-        README.write_text(rendered_readme(README.read_text(encoding="utf-8"), json.loads(RESULTS.read_text())), encoding="utf-8")
+        README.write_text(
+            rendered_readme(README.read_text(encoding="utf-8"), json.loads(RESULTS.read_text())), encoding="utf-8"
+        )
         print("README.md results blocks rewritten")
     else:
         stale = check()
         if stale:
-            print(f"README.md results blocks differ from {RESULTS.relative_to(PROJECT)}: {', '.join(stale)}; run: python docs/readme_results.py write")
+            print(
+                f"README.md results blocks differ from {RESULTS.relative_to(PROJECT)}: {', '.join(stale)}; run: python docs/readme_results.py write"
+            )
             return 1
         print("README.md agrees with the results file")
     return 0

@@ -35,7 +35,9 @@ def main() -> int:
                 text = text.replace(prefix, "" if prefix.endswith("/") else ".")
             path.write_text(text, encoding="utf-8")
             rewritten += 1
-    print(f"kedro-viz site in {site.relative_to(PROJECT)}/ ({rewritten} files made path-relative); open ?pid=method for the method view")
+    print(
+        f"kedro-viz site in {site.relative_to(PROJECT)}/ ({rewritten} files made path-relative); open ?pid=method for the method view"
+    )
     return 0
 
 

@@ -52,7 +52,9 @@ def test_without_atomic_saves_kedro_leaves_a_broken_file(tmp_path):
 
 def test_failed_save_of_a_versioned_dataset_keeps_the_newest_version(tmp_path):
     def table(version=None):
-        return CSVDataset(filepath=str(tmp_path / "table.csv"), version=Version(None, version), save_args={"index": False})
+        return CSVDataset(
+            filepath=str(tmp_path / "table.csv"), version=Version(None, version), save_args={"index": False}
+        )
 
     catalog = AtomicDataCatalog({"table": table("2026-11-24T10.00.00.000Z")})
     catalog.save("table", pd.DataFrame({"x": [1]}))

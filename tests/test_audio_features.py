@@ -84,7 +84,9 @@ def test_resampling_and_downmix(tmp_path):
     assert 0.45 < np.abs(signal).max() < 0.55
 
 
-@pytest.mark.parametrize(("content", "status"), [(b"", "zero_byte"), (b"<html>404</html>", "not_audio"), (os.urandom(4096), "not_audio")])
+@pytest.mark.parametrize(
+    ("content", "status"), [(b"", "zero_byte"), (b"<html>404</html>", "not_audio"), (os.urandom(4096), "not_audio")]
+)
 def test_bad_files_are_counted_not_fatal(tmp_path, content, status):
     (tmp_path / "audio").mkdir()
     (tmp_path / "audio" / "bad.mp3").write_bytes(content)
@@ -146,7 +148,9 @@ def test_store_refuses_other_parameters(tmp_path):
     plan = _plan(tmp_path, 1)
     write_plan(plan, tmp_path / "store", tmp_path / "audio", progress=False)
     other = ExtractionPlan(jobs=plan.jobs, mel=MelConfig(n_mels=128), workers=1)
-    with pytest.raises(MSDDataError, match=r"config\.json: the feature store was built with other mel or damage parameters"):
+    with pytest.raises(
+        MSDDataError, match=r"config\.json: the feature store was built with other mel or damage parameters"
+    ):
         write_plan(other, tmp_path / "store", tmp_path / "audio", progress=False)
 
 

@@ -106,7 +106,9 @@ def test_demo_generation_never_replaces_a_users_folder(tiny_world, tmp_path, mon
     env = _tiny_env(tmp_path)
     env["globals.yml"]["raw_root"] = str(mine)
     conf = _conf(tmp_path, {"tiny": env})
-    with pytest.raises(MSDDataError, match=rf"would replace {mine}, which holds files the demo generator did not write"):
+    with pytest.raises(
+        MSDDataError, match=rf"would replace {mine}, which holds files the demo generator did not write"
+    ):
         _run(conf, "tiny", tmp_path, monkeypatch, pipeline="demo_data")
     assert _snapshot(mine) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".my_msd")] == []  # no staging left
@@ -173,7 +175,10 @@ def test_no_scorable_tag_says_which_tags_have_no_positives():
     from msd_tagging.pipelines.evaluation.nodes import evaluate_scorer
 
     scores, labels, tracks = _scores_and_labels(positives=False)
-    with pytest.raises(MSDDataError, match=r"no tag can be scored on the test split \(6 tracks.*3 tags have no positive track \(rock, Hip-Hop, jazz\).*tag_threshold"):
+    with pytest.raises(
+        MSDDataError,
+        match=r"no tag can be scored on the test split \(6 tracks.*3 tags have no positive track \(rock, Hip-Hop, jazz\).*tag_threshold",
+    ):
         evaluate_scorer(scores, labels, tracks, {"split": "test"})
     with pytest.raises(MSDDataError, match=r"no tag has a positive track in the train split.*rock, Hip-Hop, jazz"):
         require_positives(labels[["rock", "Hip-Hop", "jazz"]].to_numpy(), ["rock", "Hip-Hop", "jazz"], "train")
@@ -188,7 +193,10 @@ def test_a_tag_threshold_above_every_weight_stops_ingestion_naming_it():
     tracks = pd.DataFrame({"track_id": ["TRAAAAA00000000001", "TRAAAAA00000000002"], "split": ["train", "test"]})
     lastfm = pd.DataFrame({"track_id": tracks["track_id"], "tag": ["rock", "jazz"], "weight": [100.0, 90.0]})
     params = {"tag_threshold": 101, "max_bad_tag_rows_fraction": 0.01}
-    with pytest.raises(MSDDataError, match=r"no tag has a positive track in the train split.*highest weight .* is 100; ingestion.tag_threshold is 101"):
+    with pytest.raises(
+        MSDDataError,
+        match=r"no tag has a positive track in the train split.*highest weight .* is 100; ingestion.tag_threshold is 101",
+    ):
         build_tag_labels(tracks, lastfm, ["rock", "jazz"], params)
 
 
@@ -196,7 +204,9 @@ def test_a_wrong_split_name_is_refused_by_name():
     from msd_tagging.errors import ParameterError
     from msd_tagging.pipelines.evaluation.nodes import evaluate_scorer
 
-    with pytest.raises(ParameterError, match=r"parameter evaluation.split: 'foo' is not one of 'train', 'valid', 'test'"):
+    with pytest.raises(
+        ParameterError, match=r"parameter evaluation.split: 'foo' is not one of 'train', 'valid', 'test'"
+    ):
         evaluate_scorer(*_scores_and_labels(positives=True), {"split": "foo"})
 
 
@@ -208,8 +218,12 @@ def test_figure_tags_missing_from_a_short_vocabulary_are_skipped_with_a_warning(
 
     rng = np.random.default_rng(0)
     ids = [f"T{i}" for i in range(40)]
-    vectors = pd.DataFrame({"track_id": ids, "cold": False, **{f"f{j:03d}": rng.standard_normal(40) for j in range(4)}, "bias": 0.0})
-    labels = pd.DataFrame({"track_id": ids, "rock": [i % 2 for i in range(40)], "jazz": [i % 3 == 0 for i in range(40)]}).astype({"jazz": int})
+    vectors = pd.DataFrame(
+        {"track_id": ids, "cold": False, **{f"f{j:03d}": rng.standard_normal(40) for j in range(4)}, "bias": 0.0}
+    )
+    labels = pd.DataFrame(
+        {"track_id": ids, "rock": [i % 2 for i in range(40)], "jazz": [i % 3 == 0 for i in range(40)]}
+    ).astype({"jazz": int})
     params = {"k": 3, "seed": 0, "highlight_tag": "Hip-Hop", "grid_tags": ["Hip-Hop", "jazz", "80s"]}
     with caplog.at_level("WARNING"):
         result = tag_agreement(vectors, labels, params)
@@ -237,9 +251,13 @@ def test_a_dangling_symlink_in_the_audio_root_is_missing_audio_named(tmp_path):
     listing = AudioListingDataset(str(root)).load()
     assert listing.set_index("path").loc["stray.mp3", "link"] == "dangling"
     tracks = pd.DataFrame({"track_id": ids, "split": ["train", "test"]})
-    out, stats = resolve_audio(tracks, AudioPathIndex(), listing, {"report_max_listed": 10, "max_missing_audio_fraction": 0.9})
+    out, stats = resolve_audio(
+        tracks, AudioPathIndex(), listing, {"report_max_listed": 10, "max_missing_audio_fraction": 0.9}
+    )
     assert out["audio_status"].tolist() == ["ok", "dangling_link"]
-    assert stats["tracks_without_audio"]["dangling_link"] == [{"track_id": ids[1], "path": f"A/A/A/{ids[1]}.mp3", "split": "test"}]
+    assert stats["tracks_without_audio"]["dangling_link"] == [
+        {"track_id": ids[1], "path": f"A/A/A/{ids[1]}.mp3", "split": "test"}
+    ]
     assert stats["dangling_links"] == [f"A/A/A/{ids[1]}.mp3", "stray.mp3"]
 
 
@@ -258,7 +276,12 @@ def test_a_link_pointing_outside_the_audio_root_is_followed_and_counted(tmp_path
     (root / "A/A/A").mkdir(parents=True)
     (root / f"A/A/A/{track}.mp3").symlink_to(elsewhere)
     listing = AudioListingDataset(str(root)).load()
-    out, stats = resolve_audio(pd.DataFrame({"track_id": [track], "split": ["train"]}), AudioPathIndex(), listing, {"report_max_listed": 10, "max_missing_audio_fraction": 0.0})
+    out, stats = resolve_audio(
+        pd.DataFrame({"track_id": [track], "split": ["train"]}),
+        AudioPathIndex(),
+        listing,
+        {"report_max_listed": 10, "max_missing_audio_fraction": 0.0},
+    )
     assert out["audio_status"].tolist() == ["ok"]
     assert stats["links_outside_audio_root"] == {"count": 1, "paths": [f"A/A/A/{track}.mp3"]}
 
@@ -292,11 +315,19 @@ def test_tag_audio_reports_a_nan_wav_and_tags_the_rest(tmp_path):
     ("block_name", "change", "message"),
     [
         ("listening", {"bpr": {"factors": "abc"}}, r"listening.bpr.factors: 'abc' is not a whole number"),
-        ("listening", {"bpr": {"factors": -5}}, r"listening.bpr.factors: -5 is out of range. Fix: use a whole number of at least 1"),
+        (
+            "listening",
+            {"bpr": {"factors": -5}},
+            r"listening.bpr.factors: -5 is out of range. Fix: use a whole number of at least 1",
+        ),
         ("listening", {"bpr": {"iterations": -1}}, r"listening.bpr.iterations: -1 is out of range"),
         ("listening", {"top_n": None}, r"listening.top_n: is required but missing"),
         ("tag_audio", {"top_k": 0}, r"tag_audio.top_k: 0 is out of range"),
-        ("audio", {"train": {"device": "cuda"}}, r"audio.train.device: 'cuda' asked for, but this torch .* Fix: set audio.train.device: auto"),
+        (
+            "audio",
+            {"train": {"device": "cuda"}},
+            r"audio.train.device: 'cuda' asked for, but this torch .* Fix: set audio.train.device: auto",
+        ),
         ("audio", {"train": {"device": "gpu0"}}, r"audio.train.device: 'gpu0' is not a device"),
         ("evaluation", {"split": "foo"}, r"evaluation.split: 'foo' is not one of"),
     ],
@@ -312,9 +343,15 @@ def test_parameters_are_checked_by_name_before_the_run(block_name, change, messa
 
     parameters = {}
     for path in sorted((REPO / "conf/base").glob("parameters_*.yml")):
-        parameters.update(yaml.safe_load(path.read_text().replace("${globals:raw_root}", "/raw").replace("${globals:splits.n_train}", "10")))
+        parameters.update(
+            yaml.safe_load(
+                path.read_text().replace("${globals:raw_root}", "/raw").replace("${globals:splits.n_train}", "10")
+            )
+        )
     parameters["figures"]["agreement"].update(highlight_tag="Hip-Hop", grid_tags=[])
-    check_parameters(copy.deepcopy(parameters), {"audio", "listening", "tag_audio", "evaluation", "beyond"})  # the shipped ones pass
+    check_parameters(
+        copy.deepcopy(parameters), {"audio", "listening", "tag_audio", "evaluation", "beyond"}
+    )  # the shipped ones pass
     for key, value in change.items():
         if isinstance(value, dict):
             parameters[block_name][key].update(value)
@@ -332,9 +369,8 @@ def test_parameters_are_checked_by_name_before_the_run(block_name, change, messa
 
 
 def test_top_n_at_least_the_training_tracks_is_warned(caplog):
-    from tests.test_listening import _node_inputs
-
     from msd_tagging.pipelines.listening.nodes import mf_centroid_scores
+    from tests.test_listening import _node_inputs
 
     vectors, audio, tracks, labels, params = _node_inputs()
     with caplog.at_level("WARNING"):
@@ -376,17 +412,25 @@ def test_a_byte_order_mark_is_stripped_by_every_text_reader(samples, tmp_path):
     tags = (samples / "msd_50tagList.txt").read_text()
     assert read_tag_list(with_bom("50tagList.txt", tags)) == read_tag_list(samples / "msd_50tagList.txt")
     mismatches = (samples / "taste_sid_mismatches.head20.txt").read_text()
-    assert read_sid_mismatches(with_bom("sid_mismatches.txt", mismatches)).equals(read_sid_mismatches(samples / "taste_sid_mismatches.head20.txt"))
+    assert read_sid_mismatches(with_bom("sid_mismatches.txt", mismatches)).equals(
+        read_sid_mismatches(samples / "taste_sid_mismatches.head20.txt")
+    )
     accepted = "1,2d0\n" + "".join("< " + line + "\n" for line in mismatches.splitlines()[:2])
     assert len(read_manually_accepted(with_bom("accepted.txt", accepted.removeprefix("1,2d0\n")))) == 2
     unique = (samples / "msd_unique_tracks.head3.txt").read_text()
-    assert read_unique_tracks(with_bom("unique_tracks.txt", unique)).equals(read_unique_tracks(samples / "msd_unique_tracks.head3.txt"))
+    assert read_unique_tracks(with_bom("unique_tracks.txt", unique)).equals(
+        read_unique_tracks(samples / "msd_unique_tracks.head3.txt")
+    )
     triplets = (samples / "taste_train_triplets.head10.txt").read_text()
-    pd.testing.assert_frame_equal(read_triplets(with_bom("triplets.txt", triplets)), read_triplets(samples / "taste_train_triplets.head10.txt"))
+    pd.testing.assert_frame_equal(
+        read_triplets(with_bom("triplets.txt", triplets)), read_triplets(samples / "taste_train_triplets.head10.txt")
+    )
     index = with_bom("index.tsv", "TRAADIN128F931D672\tA/A/D/TRAADIN128F931D672.mp3\n")
     assert read_audio_index(index)["track_id"].tolist() == ["TRAADIN128F931D672"]
     (tmp_path / "json").mkdir()
-    (tmp_path / "json" / "a.json").write_text(BOM + (samples / "lastfm_track_json_example.json").read_text(), encoding="utf-8")
+    (tmp_path / "json" / "a.json").write_text(
+        BOM + (samples / "lastfm_track_json_example.json").read_text(), encoding="utf-8"
+    )
     assert len(read_lastfm_json_tree(tmp_path / "json")) > 0
 
 
@@ -433,12 +477,33 @@ def test_dirty_lastfm_rows_are_counted_by_reason(tmp_path):
     from msd_tagging.msd import read_lastfm_tags_db
 
     path = tmp_path / "lastfm_tags.db"
-    rows = [(1, 1, 100.0), (2, 3, 80.0), (1, 3, None), (2, 1, "lots"), (None, 1, 50.0), (1, 2, 90.0), (9, 1, 70.0), (3, 1, 60.0), (1, 1, 100.0)]
+    rows = [
+        (1, 1, 100.0),
+        (2, 3, 80.0),
+        (1, 3, None),
+        (2, 1, "lots"),
+        (None, 1, 50.0),
+        (1, 2, 90.0),
+        (9, 1, 70.0),
+        (3, 1, 60.0),
+        (1, 1, 100.0),
+    ]
     _dirty_db(path, rows, tids=["TRAAAAA00000000001", "TRAAAAA00000000002", "TRAAAAA00000000001"])
     frame = read_lastfm_tags_db(path)
-    assert frame.attrs["dropped_rows"] == {"null_id": 1, "null_weight": 1, "weight_not_a_number": 1, "unknown_tid": 1, "null_tag": 1}
+    assert frame.attrs["dropped_rows"] == {
+        "null_id": 1,
+        "null_weight": 1,
+        "weight_not_a_number": 1,
+        "unknown_tid": 1,
+        "null_tag": 1,
+    }
     assert frame.attrs["duplicate_tids"] == 1 and frame.attrs["rows_in_file"] == 9
-    assert frame["track_id"].astype(str).tolist() == ["TRAAAAA00000000001", "TRAAAAA00000000002", "TRAAAAA00000000001", "TRAAAAA00000000001"]
+    assert frame["track_id"].astype(str).tolist() == [
+        "TRAAAAA00000000001",
+        "TRAAAAA00000000002",
+        "TRAAAAA00000000001",
+        "TRAAAAA00000000001",
+    ]
 
 
 def test_null_tag_weights_stop_ingestion_naming_the_file(tmp_path):
@@ -449,9 +514,19 @@ def test_null_tag_weights_stop_ingestion_naming_the_file(tmp_path):
     path = tmp_path / "lastfm_tags.db"
     _dirty_db(path, [(1, 1, None), (2, 3, None), (1, 3, 90.0)])
     tracks = pd.DataFrame({"track_id": ["TRAAAAA00000000001", "TRAAAAA00000000002"], "split": ["train", "test"]})
-    with pytest.raises(MSDDataError, match=rf"{path}: 2 of 3 tid_tag rows \(66.7%\) cannot be used \(2 null weight\), above ingestion.max_bad_tag_rows_fraction=0.01"):
-        build_tag_labels(tracks, read_lastfm_tags_db(path), ["rock", "jazz"], {"tag_threshold": 50, "max_bad_tag_rows_fraction": 0.01})
-    labels, stats = build_tag_labels(tracks, read_lastfm_tags_db(path), ["rock", "jazz"], {"tag_threshold": 50, "max_bad_tag_rows_fraction": 0.9})
+    with pytest.raises(
+        MSDDataError,
+        match=rf"{path}: 2 of 3 tid_tag rows \(66.7%\) cannot be used \(2 null weight\), above ingestion.max_bad_tag_rows_fraction=0.01",
+    ):
+        build_tag_labels(
+            tracks,
+            read_lastfm_tags_db(path),
+            ["rock", "jazz"],
+            {"tag_threshold": 50, "max_bad_tag_rows_fraction": 0.01},
+        )
+    labels, stats = build_tag_labels(
+        tracks, read_lastfm_tags_db(path), ["rock", "jazz"], {"tag_threshold": 50, "max_bad_tag_rows_fraction": 0.9}
+    )
     assert stats["lastfm_rows_unusable"]["by_reason"] == {"null_weight": 2}
     assert labels["jazz"].tolist() == [1, 0]
 
@@ -478,7 +553,9 @@ def test_a_replaced_audio_file_is_extracted_again(tmp_path):
         good[i] = path.read_bytes()
     (audio / "1.mp3").write_bytes(good[1][: len(good[1]) // 3])  # reported truncated first
     jobs = tuple((f"TRAAAAA0000000000{i}", f"{i}.mp3") for i in range(3))
-    plan = ExtractionPlan(jobs=jobs, mel=MelConfig(), damage=DamageConfig(expected_seconds=4.0), tracks_per_shard=2, workers=1)
+    plan = ExtractionPlan(
+        jobs=jobs, mel=MelConfig(), damage=DamageConfig(expected_seconds=4.0), tracks_per_shard=2, workers=1
+    )
     assert write_plan(plan, tmp_path / "store", audio, progress=False)["truncated"] == 1
 
     (audio / "1.mp3").write_bytes(good[1])  # a good copy replaces the truncated one
@@ -495,8 +572,8 @@ def test_a_replaced_audio_file_is_extracted_again(tmp_path):
 
 def test_tag_audio_patterns_work_as_bare_extensions_and_quoted_globs(tmp_path):
     from click import Context, Option
-
     from kedro.framework.cli.utils import _split_params
+
     from msd_tagging.errors import ParameterError
     from msd_tagging.pipelines.tag_audio.nodes import TagAudioConfig, find_audio
 
@@ -507,7 +584,9 @@ def test_tag_audio_patterns_work_as_bare_extensions_and_quoted_globs(tmp_path):
         config = TagAudioConfig(input_dir=str(tmp_path), pattern=given)
         assert [p.name for p in find_audio(config.input_dir, config.globs, True)] == expected
     context = Context(__import__("click").Command("run"))
-    documented = _split_params(context, Option(["--params"]), 'tag_audio.pattern="*.wav"')  # the README's form, after the shell
+    documented = _split_params(
+        context, Option(["--params"]), 'tag_audio.pattern="*.wav"'
+    )  # the README's form, after the shell
     assert documented == {"tag_audio": {"pattern": "*.wav"}}
     with pytest.raises(ParameterError, match="tag_audio.pattern"):
         TagAudioConfig(input_dir=str(tmp_path), pattern="")
@@ -539,7 +618,9 @@ def test_a_long_recording_decodes_in_bounded_memory_and_equals_a_whole_decode(tm
     tracemalloc.stop()
     assert declared == seconds * 16000 and signal.size == whole.size
     np.testing.assert_allclose(signal, whole, atol=1e-6)
-    assert peak < 0.5 * native_bytes  # about twice the 16-kHz mono signal (pieces, then joined), never the 44.1-kHz stereo decode
+    assert (
+        peak < 0.5 * native_bytes
+    )  # about twice the 16-kHz mono signal (pieces, then joined), never the 44.1-kHz stereo decode
     capped, _ = decode(path, 16000, max_seconds=10)
     assert capped.size == 10 * 16000
 

@@ -20,7 +20,9 @@ from msd_tagging.pipelines.beyond.nodes import extended_table, learned_fusion
 def test_tag_classifier_learns_a_direction_and_picks_c_on_validation():
     rng = np.random.default_rng(0)
     vectors = rng.normal(0, 1, size=(600, 20))
-    labels = np.column_stack([vectors[:, 0] > 1.0, vectors[:, 1] + vectors[:, 2] > 1.5, np.zeros(600, bool)]).astype(int)
+    labels = np.column_stack([vectors[:, 0] > 1.0, vectors[:, 1] + vectors[:, 2] > 1.5, np.zeros(600, bool)]).astype(
+        int
+    )
     model = fit_tag_classifier(vectors[:400], labels[:400], vectors[400:], labels[400:], cs=(0.001, 1.0))
     assert model.c in (0.001, 1.0) and set(model.validation) == {0.001, 1.0}
     assert model.validation[model.c] == max(model.validation.values())
@@ -116,7 +118,9 @@ def test_extended_table_gains_and_best_fused():
     def m(roc, pr):
         return {"split": "test", "roc_auc_macro": roc, "pr_auc_macro": pr, "n_tracks_scored": 10, "n_tags_scored": 5}
 
-    table, markdown, record = extended_table(audio=m(0.8, 0.3), mf=m(0.7, 0.2), hybrid=m(0.82, 0.33), fusion_by_tag=m(0.84, 0.36))
+    table, markdown, record = extended_table(
+        audio=m(0.8, 0.3), mf=m(0.7, 0.2), hybrid=m(0.82, 0.33), fusion_by_tag=m(0.84, 0.36)
+    )
     assert table["scorer"].tolist() == ["audio", "mf", "hybrid", "fusion_by_tag"]
     assert table.loc[3, "roc_auc_gain"] == pytest.approx(0.05) and table.loc[3, "pr_auc_gain"] == pytest.approx(0.2)
     assert record["best_fused"] == "fusion_by_tag"
@@ -131,7 +135,9 @@ def test_fast_ranking_quality_equals_scikit_learn_with_ties():
 
     rng = np.random.default_rng(3)
     y = rng.random(300) < 0.15
-    rows = np.vstack([rng.random(300), np.round(rng.random(300), 1), np.where(y, 0.5, rng.random(300))])  # ties in rows 1, 2
+    rows = np.vstack(
+        [rng.random(300), np.round(rng.random(300), 1), np.where(y, 0.5, rng.random(300))]
+    )  # ties in rows 1, 2
     expected = [0.5 * (roc_auc_score(y, r) + average_precision_score(y, r)) for r in rows]
     np.testing.assert_allclose(ranking_quality(y, rows), expected, rtol=1e-12)
     assert np.isnan(ranking_quality(np.zeros(5), rng.random(5)))

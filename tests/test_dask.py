@@ -46,7 +46,8 @@ def test_dask_extraction_equals_local(tiny_world, tiny_root, tmp_path, cluster):
     local, remote = FeatureStore(tmp_path / "local"), FeatureStore(tmp_path / "dask")
     columns = ["track_id", "status", "shard", "offset", "n_frames"]
     pd.testing.assert_frame_equal(
-        local.manifest[columns].sort_values("track_id", ignore_index=True), remote.manifest[columns].sort_values("track_id", ignore_index=True)
+        local.manifest[columns].sort_values("track_id", ignore_index=True),
+        remote.manifest[columns].sort_values("track_id", ignore_index=True),
     )
     assert sorted(local.track_ids) == sorted(remote.track_ids) and len(local.track_ids) >= 90
     for track_id in local.track_ids:
@@ -65,7 +66,12 @@ def test_dask_scoring_equals_local(tiny_world, tiny_root, tmp_path, cluster):
     store = FeatureStore(tmp_path / "store")
     torch.manual_seed(0)
     config = VGGConfig(n_mels=32, n_tags=3, channels=(4, 8), pools=((2, 2), (2, 2)), dropout=0.1)
-    model = {"config": config.as_dict(), "state_dict": VGGTagger(config).state_dict(), "tags": ["a", "b", "c"], "chunk_frames": 32}
+    model = {
+        "config": config.as_dict(),
+        "state_dict": VGGTagger(config).state_dict(),
+        "tags": ["a", "b", "c"],
+        "chunk_frames": 32,
+    }
     tracks = tiny_world.tracks[tiny_world.tracks["split"] != "none"][["track_id", "split"]]
     params = {"train": {"device": "cpu", "eval_batch_size": 16}, "scoring": {"tracks_per_task": 10}}
     local = score_tracks(model, store, tracks, {**params, "dask_scheduler": None})

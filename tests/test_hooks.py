@@ -24,5 +24,7 @@ def test_run_cost_hook_logs_nodes_and_summary(caplog):
     text = caplog.text
     assert "node extract_features:" in text and "node train_vgg:" in text
     assert "Run cost by node" in text and "total" in text
-    line = next(r.getMessage() for r in caplog.records if "extract_features " in r.getMessage() and "+" in r.getMessage())
+    line = next(
+        r.getMessage() for r in caplog.records if "extract_features " in r.getMessage() and "+" in r.getMessage()
+    )
     assert float(line.split("+")[1].split(")")[0]) >= 0.05  # the lazy save is added to its node

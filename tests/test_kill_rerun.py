@@ -21,7 +21,17 @@ from msd_tagging.features import FeatureStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.bad_input]
 
-ATTRS = dict(genre="rock", lead="dist_guitar", drums="backbeat", bpm=120.0, major=True, acoustic=False, vocals="male", key=0, energy=0.5)
+ATTRS = dict(
+    genre="rock",
+    lead="dist_guitar",
+    drums="backbeat",
+    bpm=120.0,
+    major=True,
+    acoustic=False,
+    vocals="male",
+    key=0,
+    energy=0.5,
+)
 
 EXTRACT = textwrap.dedent(
     """
@@ -79,7 +89,9 @@ def test_killed_extraction_resumes_and_matches_an_uninterrupted_run(tmp_path):
     audio = tmp_path / "audio"
     audio.mkdir()
     clip = render_track(ATTRS, sample_rate=44100, seconds=8.0, seed=1)
-    sf.write(audio / "clip0000.mp3", np.stack([clip, clip[::-1]], axis=1), 44100, format="MP3")  # 44.1 kHz stereo, like previews
+    sf.write(
+        audio / "clip0000.mp3", np.stack([clip, clip[::-1]], axis=1), 44100, format="MP3"
+    )  # 44.1 kHz stereo, like previews
     n = 36
     for i in range(1, n):
         (audio / f"clip{i:04d}.mp3").write_bytes((audio / "clip0000.mp3").read_bytes())
@@ -88,7 +100,9 @@ def test_killed_extraction_resumes_and_matches_an_uninterrupted_run(tmp_path):
 
     store = tmp_path / "killed"
     running = _python(EXTRACT, audio, store, n, wait=False)
-    _kill_when(running, lambda: len(list((store / "shards").glob("*.parquet"))) >= 2 if (store / "shards").is_dir() else False)
+    _kill_when(
+        running, lambda: len(list((store / "shards").glob("*.parquet"))) >= 2 if (store / "shards").is_dir() else False
+    )
     done_at_kill = len(FeatureStore(store).manifest)
     assert 0 < done_at_kill < n
 

@@ -22,7 +22,9 @@ def test_checkerboard_plays_separate_into_two_groups():
     # 40 users × 40 tracks: users 0-19 play only tracks 0-19, users 20-39 only tracks 20-39.
     rows = [(u, t, 1 + (u + t) % 3) for u in range(40) for t in range(40) if (u < 20) == (t < 20) and (u * 7 + t) % 3]
     plays = pd.DataFrame(rows, columns=["user_idx", "track_idx", "play_count"])
-    vectors = factorise(play_matrix(plays, 40, 40, "log1p"), BPRConfig(factors=8, iterations=60, seed=1, num_threads=1))[:, :-1]
+    vectors = factorise(
+        play_matrix(plays, 40, 40, "log1p"), BPRConfig(factors=8, iterations=60, seed=1, num_threads=1)
+    )[:, :-1]
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     similarity = unit @ unit.T
     group = np.arange(40) < 20
@@ -76,13 +78,11 @@ def test_platt_calibration_follows_the_evidence():
     )
     scores = np.array([[-2.0, -2.0, 0.0], [0.0, 0.0, 0.0], [4.0, 4.0, 0.0]])
     mapped, base_rate = platt_calibrate(scores, reference, labels)
-    assert base_rate[2] == "one class" and 0 not in base_rate and (mapped[:, 2] == 0).all()  # base rate of a tag without positives
     assert (
-        mapped[0, 0] < 0.005 < mapped[1, 0] < 0.05 < 0.9 < mapped[2, 0]
-    )  # informative: spread out
-    assert (
-        np.ptp(mapped[:, 1]) < 0.05 and abs(mapped[1, 1] - labels[:, 1].mean()) < 0.02
-    )  # noise: base rate
+        base_rate[2] == "one class" and 0 not in base_rate and (mapped[:, 2] == 0).all()
+    )  # base rate of a tag without positives
+    assert mapped[0, 0] < 0.005 < mapped[1, 0] < 0.05 < 0.9 < mapped[2, 0]  # informative: spread out
+    assert np.ptp(mapped[:, 1]) < 0.05 and abs(mapped[1, 1] - labels[:, 1].mean()) < 0.02  # noise: base rate
 
 
 def test_platt_calibration_refuses_mismatched_labels():
@@ -100,7 +100,15 @@ def test_cold_tracks_fall_back_to_audio():
 def test_table_1_schema():
     metrics = {"split": "test", "roc_auc_macro": 0.8, "pr_auc_macro": 0.3, "n_tracks_scored": 10, "n_tags_scored": 5}
     table, markdown, record = table_1(metrics, {**metrics, "roc_auc_macro": 0.6}, {**metrics, "roc_auc_macro": 0.81})
-    assert table.columns.tolist() == ["method", "roc_auc", "pr_auc", "tracks_scored", "tags_scored", "paper_msd_roc_auc", "paper_msd_pr_auc"]
+    assert table.columns.tolist() == [
+        "method",
+        "roc_auc",
+        "pr_auc",
+        "tracks_scored",
+        "tags_scored",
+        "paper_msd_roc_auc",
+        "paper_msd_pr_auc",
+    ]
     assert table["method"].tolist() == ["VGG (audio)", "MF-centroids", "Hybrid"]
     assert table["paper_msd_roc_auc"].tolist() == [PAPER_TABLE_1[k]["roc_auc"] for k in ("audio", "mf", "hybrid")]
     assert "| Hybrid | 0.8100 | 0.3000 |" in markdown and record["rows"][1]["roc_auc"] == 0.6
@@ -117,14 +125,18 @@ def test_tag_agreement_beats_shuffled_on_a_clustered_tag():
     frame = pd.DataFrame(vectors, columns=[f"f{i:03d}" for i in range(8)])
     frame.insert(0, "cold", False)
     frame.insert(0, "track_id", [f"t{i}" for i in range(n)])
-    labels = pd.DataFrame({"track_id": frame["track_id"], "rock": tagged.astype(np.uint8), "pop": (~tagged).astype(np.uint8)})
+    labels = pd.DataFrame(
+        {"track_id": frame["track_id"], "rock": tagged.astype(np.uint8), "pop": (~tagged).astype(np.uint8)}
+    )
     result = tag_agreement(frame, labels, {"k": 5, "seed": 0, "highlight_tag": "rock", "grid_tags": ["rock"]})
     rock = result["tags"]["rock"]
     assert rock["agreement"] > 0.9 and rock["shuffled"] < 0.5 and rock["ratio"] > 2
 
 
 def test_single_thread_bpr_is_reproducible():
-    plays = pd.DataFrame({"user_idx": [0, 0, 1, 2, 2, 3], "track_idx": [0, 1, 1, 2, 3, 3], "play_count": [1, 2, 1, 3, 1, 1]})
+    plays = pd.DataFrame(
+        {"user_idx": [0, 0, 1, 2, 2, 3], "track_idx": [0, 1, 1, 2, 3, 3], "play_count": [1, 2, 1, 3, 1, 1]}
+    )
     matrix = play_matrix(plays, 4, 4, "log1p")
     config = BPRConfig(factors=4, iterations=20, seed=5, num_threads=1)
     np.testing.assert_array_equal(factorise(matrix, config), factorise(matrix, config))
@@ -140,9 +152,7 @@ def _node_inputs():
     )
     vectors.insert(0, "cold", False)
     vectors.insert(0, "track_id", ids)
-    audio = pd.DataFrame(
-        {"track_id": ids, "a": np.where(group == 0, 0.8, 0.2) + rng.normal(0, 0.05, 40)}
-    )
+    audio = pd.DataFrame({"track_id": ids, "a": np.where(group == 0, 0.8, 0.2) + rng.normal(0, 0.05, 40)})
     tracks = pd.DataFrame({"track_id": ids, "split": ["train"] * 30 + ["test"] * 10})
     labels = pd.DataFrame({"track_id": ids, "a": (group == 0).astype(int)})
     params = {"use_bias": False, "top_n": 5, "drop_fraction": 0.0, "calibration": "platt", "platt_c": 1.0}

@@ -74,8 +74,31 @@ def _tiny_env(tmp_path: Path) -> dict[str, dict]:
 def test_hybrid_is_registered():
     pipelines = register_pipelines()
     names = {n.name for n in pipelines["hybrid"].nodes}
-    assert {"demo_data", "build_tracks", "build_plays", "build_tag_labels", "ingestion_report", "train_vgg", "audio.evaluate", "factorise_plays", "mf_centroids", "hybrid", "hybrid.evaluate", "table_1", "tsne", "figure_1", "tag_agreement"} <= names
-    assert {"mf_classifier", "fusion_by_tag", "fusion_classifier.evaluate", "extended_table", "cold_start", "tag_playlists"} <= names
+    assert {
+        "demo_data",
+        "build_tracks",
+        "build_plays",
+        "build_tag_labels",
+        "ingestion_report",
+        "train_vgg",
+        "audio.evaluate",
+        "factorise_plays",
+        "mf_centroids",
+        "hybrid",
+        "hybrid.evaluate",
+        "table_1",
+        "tsne",
+        "figure_1",
+        "tag_agreement",
+    } <= names
+    assert {
+        "mf_classifier",
+        "fusion_by_tag",
+        "fusion_classifier.evaluate",
+        "extended_table",
+        "cold_start",
+        "tag_playlists",
+    } <= names
     assert {n.name for n in pipelines["tag_audio"].nodes} == {"tag_audio_files"}
 
 
@@ -127,7 +150,9 @@ def tiny_run(tmp_path_factory) -> tuple[Path, Path]:
     conf = _conf(tmp_path, {"tiny": _tiny_env(tmp_path)})
     with pytest.MonkeyPatch.context() as monkeypatch, warnings.catch_warnings(record=True) as caught:
         _run(conf, "tiny", tmp_path, monkeypatch)
-    (tmp_path / "warnings.txt").write_text("\n".join(f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})" for w in caught))
+    (tmp_path / "warnings.txt").write_text(
+        "\n".join(f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})" for w in caught)
+    )
     return tmp_path, conf
 
 
@@ -161,7 +186,9 @@ def test_hybrid_generates_then_ingests_the_demo(tiny_run, monkeypatch):
     assert plays[["user_idx", "track_idx"]].duplicated().sum() == 0
     assert (plays["play_count"] >= 1).all()
     for mismatched in manifest["mismatched_tracks"]:
-        assert mismatched not in set(pd.read_parquet(primary / "id_maps/tracks.parquet")["id"][plays["track_idx"].unique()])
+        assert mismatched not in set(
+            pd.read_parquet(primary / "id_maps/tracks.parquet")["id"][plays["track_idx"].unique()]
+        )
 
     features = json.loads((tmp_path / "data/08_reporting/tiny/feature_report.json").read_text())
     assert [d["track_id"] for d in features["damaged"]["zero_byte"]] == manifest["flaws"]["zero_byte"]
@@ -203,7 +230,14 @@ def test_hybrid_generates_then_ingests_the_demo(tiny_run, monkeypatch):
     for clip in sample:
         shutil.copy(clip, new / clip.name)
     (new / "broken.mp3").write_text("<html>not audio</html>")
-    _run(conf, "tiny", tmp_path, monkeypatch, pipeline="tag_audio", params={"tag_audio": {"input_dir": str(new), "top_k": 3}})
+    _run(
+        conf,
+        "tiny",
+        tmp_path,
+        monkeypatch,
+        pipeline="tag_audio",
+        params={"tag_audio": {"input_dir": str(new), "top_k": 3}},
+    )
     tagged = pd.read_csv(tmp_path / "data/07_model_output/tiny/tag_audio.csv").set_index("file")
     assert tagged.loc["broken.mp3", "status"] == "not_audio" and pd.isna(tagged.loc["broken.mp3", "tag_1"])
     by_track = scores.set_index("track_id")
@@ -231,7 +265,9 @@ def test_notebook_executes_on_the_run_outputs(tiny_run, monkeypatch):
     monkeypatch.setenv("MSD_CONF_SOURCE", str(conf))
     monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "1")
     notebook = nbformat.read(REPO / "notebooks/explore.ipynb", as_version=4)
-    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()
+    nbclient.NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(REPO / "notebooks")}}
+    ).execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     text = "\n".join(o.get("data", {}).get("text/plain", "") for o in outputs)

@@ -13,7 +13,10 @@ from msd_tagging.runs import load_versions, main, side_by_side
 def _save(reporting, version, hybrid_roc):
     folder = reporting / "table_1.json" / version
     folder.mkdir(parents=True)
-    rows = [{"method": "VGG (audio)", "roc_auc": 0.8, "pr_auc": 0.3}, {"method": "Hybrid", "roc_auc": hybrid_roc, "pr_auc": 0.31}]
+    rows = [
+        {"method": "VGG (audio)", "roc_auc": 0.8, "pr_auc": 0.3},
+        {"method": "Hybrid", "roc_auc": hybrid_roc, "pr_auc": 0.31},
+    ]
     (folder / "table_1.json").write_text(json.dumps({"split": "test", "rows": rows}))
 
 
@@ -44,7 +47,13 @@ def test_runs_errors_name_the_folder_or_file(tmp_path):
 
 def test_identical_consecutive_runs_collapse_into_one_row(tmp_path):
     """Partial reruns that touch table_1 save identical versions: one row, counted."""
-    for version, roc in (("2026-11-24T18.00.00.000Z", 0.79), ("2026-11-24T18.05.00.000Z", 0.79), ("2026-11-24T18.09.00.000Z", 0.79), ("2026-11-24T19.00.00.000Z", 0.81), ("2026-11-24T20.00.00.000Z", 0.79)):
+    for version, roc in (
+        ("2026-11-24T18.00.00.000Z", 0.79),
+        ("2026-11-24T18.05.00.000Z", 0.79),
+        ("2026-11-24T18.09.00.000Z", 0.79),
+        ("2026-11-24T19.00.00.000Z", 0.81),
+        ("2026-11-24T20.00.00.000Z", 0.79),
+    ):
         _save(tmp_path, version, roc)
     table = side_by_side(load_versions(tmp_path))
     assert table.index.tolist() == ["2026-11-24T18.00.00.000Z", "2026-11-24T19.00.00.000Z", "2026-11-24T20.00.00.000Z"]

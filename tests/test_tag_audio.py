@@ -13,21 +13,61 @@ from msd_tagging.models.vgg import VGGConfig, VGGTagger
 from msd_tagging.pipelines.tag_audio.nodes import tag_audio_files
 
 AUDIO = {
-    "mel": {"sample_rate": 16000, "n_fft": 512, "hop_length": 256, "n_mels": 16, "fmin": 0.0, "fmax": None, "log": "log10"},
-    "damage": {"expected_seconds": 30.0, "truncation_tolerance": 0.1, "min_seconds": 1.0, "silence_peak": 1e-4, "keep_truncated": False, "keep_silent": False},
+    "mel": {
+        "sample_rate": 16000,
+        "n_fft": 512,
+        "hop_length": 256,
+        "n_mels": 16,
+        "fmin": 0.0,
+        "fmax": None,
+        "log": "log10",
+    },
+    "damage": {
+        "expected_seconds": 30.0,
+        "truncation_tolerance": 0.1,
+        "min_seconds": 1.0,
+        "silence_peak": 1e-4,
+        "keep_truncated": False,
+        "keep_silent": False,
+    },
     "train": {"device": "cpu", "eval_batch_size": 8},
 }
-ATTRS = dict(genre="rock", lead="clean_guitar", drums="backbeat", bpm=120.0, major=True, acoustic=False, vocals="male", key=0, energy=0.5)
+ATTRS = dict(
+    genre="rock",
+    lead="clean_guitar",
+    drums="backbeat",
+    bpm=120.0,
+    major=True,
+    acoustic=False,
+    vocals="male",
+    key=0,
+    energy=0.5,
+)
 
 
 def _model(tags=("rock", "jazz", "80s")) -> dict:
     torch.manual_seed(0)
     config = VGGConfig(n_mels=16, n_tags=len(tags), channels=(4, 8), pools=((2, 2), (2, 2)), dropout=0.1)
-    return {"config": config.as_dict(), "state_dict": VGGTagger(config).state_dict(), "tags": list(tags), "chunk_frames": 32}
+    return {
+        "config": config.as_dict(),
+        "state_dict": VGGTagger(config).state_dict(),
+        "tags": list(tags),
+        "chunk_frames": 32,
+    }
 
 
 def _params(folder, **overrides) -> dict:
-    return {"input_dir": str(folder), "pattern": "*.mp3", "recursive": True, "limit": None, "expected_seconds": 0.0, "top_k": 2, "batch_files": 2, "report_max_listed": 10, **overrides}
+    return {
+        "input_dir": str(folder),
+        "pattern": "*.mp3",
+        "recursive": True,
+        "limit": None,
+        "expected_seconds": 0.0,
+        "top_k": 2,
+        "batch_files": 2,
+        "report_max_listed": 10,
+        **overrides,
+    }
 
 
 @pytest.fixture()

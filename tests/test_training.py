@@ -34,7 +34,9 @@ def separable_tags(n: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
 
 
 def _config(**overrides) -> TrainConfig:
-    base = dict(chunk_frames=20, batch_size=16, max_epochs=6, lr=0.01, milestones=(2, 4), gamma=0.5, patience=10, seed=3)
+    base = dict(
+        chunk_frames=20, batch_size=16, max_epochs=6, lr=0.01, milestones=(2, 4), gamma=0.5, patience=10, seed=3
+    )
     return TrainConfig(**{**base, **overrides})
 
 
@@ -69,7 +71,17 @@ def test_resume_equals_uninterrupted_bit_for_bit():
     straight = train(TINY_MODEL, _config(), train_x, train_y, valid_x, valid_y, MemoryCheckpoints(), progress=False)
 
     store = MemoryCheckpoints()
-    stopped = train(TINY_MODEL, _config(), train_x, train_y, valid_x, valid_y, store, progress=False, stop_after_epoch=lambda e: e == 3)
+    stopped = train(
+        TINY_MODEL,
+        _config(),
+        train_x,
+        train_y,
+        valid_x,
+        valid_y,
+        store,
+        progress=False,
+        stop_after_epoch=lambda e: e == 3,
+    )
     assert stopped.stopped == "interrupted" and len(stopped.history) == 3  # past the first LR milestone
     torch.manual_seed(12345)  # the caller's global RNG must not matter
     resumed = train(TINY_MODEL, _config(), train_x, train_y, valid_x, valid_y, store, progress=False)
@@ -94,7 +106,16 @@ def test_changed_settings_do_not_resume(caplog):
     store = MemoryCheckpoints()
     train(TINY_MODEL, _config(max_epochs=1), train_x, train_y, train_x[:8], train_y[:8], store, progress=False)
     with caplog.at_level("INFO"):
-        result = train(TINY_MODEL, _config(max_epochs=1, lr=0.02), train_x, train_y, train_x[:8], train_y[:8], store, progress=False)
+        result = train(
+            TINY_MODEL,
+            _config(max_epochs=1, lr=0.02),
+            train_x,
+            train_y,
+            train_x[:8],
+            train_y[:8],
+            store,
+            progress=False,
+        )
     assert "training from scratch" in caplog.text and len(result.history) == 1
 
 
@@ -148,19 +169,45 @@ def test_model_file_with_pickled_code_is_refused(tmp_path):
 
 
 def test_evaluation_masks_degenerate_tags():
-    labels = pd.DataFrame({"track_id": ["a", "b", "c", "d"], "rock": [1, 0, 1, 0], "jazz": [0, 0, 0, 0], "pop": [1, 1, 1, 1]})
-    scores = pd.DataFrame({"track_id": ["a", "b", "c", "d", "z"], "rock": [0.9, 0.1, 0.8, 0.2, 0.5], "jazz": [0.1] * 5, "pop": [0.5] * 5})
+    labels = pd.DataFrame(
+        {"track_id": ["a", "b", "c", "d"], "rock": [1, 0, 1, 0], "jazz": [0, 0, 0, 0], "pop": [1, 1, 1, 1]}
+    )
+    scores = pd.DataFrame(
+        {"track_id": ["a", "b", "c", "d", "z"], "rock": [0.9, 0.1, 0.8, 0.2, 0.5], "jazz": [0.1] * 5, "pop": [0.5] * 5}
+    )
     summary, per_tag = evaluate(scores, labels, pd.Series(["a", "b", "c", "d", "e"]))
     assert summary["roc_auc_macro"] == 1.0 and summary["pr_auc_macro"] == 1.0
     assert summary["excluded_tags"] == {"jazz": "no positive", "pop": "no negative"}
     assert summary["n_tags_scored"] == 1 and summary["n_tracks_without_scores"] == 1
-    assert per_tag.set_index("tag").loc["jazz", "positives"] == 0 and np.isnan(per_tag.set_index("tag").loc["jazz", "roc_auc"])
+    assert per_tag.set_index("tag").loc["jazz", "positives"] == 0 and np.isnan(
+        per_tag.set_index("tag").loc["jazz", "roc_auc"]
+    )
 
 
 def test_other_training_data_does_not_resume(caplog):
     train_x, train_y = separable_tags(32, seed=0)
     store = MemoryCheckpoints()
-    train(TINY_MODEL, _config(max_epochs=1), train_x, train_y, train_x[:8], train_y[:8], store, progress=False, data_key="A")
+    train(
+        TINY_MODEL,
+        _config(max_epochs=1),
+        train_x,
+        train_y,
+        train_x[:8],
+        train_y[:8],
+        store,
+        progress=False,
+        data_key="A",
+    )
     with caplog.at_level("INFO"):
-        result = train(TINY_MODEL, _config(max_epochs=1), train_x, train_y, train_x[:8], train_y[:8], store, progress=False, data_key="B")
+        result = train(
+            TINY_MODEL,
+            _config(max_epochs=1),
+            train_x,
+            train_y,
+            train_x[:8],
+            train_y[:8],
+            store,
+            progress=False,
+            data_key="B",
+        )
     assert "training from scratch" in caplog.text and len(result.history) == 1

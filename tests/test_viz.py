@@ -28,7 +28,9 @@ def test_kedro_viz_build_exports_the_lineage(tmp_path):
     shutil.copy(REPO / "docs/viz_site.py", project / "docs")
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "PYTHONWARNINGS": "error::DeprecationWarning:msd_tagging"}
     # make viz-site: kedro viz build, then the machine's absolute paths taken out
-    done = subprocess.run([sys.executable, "docs/viz_site.py"], cwd=project, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "docs/viz_site.py"], cwd=project, env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert (project / "build/index.html").is_file()
     leaks = [p for p in (project / "build").rglob("*") if p.is_file() and str(project).encode() in p.read_bytes()]

@@ -39,7 +39,10 @@ def make_atomic(dataset: Any) -> bool:
     """
     if getattr(dataset, "_msd_atomic", False):
         return True
-    if not isinstance(dataset, AbstractVersionedDataset) or getattr(dataset, "_protocol", "file") not in LOCAL_PROTOCOLS:
+    if (
+        not isinstance(dataset, AbstractVersionedDataset)
+        or getattr(dataset, "_protocol", "file") not in LOCAL_PROTOCOLS
+    ):
         return False
     raw_save = getattr(type(dataset).save, "__wrapped__", None)  # the dataset's own save, inside Kedro's wrappers
     if raw_save is None:

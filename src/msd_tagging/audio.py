@@ -123,12 +123,18 @@ def decode(
     with sf.SoundFile(path) as handle:
         native = handle.samplerate
         if native < MIN_SAMPLE_RATE:
-            raise NotMusicAudio(f"declares a sample rate of {native} Hz, below the {MIN_SAMPLE_RATE} Hz of any music file")
+            raise NotMusicAudio(
+                f"declares a sample rate of {native} Hz, below the {MIN_SAMPLE_RATE} Hz of any music file"
+            )
         declared = handle.frames if handle.frames and handle.frames < 2**62 else 0
         limit = int(max_seconds * native) if max_seconds else None
         if limit is not None and declared:
             declared = min(declared, limit)
-        stream = soxr.ResampleStream(native, sample_rate, 1, dtype="float32", quality="HQ") if native != sample_rate else None
+        stream = (
+            soxr.ResampleStream(native, sample_rate, 1, dtype="float32", quality="HQ")
+            if native != sample_rate
+            else None
+        )
         pieces, read = [], 0
         while True:
             want = block_frames if limit is None else min(block_frames, limit - read)
@@ -195,7 +201,9 @@ def log_mel(signal: np.ndarray, config: MelConfig) -> np.ndarray:
     else:
         mel = np.empty((config.n_mels, n_frames), dtype=np.float32)
         for start in range(0, n_frames, MEL_BLOCK_FRAMES):
-            mel[:, start : start + MEL_BLOCK_FRAMES] = _mel_power(frames[start : start + MEL_BLOCK_FRAMES], basis, n_fft)
+            mel[:, start : start + MEL_BLOCK_FRAMES] = _mel_power(
+                frames[start : start + MEL_BLOCK_FRAMES], basis, n_fft
+            )
     if config.log == "log10":
         return np.log10(1.0 + 10000.0 * mel)
     db = 10.0 * np.log10(np.maximum(mel, 1e-10))

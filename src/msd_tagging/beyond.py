@@ -160,7 +160,12 @@ def fit_fusion_weights(
     grid = np.round(np.arange(0.0, 1.0 + 1e-9, grid_step), 6)
     # quality[g, t]: tag t's (ROC-AUC + PR-AUC) / 2 at weight grid[g]; NaN for one-class tags.
     quality = np.column_stack(
-        [np.atleast_1d(ranking_quality(labels[:, t], (1 - grid[:, None]) * audio[:, t] + grid[:, None] * listening[:, t])) for t in range(labels.shape[1])]
+        [
+            np.atleast_1d(
+                ranking_quality(labels[:, t], (1 - grid[:, None]) * audio[:, t] + grid[:, None] * listening[:, t])
+            )
+            for t in range(labels.shape[1])
+        ]
     )
     scorable = ~np.isnan(quality[0])
     if not scorable.any():

@@ -20,12 +20,16 @@ T = TypeVar("T")
 def integer(value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
     """``value`` if it is a whole number within bounds, else a :class:`ParameterError`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ParameterError(name, f"{value!r} is not a whole number.", fix=_bounds_text(minimum, maximum, "a whole number"))
+        raise ParameterError(
+            name, f"{value!r} is not a whole number.", fix=_bounds_text(minimum, maximum, "a whole number")
+        )
     _check_bounds(int(value), name, minimum, maximum, "a whole number")
     return int(value)
 
 
-def number(value: Any, name: str, *, minimum: float | None = None, maximum: float | None = None, above: float | None = None) -> float:
+def number(
+    value: Any, name: str, *, minimum: float | None = None, maximum: float | None = None, above: float | None = None
+) -> float:
     """``value`` if it is a real number within bounds (``above``: strictly greater)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ParameterError(name, f"{value!r} is not a number.", fix=_bounds_text(minimum, maximum, "a number"))
@@ -59,7 +63,11 @@ def block(params: Any, name: str, cls: type[T], **extra: Any) -> T:
         raise ParameterError(f"{name}.{unknown[0]}", f"unknown setting; {name} accepts {', '.join(sorted(known))}.")
     missing = sorted(required - set(given))
     if missing:
-        raise ParameterError(f"{name}.{missing[0]}", "is required but missing.", fix=f"set it in conf/base/parameters_*.yml under {name}.")
+        raise ParameterError(
+            f"{name}.{missing[0]}",
+            "is required but missing.",
+            fix=f"set it in conf/base/parameters_*.yml under {name}.",
+        )
     return cls(**given)
 
 
@@ -67,7 +75,9 @@ def require(params: Mapping, name: str, *keys: str) -> None:
     """Every key of ``keys`` is in the block ``params`` (named ``name``)."""
     for key in keys:
         if key not in params:
-            raise ParameterError(f"{name}.{key}", "is required but missing.", fix=f"set it in conf/base/parameters_*.yml under {name}.")
+            raise ParameterError(
+                f"{name}.{key}", "is required but missing.", fix=f"set it in conf/base/parameters_*.yml under {name}."
+            )
 
 
 def _check_bounds(value, name: str, minimum, maximum, what: str) -> None:

@@ -44,7 +44,13 @@ def require_positives(labels: np.ndarray, tags: list[str], split: str, *, detail
             fix=LABEL_FIX,
         )
     if missing:
-        logger.warning("%d of %d tags have no positive track in the %s split: %s.", len(missing), len(tags), split, _some(missing, 50))
+        logger.warning(
+            "%d of %d tags have no positive track in the %s split: %s.",
+            len(missing),
+            len(tags),
+            split,
+            _some(missing, 50),
+        )
 
 
 def _some(items: list[str], limit: int = 10) -> str:
@@ -52,7 +58,9 @@ def _some(items: list[str], limit: int = 10) -> str:
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
-def align(scores: pd.DataFrame, labels: pd.DataFrame, track_ids: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str], int]:
+def align(
+    scores: pd.DataFrame, labels: pd.DataFrame, track_ids: pd.Series
+) -> tuple[np.ndarray, np.ndarray, list[str], int]:
     """Rows of ``track_ids`` that have scores, as ``(y_true, y_score, tags, n_missing)``.
 
     Both frames hold ``track_id`` then one column per tag; the tag columns of ``labels``

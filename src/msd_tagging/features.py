@@ -71,13 +71,20 @@ class FeatureStore:
         parts = sorted((self.root / "shards").glob("*.parquet")) if (self.root / "shards").is_dir() else []
         frames = [pd.read_parquet(p) for p in parts]
         self.manifest = (
-            pd.concat(frames, ignore_index=True).reindex(columns=list(MANIFEST_COLUMNS)) if frames else pd.DataFrame({c: [] for c in MANIFEST_COLUMNS})
+            pd.concat(frames, ignore_index=True).reindex(columns=list(MANIFEST_COLUMNS))
+            if frames
+            else pd.DataFrame({c: [] for c in MANIFEST_COLUMNS})
         )
         config_path = self.root / "config.json"
         self.config = json.loads(config_path.read_text()) if config_path.is_file() else None
         self._shards: dict[str, np.ndarray] = {}
         extracted = self.manifest[self.manifest["n_frames"] > 0]
-        self._where = {t: (s, int(o), int(n)) for t, s, o, n in zip(extracted["track_id"], extracted["shard"], extracted["offset"], extracted["n_frames"], strict=True)}
+        self._where = {
+            t: (s, int(o), int(n))
+            for t, s, o, n in zip(
+                extracted["track_id"], extracted["shard"], extracted["offset"], extracted["n_frames"], strict=True
+            )
+        }
 
     @property
     def track_ids(self) -> list[str]:
@@ -108,7 +115,9 @@ def _drop_broken_shards(shards: Path) -> None:
         except (OSError, ValueError):
             intact = False
         if not intact:
-            logger.warning("Feature shard %s lost its features; its tracks are extracted again.", part.with_suffix(".npy"))
+            logger.warning(
+                "Feature shard %s lost its features; its tracks are extracted again.", part.with_suffix(".npy")
+            )
             part.unlink()
 
 
@@ -144,7 +153,9 @@ def _drop_changed_shards(shards: Path, audio_root: Path) -> int:
     return changed_tracks
 
 
-def write_plan(plan: ExtractionPlan, root: str | os.PathLike, audio_root: str | os.PathLike, *, progress: bool = True) -> dict:
+def write_plan(
+    plan: ExtractionPlan, root: str | os.PathLike, audio_root: str | os.PathLike, *, progress: bool = True
+) -> dict:
     """Carry out ``plan`` into the store at ``root``, skipping tracks already done.
 
     Returns:
@@ -159,7 +170,12 @@ def write_plan(plan: ExtractionPlan, root: str | os.PathLike, audio_root: str | 
         existing = json.loads(config_path.read_text())
         if existing.get("source") != plan.source:
             # The raw data changed (e.g. the demo world was redrawn): derived features are stale.
-            logger.info("Feature store %s was built from raw data %s, now %s: rebuilding it.", root, existing.get("source"), plan.source)
+            logger.info(
+                "Feature store %s was built from raw data %s, now %s: rebuilding it.",
+                root,
+                existing.get("source"),
+                plan.source,
+            )
             shutil.rmtree(root / "shards", ignore_errors=True)
             config_path.unlink()
             existing = None
@@ -184,7 +200,12 @@ def write_plan(plan: ExtractionPlan, root: str | os.PathLike, audio_root: str | 
     if not todo:
         return counts
     tasks = [
-        (str(root), [(t, p, str(audio_root / p)) for t, p in todo[i : i + plan.tracks_per_shard]], plan.mel, plan.damage)
+        (
+            str(root),
+            [(t, p, str(audio_root / p)) for t, p in todo[i : i + plan.tracks_per_shard]],
+            plan.mel,
+            plan.damage,
+        )
         for i in range(0, len(todo), plan.tracks_per_shard)
     ]
     workers = plan.workers or os.cpu_count() or 1
@@ -222,7 +243,12 @@ def _on_dask(address: str, tasks: list[tuple]):
     from distributed import Client, as_completed
 
     with Client(address) as client:
-        logger.info("Extracting %d shards on the Dask cluster at %s (%d workers).", len(tasks), address, len(client.scheduler_info()["workers"]))
+        logger.info(
+            "Extracting %d shards on the Dask cluster at %s (%d workers).",
+            len(tasks),
+            address,
+            len(client.scheduler_info()["workers"]),
+        )
         futures = client.map(extract_shard_single_threaded, tasks, pure=False)
         for future in as_completed(futures):
             yield future.result()

@@ -76,7 +76,9 @@ class RunStartHooks:
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict, pipeline, catalog) -> None:
-        used = {name.removeprefix("params:").split(".")[0] for name in pipeline.datasets() if name.startswith("params:")}
+        used = {
+            name.removeprefix("params:").split(".")[0] for name in pipeline.datasets() if name.startswith("params:")
+        }
         if used:
             check_parameters(catalog.load("parameters"), used)
 
@@ -125,14 +127,23 @@ class RunCostHooks:
     def after_pipeline_run(self, run_params: dict) -> None:
         if not self._costs:
             if "Parallel" in str(run_params.get("runner", "")):
-                logger.info("No per-node cost table: ParallelRunner runs nodes in worker processes; use the default runner to measure.")
+                logger.info(
+                    "No per-node cost table: ParallelRunner runs nodes in worker processes; use the default runner to measure."
+                )
             return
         logger.info("Run cost by node (run + save seconds, peak RSS of the main process):")
         total = 0.0
         for name, seconds, peak, _ in self._costs:
             saved = self._save_seconds.get(name, 0.0)
             total += seconds + saved
-            logger.info("  %-22s %7.1f s  (%5.1f + %5.1f)  %s MB", name, seconds + saved, seconds, saved, "?" if peak is None else f"{peak:.0f}")
+            logger.info(
+                "  %-22s %7.1f s  (%5.1f + %5.1f)  %s MB",
+                name,
+                seconds + saved,
+                seconds,
+                saved,
+                "?" if peak is None else f"{peak:.0f}",
+            )
         child = max(c for *_, c in self._costs)
         logger.info("  %-22s %7.1f s  largest worker process %.0f MB", "total", total, child)
         self._costs.clear()

@@ -78,7 +78,9 @@ def play_matrix(plays: pd.DataFrame, n_users: int, n_tracks: int, weighting: str
     counts = plays["play_count"].to_numpy(dtype=np.float32)
     values = {"binary": np.ones_like(counts), "log1p": np.log1p(counts), "raw": counts}[weighting]
     return sp.csr_matrix(
-        (values, (plays["user_idx"].to_numpy(), plays["track_idx"].to_numpy())), shape=(n_users, n_tracks), dtype=np.float32
+        (values, (plays["user_idx"].to_numpy(), plays["track_idx"].to_numpy())),
+        shape=(n_users, n_tracks),
+        dtype=np.float32,
     )
 
 
@@ -113,7 +115,9 @@ def factorise(matrix: sp.csr_matrix, config: BPRConfig, *, progress: bool | None
     return np.asarray(factors, dtype=np.float32)
 
 
-def warm_vectors(track_vectors: pd.DataFrame, track_ids=None, *, use_bias: bool = False) -> tuple[pd.DataFrame, np.ndarray]:
+def warm_vectors(
+    track_vectors: pd.DataFrame, track_ids=None, *, use_bias: bool = False
+) -> tuple[pd.DataFrame, np.ndarray]:
     """The tracks that have an MF vector (not cold), optionally only ``track_ids``.
 
     Returns:
@@ -132,7 +136,9 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
 
 
-def tag_centroids(train_vectors: np.ndarray, audio_train: np.ndarray, top_n: int, *, drop_fraction: float = 0.0) -> np.ndarray:
+def tag_centroids(
+    train_vectors: np.ndarray, audio_train: np.ndarray, top_n: int, *, drop_fraction: float = 0.0
+) -> np.ndarray:
     """Per tag, the mean MF vector of the ``top_n`` training tracks the audio tagger scores highest.
 
     Args:
@@ -226,9 +232,7 @@ def platt_calibrate(
     from sklearn.linear_model import LogisticRegression
 
     if reference.shape != labels.shape:
-        raise ValueError(
-            f"reference scores {reference.shape} and labels {labels.shape} differ in shape"
-        )
+        raise ValueError(f"reference scores {reference.shape} and labels {labels.shape} differ in shape")
     out = np.empty(scores.shape, dtype=np.float32)
     base_rate: dict[int, str] = {}
     for t in range(scores.shape[1]):

@@ -31,7 +31,10 @@ class IdMaps:
         if unknown:
             raise ValueError(f"unknown entities {sorted(unknown)}; expected some of {ENTITIES}")
         return cls(
-            {name: pd.Index(pd.unique(pd.Series(list(values), dtype=object)), name=name) for name, values in ids.items()}
+            {
+                name: pd.Index(pd.unique(pd.Series(list(values), dtype=object)), name=name)
+                for name, values in ids.items()
+            }
         )
 
     def __post_init__(self):

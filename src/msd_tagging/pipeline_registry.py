@@ -38,7 +38,17 @@ def register_pipelines() -> dict[str, Pipeline]:
     # The paper's method figure as a lineage view (kedro viz run, pick "method"): audio
     # tagger, play-matrix factorisation, MF-centroids from the tagger's top tracks, hybrid.
     method = hybrid.only_nodes(
-        "extract_features", "train_vgg", "score_audio", "index_plays", "factorise_plays", "mf_centroids", "hybrid", "audio.evaluate", "mf.evaluate", "hybrid.evaluate", "table_1"
+        "extract_features",
+        "train_vgg",
+        "score_audio",
+        "index_plays",
+        "factorise_plays",
+        "mf_centroids",
+        "hybrid",
+        "audio.evaluate",
+        "mf.evaluate",
+        "hybrid.evaluate",
+        "table_1",
     )
     return {
         "__default__": hybrid,

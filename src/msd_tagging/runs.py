@@ -45,9 +45,18 @@ def load_versions(reporting: str | Path, table: str = "table_1", last: int | Non
         try:
             record = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
-            raise MSDDataError(f"{table} version is not valid JSON: {exc}", path=path, fix="delete that version folder") from exc
+            raise MSDDataError(
+                f"{table} version is not valid JSON: {exc}", path=path, fix="delete that version folder"
+            ) from exc
         for row in record["rows"]:
-            rows.append({"version": path.parent.name, "method": row[TABLES[table]], "roc_auc": row["roc_auc"], "pr_auc": row["pr_auc"]})
+            rows.append(
+                {
+                    "version": path.parent.name,
+                    "method": row[TABLES[table]],
+                    "roc_auc": row["roc_auc"],
+                    "pr_auc": row["pr_auc"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -57,7 +66,9 @@ def side_by_side(versions: pd.DataFrame, *, collapse: bool = True) -> pd.DataFra
     With ``collapse``, consecutive runs with identical results (a partial rerun saves Table 1
     again) are one row, under the first run's version, with their count in ``runs``.
     """
-    cells = versions.assign(cell=versions["roc_auc"].map("{:.4f}".format) + " / " + versions["pr_auc"].map("{:.4f}".format))
+    cells = versions.assign(
+        cell=versions["roc_auc"].map("{:.4f}".format) + " / " + versions["pr_auc"].map("{:.4f}".format)
+    )
     order = list(dict.fromkeys(versions["method"]))
     table = cells.pivot(index="version", columns="method", values="cell")[order].rename_axis(columns=None)
     if not collapse:

@@ -9,7 +9,7 @@ from kedro.config import OmegaConfigLoader
 
 from msd_tagging.atomic import AtomicDataCatalog
 from msd_tagging.console import plain_logs_outside_terminal
-from msd_tagging.hooks import RunStartHooks, RunCostHooks
+from msd_tagging.hooks import RunCostHooks, RunStartHooks
 
 # Two warnings every run would print that are not ours to fix, silenced narrowly by
 # message and module: the README's documented `kedro run --pipeline=hybrid` still works

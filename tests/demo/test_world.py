@@ -63,7 +63,11 @@ def test_files_read_back_with_the_real_readers(tiny_world, tiny_root):
 
 def test_split_sizes_are_exact_with_duplicates(tiny_config, tiny_world):
     counts = tiny_world.tracks["split"].value_counts()
-    assert (counts["train"], counts["valid"], counts["test"]) == (tiny_config.n_train, tiny_config.n_valid, tiny_config.n_test)
+    assert (counts["train"], counts["valid"], counts["test"]) == (
+        tiny_config.n_train,
+        tiny_config.n_valid,
+        tiny_config.n_test,
+    )
     assert (tiny_world.tracks["duplicate_of"] >= 0).sum() == tiny_config.n_duplicates
 
 
@@ -111,7 +115,17 @@ def test_listening_is_power_law_and_clusters_by_era(tiny_world):
 
 
 def _attrs(**overrides):
-    base = dict(genre="rock", lead="clean_guitar", drums="backbeat", bpm=120.0, major=True, acoustic=False, vocals="none", key=0, energy=0.5)
+    base = dict(
+        genre="rock",
+        lead="clean_guitar",
+        drums="backbeat",
+        bpm=120.0,
+        major=True,
+        acoustic=False,
+        vocals="none",
+        key=0,
+        energy=0.5,
+    )
     return {**base, **overrides}
 
 
@@ -155,7 +169,9 @@ def test_parameters_file_matches_config_defaults():
 
     import yaml
 
-    params = yaml.safe_load((Path(__file__).resolve().parents[2] / "conf/base/parameters_demo_data.yml").read_text())["demo_data"]
+    params = yaml.safe_load((Path(__file__).resolve().parents[2] / "conf/base/parameters_demo_data.yml").read_text())[
+        "demo_data"
+    ]
     params.pop("generate")
     params["n_train"] = DemoWorldConfig().n_train  # an interpolation from globals.yml in the file
     assert params == asdict(DemoWorldConfig())
@@ -166,7 +182,17 @@ def test_era_is_heard_only_through_production(tiny_world):
     share = (tracks["production"] == tracks["era"]).mean()
     expected = tiny_world.config.era_audible + (1 - tiny_world.config.era_audible) / 5  # the rest: any era
     assert abs(share - expected) < 0.08
-    attrs = dict(genre="rock", lead="clean_guitar", drums="backbeat", bpm=120.0, major=True, acoustic=False, vocals="male", key=0, energy=0.5)
+    attrs = dict(
+        genre="rock",
+        lead="clean_guitar",
+        drums="backbeat",
+        bpm=120.0,
+        major=True,
+        acoustic=False,
+        vocals="male",
+        key=0,
+        energy=0.5,
+    )
 
     def treble(production):
         signal = render_track({**attrs, "production": production}, sample_rate=16000, seconds=3.0, seed=5)

@@ -99,7 +99,10 @@ def test_unique_tracks_sample(samples):
     ("extra", "message"),
     [
         ("TRMMMYQ128F932D90X<SEP>SOQMMHC12AB0180CB8<SEP>only three\n", r"expected 4 fields .*found 3"),
-        ("TRMMMYQ128F932D901<SEP>SOQMMHC12AB0180CB8<SEP>A<SEP>B\n", r"TRMMMYQ128F932D901 is listed twice \(first on line 1\)"),
+        (
+            "TRMMMYQ128F932D901<SEP>SOQMMHC12AB0180CB8<SEP>A<SEP>B\n",
+            r"TRMMMYQ128F932D901 is listed twice \(first on line 1\)",
+        ),
         ("TR../../etc/passwd<SEP>SOQMMHC12AB0180CB8<SEP>A<SEP>B\n", r"'TR\.\./\.\./etc/passwd' is not an MSD track ID"),
     ],
 )
@@ -151,7 +154,13 @@ def test_tag_list_rejects_spelling_duplicates(tmp_path):
 
 @pytest.mark.parametrize(
     ("raw", "key"),
-    [("Hip-Hop", "hip hop"), ("hip hop", "hip hop"), (" HIP-HOP ", "hip hop"), ("Progressive rock", "progressive rock"), ("female vocalist", "female vocalist")],
+    [
+        ("Hip-Hop", "hip hop"),
+        ("hip hop", "hip hop"),
+        (" HIP-HOP ", "hip hop"),
+        ("Progressive rock", "progressive rock"),
+        ("female vocalist", "female vocalist"),
+    ],
 )
 def test_normalise_tag(raw, key):
     assert normalise_tag(raw) == key
@@ -269,7 +278,10 @@ class _Exploit:
     [
         (pickle.dumps(_Exploit(), protocol=0), r"refusing to load .*system"),
         (pickle.dumps({"a": 1}, protocol=0), r"expected a pickled list of track IDs, found dict"),
-        (pickle.dumps(["TRAADIN128F931D672", "../../etc"], protocol=0), r"entry 1 is '\.\./\.\./etc', not an MSD track ID"),
+        (
+            pickle.dumps(["TRAADIN128F931D672", "../../etc"], protocol=0),
+            r"entry 1 is '\.\./\.\./etc', not an MSD track ID",
+        ),
         (pickle.dumps(["TRAADIN128F931D672", "TRAADIN128F931D672"], protocol=0), r"listed twice \(entries 0 and 1\)"),
         (b"(lp1\nS'TRAADIN128F9", r"truncated or corrupt pickle"),
         (b"", r"truncated or corrupt pickle"),
@@ -305,7 +317,9 @@ def test_track_id_convention_rejects_unsafe_ids(bad):
 
 def test_audio_index(tmp_path):
     path = tmp_path / "index_MSD.tsv"
-    path.write_text("TRAADIN128F931D672\tA/A/D/TRAADIN128F931D672.mp3\nTRAADQW128F427CE68\tA/A/D/TRAADQW128F427CE68.mp3\n")
+    path.write_text(
+        "TRAADIN128F931D672\tA/A/D/TRAADIN128F931D672.mp3\nTRAADQW128F427CE68\tA/A/D/TRAADQW128F427CE68.mp3\n"
+    )
     index = AudioPathIndex("index", read_audio_index(path))
     paths = index.paths_for(pd.Series(["TRAADQW128F427CE68", "TRAAFDR128F932937A"]))
     assert paths.tolist() == ["A/A/D/TRAADQW128F427CE68.mp3", None]

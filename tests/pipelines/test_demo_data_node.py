@@ -36,7 +36,10 @@ def test_missing_files_draw():
 
 
 def test_fingerprint_ignores_worker_count():
-    assert DemoWorldConfig(**{**TINY, "workers": 1}).fingerprint() == DemoWorldConfig(**{**TINY, "workers": 8}).fingerprint()
+    assert (
+        DemoWorldConfig(**{**TINY, "workers": 1}).fingerprint()
+        == DemoWorldConfig(**{**TINY, "workers": 8}).fingerprint()
+    )
 
 
 def test_real_data_is_never_generated():
@@ -47,7 +50,10 @@ def test_real_data_is_never_generated():
 
 def test_a_folder_the_generator_did_not_write_is_never_drawn_over():
     """All the files in place but no generator marker: somebody's data, an error, no draw."""
-    with pytest.raises(MSDDataError, match=r"/raw: the demo world would replace /raw, which holds files the demo generator did not write.*--env msd"):
+    with pytest.raises(
+        MSDDataError,
+        match=r"/raw: the demo world would replace /raw, which holds files the demo generator did not write.*--env msd",
+    ):
         demo_data(_inventory(True, None), {"generate": True, **TINY})
     with pytest.raises(MSDDataError, match="did not write"):
         demo_data(_inventory(False, None, replaceable=False), {"generate": True, **TINY})

@@ -11,7 +11,13 @@ from msd_tagging.mapping import IdMaps
 from msd_tagging.msd import AudioPathIndex
 from msd_tagging.pipelines.ingestion import nodes
 
-PARAMS = {"n_train": 2, "tag_threshold": 50, "max_missing_audio_fraction": 0.5, "report_max_listed": 10, "max_bad_tag_rows_fraction": 0.01}
+PARAMS = {
+    "n_train": 2,
+    "tag_threshold": 50,
+    "max_missing_audio_fraction": 0.5,
+    "report_max_listed": 10,
+    "max_bad_tag_rows_fraction": 0.01,
+}
 
 
 def tid(i: int) -> str:
@@ -36,7 +42,9 @@ def unique_tracks():
 
 @pytest.fixture
 def split_tracks(unique_tracks):
-    tracks, _ = nodes.build_tracks({"source": "test"}, [tid(0), tid(1), tid(2)], [tid(3), tid(5)], unique_tracks, PARAMS)
+    tracks, _ = nodes.build_tracks(
+        {"source": "test"}, [tid(0), tid(1), tid(2)], [tid(3), tid(5)], unique_tracks, PARAMS
+    )
     return tracks
 
 
@@ -46,7 +54,9 @@ def test_build_tracks_splits_in_order(split_tracks):
 
 
 def test_build_tracks_refuses_train_test_leak(unique_tracks):
-    with pytest.raises(MSDDataError, match=rf"in both filtered_list_train\.cP and filtered_list_test\.cP, e\.g\. {tid(1)}"):
+    with pytest.raises(
+        MSDDataError, match=rf"in both filtered_list_train\.cP and filtered_list_test\.cP, e\.g\. {tid(1)}"
+    ):
         nodes.build_tracks({}, [tid(0), tid(1)], [tid(1)], unique_tracks, PARAMS)
 
 
@@ -90,7 +100,12 @@ def test_build_plays_merges_repeats_and_counts_drops():
         ]
     )
     plays, stats = nodes.build_plays(triplets, song_tracks)
-    got = {(u, t): c for u, t, c in zip(plays["user_id"].astype(str), plays["track_id"].astype(str), plays["play_count"], strict=True)}
+    got = {
+        (u, t): c
+        for u, t, c in zip(
+            plays["user_id"].astype(str), plays["track_id"].astype(str), plays["play_count"], strict=True
+        )
+    }
     assert got == {(uid(1), tid(0)): 5, (uid(2), tid(2)): 7}
     assert stats["rows_read"] == 6
     assert stats["rows_dropped"] == {"play_count_below_1": 1, "song_not_in_unique_tracks": 1, "song_track_mismatch": 1}
@@ -137,8 +152,12 @@ def test_tag_labels_merge_spellings_and_threshold(split_tracks):
 
 def test_resolve_audio_statuses(split_tracks):
     listing = pd.DataFrame({"path": ["A/A/A/" + tid(0) + ".mp3", "A/A/A/" + tid(1) + ".mp3"], "size_bytes": [1000, 0]})
-    tracks, stats = nodes.resolve_audio(split_tracks, AudioPathIndex(), listing, {**PARAMS, "max_missing_audio_fraction": 0.9})
+    tracks, stats = nodes.resolve_audio(
+        split_tracks, AudioPathIndex(), listing, {**PARAMS, "max_missing_audio_fraction": 0.9}
+    )
     assert tracks["audio_status"].tolist() == ["ok", "empty", "missing", "missing", "missing"]
-    assert stats["tracks_without_audio"]["empty"] == [{"track_id": tid(1), "path": f"A/A/A/{tid(1)}.mp3", "split": "train"}]
+    assert stats["tracks_without_audio"]["empty"] == [
+        {"track_id": tid(1), "path": f"A/A/A/{tid(1)}.mp3", "split": "train"}
+    ]
     with pytest.raises(MSDDataError, match=r"4 of 5 split tracks \(80\.0%\) have no usable audio file"):
         nodes.resolve_audio(split_tracks, AudioPathIndex(), listing, PARAMS)

@@ -44,7 +44,9 @@ def safe_torch_load(path: Path, what: str) -> Any:
             fix="only load files this project wrote; delete it to retrain.",
         ) from exc
     except (RuntimeError, EOFError, ValueError) as exc:
-        raise MSDDataError(f"{what} is truncated or corrupt ({exc}).", path=path, fix="delete it; the next run recreates it.") from exc
+        raise MSDDataError(
+            f"{what} is truncated or corrupt ({exc}).", path=path, fix="delete it; the next run recreates it."
+        ) from exc
 
 
 class TorchModelDataset(AbstractDataset[dict, dict]):

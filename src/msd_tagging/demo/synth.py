@@ -156,7 +156,9 @@ def _cached_wavetable(amplitudes: tuple[float, ...]) -> np.ndarray:
     return table
 
 
-def _tone(freq: float, length: int, sr: int, harmonics: np.ndarray, decays: np.ndarray | None, vibrato: float = 0.0) -> np.ndarray:
+def _tone(
+    freq: float, length: int, sr: int, harmonics: np.ndarray, decays: np.ndarray | None, vibrato: float = 0.0
+) -> np.ndarray:
     """Harmonics ``k·freq`` with amplitudes ``harmonics[k-1]``, read from a wavetable.
 
     With ``decays``, the two lowest harmonics (the body) and the rest (the brightness)
@@ -173,10 +175,9 @@ def _tone(freq: float, length: int, sr: int, harmonics: np.ndarray, decays: np.n
     body = np.where(np.arange(harmonics.size) < 2, harmonics, 0)
     bright = harmonics - body
     bright_decay = float(np.mean(decays[2:] if decays.size > 2 else decays))
-    return (
-        _wavetable(body, max_harmonic)[index] * _env(length, sr, float(decays[0]), attack=1e-9)
-        + _wavetable(bright, max_harmonic)[index] * _env(length, sr, bright_decay, attack=1e-9)
-    )
+    return _wavetable(body, max_harmonic)[index] * _env(length, sr, float(decays[0]), attack=1e-9) + _wavetable(
+        bright, max_harmonic
+    )[index] * _env(length, sr, bright_decay, attack=1e-9)
 
 
 def _bass(chords, n, beat, sr, acoustic, genre, rng) -> np.ndarray:
@@ -222,11 +223,16 @@ def _lead(lead: str, chords, n, beat, sr, rng) -> np.ndarray:
             _place(out, start, 0.15 * sound * swell, sr)
         return out
     spec = {
-        "clean_guitar": (np.array([1, .6, .4, .3, .2, .1]), np.array([.8, .5, .35, .25, .18, .12]), 0.0, 8),
-        "pluck": (np.array([1, .7, .5, .35, .25, .18, .12, .08]), np.array([.5, .3, .18, .12, .09, .06, .05, .04]), 0.0, 4),
+        "clean_guitar": (np.array([1, 0.6, 0.4, 0.3, 0.2, 0.1]), np.array([0.8, 0.5, 0.35, 0.25, 0.18, 0.12]), 0.0, 8),
+        "pluck": (
+            np.array([1, 0.7, 0.5, 0.35, 0.25, 0.18, 0.12, 0.08]),
+            np.array([0.5, 0.3, 0.18, 0.12, 0.09, 0.06, 0.05, 0.04]),
+            0.0,
+            4,
+        ),
         "synth": (np.array([1, 0, 1 / 3, 0, 1 / 5, 0, 1 / 7, 0, 1 / 9]), None, 0.0, 8),
-        "brass": (np.array([.6, 1, .8, .6, .45, .3, .2, .12]), None, 0.006, 2),
-        "piano": (np.array([1, .5, .3, .2, .1, .05]), np.array([1.2, .7, .4, .25, .15, .1]), 0.0, 4),
+        "brass": (np.array([0.6, 1, 0.8, 0.6, 0.45, 0.3, 0.2, 0.12]), None, 0.006, 2),
+        "piano": (np.array([1, 0.5, 0.3, 0.2, 0.1, 0.05]), np.array([1.2, 0.7, 0.4, 0.25, 0.15, 0.1]), 0.0, 4),
     }[lead]
     harmonics, decays, vibrato, per_bar = spec
     L = int(4 * beat / per_bar * sr)
@@ -240,7 +246,12 @@ def _lead(lead: str, chords, n, beat, sr, rng) -> np.ndarray:
             sound = _tone(f, L, sr, harmonics, decays, vibrato) * envelope
             if lead == "pluck":  # strum: add the other chord tones slightly later
                 for j, other in enumerate(triad[1:], start=1):
-                    _place(out, start + i * 4 * beat / per_bar + 0.015 * j, 0.25 * _tone(midi_hz(note + 12 + other), L, sr, harmonics, decays) * envelope, sr)
+                    _place(
+                        out,
+                        start + i * 4 * beat / per_bar + 0.015 * j,
+                        0.25 * _tone(midi_hz(note + 12 + other), L, sr, harmonics, decays) * envelope,
+                        sr,
+                    )
             _place(out, start + i * 4 * beat / per_bar, 0.25 * sound, sr)
     return out
 
@@ -267,7 +278,11 @@ def _voice(kind: str, rapped: bool, chords, n, beat, sr, rng) -> np.ndarray:
         phase = np.cumsum(f0 * (1 + vib)) / sr
         source = 2 * (phase % 1.0) - 1 + 0.05 * rng.standard_normal(L)  # buzzy pulse + breath
         f1, f2, f3 = VOWELS[rng.integers(len(VOWELS))] * (1.15 if kind == "female" else 1.0)
-        sound = _resonator(source, f1, 80, sr) + 0.6 * _resonator(source, f2, 100, sr) + 0.3 * _resonator(source, f3, 120, sr)
+        sound = (
+            _resonator(source, f1, 80, sr)
+            + 0.6 * _resonator(source, f2, 100, sr)
+            + 0.3 * _resonator(source, f3, 120, sr)
+        )
         sound *= np.minimum(k / 0.02, 1) * np.minimum((L / sr - k) / 0.03, 1)
         _place(out, time, 3 * sound, sr)
         time += syllable * (1 if not rapped or rng.random() > 0.2 else 2)

@@ -65,7 +65,7 @@ GENRES: dict[str, dict] = {
 GENRE_NAMES = tuple(GENRES)
 
 # How often a true tag is actually given on Last.fm: popular tags far more often.
-TAG_OBSERVED = {tag: 0.95 * (0.985 ** i) for i, tag in enumerate(MSD_50_TAGS)}
+TAG_OBSERVED = {tag: 0.95 * (0.985**i) for i, tag in enumerate(MSD_50_TAGS)}
 # Spelling variants as Last.fm users type them; the ingestion must merge them.
 SPELLINGS = {
     "Hip-Hop": ("Hip-Hop", "hip hop", " HIP-HOP ", "Hip Hop", "hip-hop"),
@@ -253,7 +253,9 @@ def _draw_tracks(config: DemoWorldConfig, rng: np.random.Generator) -> pd.DataFr
     sounds_true = rng.random(n_base) < config.era_audible
     other_era = np.array(ERAS)[rng.integers(0, len(ERAS), size=n_base)]
     tracks["production"] = np.where(sounds_true, tracks["era"].to_numpy(), other_era)
-    split = np.array(["train"] * config.n_train + ["valid"] * config.n_valid + ["test"] * config.n_test + ["none"] * config.n_extra)
+    split = np.array(
+        ["train"] * config.n_train + ["valid"] * config.n_valid + ["test"] * config.n_test + ["none"] * config.n_extra
+    )
     tracks["split"] = split
     tracks["song_id"] = _msd_ids("SO", n_base, rng)
 
@@ -307,47 +309,50 @@ def _tag_strengths(t: pd.DataFrame) -> dict[str, np.ndarray]:
     rock_like = np.isin(g, ("rock", "indie"))
     late = np.isin(era, ("90s", "00s"))
     s = {
-        "rock": genre(rock=1, metal=.7, punk=.7, indie=.6, blues=.2, country=.1, pop=.15),
-        "pop": genre(pop=1, indie=.3, soul=.2, house=.1, electronic=.15),
-        "alternative": genre(indie=.8, punk=.3) + .5 * ((g == "rock") & late),
+        "rock": genre(rock=1, metal=0.7, punk=0.7, indie=0.6, blues=0.2, country=0.1, pop=0.15),
+        "pop": genre(pop=1, indie=0.3, soul=0.2, house=0.1, electronic=0.15),
+        "alternative": genre(indie=0.8, punk=0.3) + 0.5 * ((g == "rock") & late),
         "indie": genre(indie=1),
-        "electronic": genre(electronic=1, house=.8, ambient=.4, hiphop=.1) + .2 * ((g == "pop") & (lead == "synth")),
-        "female vocalists": .9 * female,
-        "dance": genre(house=.9, funk=.3) + .6 * ((g == "electronic") & high) + .5 * ((g == "pop") & (t["drums"].to_numpy() == "four")),
-        "alternative rock": .5 * (g == "indie") + .4 * ((g == "rock") & late),
-        "jazz": genre(jazz=1, soul=.1, funk=.1),
-        "metal": genre(metal=1, punk=.1),
-        "chillout": .6 * (low & np.isin(g, ("ambient", "electronic", "jazz", "folk"))),
-        "male vocalists": .8 * (t["vocals"].to_numpy() == "male"),
-        "classic rock": .9 * ((g == "rock") & np.isin(era, ("60s", "70s"))) + .4 * ((g == "rock") & (era == "80s")),
-        "soul": genre(soul=1, funk=.4, blues=.2),
-        "indie rock": .7 * ((g == "indie") & guitar),
-        "Mellow": .6 * low,
-        "electronica": genre(electronic=.6, ambient=.4),
-        "folk": genre(folk=1, country=.3),
-        "chill": .5 * low,
-        "instrumental": .8 * (t["vocals"].to_numpy() == "none"),
+        "electronic": genre(electronic=1, house=0.8, ambient=0.4, hiphop=0.1)
+        + 0.2 * ((g == "pop") & (lead == "synth")),
+        "female vocalists": 0.9 * female,
+        "dance": genre(house=0.9, funk=0.3)
+        + 0.6 * ((g == "electronic") & high)
+        + 0.5 * ((g == "pop") & (t["drums"].to_numpy() == "four")),
+        "alternative rock": 0.5 * (g == "indie") + 0.4 * ((g == "rock") & late),
+        "jazz": genre(jazz=1, soul=0.1, funk=0.1),
+        "metal": genre(metal=1, punk=0.1),
+        "chillout": 0.6 * (low & np.isin(g, ("ambient", "electronic", "jazz", "folk"))),
+        "male vocalists": 0.8 * (t["vocals"].to_numpy() == "male"),
+        "classic rock": 0.9 * ((g == "rock") & np.isin(era, ("60s", "70s"))) + 0.4 * ((g == "rock") & (era == "80s")),
+        "soul": genre(soul=1, funk=0.4, blues=0.2),
+        "indie rock": 0.7 * ((g == "indie") & guitar),
+        "Mellow": 0.6 * low,
+        "electronica": genre(electronic=0.6, ambient=0.4),
+        "folk": genre(folk=1, country=0.3),
+        "chill": 0.5 * low,
+        "instrumental": 0.8 * (t["vocals"].to_numpy() == "none"),
         "punk": genre(punk=1),
-        "oldies": .7 * (era == "60s") + .25 * (era == "70s"),
+        "oldies": 0.7 * (era == "60s") + 0.25 * (era == "70s"),
         "blues": genre(blues=1),
-        "hard rock": .5 * (g == "metal") + .5 * (rock_like & (lead == "dist_guitar")),
+        "hard rock": 0.5 * (g == "metal") + 0.5 * (rock_like & (lead == "dist_guitar")),
         "ambient": genre(ambient=1),
-        "acoustic": .8 * t["acoustic"].to_numpy(),
-        "experimental": genre(ambient=.3, electronic=.2),
-        "female vocalist": .5 * female,
-        "guitar": .6 * guitar,
+        "acoustic": 0.8 * t["acoustic"].to_numpy(),
+        "experimental": genre(ambient=0.3, electronic=0.2),
+        "female vocalist": 0.5 * female,
+        "guitar": 0.6 * guitar,
         "Hip-Hop": genre(hiphop=1),
         "country": genre(country=1),
-        "easy listening": .4 * (low & np.isin(g, ("jazz", "soul", "pop"))),
+        "easy listening": 0.4 * (low & np.isin(g, ("jazz", "soul", "pop"))),
         "funk": genre(funk=1),
-        "electro": genre(electronic=.5, house=.3),
-        "heavy metal": genre(metal=.8),
-        "Progressive rock": .25 * ((g == "rock") & (era == "70s")) + genre(metal=.1),
-        "rnb": .8 * ((g == "soul") & late) + genre(hiphop=.3),
-        "indie pop": .5 * ((g == "indie") & major) + .2 * ((g == "pop") & (era == "00s")),
-        "sad": .7 * (~major & low) + .3 * (~major & ~low),
+        "electro": genre(electronic=0.5, house=0.3),
+        "heavy metal": genre(metal=0.8),
+        "Progressive rock": 0.25 * ((g == "rock") & (era == "70s")) + genre(metal=0.1),
+        "rnb": 0.8 * ((g == "soul") & late) + genre(hiphop=0.3),
+        "indie pop": 0.5 * ((g == "indie") & major) + 0.2 * ((g == "pop") & (era == "00s")),
+        "sad": 0.7 * (~major & low) + 0.3 * (~major & ~low),
         "House": genre(house=1),
-        "happy": .7 * (major & high),
+        "happy": 0.7 * (major & high),
     }
     for e in ERAS:
         s[e] = (era == e).astype(float)
@@ -391,7 +396,9 @@ def _draw_lastfm_tags(tracks: pd.DataFrame, config: DemoWorldConfig, rng: np.ran
 # --- listening ----------------------------------------------------------------------
 
 
-def _draw_listening(tracks: pd.DataFrame, config: DemoWorldConfig, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _draw_listening(
+    tracks: pd.DataFrame, config: DemoWorldConfig, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Listeners in scenes (era and taste) pick tracks; returns triplets and mismatches."""
     # Plays are per song: a duplicate track shares its original's song, so only the
     # original tracks are the songs listeners choose from.
@@ -452,10 +459,14 @@ def _draw_listening(tracks: pd.DataFrame, config: DemoWorldConfig, rng: np.rando
             rows_user.extend([users[start + k]] * n)
             rows_song.extend(song_ids[chosen])
             rows_count.extend(counts)
-    triplets = pd.DataFrame({"user_id": rows_user, "song_id": rows_song, "play_count": np.asarray(rows_count, dtype=np.int64)})
+    triplets = pd.DataFrame(
+        {"user_id": rows_user, "song_id": rows_song, "play_count": np.asarray(rows_count, dtype=np.int64)}
+    )
 
     # Logs merged from several sources repeat a (user, song): split a few counts in two.
-    repeat = rng.choice(np.flatnonzero(triplets["play_count"].to_numpy() >= 2), size=config.repeated_rows, replace=False)
+    repeat = rng.choice(
+        np.flatnonzero(triplets["play_count"].to_numpy() >= 2), size=config.repeated_rows, replace=False
+    )
     extra = triplets.iloc[repeat].copy()
     first = (extra["play_count"] // 2).to_numpy()
     triplets.loc[repeat, "play_count"] = triplets.loc[repeat, "play_count"].to_numpy() - first

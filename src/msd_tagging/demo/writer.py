@@ -177,12 +177,16 @@ def _write_tables(world: DemoWorld, out: Path) -> None:
 
     with open(out / LAYOUT["triplets"], "w", encoding="utf-8", newline="\n") as handle:
         t = world.triplets
-        handle.writelines(f"{u}\t{s}\t{c}\n" for u, s, c in zip(t["user_id"], t["song_id"], t["play_count"], strict=True))
+        handle.writelines(
+            f"{u}\t{s}\t{c}\n" for u, s, c in zip(t["user_id"], t["song_id"], t["play_count"], strict=True)
+        )
 
     with open(out / LAYOUT["unique_tracks"], "w", encoding="utf-8", newline="\n") as handle:
         handle.writelines(
             f"{tid}<SEP>{sid}<SEP>{a}<SEP>{ti}\n"
-            for tid, sid, a, ti in zip(tracks["track_id"], tracks["song_id"], tracks["artist"], tracks["title"], strict=True)
+            for tid, sid, a, ti in zip(
+                tracks["track_id"], tracks["song_id"], tracks["artist"], tracks["title"], strict=True
+            )
         )
 
     by_id = tracks.set_index("track_id")
@@ -218,7 +222,10 @@ def _write_lastfm_db(world: DemoWorld, path: Path) -> None:
         db.executemany("INSERT INTO tags (ROWID, tag) VALUES (?, ?)", [(tag_row[t], t) for t in names])
         db.executemany(
             "INSERT INTO tid_tag VALUES (?, ?, ?)",
-            [(tid_row[t], tag_row[g], float(w)) for t, g, w in zip(tags["track_id"], tags["tag"], tags["weight"], strict=True)],
+            [
+                (tid_row[t], tag_row[g], float(w))
+                for t, g, w in zip(tags["track_id"], tags["tag"], tags["weight"], strict=True)
+            ],
         )
         db.execute("CREATE INDEX idx_tid_tag_tid ON tid_tag (tid)")
         db.execute("CREATE INDEX idx_tid_tag_tag ON tid_tag (tag)")
@@ -252,7 +259,9 @@ def _write_audio(world: DemoWorld, audio_root: Path, *, workers: int, progress: 
             bar.update()
     else:
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
+        ) as pool:
             for _ in pool.map(_render_to_file, jobs, chunksize=16):
                 bar.update()
     bar.close()

@@ -62,7 +62,9 @@ class TrainConfig:
         for epoch in self.milestones:
             integer(epoch, f"{name}.milestones", minimum=1)
         if not isinstance(self.device, str) or not DEVICE.fullmatch(self.device):
-            raise ParameterError(f"{name}.device", f"{self.device!r} is not a device.", fix="use auto, cpu, cuda or cuda:N.")
+            raise ParameterError(
+                f"{name}.device", f"{self.device!r} is not a device.", fix="use auto, cpu, cuda or cuda:N."
+            )
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -188,7 +190,9 @@ def _validation(model, features, labels, config: TrainConfig, device) -> dict:
 
 
 def _fingerprint(model_config: VGGConfig, config: TrainConfig, n_train: int, n_valid: int, data_key: str) -> dict:
-    keep = {k: v for k, v in config.as_dict().items() if k not in ("num_workers", "eval_batch_size", "threads", "device")}
+    keep = {
+        k: v for k, v in config.as_dict().items() if k not in ("num_workers", "eval_batch_size", "threads", "device")
+    }
     return {"model": model_config.as_dict(), "train": keep, "n_train": n_train, "n_valid": n_valid, "data": data_key}
 
 
@@ -234,7 +238,9 @@ def train(
         torch.manual_seed(config.seed)
         model = VGGTagger(model_config).to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-        scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(config.milestones), gamma=config.gamma)
+        scheduler = torch.optim.lr_scheduler.MultiStepLR(
+            optimizer, milestones=list(config.milestones), gamma=config.gamma
+        )
         rng = np.random.default_rng(config.seed)
         state = {"epoch": 0, "best_metric": -1.0, "bad_epochs": 0, "history": [], "best_model": None, "stopped": ""}
 
@@ -246,7 +252,11 @@ def train(
             torch.set_rng_state(saved["torch_rng"])
             rng.bit_generator.state = saved["numpy_rng"]
             state = {k: saved[k] for k in state}
-            logger.info("Resuming training after epoch %d (best validation PR-AUC %s).", state["epoch"], format_score(state["best_metric"]))
+            logger.info(
+                "Resuming training after epoch %d (best validation PR-AUC %s).",
+                state["epoch"],
+                format_score(state["best_metric"]),
+            )
         elif saved is not None:
             logger.info("Checkpoint was made with other settings or data; training from scratch.")
 
@@ -269,7 +279,9 @@ def train(
             )
             model.train()
             started, total, seen = time.perf_counter(), 0.0, 0
-            for x, y in tqdm(loader, desc=f"epoch {epoch}", unit="batch", leave=False, disable=None if progress else True):
+            for x, y in tqdm(
+                loader, desc=f"epoch {epoch}", unit="batch", leave=False, disable=None if progress else True
+            ):
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                 optimizer.zero_grad(set_to_none=True)
                 with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
@@ -301,7 +313,9 @@ def train(
                 state["bad_epochs"] += 1
             state["epoch"] = epoch
             if state["bad_epochs"] >= config.patience:
-                state["stopped"] = f"early stop after epoch {epoch}: no better validation PR-AUC for {config.patience} epochs"
+                state["stopped"] = (
+                    f"early stop after epoch {epoch}: no better validation PR-AUC for {config.patience} epochs"
+                )
             elif epoch >= config.max_epochs:
                 state["stopped"] = f"reached max_epochs={config.max_epochs}"
             logger.info(

@@ -31,7 +31,10 @@ class VGGConfig:
             raise ValueError(f"channels ({len(self.channels)}) and pools ({len(self.pools)}) need one entry per block")
 
     def as_dict(self) -> dict:
-        return {k: [list(p) for p in v] if k == "pools" else list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        return {
+            k: [list(p) for p in v] if k == "pools" else list(v) if isinstance(v, tuple) else v
+            for k, v in asdict(self).items()
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> VGGConfig:
@@ -66,7 +69,9 @@ class VGGTagger(nn.Module):
         self.config = config
         self.input_bn = nn.BatchNorm2d(1)  # learns the input scale, as in Won et al.'s FCN
         widths = (1, *config.channels)
-        self.blocks = nn.Sequential(*(ConvBlock(a, b, p) for a, b, p in zip(widths[:-1], widths[1:], config.pools, strict=True)))
+        self.blocks = nn.Sequential(
+            *(ConvBlock(a, b, p) for a, b, p in zip(widths[:-1], widths[1:], config.pools, strict=True))
+        )
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.channels[-1], config.n_tags)
 

@@ -42,7 +42,9 @@ def safe_relative_path(value: object, *, path: str | PathLike | None = None, lin
     """
     text = str(value)
     if not text or any(ord(c) < 32 for c in text) or "\\" in text:
-        raise MSDDataError(f"audio path {text!r} is empty or holds control characters or backslashes.", path=path, line=line)
+        raise MSDDataError(
+            f"audio path {text!r} is empty or holds control characters or backslashes.", path=path, line=line
+        )
     rel = PurePosixPath(text)
     if rel.is_absolute() or ".." in rel.parts:
         raise MSDDataError(

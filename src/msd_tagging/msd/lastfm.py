@@ -103,7 +103,16 @@ _ROW_CLASS = """
         ELSE 'ok'
     END
 """
-LASTFM_BAD_ROWS = ("null_id", "id_not_a_rowid", "null_weight", "weight_not_a_number", "unknown_tid", "unknown_tag", "tid_not_a_track_id", "null_tag")
+LASTFM_BAD_ROWS = (
+    "null_id",
+    "id_not_a_rowid",
+    "null_weight",
+    "weight_not_a_number",
+    "unknown_tid",
+    "unknown_tag",
+    "tid_not_a_track_id",
+    "null_tag",
+)
 
 
 def read_lastfm_tags_db(path: str | PathLike, *, chunk_rows: int = 1 << 20) -> pd.DataFrame:
@@ -128,10 +137,7 @@ def read_lastfm_tags_db(path: str | PathLike, *, chunk_rows: int = 1 << 20) -> p
     connection = _open_sqlite_read_only(path)
     try:
         try:
-            present = {
-                name
-                for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            }
+            present = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         except sqlite3.DatabaseError as exc:
             raise MSDDataError(f"cannot read SQLite database: {exc}.", path=path) from exc
         missing = [t for t in LASTFM_TABLES if t not in present]
@@ -208,7 +214,9 @@ def _id_table(rows: list[tuple[int, object]], valid) -> tuple[list[str], dict[in
     return names, of_rowid, duplicates
 
 
-def _rowid_codes(values: np.ndarray, rows: list[tuple[int, object]], of_rowid: dict[int, int]) -> tuple[np.ndarray, list[int]]:
+def _rowid_codes(
+    values: np.ndarray, rows: list[tuple[int, object]], of_rowid: dict[int, int]
+) -> tuple[np.ndarray, list[int]]:
     """Positions of ROWIDs ``values``: -2 where the ROWID is not in the table, -1 where its
     name is invalid. Also a few of the unknown ROWIDs, for the report."""
     values = values.astype(np.int64)
@@ -255,9 +263,7 @@ def read_lastfm_json_tree(root: str | PathLike) -> pd.DataFrame:
                 tag, weight = pair
                 weight = float(weight)
             except (TypeError, ValueError) as exc:
-                raise MSDDataError(
-                    f"tag entry {pair!r} is not [tag, weight].", path=file
-                ) from exc
+                raise MSDDataError(f"tag entry {pair!r} is not [tag, weight].", path=file) from exc
             track_ids.append(track_id)
             tags.append(str(tag))
             weights.append(weight)

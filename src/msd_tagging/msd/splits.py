@@ -40,7 +40,9 @@ def load_data_pickle(path: str | PathLike, what: str) -> object:
         return _DataOnlyUnpickler(io.BytesIO(payload), encoding="latin1").load()
     except _CodeInPickle as exc:
         raise MSDDataError(
-            f"not a plain-data pickle: {exc}.", path=path, fix="use the published file; never load pickles of unknown origin."
+            f"not a plain-data pickle: {exc}.",
+            path=path,
+            fix="use the published file; never load pickles of unknown origin.",
         ) from exc
     except (pickle.UnpicklingError, EOFError, ValueError, KeyError, IndexError, TypeError) as exc:
         raise MSDDataError(f"truncated or corrupt pickle ({type(exc).__name__}: {exc}).", path=path) from exc
@@ -70,9 +72,7 @@ def read_split_pickle(path: str | PathLike) -> list[str]:
                 fix="split files list MSD track IDs such as TRAADIN128F931D672.",
             )
         if value in seen:
-            raise MSDDataError(
-                f"track {value} is listed twice (entries {seen[value]} and {position}).", path=path
-            )
+            raise MSDDataError(f"track {value} is listed twice (entries {seen[value]} and {position}).", path=path)
         seen[value] = position
         ids.append(value)
     if not ids:

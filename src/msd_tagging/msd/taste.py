@@ -46,9 +46,7 @@ def read_triplets(path: str | PathLike, *, block_size: int = 16 << 20) -> pd.Dat
     read_options = pacsv.ReadOptions(column_names=list(TRIPLET_COLUMNS), block_size=block_size)
     # Blank lines (a trailing newline too many) carry nothing: skipped. Row numbers then
     # differ from line numbers, so errors find their line with a slow scan.
-    parse_options = pacsv.ParseOptions(
-        delimiter="\t", quote_char=False, double_quote=False, ignore_empty_lines=True
-    )
+    parse_options = pacsv.ParseOptions(delimiter="\t", quote_char=False, double_quote=False, ignore_empty_lines=True)
     convert_options = pacsv.ConvertOptions(
         column_types={"user_id": dictionary, "song_id": dictionary, "play_count": pa.int64()},
         strings_can_be_null=False,
@@ -169,8 +167,7 @@ def _read_pairs(path: Path, *, strict: bool) -> tuple[pd.DataFrame, int]:
             elif line.strip():
                 if strict:
                     raise MSDDataError(
-                        "expected 'ERROR: <SOxxxxxxxxxxxxxxxx TRxxxxxxxxxxxxxxxx> …', "
-                        f"found {line[:80].rstrip()!r}.",
+                        f"expected 'ERROR: <SOxxxxxxxxxxxxxxxx TRxxxxxxxxxxxxxxxx> …', found {line[:80].rstrip()!r}.",
                         path=path,
                         line=number,
                         fix="this must be the Taste Profile sid_mismatches.txt.",

@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 
 from msd_tagging.audio import DECODER_PREFIX, STATUSES, DamageConfig, MelConfig
-from msd_tagging.features import ExtractionPlan, FeatureStore
 from msd_tagging.config import block
 from msd_tagging.evaluation import require_positives
+from msd_tagging.features import ExtractionPlan, FeatureStore
 from msd_tagging.models.training import CheckpointStore, train_config
 
 logger = logging.getLogger(__name__)
+
 
 def plan_features(tracks: pd.DataFrame, raw_world: dict, params: dict) -> ExtractionPlan:
     """Every split track with an audio file (empty ones too, so they are reported).
@@ -65,7 +66,9 @@ def feature_report(features: FeatureStore, tracks: pd.DataFrame, params: dict) -
             "count": int(said.sum()),
             "files": [
                 {"track_id": t, "path": p, "status": st, "message": d[d.index(DECODER_PREFIX) :]}
-                for t, p, st, d in zip(*(manifest.loc[said, c] for c in ("track_id", "path", "status", "detail")), strict=True)
+                for t, p, st, d in zip(
+                    *(manifest.loc[said, c] for c in ("track_id", "path", "status", "detail")), strict=True
+                )
             ][:limit],
         },
     }
@@ -99,7 +102,11 @@ def train_tagger(
     # A checkpoint is resumed only for the same features and labels.
     key = hashlib.sha256(json.dumps(features.config, sort_keys=True).encode())
     for split in ("train", "valid"):
-        key.update(",".join(tracks.loc[(tracks["split"] == split) & tracks["track_id"].isin(features.track_ids), "track_id"]).encode())
+        key.update(
+            ",".join(
+                tracks.loc[(tracks["split"] == split) & tracks["track_id"].isin(features.track_ids), "track_id"]
+            ).encode()
+        )
     key.update(train_y.tobytes() + valid_y.tobytes())
     result = train(model_config, config, train_x, train_y, valid_x, valid_y, checkpoint, data_key=key.hexdigest()[:16])
     model = {
@@ -145,8 +152,13 @@ def score_tracks(model: dict, features: FeatureStore, tracks: pd.DataFrame, para
         with Client(address) as client:
             logger.info("Scoring %d tracks in %d tasks on the Dask cluster at %s.", len(ids), len(parts), address)
             shipped = client.scatter(model, broadcast=True)
-            futures = [client.submit(score_partition, shipped, str(features.root), part, params["train"], pure=False) for part in parts]
-            probabilities = np.concatenate(client.gather(futures)) if parts else np.zeros((0, len(model["tags"])), np.float32)
+            futures = [
+                client.submit(score_partition, shipped, str(features.root), part, params["train"], pure=False)
+                for part in parts
+            ]
+            probabilities = (
+                np.concatenate(client.gather(futures)) if parts else np.zeros((0, len(model["tags"])), np.float32)
+            )
     else:
         probabilities = score_partition(model, features, ids, params["train"])
     scores = pd.DataFrame(probabilities, columns=model["tags"])
@@ -165,4 +177,6 @@ def score_partition(model: dict, features: FeatureStore | str, ids: list[str], t
         features = FeatureStore(features)
     network, device = load_tagger(model, train["device"])
     with torch.random.fork_rng(devices=[]):
-        return predict(network, [features.features(t) for t in ids], model["chunk_frames"], train["eval_batch_size"], device)
+        return predict(
+            network, [features.features(t) for t in ids], model["chunk_frames"], train["eval_batch_size"], device
+        )

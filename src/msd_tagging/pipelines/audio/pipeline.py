@@ -8,7 +8,12 @@ from msd_tagging.pipelines.audio import nodes
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
-            node(nodes.plan_features, inputs=["tracks", "raw_world", "params:audio"], outputs="features", name="extract_features"),
+            node(
+                nodes.plan_features,
+                inputs=["tracks", "raw_world", "params:audio"],
+                outputs="features",
+                name="extract_features",
+            ),
             node(
                 nodes.feature_report,
                 inputs=["features", "tracks", "params:ingestion"],
@@ -21,7 +26,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs=["vgg_model", "vgg_training_history"],
                 name="train_vgg",
             ),
-            node(nodes.plot_training, inputs="vgg_training_history", outputs="vgg_training_curves", name="plot_vgg_training"),
+            node(
+                nodes.plot_training,
+                inputs="vgg_training_history",
+                outputs="vgg_training_curves",
+                name="plot_vgg_training",
+            ),
             node(
                 nodes.score_tracks,
                 inputs=["vgg_model", "features", "tracks", "params:audio"],

@@ -26,11 +26,18 @@ logger = logging.getLogger(__name__)
 
 
 def core_centroid_scores(
-    track_vectors: pd.DataFrame, audio_scores: pd.DataFrame, tracks: pd.DataFrame, tag_labels: pd.DataFrame, listening: dict, core: dict
+    track_vectors: pd.DataFrame,
+    audio_scores: pd.DataFrame,
+    tracks: pd.DataFrame,
+    tag_labels: pd.DataFrame,
+    listening: dict,
+    core: dict,
 ) -> pd.DataFrame:
     """MF-centroids from each tag's dense core: its ``top_n`` tracks less the
     ``drop_fraction`` farthest from their mean direction. Otherwise as MF-centroids."""
-    return mf_centroid_scores(track_vectors, audio_scores, tracks, tag_labels, {**listening, "drop_fraction": core["drop_fraction"]})
+    return mf_centroid_scores(
+        track_vectors, audio_scores, tracks, tag_labels, {**listening, "drop_fraction": core["drop_fraction"]}
+    )
 
 
 def mf_classifier_scores(
@@ -47,7 +54,9 @@ def mf_classifier_scores(
     split = warm["track_id"].map(tracks.set_index("track_id")["split"])
     train, valid = (split == "train").to_numpy(), (split == "valid").to_numpy()
     if not train.any() or not valid.any():
-        raise MSDDataError("the MF classifier needs warm training and validation tracks; found none", fix="check the split files")
+        raise MSDDataError(
+            "the MF classifier needs warm training and validation tracks; found none", fix="check the split files"
+        )
     model = fit_tag_classifier(
         vectors[train],
         labels_for(tag_labels, warm["track_id"][train], tags, "training"),
@@ -56,15 +65,28 @@ def mf_classifier_scores(
         tuple(params["cs"]),
         seed=params["seed"],
     )
-    logger.info("MF classifier: C = %g chosen on validation (%s).", model.c, ", ".join(f"{c:g}: {q:.4f}" for c, q in model.validation.items()))
+    logger.info(
+        "MF classifier: C = %g chosen on validation (%s).",
+        model.c,
+        ", ".join(f"{c:g}: {q:.4f}" for c, q in model.validation.items()),
+    )
     scores = pd.DataFrame(model.predict(vectors), columns=tags)
     scores.insert(0, "track_id", warm["track_id"].to_numpy())
-    report = {"c": model.c, "validation_quality": {f"{c:g}": q for c, q in model.validation.items()}, "criterion": "macro (ROC-AUC + PR-AUC) / 2 on validation"}
+    report = {
+        "c": model.c,
+        "validation_quality": {f"{c:g}": q for c, q in model.validation.items()},
+        "criterion": "macro (ROC-AUC + PR-AUC) / 2 on validation",
+    }
     return scores, report
 
 
 def learned_fusion(
-    audio_scores: pd.DataFrame, listening_scores: pd.DataFrame, tag_labels: pd.DataFrame, tracks: pd.DataFrame, params: dict, per_tag: bool
+    audio_scores: pd.DataFrame,
+    listening_scores: pd.DataFrame,
+    tag_labels: pd.DataFrame,
+    tracks: pd.DataFrame,
+    params: dict,
+    per_tag: bool,
 ) -> tuple[pd.DataFrame, dict]:
     """Fit audio/listening weights on the validation split only, apply them to every track.
 
@@ -72,18 +94,31 @@ def learned_fusion(
     """
     tags = [c for c in audio_scores.columns if c != "track_id"]
     valid_ids = tracks.loc[tracks["split"] == "valid", "track_id"]
-    both = audio_scores[audio_scores["track_id"].isin(valid_ids) & audio_scores["track_id"].isin(listening_scores["track_id"])]["track_id"]
+    both = audio_scores[
+        audio_scores["track_id"].isin(valid_ids) & audio_scores["track_id"].isin(listening_scores["track_id"])
+    ]["track_id"]
     if both.empty:
-        raise MSDDataError("no validation track has both audio and listening scores to fit fusion weights on", fix="check the split files")
+        raise MSDDataError(
+            "no validation track has both audio and listening scores to fit fusion weights on",
+            fix="check the split files",
+        )
     audio = audio_scores.set_index("track_id").loc[both, tags].to_numpy()
     listening = listening_scores.set_index("track_id").loc[both, tags].to_numpy()
     labels = labels_for(tag_labels, both, tags, "validation")
-    w_global, weights = fit_fusion_weights(audio, listening, labels, per_tag=per_tag, grid_step=params["grid_step"], shrinkage=params["shrinkage"])
+    w_global, weights = fit_fusion_weights(
+        audio, listening, labels, per_tag=per_tag, grid_step=params["grid_step"], shrinkage=params["shrinkage"]
+    )
     logger.info(
         "Fusion fitted on %d validation tracks: global listening weight %.2f%s.",
         len(both), w_global, f", per tag {weights.min():.2f}–{weights.max():.2f}" if per_tag else "",
     )  # fmt: skip
-    report = {"fitted_on": "valid", "tracks": int(len(both)), "global_weight": w_global, "per_tag": per_tag, "weights": dict(zip(tags, map(float, weights), strict=True))}
+    report = {
+        "fitted_on": "valid",
+        "tracks": int(len(both)),
+        "global_weight": w_global,
+        "per_tag": per_tag,
+        "weights": dict(zip(tags, map(float, weights), strict=True)),
+    }
     return fuse(audio_scores, listening_scores, weights), report
 
 
@@ -101,7 +136,6 @@ SCORERS = {
     "fusion_classifier": "VGG + MF classifier, per-tag weights (validation)",
 }
 PAPER_RELATIVE_GAIN = {"roc_auc": 0.8700 / 0.8672 - 1, "pr_auc": 0.2830 / 0.2774 - 1}
-
 
 
 def global_fusion(audio_scores, listening_scores, tag_labels, tracks, params) -> tuple[pd.DataFrame, dict]:
@@ -170,7 +204,12 @@ def extended_table(**metrics: dict) -> tuple[pd.DataFrame, str, dict]:
 
 
 def cold_start_analysis(
-    plays: pd.DataFrame, id_maps: IdMaps, tracks: pd.DataFrame, tag_labels: pd.DataFrame, params: dict, **scores: pd.DataFrame
+    plays: pd.DataFrame,
+    id_maps: IdMaps,
+    tracks: pd.DataFrame,
+    tag_labels: pd.DataFrame,
+    params: dict,
+    **scores: pd.DataFrame,
 ):
     """Metrics of each scorer per popularity bin (play count, zero included) on the evaluation split.
 
@@ -200,7 +239,15 @@ def cold_start_analysis(
                 rows.append({**row, "tracks_scored": 0, "tags_scored": 0, "roc_auc": np.nan, "pr_auc": np.nan})
                 continue
             summary, _ = evaluate(frame, tag_labels, scored)
-            rows.append({**row, "tracks_scored": summary["n_tracks_scored"], "tags_scored": summary["n_tags_scored"], "roc_auc": summary["roc_auc_macro"], "pr_auc": summary["pr_auc_macro"]})
+            rows.append(
+                {
+                    **row,
+                    "tracks_scored": summary["n_tracks_scored"],
+                    "tags_scored": summary["n_tags_scored"],
+                    "roc_auc": summary["roc_auc_macro"],
+                    "pr_auc": summary["pr_auc_macro"],
+                }
+            )
     table = pd.DataFrame(rows)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     order = list(bins.cat.categories)
@@ -210,7 +257,10 @@ def cold_start_analysis(
             ax.plot(order, group[metric], marker="o", label=scorer)
     sizes = table.drop_duplicates("bin").set_index("bin")["tracks"].reindex(order)
     for ax, metric in zip(axes, ("ROC-AUC", "PR-AUC"), strict=True):
-        ax.set(xlabel="plays of the track (tracks in bin: " + ", ".join(f"{b}: {n}" for b, n in sizes.items()) + ")", ylabel=f"macro {metric}")
+        ax.set(
+            xlabel="plays of the track (tracks in bin: " + ", ".join(f"{b}: {n}" for b, n in sizes.items()) + ")",
+            ylabel=f"macro {metric}",
+        )
         ax.xaxis.label.set_size(7)
     axes[0].legend(fontsize=7)
     fig.suptitle(f"Cold start: {params['split']} tracks by popularity")
@@ -219,7 +269,13 @@ def cold_start_analysis(
 
 
 def tag_playlists(
-    track_vectors: pd.DataFrame, audio_scores: pd.DataFrame, tracks: pd.DataFrame, unique_tracks: pd.DataFrame, tag_labels: pd.DataFrame, listening: dict, params: dict
+    track_vectors: pd.DataFrame,
+    audio_scores: pd.DataFrame,
+    tracks: pd.DataFrame,
+    unique_tracks: pd.DataFrame,
+    tag_labels: pd.DataFrame,
+    listening: dict,
+    params: dict,
 ) -> pd.DataFrame:
     """For a few tags, the tracks nearest the tag's MF centroid: example playlists.
 
@@ -257,5 +313,11 @@ def tag_playlists(
     playlists["has_tag"] = playlists["has_tag"].astype("Int8")
     for tag, group in playlists.groupby("tag", sort=False):
         known = group["has_tag"].dropna()
-        logger.info("Playlist %s: %d tracks, %d of %d labelled ones carry the tag.", tag, len(group), int(known.sum()), len(known))
+        logger.info(
+            "Playlist %s: %d tracks, %d of %d labelled ones carry the tag.",
+            tag,
+            len(group),
+            int(known.sum()),
+            len(known),
+        )
     return playlists

@@ -7,7 +7,15 @@ from msd_tagging.pipelines.evaluation import create_pipeline as evaluation
 from msd_tagging.pipelines.listening.nodes import combine_scores
 
 # Scorers this pipeline adds (Table 1's audio, mf and hybrid come from the listening side).
-NEW_SCORERS = ("mf_core", "hybrid_core", "mf_classifier", "hybrid_classifier", "fusion_global", "fusion_by_tag", "fusion_classifier")
+NEW_SCORERS = (
+    "mf_core",
+    "hybrid_core",
+    "mf_classifier",
+    "hybrid_classifier",
+    "fusion_global",
+    "fusion_by_tag",
+    "fusion_classifier",
+)
 COLD_START_SCORERS = ("audio", "mf", "hybrid", "mf_classifier", "fusion_classifier")
 
 
@@ -16,18 +24,35 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 nodes.core_centroid_scores,
-                inputs=["track_vectors", "audio_scores", "tracks", "tag_labels", "params:listening", "params:beyond.core"],
+                inputs=[
+                    "track_vectors",
+                    "audio_scores",
+                    "tracks",
+                    "tag_labels",
+                    "params:listening",
+                    "params:beyond.core",
+                ],
                 outputs="mf_core_scores",
                 name="mf_core_centroids",
             ),
-            node(combine_scores, inputs=["audio_scores", "mf_core_scores"], outputs="hybrid_core_scores", name="hybrid_core"),
+            node(
+                combine_scores,
+                inputs=["audio_scores", "mf_core_scores"],
+                outputs="hybrid_core_scores",
+                name="hybrid_core",
+            ),
             node(
                 nodes.mf_classifier_scores,
                 inputs=["track_vectors", "tracks", "tag_labels", "params:beyond.classifier"],
                 outputs=["mf_classifier_scores", "mf_classifier_report"],
                 name="mf_classifier",
             ),
-            node(combine_scores, inputs=["audio_scores", "mf_classifier_scores"], outputs="hybrid_classifier_scores", name="hybrid_classifier"),
+            node(
+                combine_scores,
+                inputs=["audio_scores", "mf_classifier_scores"],
+                outputs="hybrid_classifier_scores",
+                name="hybrid_classifier",
+            ),
             node(
                 nodes.global_fusion,
                 inputs=["audio_scores", "mf_scores", "tag_labels", "tracks", "params:beyond.fusion"],
@@ -73,7 +98,15 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 nodes.tag_playlists,
-                inputs=["track_vectors", "audio_scores", "tracks", "unique_tracks", "tag_labels", "params:listening", "params:beyond.playlists"],
+                inputs=[
+                    "track_vectors",
+                    "audio_scores",
+                    "tracks",
+                    "unique_tracks",
+                    "tag_labels",
+                    "params:listening",
+                    "params:beyond.playlists",
+                ],
                 outputs="tag_playlists",
                 name="tag_playlists",
             ),

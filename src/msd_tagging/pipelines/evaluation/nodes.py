@@ -11,7 +11,9 @@ from msd_tagging.evaluation import check_split, evaluate, require_scored
 logger = logging.getLogger(__name__)
 
 
-def evaluate_scorer(scores: pd.DataFrame, tag_labels: pd.DataFrame, tracks: pd.DataFrame, params: dict) -> tuple[dict, pd.DataFrame]:
+def evaluate_scorer(
+    scores: pd.DataFrame, tag_labels: pd.DataFrame, tracks: pd.DataFrame, params: dict
+) -> tuple[dict, pd.DataFrame]:
     """Macro and per-tag ROC-AUC / PR-AUC of one scorer on ``params["split"]``."""
     split = check_split(params["split"], "evaluation.split")
     summary, per_tag = evaluate(scores, tag_labels, tracks.loc[tracks["split"] == split, "track_id"])

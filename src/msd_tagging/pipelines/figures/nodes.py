@@ -26,7 +26,11 @@ def tsne_embedding(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame, params
 
     warm, unit = _warm_split_vectors(track_vectors, tag_labels)
     rng = np.random.default_rng(params["seed"])
-    rows = np.sort(rng.choice(len(warm), size=params["sample_size"], replace=False)) if len(warm) > params["sample_size"] else np.arange(len(warm))
+    rows = (
+        np.sort(rng.choice(len(warm), size=params["sample_size"], replace=False))
+        if len(warm) > params["sample_size"]
+        else np.arange(len(warm))
+    )
     from tqdm.auto import tqdm
 
     every = 25
@@ -63,14 +67,20 @@ def tsne_figures(embedding: pd.DataFrame, tag_labels: pd.DataFrame, params: dict
 
     labels = tag_labels.set_index("track_id").loc[embedding["track_id"]]
     vocabulary = list(labels.columns)
-    highlight = (tags_in_vocabulary([params["highlight_tag"]], vocabulary, "figures.highlight_tag") or vocabulary[:1])[0]
+    highlight = (tags_in_vocabulary([params["highlight_tag"]], vocabulary, "figures.highlight_tag") or vocabulary[:1])[
+        0
+    ]
     single, axis = plt.subplots(figsize=(6, 6))
     _scatter(axis, embedding, labels[highlight].to_numpy() == 1, highlight)
     axis.set_title(f"MF space (t-SNE): tracks tagged {highlight} in red")
     single.tight_layout()
     tags = tags_in_vocabulary(params["grid_tags"], vocabulary, "figures.grid_tags") or vocabulary[:1]
     columns = 3
-    grid, axes = plt.subplots(max(1, (len(tags) + columns - 1) // columns), columns, figsize=(4 * columns, 4 * ((len(tags) + columns - 1) // columns)))
+    grid, axes = plt.subplots(
+        max(1, (len(tags) + columns - 1) // columns),
+        columns,
+        figsize=(4 * columns, 4 * ((len(tags) + columns - 1) // columns)),
+    )
     for axis, tag in zip(np.ravel(axes), tags, strict=False):
         _scatter(axis, embedding, labels[tag].to_numpy() == 1, tag)
     for axis in np.ravel(axes)[len(tags) :]:
@@ -100,5 +110,10 @@ def tag_agreement(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame, params:
         shuffled = rng.permutation(has)
         agreement = float(has[neighbours[has]].mean())
         baseline = float(shuffled[neighbours[shuffled]].mean())
-        out[tag] = {"tracks": int(has.sum()), "agreement": agreement, "shuffled": baseline, "ratio": agreement / baseline if baseline else None}
+        out[tag] = {
+            "tracks": int(has.sum()),
+            "agreement": agreement,
+            "shuffled": baseline,
+            "ratio": agreement / baseline if baseline else None,
+        }
     return {"k": k, "tracks": int(len(warm)), "tags": out}

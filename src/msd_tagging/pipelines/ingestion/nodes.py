@@ -19,7 +19,6 @@ from msd_tagging.msd import AudioPathIndex, normalise_tag, split_train_valid
 logger = logging.getLogger(__name__)
 
 
-
 def _listed(values, limit: int) -> list:
     """At most ``limit`` items of ``values`` for a report (the counts say how many in all)."""
     return [v for _, v in zip(range(limit), values, strict=False)]
@@ -52,8 +51,7 @@ def build_tracks(
     leaked = pd.Index(split_train).intersection(pd.Index(split_test))
     if len(leaked):
         raise MSDDataError(
-            f"{len(leaked)} track(s) are in both filtered_list_train.cP and filtered_list_test.cP, "
-            f"e.g. {leaked[0]}.",
+            f"{len(leaked)} track(s) are in both filtered_list_train.cP and filtered_list_test.cP, e.g. {leaked[0]}.",
             fix="use the published split files unchanged, or remove the overlap from one of them.",
         )
     tracks = pd.DataFrame(
@@ -115,7 +113,10 @@ def resolve_audio(
         "audio_status": {k: int(v) for k, v in out["audio_status"].value_counts().items()},
         "tracks_without_audio": {
             reason: _listed(
-                [{"track_id": t, "path": p, "split": s} for t, p, s in zip(g["track_id"], g["audio_path"], g["split"], strict=True)],
+                [
+                    {"track_id": t, "path": p, "split": s}
+                    for t, p, s in zip(g["track_id"], g["audio_path"], g["split"], strict=True)
+                ],
                 limit,
             )
             for reason, g in bad.groupby("audio_status")
@@ -132,7 +133,12 @@ def resolve_audio(
             fix="check the audio root and path convention in conf/<env>/catalog.yml, or raise the threshold.",
         )
     for reason, items in stats["tracks_without_audio"].items():
-        logger.warning("%d split track(s) without usable audio (%s), e.g. %s", stats["audio_status"][reason], reason, items[0]["track_id"])
+        logger.warning(
+            "%d split track(s) without usable audio (%s), e.g. %s",
+            stats["audio_status"][reason],
+            reason,
+            items[0]["track_id"],
+        )
     return out, stats
 
 
@@ -171,9 +177,7 @@ def map_songs_to_tracks(
     stats = {
         "pairs_in_unique_tracks": int(len(pairs)),
         "pairs_dropped_sid_mismatch": int(flagged.sum()),
-        "pairs_kept_manually_accepted": int(
-            pairs.merge(manually_accepted, on=["song_id", "track_id"]).shape[0]
-        ),
+        "pairs_kept_manually_accepted": int(pairs.merge(manually_accepted, on=["song_id", "track_id"]).shape[0]),
         "songs_with_several_tracks": int(kept.loc[several, "song_id"].nunique()),
         "tracks_not_given_plays_as_duplicates": int(several.sum() - kept.loc[several, "song_id"].nunique()),
     }
@@ -315,7 +319,9 @@ def build_tag_labels(
     out.insert(0, "track_id", tracks["track_id"].to_numpy())
 
     spelling_names = np.asarray(tags.cat.categories, dtype=object)
-    exact = np.array([tag_list[t] == spelling_names[c] for c, t in enumerate(category_tag)] if len(category_tag) else [], dtype=bool)
+    exact = np.array(
+        [tag_list[t] == spelling_names[c] for c, t in enumerate(category_tag)] if len(category_tag) else [], dtype=bool
+    )
     variants = frame.loc[~exact[frame["spelling"].to_numpy()]] if len(frame) else frame
     split = tracks["split"].to_numpy()
     stats = {

@@ -9,10 +9,10 @@ import pandas as pd
 
 from msd_tagging.errors import MSDDataError
 from msd_tagging.listening import (
-    check_centroid_params,
     centroid_scores,
-    factorise,
+    check_centroid_params,
     factorisation_config,
+    factorise,
     hybrid_scores,
     platt_calibrate,
     play_matrix,
@@ -62,7 +62,9 @@ def labels_for(tag_labels: pd.DataFrame, ids: pd.Series, tags: list[str], what: 
     return labels.to_numpy(dtype=np.int8)
 
 
-def training_side(warm: pd.DataFrame, audio_scores: pd.DataFrame, tracks: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def training_side(
+    warm: pd.DataFrame, audio_scores: pd.DataFrame, tracks: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
     """Which rows of ``warm`` are training tracks with audio scores, and those scores."""
     split = warm["track_id"].map(tracks.set_index("track_id")["split"])
     audio = audio_scores.set_index("track_id")
@@ -100,7 +102,9 @@ def mf_centroid_scores(
             params["top_n"],
             int(train.sum()),
         )
-    scores, _ = centroid_scores(vectors, np.flatnonzero(train), audio_train, params["top_n"], drop_fraction=params["drop_fraction"])
+    scores, _ = centroid_scores(
+        vectors, np.flatnonzero(train), audio_train, params["top_n"], drop_fraction=params["drop_fraction"]
+    )
     if calibration == "platt":
         labels = labels_for(tag_labels, train_ids, tags, "training")
         scores, base_rate = platt_calibrate(scores, scores[train], labels, c=params["platt_c"])

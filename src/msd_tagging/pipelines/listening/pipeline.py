@@ -9,7 +9,12 @@ from msd_tagging.pipelines.listening import nodes
 def create_pipeline(**kwargs) -> Pipeline:
     listening = Pipeline(
         [
-            node(nodes.factorise_plays, inputs=["plays", "id_maps", "params:listening"], outputs="track_vectors", name="factorise_plays"),
+            node(
+                nodes.factorise_plays,
+                inputs=["plays", "id_maps", "params:listening"],
+                outputs="track_vectors",
+                name="factorise_plays",
+            ),
             node(
                 nodes.mf_centroid_scores,
                 inputs=["track_vectors", "audio_scores", "tracks", "tag_labels", "params:listening"],

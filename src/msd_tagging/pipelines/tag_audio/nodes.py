@@ -76,7 +76,8 @@ def find_audio(input_dir: str, pattern: str | list[str], recursive: bool) -> lis
     files = sorted(p for p in found if p.is_file() or p.is_symlink())
     if not files:
         raise MSDDataError(
-            f"no file matches {' or '.join(map(repr, patterns))} under {str(root)!r}" + ("" if recursive else " (subfolders not searched)"),
+            f"no file matches {' or '.join(map(repr, patterns))} under {str(root)!r}"
+            + ("" if recursive else " (subfolders not searched)"),
             path=root,
             fix="check tag_audio.pattern and tag_audio.recursive; " + PATTERN_FIX,
         )
@@ -114,7 +115,9 @@ def tag_audio_files(model: dict, params: dict, audio: dict) -> tuple[pd.DataFram
 
     def flush() -> None:
         with torch.random.fork_rng(devices=[]):
-            probabilities = predict(network, [x for _, x in batch], model["chunk_frames"], audio["train"]["eval_batch_size"], device)
+            probabilities = predict(
+                network, [x for _, x in batch], model["chunk_frames"], audio["train"]["eval_batch_size"], device
+            )
         for (row, _), p in zip(batch, probabilities, strict=True):
             best = np.argsort(-p, kind="stable")[:top_k]
             for rank, t in enumerate(best, start=1):
@@ -139,7 +142,9 @@ def tag_audio_files(model: dict, params: dict, audio: dict) -> tuple[pd.DataFram
     if batch:
         flush()
 
-    columns = ["file", "status", "detail", "seconds"] + [f"{k}_{r}" for r in range(1, top_k + 1) for k in ("tag", "probability")]
+    columns = ["file", "status", "detail", "seconds"] + [
+        f"{k}_{r}" for r in range(1, top_k + 1) for k in ("tag", "probability")
+    ]
     table = pd.DataFrame(rows).reindex(columns=columns)
     counts = Counter(table["status"])
     tagged = int(table["tag_1"].notna().sum())
@@ -148,7 +153,14 @@ def tag_audio_files(model: dict, params: dict, audio: dict) -> tuple[pd.DataFram
         "files": len(table),
         "tagged": tagged,
         "statuses": dict(counts),
-        "skipped": table.loc[table["tag_1"].isna(), ["file", "status", "detail"]].to_dict("records")[: config.report_max_listed],
+        "skipped": table.loc[table["tag_1"].isna(), ["file", "status", "detail"]].to_dict("records")[
+            : config.report_max_listed
+        ],
     }
-    logger.info("tag_audio: %d of %d files tagged; %s.", tagged, len(table), ", ".join(f"{s}: {n}" for s, n in sorted(counts.items())))
+    logger.info(
+        "tag_audio: %d of %d files tagged; %s.",
+        tagged,
+        len(table),
+        ", ".join(f"{s}: {n}" for s, n in sorted(counts.items())),
+    )
     return table, report
