@@ -103,3 +103,22 @@ def test_remote_and_custom_datasets_pass_through():
     assert make_atomic(MemoryDataset()) is False
     assert make_atomic(ParquetDataset(filepath="memory://bucket/scores.parquet")) is False  # not a local file
     assert make_atomic(ParquetDataset(filepath="/tmp/x.parquet")) is True
+
+
+def test_the_context_catalog_of_notebooks_is_atomic_too(monkeypatch):
+    """``context.catalog`` (kedro jupyter, kedro ipython, notebooks) used to be a plain
+    DataCatalog even though ``kedro run`` saved atomically."""
+    from pathlib import Path
+
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    from msd_tagging.atomic import AtomicDataCatalog
+
+    repo = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(repo)
+    bootstrap_project(repo)
+    with KedroSession.create(project_path=repo, env="base") as session:
+        catalog = session.load_context().catalog
+    assert isinstance(catalog, AtomicDataCatalog)
+    assert type(catalog).__name__.endswith("WithCatalogCommandsMixin")  # Kedro's notebook commands kept

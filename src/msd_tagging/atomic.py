@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from kedro.framework.context import KedroContext
 from kedro.io import AbstractVersionedDataset, DataCatalog
 
 logger = logging.getLogger(__name__)
@@ -95,3 +96,20 @@ class AtomicDataCatalog(DataCatalog):
     def save(self, ds_name: str, data: Any) -> None:
         make_atomic(self[ds_name])
         super().save(ds_name, data)
+
+
+class AtomicContext(KedroContext):
+    """Kedro's context, whose ``catalog`` is an :class:`AtomicDataCatalog` too.
+
+    ``kedro run`` builds its catalog from ``settings.DATA_CATALOG_CLASS``, but
+    ``context.catalog`` (what ``kedro jupyter``, ``kedro ipython`` and notebooks get) builds
+    a plain ``DataCatalog``, whose saves are not atomic. This keeps Kedro's notebook
+    commands on the catalog and makes its saves atomic like a run's.
+    """
+
+    @property
+    def catalog(self) -> AtomicDataCatalog:
+        from kedro.framework.context import CatalogCommandsMixin
+        from kedro.framework.context.context import compose_classes
+
+        return self._get_catalog(catalog_class=compose_classes(AtomicDataCatalog, CatalogCommandsMixin))

@@ -124,9 +124,9 @@ class RunCostHooks:
         logger.info("node %s: %.1f s, peak RSS %s MB", node.name, seconds, f"{peak:.0f}" if peak else "?")
 
     @hook_impl
-    def after_pipeline_run(self, run_params: dict) -> None:
+    def after_pipeline_run(self, run_params: dict | None = None) -> None:
         if not self._costs:
-            if "Parallel" in str(run_params.get("runner", "")):
+            if "Parallel" in str((run_params or {}).get("runner", "")):
                 logger.info(
                     "No per-node cost table: ParallelRunner runs nodes in worker processes; use the default runner to measure."
                 )

@@ -7,7 +7,7 @@ import warnings
 
 from kedro.config import OmegaConfigLoader
 
-from msd_tagging.atomic import AtomicDataCatalog
+from msd_tagging.atomic import AtomicContext, AtomicDataCatalog
 from msd_tagging.console import plain_logs_outside_terminal
 from msd_tagging.hooks import RunCostHooks, RunStartHooks
 
@@ -53,3 +53,5 @@ HOOKS = (RunStartHooks(), RunCostHooks())
 
 # Every save to a local file goes through a temporary name and os.replace (atomic.py).
 DATA_CATALOG_CLASS = AtomicDataCatalog
+# ...and context.catalog (kedro jupyter / ipython, notebooks) is that class too.
+CONTEXT_CLASS = AtomicContext
