@@ -56,7 +56,7 @@ def main() -> None:
 
     from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-    from msd_tagging.listening import BPRConfig, factorise, play_matrix
+    from msd_tagging.listening.factorisation import BPRConfig, factorise, play_matrix
     from msd_tagging.mapping import IdMaps
     from msd_tagging.pipelines.listening.nodes import factorise_plays
 

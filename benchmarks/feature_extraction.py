@@ -72,7 +72,7 @@ def per_file_ms(function, paths: list[Path], repeat: int = 2) -> float:
 
 
 def _extract(path: str) -> str:
-    from msd_tagging.audio import DamageConfig, MelConfig, check_and_extract
+    from msd_tagging.audio.signal import DamageConfig, MelConfig, check_and_extract
 
     return check_and_extract(path, MelConfig(), DamageConfig())[1]
 
@@ -112,8 +112,8 @@ def main() -> None:
 
     import librosa
 
-    from msd_tagging.audio import DamageConfig, MelConfig, check_and_extract
-    from msd_tagging.features import ExtractionPlan, write_plan
+    from msd_tagging.audio.signal import DamageConfig, MelConfig, check_and_extract
+    from msd_tagging.audio.store import ExtractionPlan, write_plan
 
     mel, damage = MelConfig(), DamageConfig()
 

@@ -6,7 +6,7 @@ then reads it in fresh subprocesses with
 
 * ``pandas.read_csv`` with defaults (the named baseline: string columns),
 * ``pandas.read_csv`` with category dtypes (the same compact output as ours), and
-* ``msd_tagging.msd.read_triplets`` (pyarrow streaming, dictionary-encoded IDs),
+* ``msd_tagging.readers.read_triplets`` (pyarrow streaming, dictionary-encoded IDs),
 
 and prints wall seconds and peak resident memory of each, with ratios against the
 baseline measured in the same run.
@@ -87,7 +87,7 @@ READERS = {
         "f = pd.read_csv(PATH, sep='\\t', header=None, names=['user_id', 'song_id', 'play_count'], "
         "dtype={'user_id': 'category', 'song_id': 'category', 'play_count': 'int64'})",
     ),
-    "msd_tagging read_triplets": ("from msd_tagging.msd import read_triplets", "f = read_triplets(PATH)"),
+    "msd_tagging read_triplets": ("from msd_tagging.readers import read_triplets", "f = read_triplets(PATH)"),
 }
 
 CHILD = """

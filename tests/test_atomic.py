@@ -13,7 +13,7 @@ from kedro_datasets.json import JSONDataset
 from kedro_datasets.matplotlib import MatplotlibDataset
 from kedro_datasets.pandas import CSVDataset, ParquetDataset
 
-from msd_tagging.atomic import AtomicDataCatalog, make_atomic
+from msd_tagging.datasets.atomic import AtomicDataCatalog, make_atomic
 
 matplotlib.use("Agg")
 pytestmark = pytest.mark.bad_input
@@ -113,7 +113,7 @@ def test_the_context_catalog_of_notebooks_is_atomic_too(monkeypatch):
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
-    from msd_tagging.atomic import AtomicDataCatalog
+    from msd_tagging.datasets.atomic import AtomicDataCatalog
 
     repo = Path(__file__).resolve().parents[1]
     monkeypatch.chdir(repo)

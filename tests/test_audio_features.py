@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from msd_tagging.audio import DamageConfig, MelConfig, check_and_extract, decode, log_mel
+from msd_tagging.audio.signal import DamageConfig, MelConfig, check_and_extract, decode, log_mel
+from msd_tagging.audio.store import ExtractionPlan, FeatureStore, write_plan
 from msd_tagging.errors import MSDDataError
-from msd_tagging.features import ExtractionPlan, FeatureStore, write_plan
 
 SR = 16000
 
@@ -100,7 +100,7 @@ def test_bad_files_are_counted_not_fatal(tmp_path, content, status):
 
 
 def test_nan_features_stop_the_run_naming_the_track(tmp_path, monkeypatch):
-    import msd_tagging.audio as audio
+    import msd_tagging.audio.signal as audio
 
     (tmp_path / "audio").mkdir()
     sf.write(tmp_path / "audio" / "a.wav", _tone(440.0), SR)

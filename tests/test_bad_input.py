@@ -7,13 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msd_tagging.audio import DamageConfig, MelConfig, check_and_extract
+from msd_tagging.audio.signal import DamageConfig, MelConfig, check_and_extract
 from msd_tagging.mapping import IdMaps
-from msd_tagging.pipelines.listening.nodes import (
-    combine_scores,
-    factorise_plays,
-    mf_centroid_scores,
-)
+from msd_tagging.pipelines.listening.nodes import factorise_plays
+from msd_tagging.scoring.scorers import hybrid, mf_centroid_scores
 
 pytestmark = pytest.mark.bad_input
 
@@ -43,8 +40,8 @@ def test_tracks_without_plays_and_users_with_one_play(tmp_path):
     listening = {"use_bias": False, "top_n": 3, "drop_fraction": 0.0, "calibration": "cosine", "platt_c": 1.0}
     mf = mf_centroid_scores(vectors, audio, tracks, labels, listening)
     assert not mf["track_id"].isin(["T10", "T11"]).any()  # cold tracks get no MF score
-    hybrid = combine_scores(audio, mf).set_index("track_id")
-    assert hybrid.loc["T11", "rock"] == audio.set_index("track_id").loc["T11", "rock"]  # audio alone
+    hybrid_table = hybrid(audio, mf).set_index("track_id")
+    assert hybrid_table.loc["T11", "rock"] == audio.set_index("track_id").loc["T11", "rock"]  # audio alone
 
 
 def test_yaml_with_python_tags_is_rejected(tmp_path):
@@ -171,8 +168,8 @@ def _scores_and_labels(positives: bool):
 
 def test_no_scorable_tag_says_which_tags_have_no_positives():
     from msd_tagging.errors import MSDDataError
-    from msd_tagging.evaluation import require_positives
     from msd_tagging.pipelines.evaluation.nodes import evaluate_scorer
+    from msd_tagging.scoring.evaluation import require_positives
 
     scores, labels, tracks = _scores_and_labels(positives=False)
     with pytest.raises(
@@ -214,7 +211,7 @@ def test_a_wrong_split_name_is_refused_by_name():
 
 
 def test_figure_tags_missing_from_a_short_vocabulary_are_skipped_with_a_warning(caplog):
-    from msd_tagging.pipelines.figures.nodes import tag_agreement, tsne_figures
+    from msd_tagging.pipelines.reporting.nodes import tag_agreement, tsne_figures
 
     rng = np.random.default_rng(0)
     ids = [f"T{i}" for i in range(40)]
@@ -239,8 +236,8 @@ def test_figure_tags_missing_from_a_short_vocabulary_are_skipped_with_a_warning(
 
 def test_a_dangling_symlink_in_the_audio_root_is_missing_audio_named(tmp_path):
     from msd_tagging.datasets import AudioListingDataset
-    from msd_tagging.msd import AudioPathIndex
     from msd_tagging.pipelines.ingestion.nodes import resolve_audio
+    from msd_tagging.readers import AudioPathIndex
 
     ids = ["TRAAAAA00000000001", "TRAAAAA00000000002"]
     root = tmp_path / "audio"
@@ -265,8 +262,8 @@ def test_a_link_pointing_outside_the_audio_root_is_followed_and_counted(tmp_path
     """Decided: followed (link farms into other disks are how large collections are laid
     out, and only who can write the root can place one), but counted and listed."""
     from msd_tagging.datasets import AudioListingDataset
-    from msd_tagging.msd import AudioPathIndex
     from msd_tagging.pipelines.ingestion.nodes import resolve_audio
+    from msd_tagging.readers import AudioPathIndex
 
     track = "TRAAAAA00000000001"
     elsewhere = tmp_path / "other_disk" / "song.mp3"
@@ -294,7 +291,7 @@ def test_tag_audio_reports_a_nan_wav_and_tags_the_rest(tmp_path):
 
     from msd_tagging.demo.synth import render_track
     from msd_tagging.pipelines.tag_audio.nodes import tag_audio_files
-    from tests.test_tag_audio import ATTRS, AUDIO, _model, _params
+    from tests.test_tag_audio import ATTRS, AUDIO_ARGS, _model, _params
 
     folder = tmp_path / "new"
     folder.mkdir()
@@ -302,7 +299,7 @@ def test_tag_audio_reports_a_nan_wav_and_tags_the_rest(tmp_path):
     bad = render_track(ATTRS, sample_rate=16000, seconds=2.0, seed=2).astype(np.float32)
     bad[1000:1010] = np.nan
     sf.write(folder / "nan.wav", bad, 16000, subtype="FLOAT")
-    table, report = tag_audio_files(_model(), _params(folder, pattern="wav"), AUDIO)
+    table, report = tag_audio_files(_model(), _params(folder, pattern="wav"), *AUDIO_ARGS)
     status = table.set_index("file")["status"].to_dict()
     assert status == {"good.wav": "ok", "nan.wav": "not_finite"}
     assert report["tagged"] == 1 and report["statuses"]["not_finite"] == 1
@@ -350,7 +347,7 @@ def test_parameters_are_checked_by_name_before_the_run(block_name, change, messa
         )
     parameters["figures"]["agreement"].update(highlight_tag="Hip-Hop", grid_tags=[])
     check_parameters(
-        copy.deepcopy(parameters), {"audio", "listening", "tag_audio", "evaluation", "beyond"}
+        copy.deepcopy(parameters), {"audio", "listening", "tag_audio", "evaluation", "reporting"}
     )  # the shipped ones pass
     for key, value in change.items():
         if isinstance(value, dict):
@@ -369,7 +366,7 @@ def test_parameters_are_checked_by_name_before_the_run(block_name, change, messa
 
 
 def test_top_n_at_least_the_training_tracks_is_warned(caplog):
-    from msd_tagging.pipelines.listening.nodes import mf_centroid_scores
+    from msd_tagging.scoring.scorers import mf_centroid_scores
     from tests.test_listening import _node_inputs
 
     vectors, audio, tracks, labels, params = _node_inputs()
@@ -394,7 +391,7 @@ BOM = "\ufeff"
 
 
 def test_a_byte_order_mark_is_stripped_by_every_text_reader(samples, tmp_path):
-    from msd_tagging.msd import (
+    from msd_tagging.readers import (
         read_audio_index,
         read_lastfm_json_tree,
         read_manually_accepted,
@@ -474,7 +471,7 @@ def _dirty_db(path, rows, tids=None):
 
 
 def test_dirty_lastfm_rows_are_counted_by_reason(tmp_path):
-    from msd_tagging.msd import read_lastfm_tags_db
+    from msd_tagging.readers import read_lastfm_tags_db
 
     path = tmp_path / "lastfm_tags.db"
     rows = [
@@ -508,8 +505,8 @@ def test_dirty_lastfm_rows_are_counted_by_reason(tmp_path):
 
 def test_null_tag_weights_stop_ingestion_naming_the_file(tmp_path):
     from msd_tagging.errors import MSDDataError
-    from msd_tagging.msd import read_lastfm_tags_db
     from msd_tagging.pipelines.ingestion.nodes import build_tag_labels
+    from msd_tagging.readers import read_lastfm_tags_db
 
     path = tmp_path / "lastfm_tags.db"
     _dirty_db(path, [(1, 1, None), (2, 3, None), (1, 3, 90.0)])
@@ -539,9 +536,9 @@ def test_a_replaced_audio_file_is_extracted_again(tmp_path):
 
     import soundfile as sf
 
-    from msd_tagging.audio import DamageConfig, MelConfig
+    from msd_tagging.audio.signal import DamageConfig, MelConfig
+    from msd_tagging.audio.store import ExtractionPlan, FeatureStore, write_plan
     from msd_tagging.demo.synth import render_track
-    from msd_tagging.features import ExtractionPlan, FeatureStore, write_plan
     from tests.test_tag_audio import ATTRS
 
     audio = tmp_path / "audio"
@@ -601,7 +598,7 @@ def test_a_long_recording_decodes_in_bounded_memory_and_equals_a_whole_decode(tm
     import soundfile as sf
     import soxr
 
-    from msd_tagging.audio import decode
+    from msd_tagging.audio.signal import decode
 
     rng = np.random.default_rng(0)
     seconds, native = 240, 44100
@@ -638,8 +635,8 @@ def test_extraction_workers_exit_when_the_run_is_killed(tmp_path):
     script.write_text(
         "import os, sys, time, multiprocessing\n"
         "from concurrent.futures import ProcessPoolExecutor\n"
-        "from msd_tagging.audio import MelConfig\n"
-        "from msd_tagging.features import _init_worker\n"
+        "from msd_tagging.audio.signal import MelConfig\n"
+        "from msd_tagging.audio.store import _init_worker\n"
         "def pid_then_sleep(_):\n    time.sleep(0.2)\n    return os.getpid()\n"
         "if __name__ == '__main__':\n"
         "    pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context('spawn'), initializer=_init_worker, initargs=(MelConfig(), os.getpid()))\n"
@@ -671,7 +668,7 @@ def _running(pid: int) -> bool:
 
 def test_triplets_accept_a_trailing_blank_line_and_name_the_line_of_a_huge_count(samples, tmp_path):
     from msd_tagging.errors import MSDDataError
-    from msd_tagging.msd import read_triplets
+    from msd_tagging.readers import read_triplets
 
     text = (samples / "taste_train_triplets.head10.txt").read_text()
     trailing = tmp_path / "trailing.txt"
@@ -699,7 +696,7 @@ def test_a_file_the_user_cannot_read_is_reported_as_permission_denied(tmp_path, 
 
     import soundfile as sf
 
-    import msd_tagging.audio as audio
+    import msd_tagging.audio.signal as audio
 
     path = tmp_path / "private.wav"
     sf.write(path, np.zeros(16000, np.float32), 16000)

@@ -16,8 +16,8 @@ import pytest
 import soundfile as sf
 import torch
 
+from msd_tagging.audio.store import FeatureStore
 from msd_tagging.demo.synth import render_track
-from msd_tagging.features import FeatureStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.bad_input]
 
@@ -36,8 +36,8 @@ ATTRS = dict(
 EXTRACT = textwrap.dedent(
     """
     import sys
-    from msd_tagging.audio import DamageConfig, MelConfig
-    from msd_tagging.features import ExtractionPlan, write_plan
+    from msd_tagging.audio.signal import DamageConfig, MelConfig
+    from msd_tagging.audio.store import ExtractionPlan, write_plan
     audio, store, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     jobs = tuple((f"TR{i:04d}", f"clip{i:04d}.mp3") for i in range(n))
     plan = ExtractionPlan(jobs=jobs, mel=MelConfig(), damage=DamageConfig(expected_seconds=8.0), tracks_per_shard=3, workers=1)

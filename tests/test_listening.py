@@ -6,16 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msd_tagging.listening import (
-    BPRConfig,
-    centroid_scores,
-    factorise,
-    hybrid_scores,
-    platt_calibrate,
-    play_matrix,
-    quantile_calibrate,
-)
-from msd_tagging.pipelines.listening.nodes import PAPER_TABLE_1, table_1
+from msd_tagging.listening.centroids import centroid_scores, platt_calibrate, quantile_calibrate
+from msd_tagging.listening.factorisation import BPRConfig, factorise, play_matrix
+from msd_tagging.pipelines.reporting.nodes import table_1
+from msd_tagging.scoring.scorers import SCORERS
+from msd_tagging.scoring.scorers import hybrid as hybrid_scores
 
 
 def test_checkerboard_plays_separate_into_two_groups():
@@ -99,7 +94,9 @@ def test_cold_tracks_fall_back_to_audio():
 
 def test_table_1_schema():
     metrics = {"split": "test", "roc_auc_macro": 0.8, "pr_auc_macro": 0.3, "n_tracks_scored": 10, "n_tags_scored": 5}
-    table, markdown, record = table_1(metrics, {**metrics, "roc_auc_macro": 0.6}, {**metrics, "roc_auc_macro": 0.81})
+    table, markdown, record = table_1(
+        audio=metrics, mf={**metrics, "roc_auc_macro": 0.6}, hybrid={**metrics, "roc_auc_macro": 0.81}
+    )
     assert table.columns.tolist() == [
         "method",
         "roc_auc",
@@ -110,12 +107,12 @@ def test_table_1_schema():
         "paper_msd_pr_auc",
     ]
     assert table["method"].tolist() == ["VGG (audio)", "MF-centroids", "Hybrid"]
-    assert table["paper_msd_roc_auc"].tolist() == [PAPER_TABLE_1[k]["roc_auc"] for k in ("audio", "mf", "hybrid")]
+    assert table["paper_msd_roc_auc"].tolist() == [s.paper.roc_auc for s in SCORERS if s.paper]
     assert "| Hybrid | 0.8100 | 0.3000 |" in markdown and record["rows"][1]["roc_auc"] == 0.6
 
 
 def test_tag_agreement_beats_shuffled_on_a_clustered_tag():
-    from msd_tagging.pipelines.figures.nodes import tag_agreement
+    from msd_tagging.pipelines.reporting.nodes import tag_agreement
 
     rng = np.random.default_rng(0)
     n = 120
@@ -160,7 +157,7 @@ def _node_inputs():
 
 
 def test_mf_centroid_node_gives_probabilities_that_rank_the_tag():
-    from msd_tagging.pipelines.listening.nodes import mf_centroid_scores
+    from msd_tagging.scoring.scorers import mf_centroid_scores
 
     vectors, audio, tracks, labels, params = _node_inputs()
     scores = mf_centroid_scores(vectors, audio, tracks, labels, params).set_index("track_id")["a"]
@@ -170,7 +167,7 @@ def test_mf_centroid_node_gives_probabilities_that_rank_the_tag():
 
 def test_mf_centroid_node_names_a_training_track_without_labels():
     from msd_tagging.errors import MSDDataError
-    from msd_tagging.pipelines.listening.nodes import mf_centroid_scores
+    from msd_tagging.scoring.scorers import mf_centroid_scores
 
     vectors, audio, tracks, labels, params = _node_inputs()
     with pytest.raises(MSDDataError, match="T3"):

@@ -19,7 +19,7 @@ from kedro.framework.startup import bootstrap_project
 
 from msd_tagging.errors import MSDDataError
 from msd_tagging.pipeline_registry import register_pipelines
-from msd_tagging.pipelines.beyond.nodes import SCORERS
+from msd_tagging.scoring.scorers import SCORERS
 from tests.conftest import TINY
 
 REPO = Path(__file__).resolve().parents[1]
@@ -211,8 +211,10 @@ def test_hybrid_generates_then_ingests_the_demo(tiny_run, monkeypatch):
     # Beyond the paper: every scorer in the extended table, fusion fitted on validation.
     (extended,) = (tmp_path / "data/08_reporting/tiny/extended_table.json").glob("*/extended_table.json")
     record = json.loads(extended.read_text())
-    assert [r["scorer"] for r in record["rows"]] == list(SCORERS)
-    assert record["best_fused"] in SCORERS and all(0.0 <= r["roc_auc"] <= 1.0 for r in record["rows"])
+    assert [r["scorer"] for r in record["rows"]] == [s.name for s in SCORERS]
+    assert record["best_fused"] in {s.name for s in SCORERS if s.kind == "fused"} and all(
+        0.0 <= r["roc_auc"] <= 1.0 for r in record["rows"]
+    )
     weights = json.loads((tmp_path / "data/07_model_output/tiny/fusion_by_tag_weights.json").read_text())
     assert weights["fitted_on"] == "valid" and weights["tracks"] <= 12
     cold = pd.read_csv(tmp_path / "data/08_reporting/tiny/cold_start_metrics.csv")

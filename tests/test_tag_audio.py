@@ -32,6 +32,7 @@ AUDIO = {
     },
     "train": {"device": "cpu", "eval_batch_size": 8},
 }
+AUDIO_ARGS = (AUDIO["mel"], AUDIO["damage"], AUDIO["train"])  # tag_audio's audio.mel, audio.damage, audio.train
 ATTRS = dict(
     genre="rock",
     lead="clean_guitar",
@@ -85,7 +86,7 @@ def folder(tmp_path):
 
 
 def test_tags_good_files_and_reports_broken_ones(folder):
-    table, report = tag_audio_files(_model(), _params(folder), AUDIO)
+    table, report = tag_audio_files(_model(), _params(folder), *AUDIO_ARGS)
     status = table.set_index("file")["status"].to_dict()
     assert status == {
         "a.mp3": "ok",
@@ -106,15 +107,15 @@ def test_tags_good_files_and_reports_broken_ones(folder):
 
 
 def test_batching_does_not_change_the_scores(folder):
-    one, _ = tag_audio_files(_model(), _params(folder, batch_files=1), AUDIO)
-    many, _ = tag_audio_files(_model(), _params(folder, batch_files=64), AUDIO)
+    one, _ = tag_audio_files(_model(), _params(folder, batch_files=1), *AUDIO_ARGS)
+    many, _ = tag_audio_files(_model(), _params(folder, batch_files=64), *AUDIO_ARGS)
     assert one.equals(many)
 
 
 def test_a_wrong_folder_or_pattern_says_how_to_fix_it(tmp_path, folder):
     with pytest.raises(MSDDataError, match="tag_audio.input_dir"):
-        tag_audio_files(_model(), _params(tmp_path / "nowhere"), AUDIO)
+        tag_audio_files(_model(), _params(tmp_path / "nowhere"), *AUDIO_ARGS)
     with pytest.raises(MSDDataError, match=r"no file matches '\*.wav'"):
-        tag_audio_files(_model(), _params(folder, pattern="*.wav"), AUDIO)
-    top, _ = tag_audio_files(_model(), _params(folder, recursive=False, limit=2), AUDIO)
+        tag_audio_files(_model(), _params(folder, pattern="*.wav"), *AUDIO_ARGS)
+    top, _ = tag_audio_files(_model(), _params(folder, recursive=False, limit=2), *AUDIO_ARGS)
     assert top["file"].tolist() == ["a.mp3", "blip.mp3"]

@@ -11,9 +11,9 @@ import torch
 
 from msd_tagging.datasets.torch_files import CheckpointFile, TorchModelDataset
 from msd_tagging.errors import MSDDataError
-from msd_tagging.evaluation import evaluate
 from msd_tagging.models.training import TrainConfig, predict, train
 from msd_tagging.models.vgg import VGGConfig, VGGTagger
+from msd_tagging.scoring.evaluation import evaluate
 
 TINY_MODEL = VGGConfig(n_mels=16, n_tags=2, channels=(4, 8), pools=((2, 2), (2, 2)), dropout=0.1)
 

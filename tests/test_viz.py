@@ -40,7 +40,7 @@ def test_kedro_viz_build_exports_the_lineage(tmp_path):
     tasks = {n["name"] for n in main["nodes"] if n["type"] == "task"}
     assert {"train_vgg", "factorise_plays", "mf_centroids", "hybrid", "table_1", "fusion_classifier"} <= tasks
     pipelines = {p.name for p in (project / "build/api/pipelines").iterdir()}
-    assert {"hybrid", "method", "beyond", "tag_audio", "listening"} <= pipelines
+    assert {"hybrid", "method", "scoring", "reporting", "evaluation", "tag_audio", "listening"} <= pipelines
     method = json.loads((project / "build/api/pipelines/method").read_text())
     assert {"train_vgg", "factorise_plays", "mf_centroids", "hybrid", "table_1"} <= {n["name"] for n in method["nodes"]}
     tag_audio = json.loads((project / "build/api/pipelines/tag_audio").read_text())

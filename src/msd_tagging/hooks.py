@@ -1,5 +1,13 @@
-"""Run hooks: parameters checked before the first node, and per-node wall time and peak
-memory, logged, so every run says what it cost."""
+"""Run hooks: plain log lines outside a terminal, parameters checked before the first node,
+and per-node wall time and peak memory, logged, so every run says what it cost.
+
+Rich lays a log out for the terminal's width and, when stdout is not a terminal (CI, a
+pipe, ``kedro run > run.log``), for 80 columns: every long line, URL and cost-table row is
+split in two. Kedro 1.7 accepts only its own and the standard library's handler classes in
+``conf/logging.yml``, so the project keeps Rich there and swaps it, as the project's
+settings load and again when the run starts, for a plain :class:`logging.StreamHandler`
+when its console is not a terminal.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,30 @@ from pathlib import Path
 from kedro.framework.hooks import hook_impl
 
 logger = logging.getLogger(__name__)
+
+PLAIN_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def plain_logs_outside_terminal(target: logging.Logger | None = None) -> int:
+    """Replace each Rich handler of ``target`` (the root logger) whose console is not a
+    terminal by a plain stream handler on the same stream and level. Returns how many."""
+    from rich.logging import RichHandler
+
+    target = target or logging.getLogger()
+    swapped = 0
+    for handler in list(target.handlers):
+        if isinstance(handler, RichHandler) and not handler.console.is_terminal:
+            plain = logging.StreamHandler(handler.console.file)
+            plain.setLevel(handler.level)
+            plain.setFormatter(logging.Formatter(PLAIN_FORMAT, datefmt="%Y-%m-%d %H:%M:%S"))
+            for log_filter in handler.filters:
+                plain.addFilter(log_filter)
+            target.removeHandler(handler)
+            target.addHandler(plain)
+            swapped += 1
+    return swapped
+
+
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 
@@ -41,12 +73,13 @@ def check_parameters(parameters: dict, used: set[str]) -> None:
         parameters: all parameters of the run.
         used: top-level blocks the pipeline's nodes read (``params:audio.mel`` -> ``audio``).
     """
-    from msd_tagging.audio import DamageConfig, MelConfig
+    from msd_tagging.audio.signal import DamageConfig, MelConfig
     from msd_tagging.config import block
-    from msd_tagging.evaluation import check_split
-    from msd_tagging.listening import check_centroid_params, factorisation_config
+    from msd_tagging.listening.centroids import check_centroid_params
+    from msd_tagging.listening.factorisation import factorisation_config
     from msd_tagging.models.training import choose_device, train_config
     from msd_tagging.pipelines.tag_audio.nodes import TagAudioConfig
+    from msd_tagging.scoring.evaluation import check_split
 
     if "audio" in used:
         audio = parameters["audio"]
@@ -60,18 +93,16 @@ def check_parameters(parameters: dict, used: set[str]) -> None:
         block(parameters["tag_audio"], "tag_audio", TagAudioConfig)
     if "evaluation" in used:
         check_split(parameters["evaluation"].get("split"), "evaluation.split")
-    if "beyond" in used:
-        check_split(parameters["beyond"]["cold_start"].get("split"), "beyond.cold_start.split")
+    if "reporting" in used:
+        check_split(parameters["reporting"]["cold_start"].get("split"), "reporting.cold_start.split")
 
 
 class RunStartHooks:
-    """Plain log lines outside a terminal (:mod:`msd_tagging.console`), and
+    """Plain log lines outside a terminal (:func:`plain_logs_outside_terminal`), and
     :func:`check_parameters` before the pipeline's first node."""
 
     @hook_impl
     def after_context_created(self, context) -> None:
-        from msd_tagging.console import plain_logs_outside_terminal
-
         plain_logs_outside_terminal()
 
     @hook_impl

@@ -7,9 +7,8 @@ import warnings
 
 from kedro.config import OmegaConfigLoader
 
-from msd_tagging.atomic import AtomicContext, AtomicDataCatalog
-from msd_tagging.console import plain_logs_outside_terminal
-from msd_tagging.hooks import RunCostHooks, RunStartHooks
+from msd_tagging.datasets.atomic import AtomicContext, AtomicDataCatalog
+from msd_tagging.hooks import RunCostHooks, RunStartHooks, plain_logs_outside_terminal
 
 # Two warnings every run would print that are not ours to fix, silenced narrowly by
 # message and module: the README's documented `kedro run --pipeline=hybrid` still works
@@ -33,7 +32,7 @@ warnings.filterwarnings(
     module=r"kedro\.config\.omegaconf_config",
 )
 
-# Outside a terminal, plain unwrapped log lines from the first record on (msd_tagging.console);
+# Outside a terminal, plain unwrapped log lines from the first record on (msd_tagging.hooks);
 # the RunStartHooks do it again in case logging was configured after this import.
 plain_logs_outside_terminal()
 

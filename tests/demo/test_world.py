@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from msd_tagging import msd
+from msd_tagging import readers as msd
 from msd_tagging.demo.synth import render_track
 from msd_tagging.demo.world import MSD_50_TAGS, DemoWorldConfig, build_world
 from msd_tagging.demo.writer import LAYOUT, MANIFEST, write_world

@@ -14,7 +14,7 @@ import pytest
 
 from msd_tagging.demo.writer import python2_pickle_str_list
 from msd_tagging.errors import MSDDataError
-from msd_tagging.msd import (
+from msd_tagging.readers import (
     AudioPathIndex,
     normalise_tag,
     read_7digital_maps,

@@ -8,8 +8,8 @@ import pytest
 
 from msd_tagging.errors import MSDDataError
 from msd_tagging.mapping import IdMaps
-from msd_tagging.msd import AudioPathIndex
 from msd_tagging.pipelines.ingestion import nodes
+from msd_tagging.readers import AudioPathIndex
 
 PARAMS = {
     "n_train": 2,

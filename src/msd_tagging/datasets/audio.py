@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
-from msd_tagging.msd import AudioPathIndex, read_7digital_maps, read_audio_index
+from msd_tagging.readers import AudioPathIndex, read_7digital_maps, read_audio_index
 
 
 class AudioPathsDataset(AbstractDataset[None, AudioPathIndex]):

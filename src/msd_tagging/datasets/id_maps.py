@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from kedro.io import AbstractDataset
 
+from msd_tagging.datasets.atomic import atomic_path
 from msd_tagging.mapping import IdMaps
 
 
@@ -29,10 +29,8 @@ class IdMapsDataset(AbstractDataset[IdMaps, IdMaps]):
     def save(self, data: IdMaps) -> None:
         self._path.mkdir(parents=True, exist_ok=True)
         for entity, index in data.maps.items():
-            target = self._path / f"{entity}.parquet"
-            partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
-            pd.DataFrame({"id": index.astype(str)}).to_parquet(partial, index=False)
-            os.replace(partial, target)
+            with atomic_path(self._path / f"{entity}.parquet") as partial:
+                pd.DataFrame({"id": index.astype(str)}).to_parquet(partial, index=False)
 
     def _exists(self) -> bool:
         return self._path.is_dir() and any(self._path.glob("*.parquet"))

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
-from msd_tagging import msd
+from msd_tagging import readers as msd
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ EMPTY = {
 
 
 class MSDFileDataset(AbstractDataset[None, Any]):
-    """One raw MSD file read by the matching reader of :mod:`msd_tagging.msd`.
+    """One raw MSD file read by the matching reader of :mod:`msd_tagging.readers`.
 
     Example ``catalog.yml`` entry::
 

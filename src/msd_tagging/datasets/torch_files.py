@@ -7,12 +7,12 @@ no fallback to an unsafe load.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from kedro.io import AbstractDataset
 
+from msd_tagging.datasets.atomic import atomic_path
 from msd_tagging.errors import MSDDataError
 
 
@@ -20,12 +20,8 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
     import torch
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    try:
+    with atomic_path(path) as partial:
         torch.save(obj, partial)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def safe_torch_load(path: Path, what: str) -> Any:

@@ -214,11 +214,44 @@ def _pick(rng: np.random.Generator, options: dict[str, float]) -> str:
 
 
 def _draw_tracks(config: DemoWorldConfig, rng: np.random.Generator) -> pd.DataFrame:
-    n_split = config.n_train + config.n_valid + config.n_test
-    n_base = n_split + config.n_extra
+    """Every track: hidden attributes, split, IDs, names, rendering seed and flaw.
+
+    The steps draw from ``rng`` in a fixed order; keep it, or every world changes.
+    """
+    n_base = config.n_train + config.n_valid + config.n_test + config.n_extra
+    tracks = _draw_attributes(n_base, rng)
+    # The decade a recording *sounds* like: its own, or for the rest a random one.
+    sounds_true = rng.random(n_base) < config.era_audible
+    other_era = np.array(ERAS)[rng.integers(0, len(ERAS), size=n_base)]
+    tracks["production"] = np.where(sounds_true, tracks["era"].to_numpy(), other_era)
+    tracks["split"] = np.array(
+        ["train"] * config.n_train + ["valid"] * config.n_valid + ["test"] * config.n_test + ["none"] * config.n_extra
+    )
+    tracks["song_id"] = _msd_ids("SO", n_base, rng)
+    tracks = _add_duplicates(tracks, config.n_duplicates, rng)
+    n = len(tracks)
+    tracks.insert(0, "track_id", _msd_ids("TR", n, rng))
+    tracks.insert(2, "artist", _names(n, rng, 2))
+    tracks.insert(3, "title", _names(n, rng, 3))
+    # Same recording for a duplicate: same rendering seed and attributes.
+    seeds = rng.integers(0, 2**31 - 1, size=n)
+    dup = tracks["duplicate_of"].to_numpy()
+    seeds[dup >= 0] = seeds[dup[dup >= 0]]
+    tracks["audio_seed"] = seeds
+
+    # Damaged audio among training tracks, so every demo run meets the bad-file paths.
+    tracks["flaw"] = np.where(tracks["split"] == "none", "no_audio", "ok")
+    candidates = np.flatnonzero((tracks["split"] == "train").to_numpy() & (dup < 0))
+    wanted = [kind for kind, count in config.flaws.items() for _ in range(int(count))]
+    for kind, row in zip(wanted, rng.choice(candidates, size=len(wanted), replace=False), strict=True):
+        tracks.loc[row, "flaw"] = kind
+    return tracks
+
+
+def _draw_attributes(n_base: int, rng: np.random.Generator) -> pd.DataFrame:
+    """The hidden musical attributes of ``n_base`` tracks: genre, era, vocals, mode, …"""
     shares = np.array([g["share"] for g in GENRES.values()])
     genre_idx = rng.choice(len(GENRES), size=n_base, p=shares / shares.sum())
-
     rows = []
     for i in range(n_base):
         name = GENRE_NAMES[genre_idx[i]]
@@ -248,44 +281,21 @@ def _draw_tracks(config: DemoWorldConfig, rng: np.random.Generator) -> pd.DataFr
                 **{q: bool(rng.random() < p) for q, p in qualities.items()},
             )
         )
-    tracks = pd.DataFrame(rows)
-    # The decade a recording *sounds* like: its own, or for the rest a random one.
-    sounds_true = rng.random(n_base) < config.era_audible
-    other_era = np.array(ERAS)[rng.integers(0, len(ERAS), size=n_base)]
-    tracks["production"] = np.where(sounds_true, tracks["era"].to_numpy(), other_era)
-    split = np.array(
-        ["train"] * config.n_train + ["valid"] * config.n_valid + ["test"] * config.n_test + ["none"] * config.n_extra
-    )
-    tracks["split"] = split
-    tracks["song_id"] = _msd_ids("SO", n_base, rng)
+    return pd.DataFrame(rows)
 
-    # Songs with two tracks: some tracks are re-releases of another track's song (same
-    # recording, same tags). They take ordinary slots, so the split sizes stay exact,
-    # and some land in another split than their original, as in the real MSD.
-    originals = rng.choice(n_base, size=config.n_duplicates, replace=False)
-    copies = rng.choice(np.setdiff1d(np.arange(n_base), originals), size=config.n_duplicates, replace=False)
+
+def _add_duplicates(tracks: pd.DataFrame, n_duplicates: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Songs with two tracks: some tracks are re-releases of another track's song (same
+    recording, same tags). They take ordinary slots, so the split sizes stay exact, and
+    some land in another split than their original, as in the real MSD."""
+    n_base = len(tracks)
+    originals = rng.choice(n_base, size=n_duplicates, replace=False)
+    copies = rng.choice(np.setdiff1d(np.arange(n_base), originals), size=n_duplicates, replace=False)
     hidden = [c for c in tracks.columns if c not in ("split",)]
     tracks.loc[copies, hidden] = tracks.loc[originals, hidden].to_numpy()
     duplicate_of = np.full(n_base, -1)
     duplicate_of[copies] = originals
     tracks["duplicate_of"] = duplicate_of
-
-    n = len(tracks)
-    tracks.insert(0, "track_id", _msd_ids("TR", n, rng))
-    tracks.insert(2, "artist", _names(n, rng, 2))
-    tracks.insert(3, "title", _names(n, rng, 3))
-    # Same recording for a duplicate: same rendering seed and attributes.
-    seeds = rng.integers(0, 2**31 - 1, size=n)
-    dup = tracks["duplicate_of"].to_numpy()
-    seeds[dup >= 0] = seeds[dup[dup >= 0]]
-    tracks["audio_seed"] = seeds
-
-    # Damaged audio among training tracks, so every demo run meets the bad-file paths.
-    tracks["flaw"] = np.where(tracks["split"] == "none", "no_audio", "ok")
-    candidates = np.flatnonzero((tracks["split"] == "train").to_numpy() & (dup < 0))
-    wanted = [kind for kind, count in config.flaws.items() for _ in range(int(count))]
-    for kind, row in zip(wanted, rng.choice(candidates, size=len(wanted), replace=False), strict=True):
-        tracks.loc[row, "flaw"] = kind
     return tracks
 
 
@@ -294,21 +304,46 @@ def _draw_tracks(config: DemoWorldConfig, rng: np.random.Generator) -> pd.DataFr
 
 def _tag_strengths(t: pd.DataFrame) -> dict[str, np.ndarray]:
     """P(tag truly applies) per track, from its hidden attributes."""
-    g = t["genre"].to_numpy()
-    era = t["era"].to_numpy()
-    lead = t["lead"].to_numpy()
-    low = t["energy"].to_numpy() < 0.35
-    high = t["energy"].to_numpy() > 0.55
-    major = t["major"].to_numpy()
-    female = t["vocals"].to_numpy() == "female"
+    a = _TrackArrays.of(t)
+    s = {**_style_strengths(a), **_mood_strengths(a)}
+    for e in ERAS:
+        s[e] = (a.era == e).astype(float)
+    for q in QUALITIES:
+        s[q] = t[q].to_numpy().astype(float)
+    return {tag: np.clip(s[tag], 0, 1) for tag in MSD_50_TAGS}
 
-    def genre(**w: float) -> np.ndarray:
-        return np.array([w.get(x, 0.0) for x in g])
 
-    guitar = np.isin(lead, ("dist_guitar", "clean_guitar", "pluck"))
-    rock_like = np.isin(g, ("rock", "indie"))
+@dataclass(frozen=True)
+class _TrackArrays:
+    """The hidden attributes the tag strengths are written in, as arrays."""
+
+    g: np.ndarray  # genre
+    era: np.ndarray
+    lead: np.ndarray
+    drums: np.ndarray
+    vocals: np.ndarray
+    acoustic: np.ndarray
+    low: np.ndarray  # low energy
+    high: np.ndarray  # high energy
+    major: np.ndarray
+
+    @classmethod
+    def of(cls, t: pd.DataFrame) -> _TrackArrays:
+        energy = t["energy"].to_numpy()
+        columns = ("genre", "era", "lead", "drums", "vocals", "acoustic")
+        return cls(*(t[c].to_numpy() for c in columns), energy < 0.35, energy > 0.55, t["major"].to_numpy())
+
+    def genre(self, **w: float) -> np.ndarray:
+        return np.array([w.get(x, 0.0) for x in self.g])
+
+
+def _style_strengths(a: _TrackArrays) -> dict[str, np.ndarray]:
+    """Genre, scene and voice tags (the first half of the vocabulary's order)."""
+    g, era, lead, low, high, genre = a.g, a.era, a.lead, a.low, a.high, a.genre
+    female = a.vocals == "female"
     late = np.isin(era, ("90s", "00s"))
-    s = {
+    guitar = np.isin(lead, ("dist_guitar", "clean_guitar", "pluck"))
+    return {
         "rock": genre(rock=1, metal=0.7, punk=0.7, indie=0.6, blues=0.2, country=0.1, pop=0.15),
         "pop": genre(pop=1, indie=0.3, soul=0.2, house=0.1, electronic=0.15),
         "alternative": genre(indie=0.8, punk=0.3) + 0.5 * ((g == "rock") & late),
@@ -318,26 +353,37 @@ def _tag_strengths(t: pd.DataFrame) -> dict[str, np.ndarray]:
         "female vocalists": 0.9 * female,
         "dance": genre(house=0.9, funk=0.3)
         + 0.6 * ((g == "electronic") & high)
-        + 0.5 * ((g == "pop") & (t["drums"].to_numpy() == "four")),
+        + 0.5 * ((g == "pop") & (a.drums == "four")),
         "alternative rock": 0.5 * (g == "indie") + 0.4 * ((g == "rock") & late),
         "jazz": genre(jazz=1, soul=0.1, funk=0.1),
         "metal": genre(metal=1, punk=0.1),
         "chillout": 0.6 * (low & np.isin(g, ("ambient", "electronic", "jazz", "folk"))),
-        "male vocalists": 0.8 * (t["vocals"].to_numpy() == "male"),
+        "male vocalists": 0.8 * (a.vocals == "male"),
         "classic rock": 0.9 * ((g == "rock") & np.isin(era, ("60s", "70s"))) + 0.4 * ((g == "rock") & (era == "80s")),
         "soul": genre(soul=1, funk=0.4, blues=0.2),
         "indie rock": 0.7 * ((g == "indie") & guitar),
+    }
+
+
+def _mood_strengths(a: _TrackArrays) -> dict[str, np.ndarray]:
+    """Mood, instrument and the remaining style tags."""
+    g, era, lead, low, high, major, genre = a.g, a.era, a.lead, a.low, a.high, a.major, a.genre
+    female = a.vocals == "female"
+    late = np.isin(era, ("90s", "00s"))
+    guitar = np.isin(lead, ("dist_guitar", "clean_guitar", "pluck"))
+    rock_like = np.isin(g, ("rock", "indie"))
+    return {
         "Mellow": 0.6 * low,
         "electronica": genre(electronic=0.6, ambient=0.4),
         "folk": genre(folk=1, country=0.3),
         "chill": 0.5 * low,
-        "instrumental": 0.8 * (t["vocals"].to_numpy() == "none"),
+        "instrumental": 0.8 * (a.vocals == "none"),
         "punk": genre(punk=1),
         "oldies": 0.7 * (era == "60s") + 0.25 * (era == "70s"),
         "blues": genre(blues=1),
         "hard rock": 0.5 * (g == "metal") + 0.5 * (rock_like & (lead == "dist_guitar")),
         "ambient": genre(ambient=1),
-        "acoustic": 0.8 * t["acoustic"].to_numpy(),
+        "acoustic": 0.8 * a.acoustic,
         "experimental": genre(ambient=0.3, electronic=0.2),
         "female vocalist": 0.5 * female,
         "guitar": 0.6 * guitar,
@@ -354,11 +400,6 @@ def _tag_strengths(t: pd.DataFrame) -> dict[str, np.ndarray]:
         "House": genre(house=1),
         "happy": 0.7 * (major & high),
     }
-    for e in ERAS:
-        s[e] = (era == e).astype(float)
-    for q in QUALITIES:
-        s[q] = t[q].to_numpy().astype(float)
-    return {tag: np.clip(s[tag], 0, 1) for tag in MSD_50_TAGS}
 
 
 def _draw_lastfm_tags(tracks: pd.DataFrame, config: DemoWorldConfig, rng: np.random.Generator) -> pd.DataFrame:
@@ -399,28 +440,18 @@ def _draw_lastfm_tags(tracks: pd.DataFrame, config: DemoWorldConfig, rng: np.ran
 def _draw_listening(
     tracks: pd.DataFrame, config: DemoWorldConfig, rng: np.random.Generator
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Listeners in scenes (era and taste) pick tracks; returns triplets and mismatches."""
+    """Listeners in scenes (era and taste) pick tracks; returns triplets and mismatches.
+
+    The steps draw from ``rng`` in a fixed order; keep it, or every world changes.
+    """
     # Plays are per song: a duplicate track shares its original's song, so only the
     # original tracks are the songs listeners choose from.
     songs = tracks[tracks["duplicate_of"] < 0].reset_index(drop=True)
-    n_songs, n_genres = len(songs), len(GENRE_NAMES)
-    era_idx = songs["era"].map({e: i for i, e in enumerate(ERAS)}).to_numpy()
-    genre_idx = songs["genre"].map({g: i for i, g in enumerate(GENRE_NAMES)}).to_numpy()
-    quality = songs[list(QUALITIES)].to_numpy(dtype=float)
-
-    # Scenes: a favourite era (or two), a few favourite genres, a taste in qualities.
-    scene_era = rng.dirichlet(np.full(5, 0.3), size=config.n_scenes)
-    scene_genre = rng.dirichlet(np.full(n_genres, 0.25), size=config.n_scenes)
-    scene_quality = rng.normal(0, 1, size=(config.n_scenes, len(QUALITIES)))
-    scene_of_user = rng.choice(config.n_scenes, size=config.n_users, p=rng.dirichlet(np.full(config.n_scenes, 2.0)))
-    user_era = np.log(scene_era[scene_of_user] + 0.02)
-    user_genre = np.log(scene_genre[scene_of_user] + 0.02)
-    user_quality = scene_quality[scene_of_user] + rng.normal(0, 0.5, size=(config.n_users, len(QUALITIES)))
-
-    popularity = rng.pareto(config.popularity_alpha, size=n_songs) + 0.05
+    tastes = _draw_tastes(config, rng)
+    popularity = rng.pareto(config.popularity_alpha, size=len(songs)) + 0.05
     log_pop = np.log(popularity)
     in_split = (songs["split"] != "none").to_numpy()
-    cold = in_split & (rng.random(n_songs) < config.cold_fraction)
+    cold = in_split & (rng.random(len(songs)) < config.cold_fraction)
     log_pop[cold] = -np.inf
 
     # Power-law activity: tracks per listener.
@@ -433,12 +464,56 @@ def _draw_listening(
     # sid_mismatches.txt. Their track gets the plays of a random other song.
     n_bad = config.n_mismatches
     bad_rows = rng.choice(np.flatnonzero(~cold & (songs["flaw"].to_numpy() == "ok")), size=n_bad, replace=False)
-    impostor = rng.choice(n_songs, size=n_bad, replace=False)
+    impostor = rng.choice(len(songs), size=n_bad, replace=False)
     accepted = np.zeros(n_bad, dtype=bool)
     accepted[: config.n_accepted] = True
-    profile = np.arange(n_songs)
+    profile = np.arange(len(songs))
     profile[bad_rows[~accepted]] = impostor[~accepted]
 
+    triplets = _draw_plays(songs, profile, log_pop, activity, tastes, config, rng)
+    triplets = _repeat_some_rows(triplets, config.repeated_rows, rng)
+    bad, other = songs.iloc[bad_rows], songs.iloc[impostor]
+    mismatches = pd.DataFrame(
+        {
+            "song_id": bad["song_id"].to_numpy(),
+            "track_id": bad["track_id"].to_numpy(),
+            "artist": other["artist"].to_numpy(),
+            "title": other["title"].to_numpy(),
+            "accepted": accepted,
+        }
+    )
+    return triplets, mismatches
+
+
+def _draw_tastes(config: DemoWorldConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scenes (a favourite era or two, a few genres, a taste in qualities) and each
+    listener's log-taste for era ``[users, 5]``, genre ``[users, genres]`` and qualities."""
+    scene_era = rng.dirichlet(np.full(5, 0.3), size=config.n_scenes)
+    scene_genre = rng.dirichlet(np.full(len(GENRE_NAMES), 0.25), size=config.n_scenes)
+    scene_quality = rng.normal(0, 1, size=(config.n_scenes, len(QUALITIES)))
+    scene_of_user = rng.choice(config.n_scenes, size=config.n_users, p=rng.dirichlet(np.full(config.n_scenes, 2.0)))
+    user_era = np.log(scene_era[scene_of_user] + 0.02)
+    user_genre = np.log(scene_genre[scene_of_user] + 0.02)
+    user_quality = scene_quality[scene_of_user] + rng.normal(0, 0.5, size=(config.n_users, len(QUALITIES)))
+    return user_era, user_genre, user_quality
+
+
+def _draw_plays(
+    songs: pd.DataFrame,
+    profile: np.ndarray,
+    log_pop: np.ndarray,
+    activity: np.ndarray,
+    tastes: tuple[np.ndarray, np.ndarray, np.ndarray],
+    config: DemoWorldConfig,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Each listener picks ``activity`` songs by popularity, scene taste and chance (Gumbel
+    top-k) and plays each a Zipf number of times. ``profile[i]`` is whose attributes song
+    ``i``'s plays follow (another song's, for a wrong match)."""
+    user_era, user_genre, user_quality = tastes
+    era_idx = songs["era"].map({e: i for i, e in enumerate(ERAS)}).to_numpy()
+    genre_idx = songs["genre"].map({g: i for i, g in enumerate(GENRE_NAMES)}).to_numpy()
+    quality = songs[list(QUALITIES)].to_numpy(dtype=float)
     users = ["".join(f"{b:02x}" for b in rng.bytes(20)) for _ in range(config.n_users)]
     song_ids = songs["song_id"].to_numpy()
     rows_user, rows_song, rows_count = [], [], []
@@ -459,29 +534,16 @@ def _draw_listening(
             rows_user.extend([users[start + k]] * n)
             rows_song.extend(song_ids[chosen])
             rows_count.extend(counts)
-    triplets = pd.DataFrame(
+    return pd.DataFrame(
         {"user_id": rows_user, "song_id": rows_song, "play_count": np.asarray(rows_count, dtype=np.int64)}
     )
 
-    # Logs merged from several sources repeat a (user, song): split a few counts in two.
-    repeat = rng.choice(
-        np.flatnonzero(triplets["play_count"].to_numpy() >= 2), size=config.repeated_rows, replace=False
-    )
+
+def _repeat_some_rows(triplets: pd.DataFrame, n_rows: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Logs merged from several sources repeat a (user, song): split a few counts in two."""
+    repeat = rng.choice(np.flatnonzero(triplets["play_count"].to_numpy() >= 2), size=n_rows, replace=False)
     extra = triplets.iloc[repeat].copy()
     first = (extra["play_count"] // 2).to_numpy()
     triplets.loc[repeat, "play_count"] = triplets.loc[repeat, "play_count"].to_numpy() - first
     extra["play_count"] = first
-    triplets = pd.concat([triplets, extra]).sort_index(kind="stable").reset_index(drop=True)
-
-    bad = songs.iloc[bad_rows]
-    other = songs.iloc[impostor]
-    mismatches = pd.DataFrame(
-        {
-            "song_id": bad["song_id"].to_numpy(),
-            "track_id": bad["track_id"].to_numpy(),
-            "artist": other["artist"].to_numpy(),
-            "title": other["title"].to_numpy(),
-            "accepted": accepted,
-        }
-    )
-    return triplets, mismatches
+    return pd.concat([triplets, extra]).sort_index(kind="stable").reset_index(drop=True)

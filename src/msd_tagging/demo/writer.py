@@ -37,10 +37,10 @@ from pathlib import Path
 
 import numpy as np
 
+from msd_tagging.audio.workers import die_with_parent
 from msd_tagging.demo.world import DemoWorld
 from msd_tagging.errors import MSDDataError
-from msd_tagging.msd.audio_paths import track_id_audio_path
-from msd_tagging.workers import die_with_parent
+from msd_tagging.readers.audio_paths import track_id_audio_path
 
 logger = logging.getLogger(__name__)
 

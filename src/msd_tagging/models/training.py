@@ -16,13 +16,13 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from msd_tagging.config import block, integer, number
 from msd_tagging.errors import ParameterError
-from msd_tagging.evaluation import format_score, macro_scores, per_tag_metrics
+from msd_tagging.scoring.evaluation import format_score, macro_scores, per_tag_metrics
 
 if TYPE_CHECKING:  # torch is imported only where training runs, so `kedro` starts fast
     from msd_tagging.models.vgg import VGGConfig
@@ -112,20 +112,6 @@ def choose_device(requested: str = "auto", parameter: str = "audio.train.device"
     return torch.device(requested)
 
 
-def load_tagger(model: dict, device: str = "auto"):
-    """The network a saved model (``{"config", "state_dict", ...}``) holds, on its device.
-
-    Returns:
-        ``(network, device)``.
-    """
-    from msd_tagging.models.vgg import VGGConfig, VGGTagger
-
-    chosen = choose_device(device)
-    network = VGGTagger(VGGConfig.from_dict(model["config"]))
-    network.load_state_dict(model["state_dict"])
-    return network.to(chosen), chosen
-
-
 def _chunk(x: np.ndarray, offset: int, length: int) -> np.ndarray:
     """``length`` frames of ``x`` [n_mels, T] from ``offset``, zero-padded when the clip is short."""
     piece = np.asarray(x[:, offset : offset + length], dtype=np.float32)
@@ -196,6 +182,49 @@ def _fingerprint(model_config: VGGConfig, config: TrainConfig, n_train: int, n_v
     return {"model": model_config.as_dict(), "train": keep, "n_train": n_train, "n_valid": n_valid, "data": data_key}
 
 
+@dataclass
+class TrainState:
+    """What a run has done so far; with the RNG and optimiser states it is the checkpoint,
+    so a killed run resumes exactly where it stopped.
+
+    Attributes:
+        epoch: epochs finished.
+        best_metric: best validation macro PR-AUC so far (-1 before the first epoch).
+        bad_epochs: epochs since the best one.
+        history: one record per epoch (loss, validation metrics, learning rate, speed).
+        best_model: the state dict of the best epoch.
+        stopped: why training stopped; empty while it goes on.
+    """
+
+    epoch: int = 0
+    best_metric: float = -1.0
+    bad_epochs: int = 0
+    history: list[dict] = field(default_factory=list)
+    best_model: dict | None = None
+    stopped: str = ""
+
+    FIELDS = ("epoch", "best_metric", "bad_epochs", "history", "best_model", "stopped")
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    @classmethod
+    def from_checkpoint(cls, saved: dict) -> TrainState:
+        return cls(**{name: saved[name] for name in cls.FIELDS})
+
+
+@dataclass
+class _Run:
+    """The live objects of one training run."""
+
+    model: Any
+    optimizer: Any
+    scheduler: Any
+    rng: np.random.Generator
+    device: Any
+    fingerprint: dict
+
+
 def train(
     model_config: VGGConfig,
     config: TrainConfig,
@@ -223,122 +252,161 @@ def train(
         The best model's state dict (by validation macro PR-AUC) and the history.
     """
     import torch
-    from tqdm.auto import tqdm
-
-    from msd_tagging.models.vgg import VGGTagger
 
     device = choose_device(config.device)
     if config.threads and device.type == "cpu":
         torch.set_num_threads(config.threads)
     fingerprint = _fingerprint(model_config, config, len(train_x), len(valid_x), data_key)
-    lengths = np.array([x.shape[1] for x in train_x])
-
     # All randomness is local: torch's global RNG is forked and restored around training.
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(config.seed)
-        model = VGGTagger(model_config).to(device)
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-        scheduler = torch.optim.lr_scheduler.MultiStepLR(
-            optimizer, milestones=list(config.milestones), gamma=config.gamma
-        )
-        rng = np.random.default_rng(config.seed)
-        state = {"epoch": 0, "best_metric": -1.0, "bad_epochs": 0, "history": [], "best_model": None, "stopped": ""}
-
-        saved = checkpoints.load() if checkpoints is not None else None
-        if saved is not None and saved.get("fingerprint") == fingerprint:
-            model.load_state_dict(saved["model"])
-            optimizer.load_state_dict(saved["optimizer"])
-            scheduler.load_state_dict(saved["scheduler"])
-            torch.set_rng_state(saved["torch_rng"])
-            rng.bit_generator.state = saved["numpy_rng"]
-            state = {k: saved[k] for k in state}
-            logger.info(
-                "Resuming training after epoch %d (best validation PR-AUC %s).",
-                state["epoch"],
-                format_score(state["best_metric"]),
-            )
-        elif saved is not None:
-            logger.info("Checkpoint was made with other settings or data; training from scratch.")
-
-        use_amp = device.type == "cuda"
-        amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
-        scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
-        dataset = _Chunks(train_x, train_y, config.chunk_frames)
-        loss_fn = torch.nn.BCEWithLogitsLoss()
-
-        while not state["stopped"]:
-            epoch = state["epoch"] + 1
-            plan = _epoch_plan(rng, lengths, config.chunk_frames)
-            loader = torch.utils.data.DataLoader(
-                [dataset[p] for p in plan] if config.num_workers == 0 else _PlanDataset(dataset, plan),
-                batch_size=config.batch_size,
-                shuffle=False,
-                num_workers=config.num_workers,
-                pin_memory=device.type == "cuda",
-                persistent_workers=False,
-            )
-            model.train()
-            started, total, seen = time.perf_counter(), 0.0, 0
-            for x, y in tqdm(
-                loader, desc=f"epoch {epoch}", unit="batch", leave=False, disable=None if progress else True
-            ):
-                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-                optimizer.zero_grad(set_to_none=True)
-                with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
-                    loss = loss_fn(model(x).float(), y)
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-                total += float(loss.detach()) * len(x)
-                seen += len(x)
-            scheduler.step()
-            seconds = time.perf_counter() - started
-            metrics = _validation(model, valid_x, valid_y, config, device)
-            record = {
-                "epoch": epoch,
-                "train_loss": total / max(seen, 1),
-                "valid_roc_auc": metrics["roc_auc_macro"],
-                "valid_pr_auc": metrics["pr_auc_macro"],
-                "lr": optimizer.param_groups[0]["lr"],
-                "seconds": seconds,
-                "samples_per_second": seen / seconds if seconds else None,
-            }
-            state["history"].append(record)
-            improved = (metrics["pr_auc_macro"] or 0.0) > state["best_metric"]
-            if improved:
-                state["best_metric"] = metrics["pr_auc_macro"]
-                state["best_model"] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-                state["bad_epochs"] = 0
-            else:
-                state["bad_epochs"] += 1
-            state["epoch"] = epoch
-            if state["bad_epochs"] >= config.patience:
-                state["stopped"] = (
-                    f"early stop after epoch {epoch}: no better validation PR-AUC for {config.patience} epochs"
-                )
-            elif epoch >= config.max_epochs:
-                state["stopped"] = f"reached max_epochs={config.max_epochs}"
-            logger.info(
-                "epoch %d: loss %.4f, valid ROC-AUC %s, PR-AUC %s%s (%.1f s, %.0f samples/s)",
-                epoch, record["train_loss"], format_score(record["valid_roc_auc"]), format_score(record["valid_pr_auc"]), " *" if improved else "", seconds, record["samples_per_second"] or 0,
-            )  # fmt: skip
+        run = _start(model_config, config, device, fingerprint)
+        state = _resume(run, checkpoints)
+        epoch_runner = _EpochRunner(run, config, train_x, train_y, progress)
+        while not state.stopped:
+            record = epoch_runner(state.epoch + 1)
+            metrics = _validation(run.model, valid_x, valid_y, config, device)
+            _close_epoch(state, record, metrics, run.model, config)
             if checkpoints is not None:
-                checkpoints.save(
-                    {
-                        **state,
-                        "fingerprint": fingerprint,
-                        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                        "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(),
-                        "torch_rng": torch.get_rng_state(),
-                        "numpy_rng": rng.bit_generator.state,
-                    }
-                )
-            if stop_after_epoch is not None and stop_after_epoch(epoch) and not state["stopped"]:
-                return TrainResult(state["best_model"], state["history"], "interrupted")
-        if state["stopped"]:
-            logger.info("Training finished: %s.", state["stopped"])
-        return TrainResult(state["best_model"], state["history"], state["stopped"])
+                checkpoints.save(_checkpoint(state, run))
+            if stop_after_epoch is not None and stop_after_epoch(state.epoch) and not state.stopped:
+                return TrainResult(state.best_model, state.history, "interrupted")
+        logger.info("Training finished: %s.", state.stopped)
+        return TrainResult(state.best_model, state.history, state.stopped)
+
+
+def _start(model_config: VGGConfig, config: TrainConfig, device, fingerprint: dict) -> _Run:
+    """A fresh, seeded model, optimiser, schedule and chunk sampler."""
+    import torch
+
+    from msd_tagging.models.vgg import VGGTagger
+
+    torch.manual_seed(config.seed)
+    model = VGGTagger(model_config).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(config.milestones), gamma=config.gamma)
+    return _Run(model, optimizer, scheduler, np.random.default_rng(config.seed), device, fingerprint)
+
+
+def _resume(run: _Run, checkpoints: CheckpointStore | None) -> TrainState:
+    """Restore every state from the checkpoint when it was made with the same settings and
+    data; else start from scratch."""
+    import torch
+
+    saved = checkpoints.load() if checkpoints is not None else None
+    if saved is None:
+        return TrainState()
+    if saved.get("fingerprint") != run.fingerprint:
+        logger.info("Checkpoint was made with other settings or data; training from scratch.")
+        return TrainState()
+    run.model.load_state_dict(saved["model"])
+    run.optimizer.load_state_dict(saved["optimizer"])
+    run.scheduler.load_state_dict(saved["scheduler"])
+    torch.set_rng_state(saved["torch_rng"])
+    run.rng.bit_generator.state = saved["numpy_rng"]
+    state = TrainState.from_checkpoint(saved)
+    logger.info(
+        "Resuming training after epoch %d (best validation PR-AUC %s).", state.epoch, format_score(state.best_metric)
+    )
+    return state
+
+
+class _EpochRunner:
+    """One pass over random chunks of every training track (mixed precision on CUDA)."""
+
+    def __init__(self, run: _Run, config: TrainConfig, train_x, train_y, progress: bool):
+        import torch
+
+        self.run, self.config, self.progress = run, config, progress
+        self.lengths = np.array([x.shape[1] for x in train_x])
+        self.use_amp = run.device.type == "cuda"
+        self.amp_dtype = torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp and self.amp_dtype == torch.float16)
+        self.dataset = _Chunks(train_x, train_y, config.chunk_frames)
+        self.loss_fn = torch.nn.BCEWithLogitsLoss()
+
+    def __call__(self, epoch: int) -> dict:
+        import torch
+        from tqdm.auto import tqdm
+
+        run, config = self.run, self.config
+        plan = _epoch_plan(run.rng, self.lengths, config.chunk_frames)
+        loader = torch.utils.data.DataLoader(
+            [self.dataset[p] for p in plan] if config.num_workers == 0 else _PlanDataset(self.dataset, plan),
+            batch_size=config.batch_size,
+            shuffle=False,
+            num_workers=config.num_workers,
+            pin_memory=run.device.type == "cuda",
+            persistent_workers=False,
+        )
+        run.model.train()
+        started, total, seen = time.perf_counter(), 0.0, 0
+        bar = tqdm(loader, desc=f"epoch {epoch}", unit="batch", leave=False, disable=None if self.progress else True)
+        for x, y in bar:
+            x, y = x.to(run.device, non_blocking=True), y.to(run.device, non_blocking=True)
+            run.optimizer.zero_grad(set_to_none=True)
+            with torch.autocast(run.device.type, dtype=self.amp_dtype, enabled=self.use_amp):  # [batch, n_tags]
+                loss = self.loss_fn(run.model(x).float(), y)
+            self.scaler.scale(loss).backward()
+            self.scaler.step(run.optimizer)
+            self.scaler.update()
+            total += float(loss.detach()) * len(x)
+            seen += len(x)
+        run.scheduler.step()
+        seconds = time.perf_counter() - started
+        return {
+            "epoch": epoch,
+            "train_loss": total / max(seen, 1),
+            "lr": run.optimizer.param_groups[0]["lr"],
+            "seconds": seconds,
+            "samples_per_second": seen / seconds if seconds else None,
+        }
+
+
+def _close_epoch(state: TrainState, record: dict, metrics: dict, model, config: TrainConfig) -> None:
+    """Add the epoch to the history, keep the model if it is the best, decide whether to stop."""
+    epoch = record["epoch"]
+    record = {
+        "epoch": epoch,
+        "train_loss": record["train_loss"],
+        "valid_roc_auc": metrics["roc_auc_macro"],
+        "valid_pr_auc": metrics["pr_auc_macro"],
+        "lr": record["lr"],
+        "seconds": record["seconds"],
+        "samples_per_second": record["samples_per_second"],
+    }
+    state.history.append(record)
+    improved = (metrics["pr_auc_macro"] or 0.0) > state.best_metric
+    if improved:
+        state.best_metric = metrics["pr_auc_macro"]
+        state.best_model = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        state.bad_epochs = 0
+    else:
+        state.bad_epochs += 1
+    state.epoch = epoch
+    if state.bad_epochs >= config.patience:
+        state.stopped = f"early stop after epoch {epoch}: no better validation PR-AUC for {config.patience} epochs"
+    elif epoch >= config.max_epochs:
+        state.stopped = f"reached max_epochs={config.max_epochs}"
+    logger.info(
+        "epoch %d: loss %.4f, valid ROC-AUC %s, PR-AUC %s%s (%.1f s, %.0f samples/s)",
+        epoch, record["train_loss"], format_score(record["valid_roc_auc"]), format_score(record["valid_pr_auc"]),
+        " *" if improved else "", record["seconds"], record["samples_per_second"] or 0,
+    )  # fmt: skip
+
+
+def _checkpoint(state: TrainState, run: _Run) -> dict:
+    """Everything to resume exactly: the state, model, optimiser, schedule and both RNGs."""
+    import torch
+
+    return {
+        **state.as_dict(),
+        "fingerprint": run.fingerprint,
+        "model": {k: v.detach().cpu() for k, v in run.model.state_dict().items()},
+        "optimizer": run.optimizer.state_dict(),
+        "scheduler": run.scheduler.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        "numpy_rng": run.rng.bit_generator.state,
+    }
 
 
 class _PlanDataset:

@@ -9,38 +9,41 @@ import logging
 import numpy as np
 import pandas as pd
 
-from msd_tagging.audio import DECODER_PREFIX, STATUSES, DamageConfig, MelConfig
+from msd_tagging.audio.signal import DECODER_PREFIX, STATUSES, DamageConfig, MelConfig
+from msd_tagging.audio.store import ExtractionPlan, FeatureStore
 from msd_tagging.config import block
-from msd_tagging.evaluation import require_positives
-from msd_tagging.features import ExtractionPlan, FeatureStore
 from msd_tagging.models.training import CheckpointStore, train_config
+from msd_tagging.scoring.evaluation import require_positives
+from msd_tagging.scoring.scores import score_table, tag_columns
 
 logger = logging.getLogger(__name__)
 
 
-def plan_features(tracks: pd.DataFrame, raw_world: dict, params: dict) -> ExtractionPlan:
+def plan_features(
+    tracks: pd.DataFrame, raw_world: dict, mel: dict, damage: dict, extraction: dict, dask_scheduler: str | None
+) -> ExtractionPlan:
     """Every split track with an audio file (empty ones too, so they are reported).
 
     The raw data's identity goes with the plan, so features of a redrawn demo world are
-    never mixed with stale ones.
+    never mixed with stale ones. The plan is carried out by the ``features`` dataset's save.
     """
     has_file = tracks["audio_status"].isin(["ok", "empty"])
     jobs = tuple(zip(tracks.loc[has_file, "track_id"], tracks.loc[has_file, "audio_path"], strict=True))
     return ExtractionPlan(
         jobs=jobs,
-        mel=block(params["mel"], "audio.mel", MelConfig),
-        damage=block(params["damage"], "audio.damage", DamageConfig),
-        tracks_per_shard=params["extraction"]["tracks_per_shard"],
-        workers=params["extraction"]["workers"],
+        mel=block(mel, "audio.mel", MelConfig),
+        damage=block(damage, "audio.damage", DamageConfig),
+        tracks_per_shard=extraction["tracks_per_shard"],
+        workers=extraction["workers"],
         source=str(raw_world.get("fingerprint", "external")),
-        scheduler=params.get("dask_scheduler") or None,
+        scheduler=dask_scheduler or None,
     )
 
 
-def feature_report(features: FeatureStore, tracks: pd.DataFrame, params: dict) -> dict:
-    """Counts by status and the damaged files by reason, with paths and details."""
+def feature_report(features: FeatureStore, tracks: pd.DataFrame, limit: int) -> dict:
+    """Counts by status and the damaged files by reason, with paths and details (at most
+    ``limit`` listed per reason)."""
     manifest = features.manifest
-    limit = params["report_max_listed"]
     no_file = tracks[~tracks["audio_status"].isin(["ok", "empty"])]
     not_tried = tracks[tracks["audio_status"].isin(["ok", "empty"]) & ~tracks["track_id"].isin(manifest["track_id"])]
     damaged = manifest[manifest["status"] != "ok"]
@@ -81,7 +84,12 @@ def _split_arrays(features: FeatureStore, tag_labels: pd.DataFrame, tracks: pd.D
 
 
 def train_tagger(
-    features: FeatureStore, tag_labels: pd.DataFrame, tracks: pd.DataFrame, checkpoint: CheckpointStore, params: dict
+    features: FeatureStore,
+    tag_labels: pd.DataFrame,
+    tracks: pd.DataFrame,
+    checkpoint: CheckpointStore,
+    model_params: dict,
+    train_params: dict,
 ) -> tuple[dict, pd.DataFrame]:
     """Train the VGG tagger on the training split, stopping early on validation PR-AUC.
 
@@ -91,11 +99,11 @@ def train_tagger(
     from msd_tagging.models.training import train
     from msd_tagging.models.vgg import VGGConfig
 
-    model_config = VGGConfig.from_dict({**params["model"], "n_tags": tag_labels.shape[1] - 1})
-    config = train_config(params["train"])
+    model_config = VGGConfig.from_dict({**model_params, "n_tags": tag_labels.shape[1] - 1})
+    config = train_config(train_params)
     train_x, train_y = _split_arrays(features, tag_labels, tracks, "train")
     valid_x, valid_y = _split_arrays(features, tag_labels, tracks, "valid")
-    tags = [c for c in tag_labels.columns if c != "track_id"]
+    tags = tag_columns(tag_labels)
     require_positives(train_y, tags, "train")
     require_positives(valid_y, tags, "valid")
     logger.info("Training on %d tracks, validating on %d.", len(train_x), len(valid_x))
@@ -136,47 +144,43 @@ def plot_training(history: pd.DataFrame):
     return fig
 
 
-def score_tracks(model: dict, features: FeatureStore, tracks: pd.DataFrame, params: dict) -> pd.DataFrame:
+def score_tracks(
+    model: dict, features: FeatureStore, tracks: pd.DataFrame, train: dict, scoring: dict, dask_scheduler: str | None
+) -> pd.DataFrame:
     """Tag probabilities of every split track with features (mean over covering chunks).
 
-    With ``params["dask_scheduler"]`` set, tracks are scored in partitions on the Dask
-    cluster's workers, which read the feature store from the same (shared) path.
+    With ``dask_scheduler`` set, tracks are scored in partitions of
+    ``scoring["tracks_per_task"]`` on the Dask cluster's workers, which read the feature
+    store from the same (shared) path.
     """
     ids = tracks.loc[tracks["track_id"].isin(features.track_ids), "track_id"].tolist()
-    address = params.get("dask_scheduler")
-    if address:
+    if dask_scheduler:
         from distributed import Client
 
-        size = int(params["scoring"]["tracks_per_task"])
+        size = int(scoring["tracks_per_task"])
         parts = [ids[i : i + size] for i in range(0, len(ids), size)]
-        with Client(address) as client:
-            logger.info("Scoring %d tracks in %d tasks on the Dask cluster at %s.", len(ids), len(parts), address)
+        with Client(dask_scheduler) as client:
+            logger.info(
+                "Scoring %d tracks in %d tasks on the Dask cluster at %s.", len(ids), len(parts), dask_scheduler
+            )
             shipped = client.scatter(model, broadcast=True)
             futures = [
-                client.submit(score_partition, shipped, str(features.root), part, params["train"], pure=False)
-                for part in parts
+                client.submit(score_partition, shipped, str(features.root), part, train, pure=False) for part in parts
             ]
             probabilities = (
                 np.concatenate(client.gather(futures)) if parts else np.zeros((0, len(model["tags"])), np.float32)
             )
     else:
-        probabilities = score_partition(model, features, ids, params["train"])
-    scores = pd.DataFrame(probabilities, columns=model["tags"])
-    scores.insert(0, "track_id", ids)
-    return scores
+        probabilities = score_partition(model, features, ids, train)
+    return score_table(ids, probabilities, model["tags"])
 
 
 def score_partition(model: dict, features: FeatureStore | str, ids: list[str], train: dict) -> np.ndarray:
     """Probabilities of ``ids`` ``[len(ids), n_tags]``; runs locally or on a Dask worker
     (``features`` is then the store's path)."""
-    import torch
-
-    from msd_tagging.models.training import load_tagger, predict
+    from msd_tagging.models.tagger import Tagger
 
     if not isinstance(features, FeatureStore):
         features = FeatureStore(features)
-    network, device = load_tagger(model, train["device"])
-    with torch.random.fork_rng(devices=[]):
-        return predict(
-            network, [features.features(t) for t in ids], model["chunk_frames"], train["eval_batch_size"], device
-        )
+    tagger = Tagger.load(model, train["device"])
+    return tagger.predict([features.features(t) for t in ids], train["eval_batch_size"])

@@ -6,7 +6,7 @@ import logging
 
 import pandas as pd
 
-from msd_tagging.evaluation import check_split, evaluate, require_scored
+from msd_tagging.scoring.evaluation import check_split, evaluate, require_scored
 
 logger = logging.getLogger(__name__)
 

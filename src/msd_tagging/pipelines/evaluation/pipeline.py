@@ -1,15 +1,16 @@
-"""Evaluation template: one namespace per scorer (``audio``, later ``mf``, ``hybrid``).
+"""Evaluation: one namespaced copy of the template per declared scorer.
 
-``create_pipeline("audio")`` reads ``audio_scores`` and writes ``audio_metrics`` and
-``audio_per_tag_metrics`` (catalog factories ``{scorer}_metrics``, ``{scorer}_per_tag_metrics``).
+For scorer ``s`` it reads ``{s}_scores`` and writes ``{s}_metrics`` and
+``{s}_per_tag_metrics`` (catalog factories), in the namespace ``s`` (node ``s.evaluate``).
 """
 
 from kedro.pipeline import Pipeline, node
 
 from msd_tagging.pipelines.evaluation.nodes import evaluate_scorer
+from msd_tagging.scoring.scorers import SCORERS
 
 
-def create_pipeline(scorer: str = "audio", **kwargs) -> Pipeline:
+def _template(scorer: str, method: bool) -> Pipeline:
     template = Pipeline(
         [
             node(
@@ -17,6 +18,7 @@ def create_pipeline(scorer: str = "audio", **kwargs) -> Pipeline:
                 inputs=["scores", "tag_labels", "tracks", "params:evaluation"],
                 outputs=["metrics", "per_tag_metrics"],
                 name="evaluate",
+                tags=["method"] if method else [],
             )
         ]
     )
@@ -26,5 +28,8 @@ def create_pipeline(scorer: str = "audio", **kwargs) -> Pipeline:
         inputs={"scores": f"{scorer}_scores", "tag_labels": "tag_labels", "tracks": "tracks"},
         outputs={"metrics": f"{scorer}_metrics", "per_tag_metrics": f"{scorer}_per_tag_metrics"},
         parameters={"params:evaluation": "params:evaluation"},
-        tags=["evaluation"],
     )
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline([_template(s.name, s.method) for s in SCORERS], tags=["evaluation"])

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from msd_tagging.errors import MSDDataError
-from msd_tagging.evaluation import SPLITS, require_positives
 from msd_tagging.mapping import IdMaps
-from msd_tagging.msd import AudioPathIndex, normalise_tag, split_train_valid
+from msd_tagging.readers import AudioPathIndex, normalise_tag, split_train_valid
+from msd_tagging.scoring.evaluation import SPLITS, require_positives
 
 logger = logging.getLogger(__name__)
 
@@ -105,25 +105,8 @@ def resolve_audio(
         default="ok",
     )
     out = tracks.assign(audio_path=paths, audio_status=status)
-    limit = params["report_max_listed"]
     bad = out[out["audio_status"] != "ok"]
-    outside = out[(link == "outside").to_numpy() & (status == "ok")]
-    stats = {
-        "audio_convention": audio_paths.convention,
-        "audio_status": {k: int(v) for k, v in out["audio_status"].value_counts().items()},
-        "tracks_without_audio": {
-            reason: _listed(
-                [
-                    {"track_id": t, "path": p, "split": s}
-                    for t, p, s in zip(g["track_id"], g["audio_path"], g["split"], strict=True)
-                ],
-                limit,
-            )
-            for reason, g in bad.groupby("audio_status")
-        },
-        "links_outside_audio_root": {"count": int(len(outside)), "paths": _listed(outside["audio_path"], limit)},
-        "dangling_links": _listed(sorted(audio_listing.loc[audio_listing["link"] == "dangling", "path"]), limit),
-    }
+    stats = _audio_stats(out, bad, link, audio_listing, audio_paths.convention, params["report_max_listed"])
     fraction = len(bad) / max(len(out), 1)
     if fraction > params["max_missing_audio_fraction"]:
         raise MSDDataError(
@@ -140,6 +123,29 @@ def resolve_audio(
             items[0]["track_id"],
         )
     return out, stats
+
+
+def _audio_stats(
+    out: pd.DataFrame, bad: pd.DataFrame, link: pd.Series, listing: pd.DataFrame, convention: str, limit: int
+) -> dict:
+    """Counts by audio status, the tracks without audio by reason, and the links."""
+    outside = out[(link == "outside").to_numpy() & (out["audio_status"] == "ok").to_numpy()]
+    return {
+        "audio_convention": convention,
+        "audio_status": {k: int(v) for k, v in out["audio_status"].value_counts().items()},
+        "tracks_without_audio": {
+            reason: _listed(
+                [
+                    {"track_id": t, "path": p, "split": s}
+                    for t, p, s in zip(g["track_id"], g["audio_path"], g["split"], strict=True)
+                ],
+                limit,
+            )
+            for reason, g in bad.groupby("audio_status")
+        },
+        "links_outside_audio_root": {"count": int(len(outside)), "paths": _listed(outside["audio_path"], limit)},
+        "dangling_links": _listed(sorted(listing.loc[listing["link"] == "dangling", "path"]), limit),
+    }
 
 
 def map_songs_to_tracks(
@@ -195,19 +201,8 @@ def build_plays(taste_triplets: pd.DataFrame, song_tracks: pd.DataFrame) -> tupl
         ``user_id, track_id, play_count`` (categorical IDs, int32 counts), and stats.
     """
     users = taste_triplets["user_id"].cat
-    songs = taste_triplets["song_id"].cat
     counts = taste_triplets["play_count"].to_numpy()
-
-    mapped = song_tracks.set_index("song_id")["track_id"].reindex(songs.categories)
-    known_song = song_tracks["song_id"].pipe(pd.Index).get_indexer(songs.categories) >= 0
-    track_index = pd.Index(mapped.dropna().unique())
-    track_of_song = track_index.get_indexer(mapped.to_numpy())  # -1 for unmapped songs
-
-    song_codes = songs.codes.to_numpy()
-    row_track = track_of_song[song_codes]
-    bad_count = counts < 1
-    unknown = ~known_song[song_codes] & ~bad_count
-    mismatch = known_song[song_codes] & (row_track < 0) & ~bad_count
+    track_index, row_track, bad_count, unknown, mismatch = _rows_to_tracks(taste_triplets, song_tracks)
     keep = ~(bad_count | unknown | mismatch)
 
     user_codes = users.codes.to_numpy()[keep].astype(np.int64)
@@ -245,6 +240,24 @@ def build_plays(taste_triplets: pd.DataFrame, song_tracks: pd.DataFrame) -> tupl
         stats["rows_dropped"],
     )
     return plays, stats
+
+
+def _rows_to_tracks(taste_triplets: pd.DataFrame, song_tracks: pd.DataFrame):
+    """Each triplet row's track (a position in the returned track index, -1 for none), and
+    the rows to drop: a count below 1, a song not in ``unique_tracks``, a wrong match."""
+    songs = taste_triplets["song_id"].cat
+    counts = taste_triplets["play_count"].to_numpy()
+    mapped = song_tracks.set_index("song_id")["track_id"].reindex(songs.categories)
+    known_song = song_tracks["song_id"].pipe(pd.Index).get_indexer(songs.categories) >= 0
+    track_index = pd.Index(mapped.dropna().unique())
+    track_of_song = track_index.get_indexer(mapped.to_numpy())  # -1 for unmapped songs
+
+    song_codes = songs.codes.to_numpy()
+    row_track = track_of_song[song_codes]
+    bad_count = counts < 1
+    unknown = ~known_song[song_codes] & ~bad_count
+    mismatch = known_song[song_codes] & (row_track < 0) & ~bad_count
+    return track_index, row_track, bad_count, unknown, mismatch
 
 
 def build_id_maps(tracks: pd.DataFrame, plays: pd.DataFrame, song_tracks: pd.DataFrame, tag_list: list[str]) -> IdMaps:
@@ -291,26 +304,10 @@ def build_tag_labels(
         MSDDataError: when too many rows are unusable, or no tag has a positive training track.
     """
     unusable = _check_unusable_tag_rows(lastfm_tags, params["max_bad_tag_rows_fraction"])
-    vocabulary = {normalise_tag(t): i for i, t in enumerate(tag_list)}
     tags = lastfm_tags["tag"].astype("category")
+    vocabulary = {normalise_tag(t): i for i, t in enumerate(tag_list)}
     category_tag = np.array([vocabulary.get(normalise_tag(str(c)), -1) for c in tags.cat.categories], dtype=np.int64)
-    tag_codes = tags.cat.codes.to_numpy()
-    tag_idx = category_tag[tag_codes]
-
-    track_ids = lastfm_tags["track_id"].astype("category")
-    track_of_category = pd.Index(tracks["track_id"]).get_indexer(track_ids.cat.categories)
-    track_pos = track_of_category[track_ids.cat.codes.to_numpy()]
-    in_split = track_pos >= 0
-    in_vocab = tag_idx >= 0
-    rows = in_split & in_vocab
-    frame = pd.DataFrame(
-        {
-            "track": track_pos[rows],
-            "tag": tag_idx[rows],
-            "weight": lastfm_tags["weight"].to_numpy()[rows],
-            "spelling": tag_codes[rows],
-        }
-    )
+    frame, in_split, in_vocab = _split_vocabulary_rows(tracks, lastfm_tags, tags, category_tag)
     best = frame.groupby(["track", "tag"], sort=False)["weight"].max().reset_index()
     positive = best[best["weight"] > params["tag_threshold"]]
     labels = np.zeros((len(tracks), len(tag_list)), dtype=np.uint8)
@@ -318,11 +315,6 @@ def build_tag_labels(
     out = pd.DataFrame(labels, columns=list(tag_list))
     out.insert(0, "track_id", tracks["track_id"].to_numpy())
 
-    spelling_names = np.asarray(tags.cat.categories, dtype=object)
-    exact = np.array(
-        [tag_list[t] == spelling_names[c] for c, t in enumerate(category_tag)] if len(category_tag) else [], dtype=bool
-    )
-    variants = frame.loc[~exact[frame["spelling"].to_numpy()]] if len(frame) else frame
     split = tracks["split"].to_numpy()
     stats = {
         "lastfm_rows_read": int(len(lastfm_tags)),
@@ -332,10 +324,7 @@ def build_tag_labels(
             "tag_not_in_vocabulary": int((in_split & ~in_vocab).sum()),
         },
         "repeated_track_tag_rows_merged": int(len(frame) - len(best)),
-        "spelling_variants_merged": {
-            tag_list[t]: {str(spelling_names[c]): int(n) for c, n in g["spelling"].value_counts().items()}
-            for t, g in variants.groupby("tag")
-        },
+        "spelling_variants_merged": _spelling_variants(frame, tags.cat.categories, category_tag, tag_list),
         "tag_threshold": params["tag_threshold"],
         "positives_per_tag": {
             s: {tag: int(n) for tag, n in zip(tag_list, labels[split == s].sum(axis=0), strict=True)} for s in SPLITS
@@ -351,6 +340,39 @@ def build_tag_labels(
             detail=f"The highest weight of a vocabulary tag on a split track is {top}; ingestion.tag_threshold is {params['tag_threshold']}.",
         )
     return out, stats
+
+
+def _split_vocabulary_rows(tracks: pd.DataFrame, lastfm_tags: pd.DataFrame, tags: pd.Series, category_tag: np.ndarray):
+    """The Last.fm rows of split tracks and vocabulary tags as ``track, tag, weight,
+    spelling`` positions, and which rows were in the splits and in the vocabulary."""
+    tag_codes = tags.cat.codes.to_numpy()
+    tag_idx = category_tag[tag_codes]
+    track_ids = lastfm_tags["track_id"].astype("category")
+    track_of_category = pd.Index(tracks["track_id"]).get_indexer(track_ids.cat.categories)
+    track_pos = track_of_category[track_ids.cat.codes.to_numpy()]
+    in_split = track_pos >= 0
+    in_vocab = tag_idx >= 0
+    rows = in_split & in_vocab
+    frame = pd.DataFrame(
+        {
+            "track": track_pos[rows],
+            "tag": tag_idx[rows],
+            "weight": lastfm_tags["weight"].to_numpy()[rows],
+            "spelling": tag_codes[rows],
+        }
+    )
+    return frame, in_split, in_vocab
+
+
+def _spelling_variants(frame: pd.DataFrame, spellings, category_tag: np.ndarray, tag_list: list[str]) -> dict:
+    """Per vocabulary tag, the other spellings merged into it and their row counts."""
+    names = np.asarray(spellings, dtype=object)
+    exact = np.array([tag_list[t] == names[c] if t >= 0 else False for c, t in enumerate(category_tag)], dtype=bool)
+    variants = frame.loc[~exact[frame["spelling"].to_numpy()]] if len(frame) else frame
+    return {
+        tag_list[t]: {str(names[c]): int(n) for c, n in g["spelling"].value_counts().items()}
+        for t, g in variants.groupby("tag")
+    }
 
 
 def _check_unusable_tag_rows(lastfm_tags: pd.DataFrame, limit: float) -> dict:

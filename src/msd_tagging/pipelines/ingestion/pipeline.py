@@ -38,28 +38,39 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="id_maps",
                 name="build_id_maps",
             ),
-            node(nodes.index_plays, inputs=["plays_by_id", "id_maps"], outputs="plays", name="index_plays"),
+            node(
+                nodes.index_plays,
+                inputs=["plays_by_id", "id_maps"],
+                outputs="plays",
+                name="index_plays",
+                tags=["method"],
+            ),
             node(
                 nodes.build_tag_labels,
                 inputs=["split_tracks", "lastfm_tags", "tag_list", "params:ingestion"],
                 outputs=["tag_labels", "tag_stats"],
                 name="build_tag_labels",
             ),
-            node(
-                nodes.ingestion_report,
-                inputs=[
-                    "split_stats",
-                    "audio_stats",
-                    "song_stats",
-                    "play_stats",
-                    "tag_stats",
-                    "tracks",
-                    "plays_by_id",
-                    "params:ingestion",
-                ],
-                outputs="ingestion_report",
-                name="ingestion_report",
-            ),
+            _report(),
         ],
         tags=["ingestion"],
+    )
+
+
+def _report():
+    """One report of everything ingestion read, dropped and merged."""
+    return node(
+        nodes.ingestion_report,
+        inputs=[
+            "split_stats",
+            "audio_stats",
+            "song_stats",
+            "play_stats",
+            "tag_stats",
+            "tracks",
+            "plays_by_id",
+            "params:ingestion",
+        ],
+        outputs="ingestion_report",
+        name="ingestion_report",
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from msd_tagging.audio import DamageConfig, MelConfig, NonFiniteFeatures, check_and_extract
+from msd_tagging.audio.signal import DamageConfig, MelConfig, NonFiniteFeatures, check_and_extract
 from msd_tagging.config import block, integer, number
 from msd_tagging.errors import MSDDataError, ParameterError
 
@@ -84,63 +84,42 @@ def find_audio(input_dir: str, pattern: str | list[str], recursive: bool) -> lis
     return files
 
 
-def tag_audio_files(model: dict, params: dict, audio: dict) -> tuple[pd.DataFrame, dict]:
+def tag_audio_files(
+    model: dict, params: dict, mel_params: dict, damage_params: dict, train_params: dict
+) -> tuple[pd.DataFrame, dict]:
     """Top tags of every audio file in ``params["input_dir"]``.
 
-    Damaged files (empty, not audio, truncated, too short, silent) are kept in the output
-    with their status and no tags, and counted in the report; they never stop the run.
+    Damaged files (empty, unreadable, not audio, truncated, too short, silent, non-finite)
+    are kept in the output with their status and no tags, and counted in the report; they
+    never stop the run.
 
     Returns:
         One row per file: ``file`` (relative to the folder), ``status``, ``detail``,
         ``seconds``, then ``tag_1, probability_1 … tag_k, probability_k``; and a report.
     """
-    import torch
     from tqdm.auto import tqdm
 
-    from msd_tagging.models.training import load_tagger, predict
+    from msd_tagging.models.tagger import Tagger
 
     config = block(params, "tag_audio", TagAudioConfig)
-    files = find_audio(config.input_dir, config.globs, config.recursive)
-    if config.limit:
-        files = files[: config.limit]
-    mel = block(audio["mel"], "audio.mel", MelConfig)
-    damage = block(audio["damage"], "audio.damage", DamageConfig, expected_seconds=config.expected_seconds)
-    network, device = load_tagger(model, audio["train"]["device"])
-    tags = np.asarray(model["tags"])
-    top_k = min(config.top_k, len(tags))
+    files = find_audio(config.input_dir, config.globs, config.recursive)[: config.limit or None]
+    mel = block(mel_params, "audio.mel", MelConfig)
+    damage = block(damage_params, "audio.damage", DamageConfig, expected_seconds=config.expected_seconds)
+    tagger = Tagger.load(model, train_params["device"])
+    top_k = min(config.top_k, len(tagger.tags))
     root = Path(config.input_dir)
-
     rows: list[dict] = []
-    batch: list[tuple[int, np.ndarray]] = []
-
-    def flush() -> None:
-        with torch.random.fork_rng(devices=[]):
-            probabilities = predict(
-                network, [x for _, x in batch], model["chunk_frames"], audio["train"]["eval_batch_size"], device
-            )
-        for (row, _), p in zip(batch, probabilities, strict=True):
-            best = np.argsort(-p, kind="stable")[:top_k]
-            for rank, t in enumerate(best, start=1):
-                rows[row][f"tag_{rank}"] = tags[t]
-                rows[row][f"probability_{rank}"] = round(float(p[t]), 4)
-        batch.clear()
-
+    pending: list[tuple[dict, np.ndarray]] = []  # decoded files waiting for one model pass
     for path in tqdm(files, desc="tag_audio", unit="file", disable=None):
-        try:
-            features, status, detail = check_and_extract(path, mel, damage, max_seconds=config.max_seconds)
-        except NonFiniteFeatures:
-            features, status, detail = None, "not_finite", "decoded samples are NaN or infinite"
-        if not path.exists():  # a dangling link: check_and_extract cannot stat it
-            status, detail = "missing", "a link to a file that does not exist"
-        rows.append({"file": path.relative_to(root).as_posix(), "status": status, "detail": detail})
+        row, features = _examine(path, root, mel, damage, config.max_seconds)
+        rows.append(row)
         if features is not None:
-            rows[-1]["seconds"] = round(features.shape[1] * mel.hop_length / mel.sample_rate, 2)
-            # The feature store keeps float16: round the same way, so a file scores as in training.
-            batch.append((len(rows) - 1, features.astype(np.float16).astype(np.float32)))
-            if len(batch) >= config.batch_files:
-                flush()
-    if batch:
-        flush()
+            pending.append((row, features))
+            if len(pending) >= config.batch_files:
+                _add_top_tags(tagger, pending, top_k, train_params["eval_batch_size"])
+                pending = []
+    if pending:
+        _add_top_tags(tagger, pending, top_k, train_params["eval_batch_size"])
 
     columns = ["file", "status", "detail", "seconds"] + [
         f"{k}_{r}" for r in range(1, top_k + 1) for k in ("tag", "probability")
@@ -164,3 +143,32 @@ def tag_audio_files(model: dict, params: dict, audio: dict) -> tuple[pd.DataFram
         ", ".join(f"{s}: {n}" for s, n in sorted(counts.items())),
     )
     return table, report
+
+
+def _examine(
+    path: Path, root: Path, mel: MelConfig, damage: DamageConfig, max_seconds: float | None
+) -> tuple[dict, np.ndarray | None]:
+    """One file's CSV row (status, detail, seconds) and its features, or ``None`` when damaged."""
+    try:
+        features, status, detail = check_and_extract(path, mel, damage, max_seconds=max_seconds)
+    except NonFiniteFeatures:
+        features, status, detail = None, "not_finite", "decoded samples are NaN or infinite"
+    if not path.exists():  # a dangling link: check_and_extract cannot stat it
+        status, detail = "missing", "a link to a file that does not exist"
+    row = {"file": path.relative_to(root).as_posix(), "status": status, "detail": detail}
+    if features is None:
+        return row, None
+    row["seconds"] = round(features.shape[1] * mel.hop_length / mel.sample_rate, 2)
+    # The feature store keeps float16: round the same way, so a file scores as in training.
+    return row, features.astype(np.float16).astype(np.float32)
+
+
+def _add_top_tags(tagger, pending: list[tuple[dict, np.ndarray]], top_k: int, batch_size: int) -> None:
+    """Score the pending files in one pass and write their top tags into their rows."""
+    probabilities = tagger.predict([features for _, features in pending], batch_size)
+    tags = np.asarray(tagger.tags)
+    for (row, _), p in zip(pending, probabilities, strict=True):
+        best = np.argsort(-p, kind="stable")[:top_k]
+        for rank, t in enumerate(best, start=1):
+            row[f"tag_{rank}"] = tags[t]
+            row[f"probability_{rank}"] = round(float(p[t]), 4)

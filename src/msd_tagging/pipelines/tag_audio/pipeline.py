@@ -10,7 +10,13 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 nodes.tag_audio_files,
-                inputs=["vgg_model", "params:tag_audio", "params:audio"],
+                inputs=[
+                    "vgg_model",
+                    "params:tag_audio",
+                    "params:audio.mel",
+                    "params:audio.damage",
+                    "params:audio.train",
+                ],
                 outputs=["tag_audio_predictions", "tag_audio_report"],
                 name="tag_audio_files",
             )

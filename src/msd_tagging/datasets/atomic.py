@@ -1,4 +1,5 @@
-"""Atomic saves for every file dataset in the catalog, done once.
+"""Atomic saves, done once: :func:`atomic_path` for the project's own writers, and every
+file dataset of the catalog made atomic.
 
 Kedro's file datasets (kedro-datasets' Parquet, CSV, JSON, text, matplotlib, ...) write
 straight to their target. A run killed or failing mid-save leaves a truncated file; for a
@@ -16,11 +17,13 @@ once its upload completes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import types
 import uuid
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -30,6 +33,31 @@ from kedro.io import AbstractVersionedDataset, DataCatalog
 logger = logging.getLogger(__name__)
 
 LOCAL_PROTOCOLS = ("file", "local")
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
+    """A temporary path beside ``target`` to write to; when the block ends without an error
+    it is moved onto ``target`` with ``os.replace`` (readers see the old file or the new
+    one, never half a file), otherwise removed.
+
+    Example::
+
+        with atomic_path(store / "config.json") as partial:
+            partial.write_text(text)
+    """
+    target = Path(target)
+    partial = _temporary_sibling(target)
+    try:
+        yield partial
+        os.replace(partial, target)
+    finally:
+        _remove(partial)
+
+
+def _temporary_sibling(target: Path) -> Path:
+    """A hidden name in ``target``'s folder, unique to this process and call."""
+    return target.with_name(f".{target.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
 
 def make_atomic(dataset: Any) -> bool:
@@ -52,7 +80,7 @@ def make_atomic(dataset: Any) -> bool:
     def atomic_save(self, data: Any) -> None:
         final = Path(str(self._get_save_path()))  # refuses an existing version, as Kedro does
         created = [p for p in (final.parent, *final.parent.parents) if not p.exists()]
-        temporary = final.with_name(f".{final.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        temporary = _temporary_sibling(final)
         self._get_save_path = lambda: PurePosixPath(temporary.as_posix())
         try:
             raw_save(self, data)

@@ -8,7 +8,7 @@ import pickle
 from os import PathLike
 
 from msd_tagging.errors import MSDDataError
-from msd_tagging.msd.ids import existing_file, is_track_id
+from msd_tagging.readers.ids import existing_file, is_track_id
 
 
 class _CodeInPickle(pickle.UnpicklingError):

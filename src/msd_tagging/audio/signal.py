@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from msd_tagging.audio.workers import c_stderr_captured
 from msd_tagging.config import choice, integer, number
 from msd_tagging.errors import MSDDataError
-from msd_tagging.workers import c_stderr_captured
 
 STATUSES = ("ok", "zero_byte", "unreadable", "not_audio", "truncated", "too_short", "silent")
 # Files declaring a lower rate are not music (a 64-byte WAV at 1 Hz "lasts" 10 s); the
@@ -237,19 +237,9 @@ def check_and_extract(
     """
     import soundfile as sf
 
-    try:
-        size = os.path.getsize(path)
-    except OSError as exc:
-        return None, "not_audio", f"cannot stat: {exc}"
-    if size == 0:
-        return None, "zero_byte", "file is empty"
-    try:
-        with open(path, "rb"):
-            pass
-    except PermissionError:
-        return None, "unreadable", "permission denied: this user may not read the file"
-    except OSError as exc:
-        return None, "unreadable", f"cannot open: {exc.strerror or exc}"
+    size, problem = _file_problem(path)
+    if problem is not None:
+        return (None, *problem)
     try:
         with c_stderr_captured() as decoder_said:
             signal, declared = decode(path, mel.sample_rate, max_seconds=max_seconds)
@@ -285,6 +275,24 @@ def check_and_extract(
             fix="check the file decodes in another player; report it if it does.",
         )
     return features, status, _joined(detail, note)
+
+
+def _file_problem(path: str | os.PathLike) -> tuple[int, tuple[str, str] | None]:
+    """The file's size, and ``(status, detail)`` when it cannot even be opened or is empty."""
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        return 0, ("not_audio", f"cannot stat: {exc}")
+    if size == 0:
+        return 0, ("zero_byte", "file is empty")
+    try:
+        with open(path, "rb"):
+            pass
+    except PermissionError:
+        return size, ("unreadable", "permission denied: this user may not read the file")
+    except OSError as exc:
+        return size, ("unreadable", f"cannot open: {exc.strerror or exc}")
+    return size, None
 
 
 DECODER_PREFIX = "decoder: "

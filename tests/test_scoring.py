@@ -1,4 +1,4 @@
-"""Beyond the paper: each scorer on constructed data whose answer is known."""
+"""Scorers beyond the paper, fusion and the extended table, on constructed data whose answer is known."""
 
 from __future__ import annotations
 
@@ -6,15 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msd_tagging.beyond import (
-    fit_fusion_weights,
-    fit_tag_classifier,
-    fuse,
-    nearest_to_centroids,
-    popularity_bins,
-)
-from msd_tagging.listening import centroid_scores
-from msd_tagging.pipelines.beyond.nodes import extended_table, learned_fusion
+from msd_tagging.listening.centroids import centroid_scores, nearest_to_centroids
+from msd_tagging.models.classifier import fit_tag_classifier
+from msd_tagging.pipelines.reporting.nodes import extended_table
+from msd_tagging.scoring.evaluation import popularity_bins
+from msd_tagging.scoring.scorers import learned_fusion
+from msd_tagging.scoring.scores import fit_fusion_weights, fuse
 
 
 def test_tag_classifier_learns_a_direction_and_picks_c_on_validation():
@@ -131,7 +128,7 @@ def test_extended_table_gains_and_best_fused():
 def test_fast_ranking_quality_equals_scikit_learn_with_ties():
     from sklearn.metrics import average_precision_score, roc_auc_score
 
-    from msd_tagging.beyond import ranking_quality
+    from msd_tagging.scoring.evaluation import ranking_quality
 
     rng = np.random.default_rng(3)
     y = rng.random(300) < 0.15

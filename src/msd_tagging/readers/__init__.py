@@ -5,24 +5,24 @@ raises :class:`msd_tagging.errors.MSDDataError` naming the file and line or the 
 The same readers serve the embedded demo world and a user's real MSD files.
 """
 
-from msd_tagging.msd.audio_paths import (
+from msd_tagging.readers.audio_paths import (
     AudioPathIndex,
     read_7digital_maps,
     read_audio_index,
     safe_relative_path,
     track_id_audio_path,
 )
-from msd_tagging.msd.ids import is_song_id, is_track_id, is_user_id
-from msd_tagging.msd.lastfm import (
+from msd_tagging.readers.ids import is_song_id, is_track_id, is_user_id
+from msd_tagging.readers.lastfm import (
     normalise_tag,
     read_lastfm_json_tree,
     read_lastfm_tags_db,
     read_tag_list,
     tags_in_vocabulary,
 )
-from msd_tagging.msd.splits import read_split_pickle, split_train_valid
-from msd_tagging.msd.taste import read_manually_accepted, read_sid_mismatches, read_triplets
-from msd_tagging.msd.tracks import read_unique_tracks
+from msd_tagging.readers.splits import read_split_pickle, split_train_valid
+from msd_tagging.readers.taste import read_manually_accepted, read_sid_mismatches, read_triplets
+from msd_tagging.readers.tracks import read_unique_tracks
 
 __all__ = [
     "AudioPathIndex",

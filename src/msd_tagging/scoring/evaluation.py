@@ -1,4 +1,5 @@
-"""Tag-wise ROC-AUC and PR-AUC with their macro averages, for any scorer.
+"""Every metric of the project: tag-wise ROC-AUC and PR-AUC with their macro averages for
+any scorer, the vectorised selection criterion learned fusion uses, and popularity bins.
 
 Named steps, in the spirit of ``mir_eval.evaluate()``: align scores with labels, score
 each tag, average the tags that can be scored. A tag without a positive or without a
@@ -15,6 +16,7 @@ import pandas as pd
 
 from msd_tagging.config import choice
 from msd_tagging.errors import MSDDataError
+from msd_tagging.scoring.scores import tag_columns
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ def align(
     Both frames hold ``track_id`` then one column per tag; the tag columns of ``labels``
     set the order.
     """
-    tags = [c for c in labels.columns if c != "track_id"]
+    tags = tag_columns(labels)
     wanted = pd.Index(track_ids)
     scored = scores.set_index("track_id").reindex(wanted)
     have = scored[tags].notna().all(axis=1).to_numpy()
@@ -146,3 +148,71 @@ def require_scored(summary: dict, what: str) -> None:
 def format_score(value: float | None) -> str:
     """A macro score for a log line: 4 decimals, or ``n/a`` when no tag could be scored."""
     return "n/a" if value is None else f"{value:.4f}"
+
+
+# --- selection criteria and bins ------------------------------------------------------
+
+
+def ranking_quality(y: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """(ROC-AUC + PR-AUC) / 2 of one tag under each row of ``scores``, vectorised.
+
+    Equal to scikit-learn's ``roc_auc_score`` and ``average_precision_score`` (ties
+    included; a test checks it), which are too slow to call for every weight of a grid.
+
+    Args:
+        y: 0/1 labels ``[n]``; scores: ``[n]`` or ``[n_rows, n]``.
+
+    Returns:
+        ``[n_rows]`` (a scalar array for 1-D ``scores``); NaN when ``y`` has one class.
+    """
+    from scipy.stats import rankdata
+
+    scores = np.atleast_2d(scores)
+    y = np.asarray(y).astype(bool)
+    positives, negatives = int(y.sum()), int((~y).sum())
+    if positives == 0 or negatives == 0:
+        return np.full(scores.shape[0], np.nan).squeeze()
+    ranks = rankdata(scores, axis=1)  # average ranks for ties, as ROC-AUC's half credit
+    roc = (ranks[:, y].sum(axis=1) - positives * (positives + 1) / 2) / (positives * negatives)
+    order = np.argsort(-scores, axis=1, kind="stable")
+    ordered = np.take_along_axis(scores, order, axis=1)
+    hits = np.cumsum(y[order], axis=1)
+    ap = np.empty(scores.shape[0])
+    for r in range(scores.shape[0]):
+        # One point per distinct threshold: the last index of each run of equal scores.
+        last = np.flatnonzero(np.append(np.diff(ordered[r]) != 0, True))
+        tp = hits[r, last]
+        recall = tp / positives
+        ap[r] = np.sum(np.diff(recall, prepend=0.0) * tp / (last + 1))
+    return (0.5 * (roc + ap)).squeeze()
+
+
+def _ranking_quality(y: np.ndarray, score: np.ndarray) -> float:
+    """Mean of ROC-AUC and PR-AUC of one tag; NaN when ``y`` has one class."""
+    return float(ranking_quality(y, score))
+
+
+def macro_quality(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Mean over tags with both classes of (ROC-AUC + PR-AUC) / 2: the selection criterion."""
+    values = [_ranking_quality(labels[:, t], scores[:, t]) for t in range(labels.shape[1])]
+    values = [v for v in values if not np.isnan(v)]
+    if not values:
+        raise ValueError("no tag has both a positive and a negative track to select on")
+    return float(np.mean(values))
+
+
+def popularity_bins(plays_per_track: pd.Series, edges: list[float]) -> pd.Series:
+    """Label each track by its play count: ``edges`` ``[0, 1, 10]`` give bins ``0``, ``1–9``, ``≥10``."""
+    edges = sorted(edges)
+    if edges[0] != 0:
+        raise ValueError(f"popularity edges must start at 0 (the cold bin), got {edges}")
+    names = []
+    for low, high in zip(edges, edges[1:] + [np.inf], strict=True):
+        if high == np.inf:
+            names.append(f"≥{low:g}")
+        elif high - low == 1:
+            names.append(f"{low:g}")
+        else:
+            names.append(f"{low:g}–{high - 1:g}")
+    index = np.searchsorted(np.asarray(edges), plays_per_track.to_numpy(), side="right") - 1
+    return pd.Series(pd.Categorical.from_codes(index, names, ordered=True), index=plays_per_track.index)

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from msd_tagging.audio import DamageConfig, MelConfig
+from msd_tagging.audio.signal import DamageConfig, MelConfig
 from msd_tagging.errors import MSDDataError
 
 logger = logging.getLogger(__name__)
@@ -161,9 +161,36 @@ def write_plan(
     Returns:
         Counts of this call: ``{"skipped_done": n, "tried": n, "<status>": n, ...}``.
     """
-    from tqdm.auto import tqdm
+    root, audio_root = Path(root), Path(audio_root)
+    _open_store(plan, root)
+    _drop_broken_shards(root / "shards")
+    changed = _drop_changed_shards(root / "shards", audio_root)
+    done = set(FeatureStore(root).manifest["track_id"])
+    todo = [job for job in plan.jobs if job[0] not in done]
+    counts: dict[str, int] = {"skipped_done": len(plan.jobs) - len(todo), "tried": len(todo)}
+    if changed:
+        counts["files_changed"] = changed
+    if not todo:
+        return counts
+    tasks = [
+        (
+            str(root),
+            [(t, p, str(audio_root / p)) for t, p in todo[i : i + plan.tracks_per_shard]],
+            plan.mel,
+            plan.damage,
+        )
+        for i in range(0, len(todo), plan.tracks_per_shard)
+    ]
+    _run_shards(plan, tasks, counts, total=len(todo), progress=progress)
+    return counts
 
-    root = Path(root)
+
+def _open_store(plan: ExtractionPlan, root: Path) -> None:
+    """Create the store, or check it was built with the plan's settings: a store built from
+    other raw data is emptied (its features are stale), one with other mel or damage
+    settings is an error."""
+    from msd_tagging.datasets.atomic import atomic_path
+
     config = {"mel": plan.mel.as_dict(), "damage": plan.damage.__dict__, "source": plan.source}
     config_path = root / "config.json"
     if config_path.is_file():
@@ -187,29 +214,16 @@ def write_plan(
             )
     (root / "shards").mkdir(parents=True, exist_ok=True)
     if not config_path.is_file():
-        _atomic_write_bytes(config_path, json.dumps(config, indent=2).encode())
+        with atomic_path(config_path) as partial:
+            partial.write_bytes(json.dumps(config, indent=2).encode())
 
-    audio_root = Path(audio_root)
-    _drop_broken_shards(root / "shards")
-    changed = _drop_changed_shards(root / "shards", audio_root)
-    done = set(FeatureStore(root).manifest["track_id"])
-    todo = [job for job in plan.jobs if job[0] not in done]
-    counts: dict[str, int] = {"skipped_done": len(plan.jobs) - len(todo), "tried": len(todo)}
-    if changed:
-        counts["files_changed"] = changed
-    if not todo:
-        return counts
-    tasks = [
-        (
-            str(root),
-            [(t, p, str(audio_root / p)) for t, p in todo[i : i + plan.tracks_per_shard]],
-            plan.mel,
-            plan.damage,
-        )
-        for i in range(0, len(todo), plan.tracks_per_shard)
-    ]
+
+def _run_shards(plan: ExtractionPlan, tasks: list[tuple], counts: dict, *, total: int, progress: bool) -> None:
+    """Extract every shard task on Dask, in this process or in a pool; add their counts."""
+    from tqdm.auto import tqdm
+
     workers = plan.workers or os.cpu_count() or 1
-    bar = tqdm(total=len(todo), desc="log-mel", unit="track", disable=None if progress else True)
+    bar = tqdm(total=total, desc="log-mel", unit="track", disable=None if progress else True)
     with ExitStack() as stack:
         if plan.scheduler:
             results = _on_dask(plan.scheduler, tasks)
@@ -231,7 +245,6 @@ def write_plan(
             _add(counts, result)
             bar.update(sum(result.values()))
     bar.close()
-    return counts
 
 
 def _on_dask(address: str, tasks: list[tuple]):
@@ -267,8 +280,8 @@ def _init_worker(mel: MelConfig, parent: int) -> None:
     threads); imports and filterbank paid once per worker rather than inside the first shard."""
     from threadpoolctl import threadpool_limits
 
-    from msd_tagging.audio import log_mel
-    from msd_tagging.workers import die_with_parent
+    from msd_tagging.audio.signal import log_mel
+    from msd_tagging.audio.workers import die_with_parent
 
     die_with_parent(parent)
     threadpool_limits(limits=1)
@@ -282,7 +295,7 @@ def _add(counts: dict, result: dict) -> None:
 
 def extract_shard(task: tuple) -> dict[str, int]:
     """Extract one shard's tracks and commit the shard. Runs in a worker process."""
-    from msd_tagging.audio import check_and_extract
+    from msd_tagging.audio.signal import check_and_extract
 
     root, jobs, mel, damage = task
     name = hashlib.sha1("\n".join(t for t, _, _ in jobs).encode()).hexdigest()[:16]
@@ -298,20 +311,13 @@ def extract_shard(task: tuple) -> dict[str, int]:
             blocks.append(features.T.astype(np.float16))
         rows.append((track_id, rel, status, detail, name, offset, n_frames, size, mtime))
         offset += n_frames
+    from msd_tagging.datasets.atomic import atomic_path
+
     shards = Path(root) / "shards"
     data = np.concatenate(blocks) if blocks else np.zeros((0, mel.n_mels), np.float16)
-    partial = shards / f".{name}.npy.partial-{os.getpid()}"
-    with open(partial, "wb") as handle:
+    with atomic_path(shards / f"{name}.npy") as partial, open(partial, "wb") as handle:
         np.save(handle, data)
-    os.replace(partial, shards / f"{name}.npy")
     manifest = pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS))
-    partial = shards / f".{name}.parquet.partial-{os.getpid()}"
-    manifest.to_parquet(partial, index=False)
-    os.replace(partial, shards / f"{name}.parquet")  # the commit: the shard now counts as done
+    with atomic_path(shards / f"{name}.parquet") as partial:  # the commit: the shard now counts as done
+        manifest.to_parquet(partial, index=False)
     return manifest["status"].value_counts().to_dict()
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    partial.write_bytes(data)
-    os.replace(partial, path)

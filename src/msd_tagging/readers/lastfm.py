@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from msd_tagging.errors import MSDDataError
-from msd_tagging.msd.ids import existing_file, is_track_id
+from msd_tagging.readers.ids import existing_file, is_track_id
 
 logger = logging.getLogger(__name__)
 
@@ -134,35 +134,7 @@ def read_lastfm_tags_db(path: str | PathLike, *, chunk_rows: int = 1 << 20) -> p
         ``weight``.
     """
     path = Path(path)
-    connection = _open_sqlite_read_only(path)
-    try:
-        try:
-            present = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        except sqlite3.DatabaseError as exc:
-            raise MSDDataError(f"cannot read SQLite database: {exc}.", path=path) from exc
-        missing = [t for t in LASTFM_TABLES if t not in present]
-        if missing:
-            raise MSDDataError(
-                f"not a Last.fm tags database: table(s) {', '.join(missing)} missing.",
-                path=path,
-                fix="expected tables tids(tid), tags(tag), tid_tag(tid, tag, val).",
-            )
-        try:
-            tids = connection.execute("SELECT ROWID, tid FROM tids ORDER BY ROWID").fetchall()
-            tags = connection.execute("SELECT ROWID, tag FROM tags ORDER BY ROWID").fetchall()
-            dropped = dict.fromkeys(LASTFM_BAD_ROWS, 0)
-            for kind, count in connection.execute(f"SELECT {_ROW_CLASS} AS kind, COUNT(*) FROM tid_tag GROUP BY kind"):
-                if kind != "ok":
-                    dropped[kind] = int(count)
-            cursor = connection.execute(f"SELECT tid, tag, val FROM tid_tag WHERE {_ROW_CLASS} = 'ok'")
-            chunks = []
-            while rows := cursor.fetchmany(chunk_rows):
-                chunks.append(np.array(rows, dtype=np.float64).reshape(-1, 3))
-        except sqlite3.DatabaseError as exc:
-            raise MSDDataError(f"cannot read table tid_tag: {exc}.", path=path) from exc
-    finally:
-        connection.close()
-    links = np.concatenate(chunks) if chunks else np.zeros((0, 3))
+    tids, tags, links, dropped = _read_tables(path, chunk_rows)
 
     track_names, track_of_rowid, duplicate_tids = _id_table(tids, is_track_id)
     tag_names, tag_of_rowid, _ = _id_table(tags, lambda t: isinstance(t, str))
@@ -192,6 +164,40 @@ def read_lastfm_tags_db(path: str | PathLike, *, chunk_rows: int = 1 << 20) -> p
 
 
 _SQL_KINDS = ("null_id", "id_not_a_rowid", "null_weight", "weight_not_a_number")
+
+
+def _read_tables(path: Path, chunk_rows: int) -> tuple[list, list, np.ndarray, dict[str, int]]:
+    """``tids`` and ``tags`` as (ROWID, name) rows, the usable ``tid_tag`` rows as a float
+    array ``[n, 3]`` (tid ROWID, tag ROWID, weight), and the unusable rows counted by kind."""
+    connection = _open_sqlite_read_only(path)
+    try:
+        try:
+            present = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as exc:
+            raise MSDDataError(f"cannot read SQLite database: {exc}.", path=path) from exc
+        missing = [t for t in LASTFM_TABLES if t not in present]
+        if missing:
+            raise MSDDataError(
+                f"not a Last.fm tags database: table(s) {', '.join(missing)} missing.",
+                path=path,
+                fix="expected tables tids(tid), tags(tag), tid_tag(tid, tag, val).",
+            )
+        try:
+            tids = connection.execute("SELECT ROWID, tid FROM tids ORDER BY ROWID").fetchall()
+            tags = connection.execute("SELECT ROWID, tag FROM tags ORDER BY ROWID").fetchall()
+            dropped = dict.fromkeys(LASTFM_BAD_ROWS, 0)
+            for kind, count in connection.execute(f"SELECT {_ROW_CLASS} AS kind, COUNT(*) FROM tid_tag GROUP BY kind"):
+                if kind != "ok":
+                    dropped[kind] = int(count)
+            cursor = connection.execute(f"SELECT tid, tag, val FROM tid_tag WHERE {_ROW_CLASS} = 'ok'")
+            chunks = []
+            while rows := cursor.fetchmany(chunk_rows):
+                chunks.append(np.array(rows, dtype=np.float64).reshape(-1, 3))
+        except sqlite3.DatabaseError as exc:
+            raise MSDDataError(f"cannot read table tid_tag: {exc}.", path=path) from exc
+    finally:
+        connection.close()
+    return tids, tags, (np.concatenate(chunks) if chunks else np.zeros((0, 3))), dropped
 
 
 def _id_table(rows: list[tuple[int, object]], valid) -> tuple[list[str], dict[int, int], int]:

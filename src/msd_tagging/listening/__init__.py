@@ -1,0 +1,2 @@
+"""The listening side: plays → track vectors (:mod:`.factorisation`) → tag centroids
+(:mod:`.centroids`)."""

@@ -1,0 +1,362 @@
+"""Reporting: Table 1 and the extended table (built from the scorer declaration), the
+cold-start analysis, Figure 1 (t-SNE of the MF space and tag agreement), tag playlists."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from msd_tagging.listening.centroids import nearest_to_centroids, tag_centroids, unit
+from msd_tagging.listening.factorisation import warm_vectors
+from msd_tagging.mapping import IdMaps
+from msd_tagging.readers import tags_in_vocabulary
+from msd_tagging.scoring.evaluation import check_split, evaluate, popularity_bins
+from msd_tagging.scoring.scorers import SCORERS, paper_relative_gain, training_side
+from msd_tagging.scoring.scores import tag_columns
+
+logger = logging.getLogger(__name__)
+
+
+# --- Table 1 and the extended table ---------------------------------------------------
+
+
+def _metric_rows(metrics: dict[str, dict], scorers) -> list[dict]:
+    """One row per scorer, in declaration order: its macro scores and what was scored."""
+    return [
+        {
+            "scorer": s.name,
+            "roc_auc": metrics[s.name]["roc_auc_macro"],
+            "pr_auc": metrics[s.name]["pr_auc_macro"],
+            "tracks_scored": metrics[s.name]["n_tracks_scored"],
+            "tags_scored": metrics[s.name]["n_tags_scored"],
+        }
+        for s in scorers
+        if s.name in metrics
+    ]
+
+
+def table_1(**metrics: dict) -> tuple[pd.DataFrame, str, dict]:
+    """Table 1 of the paper: the scorers the paper reports, beside its MSD figures.
+
+    Args:
+        metrics: ``{scorer}_metrics`` dicts of the scorers with paper figures.
+
+    Returns:
+        The table as a DataFrame, as markdown, and as a JSON-able dict.
+    """
+    papers = {s.name: s.paper for s in SCORERS if s.paper is not None}
+    rows = []
+    for row in _metric_rows(metrics, [s for s in SCORERS if s.paper is not None]):
+        paper = papers[row.pop("scorer")]
+        rows.append(
+            {"method": paper.method, **row, "paper_msd_roc_auc": paper.roc_auc, "paper_msd_pr_auc": paper.pr_auc}
+        )
+    table = pd.DataFrame(rows)
+    split = metrics["audio"]["split"]
+    lines = [
+        f"Table 1 — macro ROC-AUC / PR-AUC on the {split} split (this run) beside Ferraro et al. 2019 on MSD.",
+        "",
+        "| method | ROC-AUC | PR-AUC | tracks | tags | paper ROC-AUC | paper PR-AUC |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r.method} | {r.roc_auc:.4f} | {r.pr_auc:.4f} | {r.tracks_scored} | {r.tags_scored} | {r.paper_msd_roc_auc:.4f} | {r.paper_msd_pr_auc:.4f} |"
+        for r in table.itertuples()
+    ]
+    lines += ["", "MF-centroids score only tracks with plays; the hybrid falls back to audio for the others."]
+    return table, "\n".join(lines) + "\n", {"split": split, "rows": rows}
+
+
+def extended_table(**metrics: dict) -> tuple[pd.DataFrame, str, dict]:
+    """Table 1 with every declared scorer and its relative gain over VGG (audio).
+
+    Args:
+        metrics: ``{scorer}_metrics`` dicts, keyed by scorer name.
+    """
+    audio = metrics["audio"]
+    labels = {s.name: s.label for s in SCORERS}
+    rows = []
+    for row in _metric_rows(metrics, SCORERS):
+        rows.append(
+            {
+                "scorer": row["scorer"],
+                "method": labels[row["scorer"]],
+                "roc_auc": row["roc_auc"],
+                "pr_auc": row["pr_auc"],
+                "roc_auc_gain": row["roc_auc"] / audio["roc_auc_macro"] - 1,
+                "pr_auc_gain": row["pr_auc"] / audio["pr_auc_macro"] - 1,
+                "tracks_scored": row["tracks_scored"],
+                "tags_scored": row["tags_scored"],
+            }
+        )
+    table = pd.DataFrame(rows)
+    fused = table[table["scorer"].isin([s.name for s in SCORERS if s.kind == "fused"])]
+    best = fused.loc[(fused["roc_auc_gain"] + fused["pr_auc_gain"]).idxmax()]
+    paper = paper_relative_gain()
+    ratio_roc = best["roc_auc_gain"] / paper["roc_auc"]
+    ratio_pr = best["pr_auc_gain"] / paper["pr_auc"]
+    lines = [
+        f"Extended Table 1 — macro ROC-AUC / PR-AUC on the {audio['split']} split, relative gain over VGG (audio).",
+        "",
+        "| scorer | method | ROC-AUC | PR-AUC | ROC-AUC gain | PR-AUC gain | tracks | tags |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| `{r.scorer}` | {r.method} | {r.roc_auc:.4f} | {r.pr_auc:.4f} | {r.roc_auc_gain:+.1%} | {r.pr_auc_gain:+.1%} | {r.tracks_scored} | {r.tags_scored} |"
+        for r in table.itertuples()
+    ]
+    lines += [
+        "",
+        f"Paper (MSD): hybrid gain over VGG {paper['roc_auc']:+.2%} ROC-AUC, {paper['pr_auc']:+.2%} PR-AUC.",
+        f"Best fused scorer here: `{best['scorer']}`, {ratio_roc:.1f}× the paper's relative ROC-AUC gain and {ratio_pr:.1f}× its PR-AUC gain.",
+        "Fusion weights and the classifier's strength are fitted on the validation split only; listening scorers score warm tracks only.",
+    ]
+    record = {
+        "split": audio["split"],
+        "rows": rows,
+        "best_fused": best["scorer"],
+        "gain_vs_paper": {"roc_auc": ratio_roc, "pr_auc": ratio_pr},
+        "paper_relative_gain": paper,
+    }
+    return table, "\n".join(lines) + "\n", record
+
+
+# --- cold start -----------------------------------------------------------------------
+
+
+def cold_start_metrics(
+    plays: pd.DataFrame,
+    id_maps: IdMaps,
+    tracks: pd.DataFrame,
+    tag_labels: pd.DataFrame,
+    params: dict,
+    **scores: pd.DataFrame,
+) -> pd.DataFrame:
+    """Metrics of each scorer per popularity bin (play count, zero included) on ``params["split"]``.
+
+    Returns:
+        A long table: ``bin, scorer, tracks, tracks_scored, tags_scored, roc_auc, pr_auc``,
+        bins in popularity order.
+    """
+    check_split(params["split"], "reporting.cold_start.split")
+    per_track = plays.groupby("track_idx")["play_count"].sum()
+    counts = pd.Series(0, index=pd.Index(id_maps.ids("tracks").to_numpy(), name="track_id"), dtype="int64")
+    counts.iloc[per_track.index.to_numpy()] = per_track.to_numpy()
+    split_ids = tracks.loc[tracks["split"] == params["split"], "track_id"]
+    popularity = counts.reindex(split_ids.to_numpy(), fill_value=0)
+    bins = popularity_bins(popularity, params["popularity_edges"])
+    rows = []
+    for name in bins.cat.categories:
+        ids = pd.Series(bins.index[bins == name])
+        for scorer, frame in scores.items():
+            row = {"bin": name, "scorer": scorer.removesuffix("_scores"), "tracks": len(ids)}
+            scored = ids[ids.isin(frame["track_id"])]
+            if scored.empty:
+                rows.append({**row, "tracks_scored": 0, "tags_scored": 0, "roc_auc": np.nan, "pr_auc": np.nan})
+                continue
+            summary, _ = evaluate(frame, tag_labels, scored)
+            rows.append(
+                {
+                    **row,
+                    "tracks_scored": summary["n_tracks_scored"],
+                    "tags_scored": summary["n_tags_scored"],
+                    "roc_auc": summary["roc_auc_macro"],
+                    "pr_auc": summary["pr_auc_macro"],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def plot_cold_start(table: pd.DataFrame, params: dict):
+    """Macro ROC-AUC and PR-AUC of each scorer by popularity bin (:func:`cold_start_metrics`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    order = list(dict.fromkeys(table["bin"]))
+    for scorer, group in table.groupby("scorer", sort=False):
+        group = group.set_index("bin").reindex(order)
+        for ax, metric in zip(axes, ("roc_auc", "pr_auc"), strict=True):
+            ax.plot(order, group[metric], marker="o", label=scorer)
+    sizes = table.drop_duplicates("bin").set_index("bin")["tracks"].reindex(order)
+    for ax, metric in zip(axes, ("ROC-AUC", "PR-AUC"), strict=True):
+        ax.set(
+            xlabel="plays of the track (tracks in bin: " + ", ".join(f"{b}: {n}" for b, n in sizes.items()) + ")",
+            ylabel=f"macro {metric}",
+        )
+        ax.xaxis.label.set_size(7)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"Cold start: {params['split']} tracks by popularity")
+    fig.tight_layout()
+    return fig
+
+
+# --- playlists ------------------------------------------------------------------------
+
+
+def tag_playlists(
+    track_vectors: pd.DataFrame,
+    audio_scores: pd.DataFrame,
+    tracks: pd.DataFrame,
+    unique_tracks: pd.DataFrame,
+    tag_labels: pd.DataFrame,
+    listening: dict,
+    params: dict,
+) -> pd.DataFrame:
+    """For a few tags, the tracks nearest the tag's MF centroid: example playlists.
+
+    Candidates are every warm track of the catalogue, in a split or not (tracks without
+    audio included: listening alone places them). ``has_tag`` is the track's Last.fm label
+    where the split has one, empty otherwise.
+    """
+    tags = tag_columns(audio_scores)
+    chosen = tags_in_vocabulary(params["tags"], tags, "reporting.playlists.tags")
+    warm, vectors = warm_vectors(track_vectors, use_bias=listening["use_bias"])  # the whole catalogue
+    split = warm["track_id"].map(tracks.set_index("track_id")["split"])
+    train, audio_train = training_side(warm, audio_scores, tracks)
+    centroids = tag_centroids(vectors[train], audio_train, listening["top_n"], drop_fraction=listening["drop_fraction"])
+    wanted = [tags.index(t) for t in chosen]
+    rows, cosines = nearest_to_centroids(vectors, centroids[wanted], params["length"])
+    meta = unique_tracks.drop_duplicates("track_id").set_index("track_id")[["artist", "title"]]
+    labels = tag_labels.set_index("track_id")
+    out = []
+    for tag, picks, sims in zip(chosen, rows, cosines, strict=True):
+        for rank, (row, sim) in enumerate(zip(picks, sims, strict=True), start=1):
+            track_id = warm["track_id"].iloc[row]
+            out.append(
+                {
+                    "tag": tag,
+                    "rank": rank,
+                    "track_id": track_id,
+                    "artist": meta["artist"].get(track_id, ""),
+                    "title": meta["title"].get(track_id, ""),
+                    "score": float(sim),
+                    "split": split.iloc[row] if isinstance(split.iloc[row], str) else "none",
+                    "has_tag": labels[tag].get(track_id, pd.NA),
+                }
+            )
+    playlists = pd.DataFrame(out)
+    playlists["has_tag"] = playlists["has_tag"].astype("Int8")
+    for tag, group in playlists.groupby("tag", sort=False):
+        known = group["has_tag"].dropna()
+        logger.info(
+            "Playlist %s: %d tracks, %d of %d labelled ones carry the tag.",
+            tag,
+            len(group),
+            int(known.sum()),
+            len(known),
+        )
+    return playlists
+
+
+# --- Figure 1: the MF space -------------------------------------------------------------
+
+
+def _warm_split_vectors(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Warm split tracks and their unit-length MF vectors."""
+    warm, vectors = warm_vectors(track_vectors, tag_labels["track_id"])
+    return warm, unit(vectors)
+
+
+def tsne_embedding(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame, params: dict) -> pd.DataFrame:
+    """2-D openTSNE embedding (cosine metric) of the split tracks' MF vectors; a seeded
+    sample of ``sample_size`` tracks when there are more."""
+    from openTSNE import TSNE
+
+    warm, unit = _warm_split_vectors(track_vectors, tag_labels)
+    rng = np.random.default_rng(params["seed"])
+    rows = (
+        np.sort(rng.choice(len(warm), size=params["sample_size"], replace=False))
+        if len(warm) > params["sample_size"]
+        else np.arange(len(warm))
+    )
+    from tqdm.auto import tqdm
+
+    every = 25
+
+    def tick(iteration, error, embedding) -> bool:
+        bar.update(every)
+        return False  # never stop early
+
+    tsne = TSNE(
+        perplexity=params["perplexity"], metric="cosine", n_jobs=params["n_jobs"] or -1, random_state=params["seed"],
+        verbose=False, callbacks=tick, callbacks_every_iters=every,
+    )  # fmt: skip
+    bar = tqdm(total=tsne.early_exaggeration_iter + tsne.n_iter, desc="t-SNE", unit="iter", disable=None)
+    xy = np.asarray(tsne.fit(unit[rows]))
+    bar.close()
+    logger.info("t-SNE of %d of %d warm split tracks.", len(rows), len(warm))
+    return pd.DataFrame({"track_id": warm["track_id"].to_numpy()[rows], "x": xy[:, 0], "y": xy[:, 1]})
+
+
+def _scatter(axis, embedding: pd.DataFrame, has_tag: np.ndarray, tag: str) -> None:
+    axis.scatter(embedding["x"][~has_tag], embedding["y"][~has_tag], s=3, c="#c8c8c8", linewidths=0)
+    axis.scatter(embedding["x"][has_tag], embedding["y"][has_tag], s=6, c="#d62728", linewidths=0)
+    axis.set_title(f"{tag} ({int(has_tag.sum())} tracks)")
+    axis.set_xticks([])
+    axis.set_yticks([])
+
+
+def tsne_figures(embedding: pd.DataFrame, tag_labels: pd.DataFrame, params: dict):
+    """The highlighted-tag scatter and the grid of several tags."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = tag_labels.set_index("track_id").loc[embedding["track_id"]]
+    vocabulary = list(labels.columns)
+    highlight = (tags_in_vocabulary([params["highlight_tag"]], vocabulary, "figures.highlight_tag") or vocabulary[:1])[
+        0
+    ]
+    single, axis = plt.subplots(figsize=(6, 6))
+    _scatter(axis, embedding, labels[highlight].to_numpy() == 1, highlight)
+    axis.set_title(f"MF space (t-SNE): tracks tagged {highlight} in red")
+    single.tight_layout()
+    tags = tags_in_vocabulary(params["grid_tags"], vocabulary, "figures.grid_tags") or vocabulary[:1]
+    columns = 3
+    grid, axes = plt.subplots(
+        max(1, (len(tags) + columns - 1) // columns),
+        columns,
+        figsize=(4 * columns, 4 * ((len(tags) + columns - 1) // columns)),
+    )
+    for axis, tag in zip(np.ravel(axes), tags, strict=False):
+        _scatter(axis, embedding, labels[tag].to_numpy() == 1, tag)
+    for axis in np.ravel(axes)[len(tags) :]:
+        axis.axis("off")
+    grid.tight_layout()
+    return single, grid
+
+
+def tag_agreement(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame, params: dict) -> dict:
+    """What the picture claims, measured: for each plotted tag, the share of a tagged
+    track's k nearest neighbours in MF space (cosine) that carry the tag too, against
+    the same share with the tag's labels shuffled across tracks (seeded)."""
+    warm, unit = _warm_split_vectors(track_vectors, tag_labels)
+    labels = tag_labels.set_index("track_id").loc[warm["track_id"]]
+    k = params["k"]
+    similarity = unit @ unit.T
+    np.fill_diagonal(similarity, -np.inf)
+    neighbours = np.argpartition(-similarity, k, axis=1)[:, :k]
+    rng = np.random.default_rng(params["seed"])
+    out = {}
+    vocabulary = tag_columns(tag_labels)
+    for tag in tags_in_vocabulary([params["highlight_tag"], *params["grid_tags"]], vocabulary, "figures.grid_tags"):
+        has = labels[tag].to_numpy() == 1
+        if has.sum() < 2:
+            out[tag] = {"tracks": int(has.sum()), "agreement": None, "shuffled": None}
+            continue
+        shuffled = rng.permutation(has)
+        agreement = float(has[neighbours[has]].mean())
+        baseline = float(shuffled[neighbours[shuffled]].mean())
+        out[tag] = {
+            "tracks": int(has.sum()),
+            "agreement": agreement,
+            "shuffled": baseline,
+            "ratio": agreement / baseline if baseline else None,
+        }
+    return {"k": k, "tracks": int(len(warm)), "tags": out}

@@ -1,0 +1,89 @@
+"""Wiring of the reports: what is built from every scorer comes from the declaration."""
+
+from kedro.pipeline import Pipeline, node
+
+from msd_tagging.pipelines.reporting import nodes
+from msd_tagging.scoring.scorers import SCORERS
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline([_tables(), _figure_1()], tags=["reporting"])
+
+
+def _tables() -> Pipeline:
+    return Pipeline(
+        [
+            node(
+                nodes.table_1,
+                inputs={s.name: f"{s.name}_metrics" for s in SCORERS if s.paper is not None},
+                outputs=["table_1", "table_1_markdown", "table_1_json"],
+                name="table_1",
+                tags=["method"],
+            ),
+            node(
+                nodes.extended_table,
+                inputs={s.name: f"{s.name}_metrics" for s in SCORERS},
+                outputs=["extended_table", "extended_table_markdown", "extended_table_json"],
+                name="extended_table",
+            ),
+            node(
+                nodes.cold_start_metrics,
+                inputs={
+                    "plays": "plays",
+                    "id_maps": "id_maps",
+                    "tracks": "tracks",
+                    "tag_labels": "tag_labels",
+                    "params": "params:reporting.cold_start",
+                    **{f"{s.name}_scores": f"{s.name}_scores" for s in SCORERS if s.cold_start},
+                },
+                outputs="cold_start_metrics",
+                name="cold_start",
+            ),
+            node(
+                nodes.plot_cold_start,
+                inputs=["cold_start_metrics", "params:reporting.cold_start"],
+                outputs="cold_start_figure",
+                name="plot_cold_start",
+            ),
+            node(
+                nodes.tag_playlists,
+                inputs=[
+                    "track_vectors",
+                    "audio_scores",
+                    "tracks",
+                    "unique_tracks",
+                    "tag_labels",
+                    "params:listening",
+                    "params:reporting.playlists",
+                ],
+                outputs="tag_playlists",
+                name="tag_playlists",
+            ),
+        ]
+    )
+
+
+def _figure_1() -> Pipeline:
+    return Pipeline(
+        [
+            node(
+                nodes.tsne_embedding,
+                inputs=["track_vectors", "tag_labels", "params:figures.tsne"],
+                outputs="tsne_embedding",
+                name="tsne",
+            ),
+            node(
+                nodes.tsne_figures,
+                inputs=["tsne_embedding", "tag_labels", "params:figures"],
+                outputs=["figure_1", "figure_1_grid"],
+                name="figure_1",
+            ),
+            node(
+                nodes.tag_agreement,
+                inputs=["track_vectors", "tag_labels", "params:figures.agreement"],
+                outputs="figure_1_agreement",
+                name="tag_agreement",
+            ),
+        ],
+        tags=["figures"],
+    )

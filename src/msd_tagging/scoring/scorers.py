@@ -1,0 +1,318 @@
+"""Every scorer, declared once: what it is, the function that computes it, what it reads,
+and the paper's figures where the paper has a row for it.
+
+The scoring pipeline runs every declared function, the evaluation pipeline evaluates every
+scorer, and Table 1, the extended table and the cold-start analysis are built from this
+list. Adding a scorer is its function (score tables in, a score table out) and one
+:class:`Scorer` entry in :data:`SCORERS` (README, "Adding a scorer").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from msd_tagging.errors import MSDDataError
+from msd_tagging.listening.centroids import centroid_scores, check_centroid_params, platt_calibrate, quantile_calibrate
+from msd_tagging.listening.factorisation import warm_vectors
+from msd_tagging.models.classifier import fit_tag_classifier
+from msd_tagging.scoring.scores import fit_fusion_weights, fuse, score_table, tag_columns
+
+logger = logging.getLogger(__name__)
+
+
+# --- helpers shared by scorers --------------------------------------------------------
+
+
+def labels_for(tag_labels: pd.DataFrame, ids: pd.Series, tags: list[str], what: str) -> np.ndarray:
+    """0/1 labels ``[len(ids), len(tags)]`` of ``ids``; an error names a track without labels."""
+    labels = tag_labels.set_index("track_id").reindex(ids)[tags]
+    missing = labels.index[labels.isna().any(axis=1)]
+    if len(missing):
+        raise MSDDataError(
+            f"{len(missing)} {what} tracks have no tag labels, e.g. {missing[0]}",
+            fix="rebuild tag_labels and the scores from the same split (kedro run --pipeline=hybrid)",
+        )
+    return labels.to_numpy(dtype=np.int8)
+
+
+def training_side(
+    warm: pd.DataFrame, audio_scores: pd.DataFrame, tracks: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows of ``warm`` are training tracks with audio scores, and those scores."""
+    split = warm["track_id"].map(tracks.set_index("track_id")["split"])
+    audio = audio_scores.set_index("track_id")
+    train = ((split == "train") & warm["track_id"].isin(audio.index)).to_numpy()
+    return train, audio.loc[warm["track_id"][train]].to_numpy()
+
+
+# --- scorer functions -----------------------------------------------------------------
+
+
+def mf_centroid_scores(
+    track_vectors: pd.DataFrame,
+    audio_scores: pd.DataFrame,
+    tracks: pd.DataFrame,
+    tag_labels: pd.DataFrame,
+    params: dict,
+) -> pd.DataFrame:
+    """MF-centroid tag probabilities of every split track with a vector (cold tracks get none).
+
+    The centroids come from the audio tagger's top training tracks (no labels). The
+    cosines are then mapped to probabilities by ``params["calibration"]``: ``platt``
+    fits a per-tag logistic map on the training tracks' cosines and tags, ``audio_quantiles``
+    matches them to the audio tagger's training probabilities, ``cosine`` is ``(1 + cos) / 2``.
+    Every mapping is increasing per tag, so the MF-centroids' own ranking metrics do not
+    depend on it; the hybrid's do.
+    """
+    check_centroid_params(params)
+    calibration = params["calibration"]
+    tags = tag_columns(audio_scores)
+    warm, vectors = warm_vectors(track_vectors, tracks["track_id"], use_bias=params["use_bias"])
+    train, audio_train = training_side(warm, audio_scores, tracks)
+    train_ids = warm["track_id"][train]
+    if params["top_n"] >= train.sum():
+        logger.warning(
+            "listening.top_n=%d is not below the %d warm training tracks with audio scores: every "
+            "tag's centroid averages the same tracks, so MF-centroids cannot tell tags apart. "
+            "Lower listening.top_n (the paper: 50 of 201,680).",
+            params["top_n"],
+            int(train.sum()),
+        )
+    scores, _ = centroid_scores(
+        vectors, np.flatnonzero(train), audio_train, params["top_n"], drop_fraction=params["drop_fraction"]
+    )
+    if calibration == "platt":
+        labels = labels_for(tag_labels, train_ids, tags, "training")
+        scores, base_rate = platt_calibrate(scores, scores[train], labels, c=params["platt_c"])
+        if base_rate:
+            logger.info(
+                "MF-centroids: %d of %d tags get their training base rate (a constant) instead of a "
+                "calibrated cosine: %s",
+                len(base_rate),
+                len(tags),
+                ", ".join(f"{tags[t]} ({why})" for t, why in base_rate.items()),
+            )
+    elif calibration == "audio_quantiles":
+        scores = quantile_calibrate(scores, scores[train], audio_train)
+    out = score_table(warm["track_id"].to_numpy(), scores, tags)
+    logger.info(
+        "MF-centroids: %d warm split tracks scored, centroids from the top %d of %d training tracks, %s calibration.",
+        len(out),
+        params["top_n"],
+        int(train.sum()),
+        calibration,
+    )
+    return out
+
+
+def core_centroid_scores(
+    track_vectors: pd.DataFrame,
+    audio_scores: pd.DataFrame,
+    tracks: pd.DataFrame,
+    tag_labels: pd.DataFrame,
+    listening: dict,
+    core: dict,
+) -> pd.DataFrame:
+    """MF-centroids from each tag's dense core: its ``top_n`` tracks less the
+    ``drop_fraction`` farthest from their mean direction. Otherwise as MF-centroids."""
+    return mf_centroid_scores(
+        track_vectors, audio_scores, tracks, tag_labels, {**listening, "drop_fraction": core["drop_fraction"]}
+    )
+
+
+def hybrid(audio_scores: pd.DataFrame, listening_scores: pd.DataFrame) -> pd.DataFrame:
+    """The paper's hybrid: the mean of audio and listening probabilities (:func:`fuse` with
+    weight 0.5); a cold track keeps its audio score."""
+    return fuse(audio_scores, listening_scores, 0.5)
+
+
+def mf_classifier_scores(
+    track_vectors: pd.DataFrame, tracks: pd.DataFrame, tag_labels: pd.DataFrame, params: dict
+) -> tuple[pd.DataFrame, dict]:
+    """Per-tag logistic regression on MF vectors, trained on the training tracks' tags, its
+    strength chosen on validation. Scores every warm split track; cold tracks get none.
+
+    Returns:
+        Scores (``track_id`` + tags) and a report of the choice.
+    """
+    tags = tag_columns(tag_labels)
+    warm, vectors = warm_vectors(track_vectors, tracks["track_id"])
+    split = warm["track_id"].map(tracks.set_index("track_id")["split"])
+    train, valid = (split == "train").to_numpy(), (split == "valid").to_numpy()
+    if not train.any() or not valid.any():
+        raise MSDDataError(
+            "the MF classifier needs warm training and validation tracks; found none", fix="check the split files"
+        )
+    model = fit_tag_classifier(
+        vectors[train],
+        labels_for(tag_labels, warm["track_id"][train], tags, "training"),
+        vectors[valid],
+        labels_for(tag_labels, warm["track_id"][valid], tags, "validation"),
+        tuple(params["cs"]),
+        seed=params["seed"],
+    )
+    logger.info(
+        "MF classifier: C = %g chosen on validation (%s).",
+        model.c,
+        ", ".join(f"{c:g}: {q:.4f}" for c, q in model.validation.items()),
+    )
+    scores = score_table(warm["track_id"].to_numpy(), model.predict(vectors), tags)
+    report = {
+        "c": model.c,
+        "validation_quality": {f"{c:g}": q for c, q in model.validation.items()},
+        "criterion": "macro (ROC-AUC + PR-AUC) / 2 on validation",
+    }
+    return scores, report
+
+
+def learned_fusion(
+    audio_scores: pd.DataFrame,
+    listening_scores: pd.DataFrame,
+    tag_labels: pd.DataFrame,
+    tracks: pd.DataFrame,
+    params: dict,
+    per_tag: bool,
+) -> tuple[pd.DataFrame, dict]:
+    """Fit audio/listening weights on the validation split only, apply them to every track.
+
+    Test labels never enter: only validation tracks' scores and labels are passed to the fit.
+    """
+    tags = tag_columns(audio_scores)
+    valid_ids = tracks.loc[tracks["split"] == "valid", "track_id"]
+    both = audio_scores[
+        audio_scores["track_id"].isin(valid_ids) & audio_scores["track_id"].isin(listening_scores["track_id"])
+    ]["track_id"]
+    if both.empty:
+        raise MSDDataError(
+            "no validation track has both audio and listening scores to fit fusion weights on",
+            fix="check the split files",
+        )
+    audio = audio_scores.set_index("track_id").loc[both, tags].to_numpy()
+    listening = listening_scores.set_index("track_id").loc[both, tags].to_numpy()
+    labels = labels_for(tag_labels, both, tags, "validation")
+    w_global, weights = fit_fusion_weights(
+        audio, listening, labels, per_tag=per_tag, grid_step=params["grid_step"], shrinkage=params["shrinkage"]
+    )
+    logger.info(
+        "Fusion fitted on %d validation tracks: global listening weight %.2f%s.",
+        len(both), w_global, f", per tag {weights.min():.2f}–{weights.max():.2f}" if per_tag else "",
+    )  # fmt: skip
+    report = {
+        "fitted_on": "valid",
+        "tracks": int(len(both)),
+        "global_weight": w_global,
+        "per_tag": per_tag,
+        "weights": dict(zip(tags, map(float, weights), strict=True)),
+    }
+    return fuse(audio_scores, listening_scores, weights), report
+
+
+def global_fusion(audio_scores, listening_scores, tag_labels, tracks, params) -> tuple[pd.DataFrame, dict]:
+    """:func:`learned_fusion` with one listening weight for every tag."""
+    return learned_fusion(audio_scores, listening_scores, tag_labels, tracks, params, per_tag=False)
+
+
+def per_tag_fusion(audio_scores, listening_scores, tag_labels, tracks, params) -> tuple[pd.DataFrame, dict]:
+    """:func:`learned_fusion` with a listening weight per tag, shrunk toward the global one."""
+    return learned_fusion(audio_scores, listening_scores, tag_labels, tracks, params, per_tag=True)
+
+
+# --- the declaration ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Paper:
+    """A row of Ferraro et al. 2019's Table 1 (MSD test split, macro)."""
+
+    method: str
+    roc_auc: float
+    pr_auc: float
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """One scorer. Its scores are the dataset ``{name}_scores``, its metrics ``{name}_metrics``.
+
+    Attributes:
+        name: the scorer's key, and the prefix of its datasets.
+        label: what it is, for the extended table.
+        function: computes the scores from ``inputs``; ``None`` when another stage makes
+            them (the audio tagger's ``audio_scores``).
+        inputs: the function's datasets and parameters, in its argument order.
+        extra_outputs: datasets the function returns after the scores (weights, reports).
+        node: the node's name (default: ``name``).
+        paper: the paper's figures, for Table 1 (scorers without them are not in it).
+        kind: ``audio``, ``listening`` or ``fused`` (audio and listening combined); the
+            extended table names the best fused scorer.
+        cold_start: whether the cold-start analysis shows it.
+        method: whether it belongs to the paper's method figure (the ``method`` view).
+    """
+
+    name: str
+    label: str
+    function: Callable | None = None
+    inputs: tuple[str, ...] = ()
+    extra_outputs: tuple[str, ...] = ()
+    node: str = ""
+    paper: Paper | None = None
+    kind: str = "fused"
+    cold_start: bool = False
+    method: bool = False
+
+    @property
+    def node_name(self) -> str:
+        return self.node or self.name
+
+    @property
+    def outputs(self) -> list[str]:
+        return [f"{self.name}_scores", *self.extra_outputs]
+
+
+_CENTROIDS = ("track_vectors", "audio_scores", "tracks", "tag_labels", "params:listening")
+_FUSION = ("tag_labels", "tracks", "params:scoring.fusion")
+
+SCORERS: tuple[Scorer, ...] = (
+    Scorer("audio", "VGG (audio)", paper=Paper("VGG (audio)", 0.8672, 0.2774), kind="audio", cold_start=True, method=True),
+    Scorer(
+        "mf", "MF-centroids", mf_centroid_scores, _CENTROIDS, node="mf_centroids",
+        paper=Paper("MF-centroids", 0.5879, 0.0953), kind="listening", cold_start=True, method=True,
+    ),
+    Scorer(
+        "hybrid", "Hybrid: mean(VGG, MF-centroids) (paper)", hybrid, ("audio_scores", "mf_scores"),
+        paper=Paper("Hybrid", 0.8700, 0.2830), cold_start=True, method=True,
+    ),
+    Scorer(
+        "mf_core", "MF-centroids, dense core (outliers dropped)", core_centroid_scores,
+        (*_CENTROIDS, "params:scoring.core"), node="mf_core_centroids", kind="listening",
+    ),
+    Scorer("hybrid_core", "mean(VGG, MF-centroids core)", hybrid, ("audio_scores", "mf_core_scores")),
+    Scorer(
+        "mf_classifier", "MF tag classifier (logistic, trained on tags)", mf_classifier_scores,
+        ("track_vectors", "tracks", "tag_labels", "params:scoring.classifier"), ("mf_classifier_report",),
+        kind="listening", cold_start=True,
+    ),
+    Scorer("hybrid_classifier", "mean(VGG, MF classifier)", hybrid, ("audio_scores", "mf_classifier_scores")),
+    Scorer(
+        "fusion_global", "VGG + MF-centroids, global weight (validation)", global_fusion,
+        ("audio_scores", "mf_scores", *_FUSION), ("fusion_global_weights",),
+    ),
+    Scorer(
+        "fusion_by_tag", "VGG + MF-centroids, per-tag weights (validation)", per_tag_fusion,
+        ("audio_scores", "mf_scores", *_FUSION), ("fusion_by_tag_weights",),
+    ),
+    Scorer(
+        "fusion_classifier", "VGG + MF classifier, per-tag weights (validation)", per_tag_fusion,
+        ("audio_scores", "mf_classifier_scores", *_FUSION), ("fusion_classifier_weights",), cold_start=True,
+    ),
+)  # fmt: skip
+
+
+def paper_relative_gain() -> dict[str, float]:
+    """The paper's hybrid's relative gain over its VGG on MSD."""
+    audio, hybrid_row = (next(s.paper for s in SCORERS if s.name == n) for n in ("audio", "hybrid"))
+    return {"roc_auc": hybrid_row.roc_auc / audio.roc_auc - 1, "pr_auc": hybrid_row.pr_auc / audio.pr_auc - 1}
