@@ -31,6 +31,8 @@ def main(url: str, out: str, pipeline: str = "method") -> None:
         page.wait_for_timeout(500)
         page.mouse.click(452, 36)  # collapse the sidebar; the graph refits
         page.wait_for_timeout(6000)  # let the "hints" toast fade
+        page.mouse.move(990, 1290)  # away from the graph: no hover tooltip in the picture
+        page.wait_for_timeout(500)
         page.screenshot(path=out)
         browser.close()
 
