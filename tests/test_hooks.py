@@ -28,3 +28,31 @@ def test_run_cost_hook_logs_nodes_and_summary(caplog):
         r.getMessage() for r in caplog.records if "extract_features " in r.getMessage() and "+" in r.getMessage()
     )
     assert float(line.split("+")[1].split(")")[0]) >= 0.05  # the lazy save is added to its node
+
+
+def test_per_node_peaks_leave_the_process_high_water_mark_alone():
+    """Each node's peak is measured without resetting VmHWM (which made /usr/bin/time and
+    other outside tools under-report a run's peak)."""
+    import numpy as np
+    import pytest
+
+    from msd_tagging.hooks import _peak_rss_mb, _rss_mb
+
+    if _peak_rss_mb() is None:
+        pytest.skip("needs /proc (Linux)")
+    hooks = RunCostHooks()
+    start_rss = _rss_mb()
+    peaks = {}
+    for name, megabytes in (("big", 300), ("small", 0)):
+        node = SimpleNamespace(name=name, outputs=[])
+        hooks.before_node_run(node)
+        if megabytes:
+            block = np.ones(megabytes * 2**20 // 8)  # touched pages: resident
+            time.sleep(0.3)
+            del block
+        hooks.after_node_run(node)
+        peaks[name] = hooks._costs[-1][2]
+    high_water = _peak_rss_mb()
+    assert peaks["big"] >= start_rss + 250
+    assert peaks["small"] < peaks["big"] - 200
+    assert high_water >= peaks["big"]  # the process still remembers its true peak

@@ -12,7 +12,9 @@ when its console is not a terminal.
 from __future__ import annotations
 
 import logging
+import os
 import resource
+import threading
 import time
 from pathlib import Path
 
@@ -44,7 +46,8 @@ def plain_logs_outside_terminal(target: logging.Logger | None = None) -> int:
 
 
 _STATUS = Path("/proc/self/status")
-_CLEAR_REFS = Path("/proc/self/clear_refs")
+_STATM = Path("/proc/self/statm")
+_PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20 if hasattr(os, "sysconf") else 4096 / 2**20
 
 
 def _peak_rss_mb() -> float | None:
@@ -58,11 +61,52 @@ def _peak_rss_mb() -> float | None:
     return None
 
 
-def _reset_peak() -> None:
+def _rss_mb() -> float | None:
+    """This process's resident memory now (Linux), else None."""
     try:
-        _CLEAR_REFS.write_text("5")  # resets VmHWM to the current RSS (Linux >= 4.0)
-    except OSError:
-        pass
+        return int(_STATM.read_text().split()[1]) * _PAGE_MB
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class _PeakSampler:
+    """The peak resident memory of the process while one node runs, measured without
+    resetting the process's own high-water mark (``VmHWM``), so ``/usr/bin/time`` and other
+    outside tools still see the true peak of the run.
+
+    A node's peak is the process's new high-water mark when the node raised it, else the
+    highest resident size sampled every ``interval`` seconds while it ran.
+    """
+
+    def __init__(self, interval: float = 0.05):
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._hwm_before: float | None = None
+        self._sampled = 0.0
+
+    def start(self) -> None:
+        self._hwm_before = _peak_rss_mb()
+        self._sampled = _rss_mb() or 0.0
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="peak-rss-sampler", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sampled = max(self._sampled, _rss_mb() or 0.0)
+
+    def stop(self) -> float | None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._sampled = max(self._sampled, _rss_mb() or 0.0)
+        after = _peak_rss_mb()
+        if after is None:
+            return None
+        if self._hwm_before is not None and after > self._hwm_before:
+            return after  # the node set the process's record
+        return self._sampled
 
 
 def check_parameters(parameters: dict, used: set[str]) -> None:
@@ -123,6 +167,7 @@ class RunCostHooks:
     """
 
     def __init__(self):
+        self._sampler = _PeakSampler()
         self._started: dict[str, float] = {}
         self._costs: list[tuple[str, float, float | None, float]] = []
         self._saving: dict[str, float] = {}
@@ -131,7 +176,7 @@ class RunCostHooks:
 
     @hook_impl
     def before_node_run(self, node) -> None:
-        _reset_peak()
+        self._sampler.start()
         self._started[node.name] = time.perf_counter()
 
     @hook_impl
@@ -150,7 +195,7 @@ class RunCostHooks:
             self._producer[output] = node.name
         seconds = time.perf_counter() - self._started.pop(node.name, time.perf_counter())
         children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        peak = _peak_rss_mb()
+        peak = self._sampler.stop()
         self._costs.append((node.name, seconds, peak, children))
         logger.info("node %s: %.1f s, peak RSS %s MB", node.name, seconds, f"{peak:.0f}" if peak else "?")
 
