@@ -174,3 +174,27 @@ def test_mf_centroid_node_names_a_training_track_without_labels():
         mf_centroid_scores(vectors, audio, tracks, labels[labels["track_id"] != "T3"], params)
     with pytest.raises(ValueError, match="parameter listening.calibration: .softmax. is not one of"):
         mf_centroid_scores(vectors, audio, tracks, labels, {**params, "calibration": "softmax"})
+
+
+def test_blocked_neighbours_equal_dense_and_stay_within_their_memory():
+    """Figure 1's neighbour search at MSD size: a dense 242k × 242k similarity is 218 GiB."""
+    import tracemalloc
+
+    from msd_tagging.listening.centroids import nearest_neighbours, unit
+
+    rng = np.random.default_rng(0)
+    vectors = unit(rng.standard_normal((300, 8)).astype(np.float32))
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, -np.inf)
+    dense = np.argpartition(-similarity, 5, axis=1)[:, :5]
+    blocked = nearest_neighbours(vectors, 5, memory_bytes=12 * 300 * 7)  # blocks of 7 rows
+    assert [set(r) for r in blocked] == [set(r) for r in dense]
+    some = np.array([3, 50, 299])
+    assert [set(r) for r in nearest_neighbours(vectors, 5, some, memory_bytes=1)] == [set(dense[i]) for i in some]
+
+    big = unit(rng.standard_normal((12000, 16)).astype(np.float32))
+    tracemalloc.start()
+    nearest_neighbours(big, 10, memory_bytes=32 << 20)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 48 << 20  # a dense search would hold 12000² float32 (549 MiB) and int64 indices

@@ -156,3 +156,34 @@ def nearest_to_centroids(vectors: np.ndarray, centroids: np.ndarray, k: int) -> 
     k = min(k, len(vectors))
     rows = np.argsort(-cosine, axis=1, kind="stable")[:, :k]
     return rows, np.take_along_axis(cosine, rows, axis=1)
+
+
+def nearest_neighbours(
+    unit_vectors: np.ndarray, k: int, rows: np.ndarray | None = None, *, memory_bytes: int = 1 << 30
+) -> np.ndarray:
+    """The ``k`` nearest other rows (cosine) of each of ``rows`` (default: all), in blocks.
+
+    The dense ``n × n`` similarity of 242k tracks would take 218 GiB; here each block of
+    rows costs about 12 bytes per (row, track) pair (float32 similarities and argpartition's
+    int64 indices), and blocks are sized to ``memory_bytes``. Within a row the result is
+    the dense computation's.
+
+    Args:
+        unit_vectors: unit-length vectors ``[n, d]``.
+        rows: the rows whose neighbours are wanted.
+
+    Returns:
+        ``[len(rows), k]`` row indices, in no particular order within a row.
+    """
+    n = len(unit_vectors)
+    rows = np.arange(n) if rows is None else np.asarray(rows)
+    k = min(k, n - 1)
+    block = max(1, int(memory_bytes // (12 * max(n, 1))))
+    out = np.empty((len(rows), k), dtype=np.int64)
+    for start in range(0, len(rows), block):
+        chosen = rows[start : start + block]
+        similarity = unit_vectors[chosen] @ unit_vectors.T  # [block, n]
+        similarity[np.arange(len(chosen)), chosen] = -np.inf  # not one's own neighbour
+        np.negative(similarity, out=similarity)
+        out[start : start + len(chosen)] = np.argpartition(similarity, k, axis=1)[:, :k]
+    return out

@@ -8,7 +8,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from msd_tagging.listening.centroids import nearest_to_centroids, tag_centroids, unit
+from msd_tagging.listening.centroids import nearest_neighbours, nearest_to_centroids, tag_centroids, unit
 from msd_tagging.listening.factorisation import warm_vectors
 from msd_tagging.mapping import IdMaps
 from msd_tagging.readers import tags_in_vocabulary
@@ -335,24 +335,33 @@ def tsne_figures(embedding: pd.DataFrame, tag_labels: pd.DataFrame, params: dict
 def tag_agreement(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame, params: dict) -> dict:
     """What the picture claims, measured: for each plotted tag, the share of a tagged
     track's k nearest neighbours in MF space (cosine) that carry the tag too, against
-    the same share with the tag's labels shuffled across tracks (seeded)."""
+    the same share with the tag's labels shuffled across tracks (seeded).
+
+    Neighbours are found in blocks (:func:`nearest_neighbours`), for the tagged and
+    shuffled-tagged tracks only when all tracks would not fit ``params["memory_mb"]``.
+    """
     warm, unit = _warm_split_vectors(track_vectors, tag_labels)
     labels = tag_labels.set_index("track_id").loc[warm["track_id"]]
     k = params["k"]
-    similarity = unit @ unit.T
-    np.fill_diagonal(similarity, -np.inf)
-    neighbours = np.argpartition(-similarity, k, axis=1)[:, :k]
     rng = np.random.default_rng(params["seed"])
-    out = {}
     vocabulary = tag_columns(tag_labels)
+    groups = {}
     for tag in tags_in_vocabulary([params["highlight_tag"], *params["grid_tags"]], vocabulary, "figures.grid_tags"):
         has = labels[tag].to_numpy() == 1
-        if has.sum() < 2:
+        groups[tag] = (has, rng.permutation(has)) if has.sum() >= 2 else (has, None)
+    memory = int(params.get("memory_mb", 1024)) << 20
+    wanted = [np.flatnonzero(m) for has, shuffled in groups.values() if shuffled is not None for m in (has, shuffled)]
+    rows = None if 12 * len(unit) ** 2 <= memory or not wanted else np.unique(np.concatenate(wanted))
+    found = nearest_neighbours(unit, k, rows, memory_bytes=memory)
+    position = np.full(len(unit), -1)
+    position[np.arange(len(unit)) if rows is None else rows] = np.arange(len(found))
+    out = {}
+    for tag, (has, shuffled) in groups.items():
+        if shuffled is None:
             out[tag] = {"tracks": int(has.sum()), "agreement": None, "shuffled": None}
             continue
-        shuffled = rng.permutation(has)
-        agreement = float(has[neighbours[has]].mean())
-        baseline = float(shuffled[neighbours[shuffled]].mean())
+        agreement = float(has[found[position[has]]].mean())
+        baseline = float(shuffled[found[position[shuffled]]].mean())
         out[tag] = {
             "tracks": int(has.sum()),
             "agreement": agreement,
