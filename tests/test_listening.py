@@ -198,3 +198,33 @@ def test_blocked_neighbours_equal_dense_and_stay_within_their_memory():
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 48 << 20  # a dense search would hold 12000² float32 (549 MiB) and int64 indices
+
+
+def test_bpr_goes_through_implicits_factory_so_the_gpu_class_gets_only_what_it_accepts(monkeypatch):
+    """use_gpu used to build implicit's GPU class directly with num_threads, a TypeError on a
+    CUDA machine. The factory is called; both classes' signatures accept what it passes."""
+    import inspect
+
+    import implicit
+    import implicit.bpr
+    import implicit.cpu.bpr
+
+    calls = []
+    real = implicit.bpr.BayesianPersonalizedRanking
+
+    def spy(**kwargs):
+        calls.append(kwargs)
+        return real(**{**kwargs, "use_gpu": False})
+
+    monkeypatch.setattr(implicit.bpr, "BayesianPersonalizedRanking", spy)
+    monkeypatch.setattr(implicit.gpu, "HAS_CUDA", True)  # as on a CUDA machine
+    plays = pd.DataFrame({"user_idx": [0, 0, 1, 1, 2], "track_idx": [0, 1, 1, 2, 0], "play_count": [1, 2, 1, 1, 3]})
+    factorise(play_matrix(plays, 3, 3), BPRConfig(factors=4, iterations=2, num_threads=1, use_gpu=True))
+    assert calls and calls[0]["use_gpu"] is True and calls[0]["num_threads"] == 1
+    factory = set(inspect.signature(real).parameters)
+    assert set(calls[0]) <= factory
+    cpu = set(inspect.signature(implicit.cpu.bpr.BayesianPersonalizedRanking.__init__).parameters)
+    assert {"factors", "learning_rate", "regularization", "iterations", "num_threads", "random_state"} <= cpu
+    if implicit.gpu.HAS_CUDA and hasattr(implicit.gpu, "bpr"):  # the GPU class, where implicit was built with it
+        gpu = set(inspect.signature(implicit.gpu.bpr.BayesianPersonalizedRanking.__init__).parameters)
+        assert "num_threads" not in gpu and {"factors", "iterations", "random_state"} <= gpu

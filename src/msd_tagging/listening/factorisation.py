@@ -77,18 +77,21 @@ def factorise(matrix: sp.csr_matrix, config: BPRConfig, *, progress: bool | None
         float32 ``[shape=(n_items, factors + 1)]``; the last column is implicit's item bias.
     """
     import implicit
+    import implicit.bpr
 
-    if config.use_gpu and implicit.gpu.HAS_CUDA:
-        from implicit.gpu.bpr import BayesianPersonalizedRanking
-    else:
-        from implicit.cpu.bpr import BayesianPersonalizedRanking
-    model = BayesianPersonalizedRanking(
+    use_gpu = bool(config.use_gpu and implicit.gpu.HAS_CUDA)
+    if config.use_gpu and not use_gpu:
+        logger.warning("listening.bpr.use_gpu is set but this implicit was built without CUDA; factorising on the CPU.")
+    # implicit's own factory picks the class and passes each only what it accepts (the GPU
+    # class takes no num_threads).
+    model = implicit.bpr.BayesianPersonalizedRanking(
         factors=config.factors,
         learning_rate=config.learning_rate,
         regularization=config.regularization,
         iterations=config.iterations,
         num_threads=config.num_threads,
         random_state=config.seed,
+        use_gpu=use_gpu,
     )
     if progress is None:  # a bar in a terminal, nothing in CI logs
         import sys
