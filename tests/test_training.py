@@ -211,3 +211,35 @@ def test_other_training_data_does_not_resume(caplog):
             data_key="B",
         )
     assert "training from scratch" in caplog.text and len(result.history) == 1
+
+
+def test_training_too_slow_for_this_cpu_stops_before_it_starts_unless_allowed(caplog, monkeypatch):
+    """The paper-scale VGG trains at about 6 samples/s on 2 cores: weeks for the MSD. The
+    estimate is logged first; above the limit the run stops, naming the opt-in."""
+    import logging
+
+    from msd_tagging.errors import ParameterError
+    from msd_tagging.models.training import TrainConfig, check_cpu_time, train
+    from msd_tagging.models.vgg import VGGConfig, VGGTagger
+
+    model_config = VGGConfig(n_mels=16, n_tags=2, channels=(4, 8), pools=((2, 2), (2, 2)), dropout=0.1)
+    train_x, train_y = separable_tags(40, 0)
+    valid_x, valid_y = separable_tags(10, 1)
+    slow = TrainConfig(chunk_frames=20, batch_size=8, max_epochs=3, cpu_epoch_limit_minutes=1e-9, device="cpu")
+    with (
+        caplog.at_level(logging.INFO, logger="msd_tagging.models.training"),
+        pytest.raises(
+            ParameterError,
+            match=r"audio.train.allow_slow_cpu: training on this CPU would take about .* per epoch.*Nothing was trained",
+        ),
+    ):
+        train(model_config, slow, train_x, train_y, valid_x, valid_y, progress=False)
+    assert "On this CPU an epoch of 40 training chunks takes about" in caplog.text
+    allowed = TrainConfig(**{**slow.as_dict(), "milestones": (), "allow_slow_cpu": True})
+    probed = train(model_config, allowed, train_x, train_y, valid_x, valid_y, progress=False)
+    monkeypatch.setattr("msd_tagging.models.training.check_cpu_time", lambda *args, **kwargs: 0.0)
+    unprobed = train(model_config, allowed, train_x, train_y, valid_x, valid_y, progress=False)
+    assert len(probed.history) == 3
+    assert all(torch.equal(probed.model_state[k], unprobed.model_state[k]) for k in unprobed.model_state)  # no effect
+    seconds = check_cpu_time(VGGTagger(model_config), TrainConfig(chunk_frames=20, batch_size=8), 1000, 16)
+    assert seconds > 0

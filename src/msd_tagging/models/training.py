@@ -49,6 +49,8 @@ class TrainConfig:
     eval_batch_size: int = 64
     threads: int = 0  # torch CPU threads (0: torch's default)
     device: str = "auto"  # "auto": CUDA when available, else CPU
+    cpu_epoch_limit_minutes: float = 60.0  # on a CPU, stop before training when an epoch would take longer...
+    allow_slow_cpu: bool = False  # ...unless this is set: the paper-scale VGG takes weeks on a CPU
 
     def __post_init__(self):
         name = "audio.train"
@@ -59,6 +61,7 @@ class TrainConfig:
         number(self.lr, f"{name}.lr", above=0.0)
         number(self.weight_decay, f"{name}.weight_decay", minimum=0.0)
         number(self.gamma, f"{name}.gamma", above=0.0)
+        number(self.cpu_epoch_limit_minutes, f"{name}.cpu_epoch_limit_minutes", above=0.0)
         for epoch in self.milestones:
             integer(epoch, f"{name}.milestones", minimum=1)
         if not isinstance(self.device, str) or not DEVICE.fullmatch(self.device):
@@ -177,7 +180,9 @@ def _validation(model, features, labels, config: TrainConfig, device) -> dict:
 
 def _fingerprint(model_config: VGGConfig, config: TrainConfig, n_train: int, n_valid: int, data_key: str) -> dict:
     keep = {
-        k: v for k, v in config.as_dict().items() if k not in ("num_workers", "eval_batch_size", "threads", "device")
+        k: v
+        for k, v in config.as_dict().items()
+        if k not in ("num_workers", "eval_batch_size", "threads", "device", "cpu_epoch_limit_minutes", "allow_slow_cpu")
     }
     return {"model": model_config.as_dict(), "train": keep, "n_train": n_train, "n_valid": n_valid, "data": data_key}
 
@@ -261,6 +266,8 @@ def train(
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         run = _start(model_config, config, device, fingerprint)
         state = _resume(run, checkpoints)
+        if not state.stopped and device.type == "cpu":
+            check_cpu_time(run.model, config, len(train_x), model_config.n_mels)
         epoch_runner = _EpochRunner(run, config, train_x, train_y, progress)
         while not state.stopped:
             record = epoch_runner(state.epoch + 1)
@@ -272,6 +279,57 @@ def train(
                 return TrainResult(state.best_model, state.history, "interrupted")
         logger.info("Training finished: %s.", state.stopped)
         return TrainResult(state.best_model, state.history, state.stopped)
+
+
+def check_cpu_time(model, config: TrainConfig, n_train: int, n_mels: int, *, batches: int = 2) -> float:
+    """Estimate one epoch's seconds on this CPU from a few timed batches, log it, and stop
+    before training when it is above ``config.cpu_epoch_limit_minutes`` unless
+    ``config.allow_slow_cpu``.
+
+    The batches run on a copy of the model with torch's RNG forked, so training itself is
+    exactly as without the check.
+
+    Raises:
+        ParameterError: naming ``audio.train.allow_slow_cpu`` when training would be too slow.
+    """
+    import copy
+
+    import torch
+
+    probe = copy.deepcopy(model).train()
+    optimizer = torch.optim.SGD(probe.parameters(), lr=0.0)
+    x = torch.zeros(config.batch_size, n_mels, config.chunk_frames)
+    with torch.random.fork_rng(devices=[]):
+        seconds = []
+        for _ in range(batches + 1):  # the first batch warms up the kernels
+            started = time.perf_counter()
+            optimizer.zero_grad(set_to_none=True)
+            probe(x).float().mean().backward()
+            optimizer.step()
+            seconds.append(time.perf_counter() - started)
+    per_sample = min(seconds[1:]) / config.batch_size
+    epoch = per_sample * n_train
+    logger.info(
+        "On this CPU an epoch of %d training chunks takes about %s (%.0f samples/s); up to %d epochs: %s.",
+        n_train, _duration(epoch), 1 / per_sample, config.max_epochs, _duration(epoch * config.max_epochs),
+    )  # fmt: skip
+    if epoch > config.cpu_epoch_limit_minutes * 60 and not config.allow_slow_cpu:
+        raise ParameterError(
+            "audio.train.allow_slow_cpu",
+            f"training on this CPU would take about {_duration(epoch)} per epoch and up to "
+            f"{_duration(epoch * config.max_epochs)} in all (the limit is audio.train.cpu_epoch_limit_minutes="
+            f"{config.cpu_epoch_limit_minutes:g}). Nothing was trained.",
+            fix="train on a GPU (README, 'GPU install'), use a smaller audio.model, or set "
+            "audio.train.allow_slow_cpu: true to train on this CPU anyway.",
+        )
+    return epoch
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.1f} s"
 
 
 def _start(model_config: VGGConfig, config: TrainConfig, device, fingerprint: dict) -> _Run:
