@@ -177,3 +177,40 @@ def test_store_from_other_raw_data_is_rebuilt(tmp_path):
     assert store.config["source"] == "world-B"
     expected = log_mel(decode(tmp_path / "audio" / "0.wav", SR)[0], MelConfig())
     np.testing.assert_allclose(store.features("TRAAAAA0000000000000").astype(np.float32), expected, atol=2e-2)
+
+
+def test_scoring_runs_in_bounded_passes_of_tracks(tmp_path, monkeypatch):
+    """2.4M chunks of the MSD's previews are never scored in one pass: tracks go through
+    the tagger ``tracks_per_task`` at a time, with the same probabilities."""
+    import pandas as pd
+    import torch
+
+    from msd_tagging.models.tagger import Tagger
+    from msd_tagging.models.vgg import VGGConfig, VGGTagger
+    from msd_tagging.pipelines.audio.nodes import score_tracks
+
+    plan = _plan(tmp_path, 7)
+    write_plan(plan, tmp_path / "store", tmp_path / "audio", progress=False)
+    store = FeatureStore(tmp_path / "store")
+    torch.manual_seed(0)
+    config = VGGConfig(n_mels=96, n_tags=2, channels=(4, 8), pools=((2, 2), (2, 2)), dropout=0.1)
+    model = {
+        "config": config.as_dict(),
+        "state_dict": VGGTagger(config).state_dict(),
+        "tags": ["a", "b"],
+        "chunk_frames": 32,
+    }
+    tracks = pd.DataFrame({"track_id": [t for t, _ in plan.jobs], "split": "test"})
+    train = {"device": "cpu", "eval_batch_size": 4}
+    passes = []
+    real = Tagger.predict
+    monkeypatch.setattr(
+        Tagger,
+        "predict",
+        lambda self, features, batch_size=64: passes.append(len(features)) or real(self, features, batch_size),
+    )
+    small = score_tracks(model, store, tracks, train, {"tracks_per_task": 3}, None)
+    assert passes == [3, 3, 1]
+    whole = score_tracks(model, store, tracks, train, {"tracks_per_task": 1000}, None)
+    assert small["track_id"].tolist() == whole["track_id"].tolist()
+    np.testing.assert_allclose(small[["a", "b"]].to_numpy(), whole[["a", "b"]].to_numpy(), atol=1e-6)
