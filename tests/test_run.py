@@ -340,3 +340,17 @@ def test_a_feature_store_deleted_half_way_recovers_on_rerun(tiny_run, monkeypatc
     assert report["with_features"] == len(before)  # every scored track has features again
     assert not [p for p in shards.iterdir() if p.suffix == ".parquet" and not p.with_suffix(".npy").exists()]
     pd.testing.assert_frame_equal(pd.read_parquet(scores_path), before)
+
+
+def test_unique_tracks_is_parsed_once_per_run(tiny_root, tmp_path, monkeypatch):
+    """Three nodes read unique_tracks (1M lines on the MSD); the file is parsed once."""
+    from msd_tagging.datasets import msd_files
+
+    calls = []
+    real = msd_files.READERS["unique_tracks"]
+    monkeypatch.setitem(msd_files.READERS, "unique_tracks", lambda path: calls.append(path) or real(path))
+    env = _tiny_env(tmp_path)
+    env["globals.yml"]["raw_root"] = str(tiny_root)
+    conf = _conf(tmp_path, {"tiny": env})
+    _run(conf, "tiny", tmp_path, monkeypatch, pipeline="ingestion")
+    assert len(calls) == 1
