@@ -89,7 +89,7 @@ def main() -> None:
 
     maps = IdMaps.build(users=[f"u{i}" for i in range(n_users)], tracks=[f"t{i}" for i in range(n_tracks)])
     started = time.perf_counter()
-    factorise_plays(plays, maps, {"weighting": "log1p", "bpr": asdict(config)})
+    factorise_plays(plays, maps, {"weighting": "log1p", "bpr": asdict(config)})  # (vectors, curve)
     timings["ours: factorise_plays node"] = time.perf_counter() - started
 
     base = timings["raw implicit (baseline)"]

@@ -29,7 +29,8 @@ def test_tracks_without_plays_and_users_with_one_play(tmp_path):
     rows.append((29, 0, 1))  # a listener with a single play
     plays = pd.DataFrame(rows, columns=["user_idx", "track_idx", "play_count"])  # T10, T11: never played
     params = {"weighting": "log1p", "bpr": {"factors": 8, "iterations": 20, "num_threads": 1, "seed": 0}}
-    vectors = factorise_plays(plays, ids, params)
+    vectors, curve = factorise_plays(plays, ids, params)
+    assert curve.empty  # early stopping is off unless asked for
     assert vectors.set_index("track_id").loc[["T10", "T11"], "cold"].all()
     assert vectors.set_index("track_id").loc[["T10", "T11"], "f000"].isna().all()
     assert np.isfinite(vectors.loc[~vectors["cold"], "f000"]).all()

@@ -228,3 +228,22 @@ def test_bpr_goes_through_implicits_factory_so_the_gpu_class_gets_only_what_it_a
     if implicit.gpu.HAS_CUDA and hasattr(implicit.gpu, "bpr"):  # the GPU class, where implicit was built with it
         gpu = set(inspect.signature(implicit.gpu.bpr.BayesianPersonalizedRanking.__init__).parameters)
         assert "num_threads" not in gpu and {"factors", "iterations", "random_state"} <= gpu
+
+
+def test_early_stopping_picks_the_iterations_on_held_out_plays():
+    """Checkerboard listeners: held-out plays are found again (AUC well above chance), the
+    curve is written, and with no learning the run stops after ``patience`` flat checks."""
+    from msd_tagging.listening.factorisation import EarlyStopping, factorise_early_stopped
+
+    rows = [(u, t, 1 + (u + t) % 3) for u in range(60) for t in range(40) if (u < 30) == (t < 20) and (u * 7 + t) % 3]
+    plays = pd.DataFrame(rows, columns=["user_idx", "track_idx", "play_count"])
+    matrix = play_matrix(plays, 60, 40, "log1p")
+    stopping = EarlyStopping(enabled=True, check_every=10, patience=2, holdout_users=40, negatives=20, seed=0)
+    config = BPRConfig(factors=8, learning_rate=0.05, iterations=80, seed=1, num_threads=1)
+    factors, curve = factorise_early_stopped(matrix, config, stopping)
+    assert factors.shape == (40, 9) and list(curve.columns) == ["iteration", "heldout_auc", "seconds"]
+    assert curve["iteration"].tolist()[0] == 10 and curve["heldout_auc"].max() > 0.7  # chance: 0.5
+    assert curve["heldout_auc"].iloc[0] < curve["heldout_auc"].max()  # training helped before it stopped
+    frozen = BPRConfig(factors=8, learning_rate=1e-9, regularization=0.0, iterations=80, seed=1, num_threads=1)
+    _, flat = factorise_early_stopped(matrix, frozen, stopping)
+    assert flat["iteration"].tolist() == [10, 20, 30]  # best at the first check, then 2 without a better one

@@ -42,10 +42,35 @@ class BPRConfig:
         integer(self.num_threads, f"{name}.num_threads", minimum=0)
 
 
+@dataclass(frozen=True)
+class EarlyStopping:
+    """How many BPR iterations, chosen by a held-out criterion (``listening.early_stopping``).
+
+    One play of each of ``holdout_users`` sampled listeners is held out of training; every
+    ``check_every`` iterations, the sampled AUC of those plays against ``negatives`` random
+    tracks per listener is measured, and training stops after ``patience`` checks without a
+    better one, keeping the best check's vectors (``bpr.iterations`` stays the cap).
+    """
+
+    enabled: bool = False
+    check_every: int = 10
+    patience: int = 3
+    holdout_users: int = 10_000
+    negatives: int = 100
+    seed: int = 0
+
+    def __post_init__(self):
+        name = "listening.early_stopping"
+        for key in ("check_every", "patience", "holdout_users", "negatives"):
+            integer(getattr(self, key), f"{name}.{key}", minimum=1)
+        integer(self.seed, f"{name}.seed", minimum=0)
+
+
 def factorisation_config(params: dict) -> BPRConfig:
     """Check the factorisation settings of the ``listening`` block; return its :class:`BPRConfig`."""
     require(params, "listening", "weighting", "bpr")
     choice(params["weighting"], "listening.weighting", WEIGHTINGS)
+    block(params.get("early_stopping", {}), "listening.early_stopping", EarlyStopping)
     return block(params["bpr"], "listening.bpr", BPRConfig)
 
 
@@ -76,6 +101,50 @@ def factorise(matrix: sp.csr_matrix, config: BPRConfig, *, progress: bool | None
     Returns:
         float32 ``[shape=(n_items, factors + 1)]``; the last column is implicit's item bias.
     """
+    model = _bpr_model(config)
+    model.fit(matrix, show_progress=_show_progress(progress))
+    return _item_factors(model)
+
+
+def factorise_early_stopped(
+    matrix: sp.csr_matrix, config: BPRConfig, stopping: EarlyStopping, *, progress: bool | None = None
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """:func:`factorise` in rounds of ``stopping.check_every`` iterations, stopped when the
+    held-out AUC stops improving (:class:`EarlyStopping`).
+
+    Returns:
+        The best round's item factors, and the curve: ``iteration, heldout_auc, seconds``.
+    """
+    import time
+
+    train, users, held = _hold_out(matrix, stopping)
+    negatives = np.random.default_rng(stopping.seed + 1).integers(
+        0, matrix.shape[1], size=(len(users), stopping.negatives)
+    )
+    model = _bpr_model(config)
+    rows, best, best_auc, bad, done = [], None, -1.0, 0, 0
+    started = time.perf_counter()
+    while done < config.iterations and bad < stopping.patience:
+        model.iterations = min(stopping.check_every, config.iterations - done)
+        model.fit(train, show_progress=_show_progress(progress))
+        done += model.iterations
+        auc = _sampled_auc(_user_factors(model)[users], _item_factors(model), held, negatives)
+        rows.append({"iteration": done, "heldout_auc": auc, "seconds": time.perf_counter() - started})
+        logger.info("BPR after %d iterations: held-out AUC %.4f", done, auc)
+        if auc > best_auc:
+            best, best_auc, bad = _item_factors(model), auc, 0
+        else:
+            bad += 1
+    curve = pd.DataFrame(rows, columns=["iteration", "heldout_auc", "seconds"])
+    logger.info(
+        "BPR kept the vectors of iteration %d (held-out AUC %.4f).",
+        int(curve.loc[curve["heldout_auc"].idxmax(), "iteration"]),
+        best_auc,
+    )
+    return best, curve
+
+
+def _bpr_model(config: BPRConfig):
     import implicit
     import implicit.bpr
 
@@ -84,7 +153,7 @@ def factorise(matrix: sp.csr_matrix, config: BPRConfig, *, progress: bool | None
         logger.warning("listening.bpr.use_gpu is set but this implicit was built without CUDA; factorising on the CPU.")
     # implicit's own factory picks the class and passes each only what it accepts (the GPU
     # class takes no num_threads).
-    model = implicit.bpr.BayesianPersonalizedRanking(
+    return implicit.bpr.BayesianPersonalizedRanking(
         factors=config.factors,
         learning_rate=config.learning_rate,
         regularization=config.regularization,
@@ -93,15 +162,54 @@ def factorise(matrix: sp.csr_matrix, config: BPRConfig, *, progress: bool | None
         random_state=config.seed,
         use_gpu=use_gpu,
     )
+
+
+def _show_progress(progress: bool | None) -> bool:
     if progress is None:  # a bar in a terminal, nothing in CI logs
         import sys
 
-        progress = sys.stderr.isatty()
-    model.fit(matrix, show_progress=progress)
+        return sys.stderr.isatty()
+    return progress
+
+
+def _item_factors(model) -> np.ndarray:
     factors = model.item_factors
     if hasattr(factors, "to_numpy"):  # GPU matrix
         factors = factors.to_numpy()
     return np.asarray(factors, dtype=np.float32)
+
+
+def _user_factors(model) -> np.ndarray:
+    factors = model.user_factors
+    return np.asarray(factors.to_numpy() if hasattr(factors, "to_numpy") else factors, dtype=np.float32)
+
+
+def _hold_out(matrix: sp.csr_matrix, stopping: EarlyStopping) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """One play of each of up to ``holdout_users`` listeners with two plays or more, taken
+    out of the matrix. Returns the training matrix, those users and their held-out tracks."""
+    rng = np.random.default_rng(stopping.seed)
+    counts = np.diff(matrix.indptr)
+    eligible = np.flatnonzero(counts >= 2)
+    users = np.sort(rng.choice(eligible, size=min(stopping.holdout_users, len(eligible)), replace=False))
+    picks = matrix.indptr[users] + rng.integers(0, counts[users])
+    held = matrix.indices[picks].copy()
+    train = matrix.copy()
+    train.data[picks] = 0
+    train.eliminate_zeros()
+    return train, users, held
+
+
+def _sampled_auc(user_vectors: np.ndarray, item_vectors: np.ndarray, held: np.ndarray, negatives: np.ndarray) -> float:
+    """Mean over users of the share of random tracks their held-out track outscores (ties
+    half), in blocks of users so memory stays small."""
+    wins = np.empty(len(held))
+    for start in range(0, len(held), 1000):
+        u = user_vectors[start : start + 1000]
+        positive = np.einsum("ud,ud->u", u, item_vectors[held[start : start + 1000]])
+        negative = np.einsum("ud,und->un", u, item_vectors[negatives[start : start + 1000]])
+        block = (positive[:, None] > negative).mean(axis=1) + 0.5 * (positive[:, None] == negative).mean(axis=1)
+        wins[start : start + len(block)] = block
+    return float(wins.mean())
 
 
 def warm_vectors(

@@ -11,10 +11,11 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 nodes.factorise_plays,
                 inputs=["plays", "id_maps", "params:listening"],
-                outputs="track_vectors",
+                outputs=["track_vectors", "bpr_curve"],
                 name="factorise_plays",
                 tags=["method"],
             ),
+            node(nodes.plot_bpr_curve, inputs="bpr_curve", outputs="bpr_curve_figure", name="plot_bpr_curve"),
         ],
         tags=["listening"],
     )
