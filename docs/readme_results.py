@@ -76,16 +76,12 @@ def _commit() -> str:
 
 def _costs(log: Path) -> dict:
     """The per-node cost table the run logged (msd_tagging.hooks)."""
-    rows, total = {}, None
-    pattern = re.compile(r"msd_tagging\.hooks:\s+(\S+)\s+([\d.]+) s\s+\(\s*([\d.]+) \+\s*([\d.]+)\)\s+(\d+) MB")
-    for line in log.read_text().splitlines():
-        if match := pattern.search(line):
-            rows[match.group(1)] = {"seconds": float(match.group(2)), "peak_rss_mb": int(match.group(5))}
-        elif match := re.search(r"msd_tagging\.hooks:\s+total\s+([\d.]+) s\s+largest worker process (\d+) MB", line):
-            total = {"seconds": float(match.group(1)), "largest_worker_mb": int(match.group(2))}
-    if total is None:
+    from msd_tagging.hooks import parse_cost_log
+
+    costs = parse_cost_log(log.read_text())
+    if costs is None:
         raise SystemExit(f"{log} holds no per-node cost table; pass the log of a whole `kedro run --pipeline=hybrid`")
-    return {"nodes": rows, "total": total}
+    return costs
 
 
 def collect(data_root: Path, run: str, log: Path | None) -> dict:

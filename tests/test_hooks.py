@@ -56,3 +56,20 @@ def test_per_node_peaks_leave_the_process_high_water_mark_alone():
     assert peaks["big"] >= start_rss + 250
     assert peaks["small"] < peaks["big"] - 200
     assert high_water >= peaks["big"]  # the process still remembers its true peak
+
+
+def test_the_cost_table_a_run_logs_parses_back(caplog):
+    """benchmarks/msd_scale.py and docs/readme_results.py read the same table the hook writes."""
+    from msd_tagging.hooks import parse_cost_log
+
+    hooks = RunCostHooks()
+    with caplog.at_level(logging.INFO, logger="msd_tagging.hooks"):
+        for name in ("build_plays", "factorise_plays"):
+            node = SimpleNamespace(name=name, outputs=[])
+            hooks.before_node_run(node)
+            hooks.after_node_run(node)
+        hooks.after_pipeline_run()
+    text = "\n".join(f"2026-11-25 00:00:00 INFO    msd_tagging.hooks: {r.getMessage()}" for r in caplog.records)
+    costs = parse_cost_log(text)
+    assert set(costs["nodes"]) == {"build_plays", "factorise_plays"} and costs["total"]["seconds"] >= 0
+    assert parse_cost_log("no table here") is None

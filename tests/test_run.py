@@ -354,3 +354,24 @@ def test_unique_tracks_is_parsed_once_per_run(tiny_root, tmp_path, monkeypatch):
     conf = _conf(tmp_path, {"tiny": env})
     _run(conf, "tiny", tmp_path, monkeypatch, pipeline="ingestion")
     assert len(calls) == 1
+
+
+def test_a_tiny_rehearsal_world_at_the_msd_shape_is_ingested(tmp_path, monkeypatch):
+    """The rehearsal generator (benchmarks/msd_scale.py draws it at full size) writes files
+    the same readers ingest, through the scale env."""
+    from msd_tagging.demo.rehearsal import RehearsalConfig, write_rehearsal
+
+    config = RehearsalConfig(scale=0.001, clip_pool=10, clip_seconds=1.0)
+    raw = tmp_path / "raw"
+    write_rehearsal(config, raw)
+    scale_globals = yaml.safe_load((REPO / "conf/scale/globals.yml").read_text())
+    scale_globals.update(
+        raw_root=str(raw), data_root=str(tmp_path / "data"), splits={"n_train": config.count("n_train")}
+    )
+    conf = _conf(tmp_path, {"scale": {"globals.yml": scale_globals}})
+    _run(conf, "scale", tmp_path, monkeypatch, pipeline="ingestion")
+    report = json.loads((tmp_path / "data/08_reporting/scale/ingestion_report.json").read_text())
+    assert report["splits"]["split_sizes"] == {"train": 202, "valid": 12, "test": 28}
+    assert report["plays"]["rows_read"] == config.count("n_triplets")
+    assert report["tags"]["lastfm_rows_read"] == config.count("n_tid_tag")
+    assert report["audio"]["audio_status"] == {"ok": 242}

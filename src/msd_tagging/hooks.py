@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import resource
 import threading
 import time
@@ -156,6 +157,24 @@ class RunStartHooks:
         }
         if used:
             check_parameters(catalog.load("parameters"), used)
+
+
+_COST_ROW = re.compile(r"msd_tagging\.hooks:\s+(\S+)\s+([\d.]+) s\s+\(\s*([\d.]+) \+\s*([\d.]+)\)\s+(\d+|\?) MB")
+_COST_TOTAL = re.compile(r"msd_tagging\.hooks:\s+total\s+([\d.]+) s\s+largest worker process (\d+) MB")
+
+
+def parse_cost_log(text: str) -> dict | None:
+    """The per-node cost table a run logged (see :class:`RunCostHooks`), as
+    ``{"nodes": {name: {"seconds", "peak_rss_mb"}}, "total": {"seconds", "largest_worker_mb"}}``;
+    ``None`` when the log holds no complete table."""
+    nodes, total = {}, None
+    for line in text.splitlines():
+        if match := _COST_TOTAL.search(line):
+            total = {"seconds": float(match.group(1)), "largest_worker_mb": int(match.group(2))}
+        elif match := _COST_ROW.search(line):
+            peak = None if match.group(5) == "?" else int(match.group(5))
+            nodes[match.group(1)] = {"seconds": float(match.group(2)), "peak_rss_mb": peak}
+    return {"nodes": nodes, "total": total} if total is not None else None
 
 
 class RunCostHooks:

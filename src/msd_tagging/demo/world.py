@@ -120,9 +120,10 @@ class DemoWorldConfig:
 
 
 def _generator_revision() -> str:
-    """Hash of the demo package's source files."""
+    """Hash of the source files that draw, render and write the demo world (not the
+    rehearsal generator beside them)."""
     digest = hashlib.sha256()
-    for source in sorted(Path(__file__).parent.glob("*.py")):
+    for source in sorted(Path(__file__).parent / name for name in ("world.py", "synth.py", "writer.py")):
         digest.update(source.name.encode() + source.read_bytes())
     return digest.hexdigest()[:16]
 
