@@ -243,3 +243,39 @@ def test_training_too_slow_for_this_cpu_stops_before_it_starts_unless_allowed(ca
     assert all(torch.equal(probed.model_state[k], unprobed.model_state[k]) for k in unprobed.model_state)  # no effect
     seconds = check_cpu_time(VGGTagger(model_config), TrainConfig(chunk_frames=20, batch_size=8), 1000, 16)
     assert seconds > 0
+
+
+def test_an_epoch_never_holds_all_its_chunks_in_memory(monkeypatch):
+    """At the MSD shape an epoch's chunks would be 7.4 GB (201,680 × 96 × 96 float32): they
+    are cut as batches are drawn, so an epoch's memory follows the batch, not the epoch."""
+    import tracemalloc
+
+    import msd_tagging.models.training as training
+
+    rng = np.random.default_rng(0)
+    # float16, as the feature store keeps them: each chunk is then a float32 copy
+    train_x = [rng.standard_normal((16, 400)).astype(np.float16) for _ in range(1500)]
+    train_y = rng.integers(0, 2, size=(1500, 2)).astype(np.int8)
+    valid_x, valid_y = separable_tags(10, 1)
+    model = VGGConfig(n_mels=16, n_tags=2, channels=(2,), pools=((2, 2),), dropout=0.0)
+    config = TrainConfig(
+        chunk_frames=200, batch_size=16, max_epochs=1, milestones=(), device="cpu", cpu_epoch_limit_minutes=1e9
+    )
+    train(model, config, train_x[:20], train_y[:20], valid_x, valid_y, progress=False)  # first use imports the loaders
+    peaks = []
+    run_epoch = training._EpochRunner.__call__
+
+    def measured(self, epoch):
+        tracemalloc.reset_peak()
+        record = run_epoch(self, epoch)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        return record
+
+    monkeypatch.setattr(training._EpochRunner, "__call__", measured)
+    tracemalloc.start()
+    try:
+        train(model, config, train_x, train_y, valid_x, valid_y, progress=False)
+    finally:
+        tracemalloc.stop()
+    epoch_of_chunks = 1500 * 16 * 200 * 4  # 19 MB
+    assert peaks and peaks[0] < epoch_of_chunks / 4

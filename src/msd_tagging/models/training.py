@@ -389,7 +389,7 @@ class _EpochRunner:
         run, config = self.run, self.config
         plan = _epoch_plan(run.rng, self.lengths, config.chunk_frames)
         loader = torch.utils.data.DataLoader(
-            [self.dataset[p] for p in plan] if config.num_workers == 0 else _PlanDataset(self.dataset, plan),
+            _PlanDataset(self.dataset, plan),  # chunks cut as batches are drawn: never an epoch's worth in memory
             batch_size=config.batch_size,
             shuffle=False,
             num_workers=config.num_workers,
@@ -468,7 +468,7 @@ def _checkpoint(state: TrainState, run: _Run) -> dict:
 
 
 class _PlanDataset:
-    """One epoch's (track, offset) plan as a map-style dataset for worker processes."""
+    """One epoch's (track, offset) plan as a map-style dataset: chunks are cut when batches are drawn."""
 
     def __init__(self, chunks: _Chunks, plan: list[tuple[int, int]]):
         self.chunks, self.plan = chunks, plan
