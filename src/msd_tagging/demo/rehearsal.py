@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from msd_tagging.demo.world import GENRE_NAMES, MSD_50_TAGS
-from msd_tagging.demo.writer import LAYOUT, MANIFEST, check_replaceable, python2_pickle_str_list, remove_stale_staging
+from msd_tagging.demo.writer import LAYOUT, MANIFEST, python2_pickle_str_list, staged_folder
 
 logger = logging.getLogger(__name__)
 
@@ -63,14 +62,9 @@ class RehearsalConfig:
 def write_rehearsal(config: RehearsalConfig, root: str | os.PathLike) -> dict:
     """Draw and write a rehearsal world under ``root`` (a new or empty folder, or one this
     generator or the demo generator wrote) and return its manifest."""
-    root = Path(root)
-    check_replaceable(root)
-    remove_stale_staging(root)
-    staging = root.parent / f".{root.name}.partial-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    for rel in LAYOUT.values():
-        (staging / rel).parent.mkdir(parents=True, exist_ok=True)
-    try:
+    with staged_folder(root) as staging:
+        for rel in LAYOUT.values():
+            (staging / rel).parent.mkdir(parents=True, exist_ok=True)
         rng = np.random.default_rng(config.seed)
         tracks, songs = _write_tracks(config, rng, staging)
         split = _write_splits(config, rng, staging, tracks)
@@ -85,13 +79,6 @@ def write_rehearsal(config: RehearsalConfig, root: str | os.PathLike) -> dict:
             "config": asdict(config),
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
-        check_replaceable(root)
-        if root.exists():
-            shutil.rmtree(root)
-        os.replace(staging, root)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return manifest
 
 

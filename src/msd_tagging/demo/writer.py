@@ -24,6 +24,7 @@ the run with :class:`~msd_tagging.errors.MSDDataError` before a file is touched.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing
@@ -31,6 +32,7 @@ import os
 import re
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -118,8 +120,21 @@ def write_world(world: DemoWorld, root: str | os.PathLike, *, workers: int = 0, 
     """Write ``world`` under ``root`` and return its manifest.
 
     ``root`` is replaced only when :func:`check_replaceable` allows it, checked before
-    anything is written and again just before the swap.
+    anything is written and again just before the swap (:func:`staged_folder`).
     """
+    with staged_folder(root) as staging:
+        _write_tables(world, staging)
+        flaws = _write_audio(world, staging / LAYOUT["audio"], workers=workers, progress=progress)
+        manifest = _manifest(world, flaws)
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+@contextlib.contextmanager
+def staged_folder(root: str | os.PathLike) -> Iterator[Path]:
+    """A fresh staging folder beside ``root`` to write a world into; when the block ends
+    without an error it replaces ``root`` by renames (never a mixed folder), otherwise it
+    is removed. ``root`` must be replaceable (:func:`check_replaceable`), before and after."""
     root = Path(root)
     check_replaceable(root)
     root.parent.mkdir(parents=True, exist_ok=True)
@@ -129,15 +144,11 @@ def write_world(world: DemoWorld, root: str | os.PathLike, *, workers: int = 0, 
         shutil.rmtree(staging)
     staging.mkdir()
     try:
-        _write_tables(world, staging)
-        flaws = _write_audio(world, staging / LAYOUT["audio"], workers=workers, progress=progress)
-        manifest = _manifest(world, flaws)
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        yield staging
         _swap_into_place(staging, root)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return manifest
 
 
 def remove_stale_staging(root: str | os.PathLike) -> list[Path]:

@@ -66,12 +66,14 @@ class EarlyStopping:
         integer(self.seed, f"{name}.seed", minimum=0)
 
 
-def factorisation_config(params: dict) -> BPRConfig:
-    """Check the factorisation settings of the ``listening`` block; return its :class:`BPRConfig`."""
+def factorisation_config(params: dict) -> tuple[BPRConfig, EarlyStopping]:
+    """Check the factorisation settings of the ``listening`` block; return its
+    :class:`BPRConfig` and :class:`EarlyStopping`."""
     require(params, "listening", "weighting", "bpr")
     choice(params["weighting"], "listening.weighting", WEIGHTINGS)
-    block(params.get("early_stopping", {}), "listening.early_stopping", EarlyStopping)
-    return block(params["bpr"], "listening.bpr", BPRConfig)
+    return block(params["bpr"], "listening.bpr", BPRConfig), block(
+        params.get("early_stopping", {}), "listening.early_stopping", EarlyStopping
+    )
 
 
 def play_matrix(plays: pd.DataFrame, n_users: int, n_tracks: int, weighting: str = "log1p") -> sp.csr_matrix:

@@ -171,8 +171,11 @@ def score_tracks(
                 np.concatenate(client.gather(futures)) if parts else np.zeros((0, len(model["tags"])), np.float32)
             )
     else:  # in passes of tracks_per_task tracks: 2.4M chunks of the MSD never sit in memory at once
+        from msd_tagging.models.tagger import Tagger
+
         size = int(scoring["tracks_per_task"])
-        parts = [score_partition(model, features, ids[i : i + size], train) for i in range(0, len(ids), size)]
+        tagger = Tagger.load(model, train["device"])  # once, not per pass
+        parts = [_predict(tagger, features, ids[i : i + size], train) for i in range(0, len(ids), size)]
         probabilities = np.concatenate(parts) if parts else np.zeros((0, len(model["tags"])), np.float32)
     return score_table(ids, probabilities, model["tags"])
 
@@ -184,5 +187,8 @@ def score_partition(model: dict, features: FeatureStore | str, ids: list[str], t
 
     if not isinstance(features, FeatureStore):
         features = FeatureStore(features)
-    tagger = Tagger.load(model, train["device"])
+    return _predict(Tagger.load(model, train["device"]), features, ids, train)
+
+
+def _predict(tagger, features: FeatureStore, ids: list[str], train: dict) -> np.ndarray:
     return tagger.predict([features.features(t) for t in ids], train["eval_batch_size"])

@@ -7,9 +7,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from msd_tagging.config import block
 from msd_tagging.listening.factorisation import (
-    EarlyStopping,
     factorisation_config,
     factorise,
     factorise_early_stopped,
@@ -31,8 +29,7 @@ def factorise_plays(plays: pd.DataFrame, id_maps: IdMaps, params: dict) -> tuple
         ``track_id``, ``cold`` and ``f000 … f{d-1}`` plus ``bias`` (implicit's item bias);
         and the early-stopping curve ``iteration, heldout_auc, seconds``.
     """
-    config = factorisation_config(params)
-    stopping = block(params.get("early_stopping", {}), "listening.early_stopping", EarlyStopping)
+    config, stopping = factorisation_config(params)
     matrix = play_matrix(plays, id_maps.size("users"), id_maps.size("tracks"), params["weighting"])
     logger.info("BPR on %d users × %d tracks, %d plays, %d factors.", *matrix.shape, matrix.nnz, config.factors)
     if stopping.enabled:
