@@ -9,12 +9,17 @@ and of the largest worker, the total, the generation time, and whether the run c
 with the commit and the machine.
 
 Each stage is set against its budget from issue 13 in the same report: the run within
-90 min (world included), BPR within 15 min, Figure 1's tag agreement within 5 min, no
-process above 8 GB. This is a benchmark, never a test: it takes more than an hour.
+90 min (world included), BPR within 15 min, Figure 1's tag agreement within 5 min and
+2 GB, no process above 8 GB. In the full run a node's peak RSS includes what earlier nodes
+left in the process, so the tag agreement is then run again alone
+(``kedro run --env scale --nodes=tag_agreement`` on the run's outputs, under
+``/usr/bin/time -v``): its process peak is the node's own memory plus loading its inputs.
+``--isolated-only`` repeats just that on an earlier run's outputs and updates the report.
+This is a benchmark, never a test: it takes more than half an hour.
 
 Usage::
 
-    python benchmarks/msd_scale.py [--scale 1.0] [--regenerate]
+    python benchmarks/msd_scale.py [--scale 1.0] [--regenerate] [--isolated-only]
 """
 
 from __future__ import annotations
@@ -33,13 +38,23 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 BUDGETS = {"total": 90 * 60, "factorise_plays": 15 * 60, "tag_agreement": 5 * 60}  # seconds (issue 13)
 RSS_BUDGET_MB = 8 * 1024
+ISOLATED_RSS_BUDGET_MB = {"tag_agreement": 2 * 1024}  # nodes re-run alone, and their budget (issue 13)
+RESULTS = HERE / "results"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="counts times this (1.0: the real MSD shape)")
     parser.add_argument("--regenerate", action="store_true", help="draw the world again even if it is there")
+    parser.add_argument(
+        "--isolated-only", action="store_true", help="only re-run the isolated nodes on the last run's outputs"
+    )
     args = parser.parse_args()
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
+    if args.isolated_only:
+        record = json.loads((RESULTS / "msd_scale.json").read_text())
+        record["isolated"] = _isolated(env)
+        return _write(record)
     sys.path.insert(0, str(PROJECT / "src"))
     from msd_tagging.demo.rehearsal import RehearsalConfig, write_rehearsal
     from msd_tagging.hooks import parse_cost_log
@@ -53,7 +68,6 @@ def main() -> int:
         print(f"rehearsal world drawn in {generated:.0f} s")
     log = HERE / "_scratch" / "msd_scale.log"
     log.parent.mkdir(exist_ok=True)
-    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
     command = ["/usr/bin/time", "-v", sys.executable, "-m", "kedro", "run", "--pipeline=hybrid", "--env", "scale"]
     if args.scale != 1.0:
         n_train = round(201_680 * args.scale)
@@ -66,10 +80,8 @@ def main() -> int:
     costs = parse_cost_log(text) or {"nodes": {}, "total": None}
     peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
     record = {
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True, text=True
-        ).stdout.strip(),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "commit": _commit(),
+        "machine": _machine(),
         "scale": args.scale,
         "completed": done.returncode == 0,
         "generation_seconds": generated,
@@ -77,9 +89,47 @@ def main() -> int:
         "process_peak_rss_mb": int(peak.group(1)) / 1024 if peak else None,
         "costs": costs,
     }
-    (HERE / "results" / "msd_scale.json").write_text(json.dumps(record, indent=2) + "\n")
-    (HERE / "results" / "msd_scale.md").write_text(_markdown(record))
-    print((HERE / "results" / "msd_scale.md").read_text())
+    if record["completed"]:
+        record["isolated"] = _isolated(env)
+    return _write(record)
+
+
+def _commit() -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def _machine() -> str:
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def _isolated(env: dict) -> dict:
+    """Each node of :data:`ISOLATED_RSS_BUDGET_MB` run alone on the outputs of the last run."""
+    out = {}
+    for node in ISOLATED_RSS_BUDGET_MB:
+        command = ["/usr/bin/time", "-v", sys.executable, "-m", "kedro", "run", "--env", "scale", f"--nodes={node}"]
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True)
+        text = done.stdout + done.stderr
+        peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
+        node_seconds = re.search(rf"node {re.escape(node)}: ([\d.]+) s", text)
+        out[node] = {
+            "commit": _commit(),
+            "machine": _machine(),
+            "completed": done.returncode == 0,
+            "process_wall_seconds": time.perf_counter() - started,
+            "node_seconds": float(node_seconds.group(1)) if node_seconds else None,
+            "process_peak_rss_mb": int(peak.group(1)) / 1024 if peak else None,
+        }
+        print(f"{node} alone: {out[node]}")
+    return out
+
+
+def _write(record: dict) -> int:
+    (RESULTS / "msd_scale.json").write_text(json.dumps(record, indent=2) + "\n")
+    (RESULTS / "msd_scale.md").write_text(_markdown(record))
+    print((RESULTS / "msd_scale.md").read_text())
     return 0 if record["completed"] else 1
 
 
@@ -103,6 +153,14 @@ def _markdown(record: dict) -> str:
             lines.append(
                 f"| `{node}` within {BUDGETS[node] / 60:.0f} min | {nodes[node]['seconds'] / 60:.1f} min | {nodes[node]['seconds'] / BUDGETS[node]:.2f} |"
             )
+    for node, alone in record.get("isolated", {}).items():
+        if alone["process_peak_rss_mb"]:
+            budget = ISOLATED_RSS_BUDGET_MB[node]
+            lines.append(
+                f"| `{node}` within {budget / 1024:.0f} GB, alone in a process (commit `{alone['commit']}`: "
+                f"{alone['node_seconds']:.0f} s) | {alone['process_peak_rss_mb'] / 1024:.2f} GB | "
+                f"{alone['process_peak_rss_mb'] / budget:.2f} |"
+            )
     if record["process_peak_rss_mb"]:
         lines.append(
             f"| no process above 8 GB | {record['process_peak_rss_mb'] / 1024:.1f} GB | {record['process_peak_rss_mb'] / RSS_BUDGET_MB:.2f} |"
@@ -118,9 +176,33 @@ def _markdown(record: dict) -> str:
         )
     lines += [
         "",
-        "Not shown by the rehearsal: real audio length (2-s clips here, 30-s previews in the MSD), real tag semantics (random tags), and a GPU.",
+        "Peak RSS counts memory-mapped feature pages (file-backed, reclaimable) in training and scoring. "
+        "A node's figure in the full run includes what earlier nodes left in the process; the isolated "
+        "row above is the node alone, inputs loaded. The largest worker is the children's `ru_maxrss`, "
+        "which includes what a spawned worker shares with its parent before it execs (the parent had just "
+        "built the plays); a running extraction worker holds far less (0.45 GB in the demo).",
+        "",
+        "Not shown by the rehearsal: real audio length (2-s clips here, 30-s previews in the MSD), "
+        "real tag semantics (random tags), and a GPU.",
     ]
+    lines += _bpr_curve_note()
     return "\n".join(lines) + "\n"
+
+
+def _bpr_curve_note() -> list[str]:
+    path = RESULTS / "msd_scale_bpr_curve.csv"
+    if not path.is_file():
+        return []
+    import pandas as pd
+
+    curve = pd.read_csv(path)
+    best = curve.loc[curve["heldout_auc"].idxmax()]
+    return [
+        "",
+        f"BPR's held-out curve is `{path.name}` (and `.png`): the held-out AUC peaks at iteration "
+        f"{int(best['iteration'])} ({best['heldout_auc']:.2f}) of the {int(curve['iteration'].max())} run, "
+        "so early stopping kept that iteration. With random plays there is little to learn.",
+    ]
 
 
 if __name__ == "__main__":

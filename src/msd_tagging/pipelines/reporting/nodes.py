@@ -349,7 +349,7 @@ def tag_agreement(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame, params:
     for tag in tags_in_vocabulary([params["highlight_tag"], *params["grid_tags"]], vocabulary, "figures.grid_tags"):
         has = labels[tag].to_numpy() == 1
         groups[tag] = (has, rng.permutation(has)) if has.sum() >= 2 else (has, None)
-    memory = int(params.get("memory_mb", 1024)) << 20
+    memory = int(params.get("memory_mb", 512)) << 20
     wanted = [np.flatnonzero(m) for has, shuffled in groups.values() if shuffled is not None for m in (has, shuffled)]
     rows = None if 12 * len(unit) ** 2 <= memory or not wanted else np.unique(np.concatenate(wanted))
     found = nearest_neighbours(unit, k, rows, memory_bytes=memory)
