@@ -8,13 +8,20 @@ On the same files, per file, in one process:
 * ours: ``msd_tagging.audio.check_and_extract`` (decode, downmix, soxr resample, damage
   checks, log-mel).
 
-Two sets of files, rendered by the demo synthesiser and encoded with libsndfile:
-6-s 16 kHz mono MP3s like the demo's, and 30-s 44.1 kHz stereo MP3s like 7digital's.
-Then the feature store's extraction with 1 and with 2 processes on the larger set.
+The three are timed file by file in turn, each file several times, and each keeps its
+best time per file, so slow drift of the machine hits all three alike.
+
+Sets of files: 6-s 16 kHz mono MP3s like the demo's and 30-s 44.1 kHz stereo MP3s like
+7digital's, both rendered by the demo synthesiser and encoded with libsndfile; with
+``--real-dir``, 30-s 44.1 kHz stereo MP3 previews cut from the real recordings in that
+folder (e.g. Debian's ``wesnoth-1.16-music``). Then soxr's quality presets on the previews:
+their cost and how far their log-mels stand from librosa's (``librosa.load`` resamples
+with soxr HQ). Then the feature store's extraction with 1 and with 2 processes.
 
 Usage::
 
-    python benchmarks/feature_extraction.py [--demo-files 120] [--preview-files 40]
+    python benchmarks/feature_extraction.py [--demo-files 120] [--preview-files 40] [--real-dir DIR]
+        [--json benchmarks/results/feature_extraction.json]
 """
 
 from __future__ import annotations
@@ -60,15 +67,70 @@ def render_files(folder: Path, n: int, seconds: float, sample_rate: int, channel
     return paths
 
 
-def per_file_ms(function, paths: list[Path], repeat: int = 2) -> float:
-    function(paths[0])  # warm caches, filters, imports
-    best = float("inf")
+def cut_previews(source: Path, folder: Path, n: int, seconds: float = 30.0) -> list[Path]:
+    """30-s stereo MP3 previews cut from the middle of the real recordings in ``source``."""
+    folder.mkdir(parents=True)
+    paths = []
+    for recording in sorted(p for p in source.rglob("*") if p.suffix.lower() in {".ogg", ".flac", ".wav", ".mp3"}):
+        with sf.SoundFile(recording) as handle:
+            rate, frames = handle.samplerate, handle.frames
+            if frames < seconds * rate or handle.channels != 2 or rate != 44100:
+                continue
+            handle.seek(max(0, (frames - int(seconds * rate)) // 2))
+            clip = handle.read(int(seconds * rate), dtype="float32")
+        path = folder / f"{recording.stem}.mp3"
+        sf.write(path, clip, rate, format="MP3")
+        paths.append(path)
+        if len(paths) == n:
+            break
+    return paths
+
+
+def paired_ms(functions: dict, paths: list[Path], repeat: int = 5) -> dict[str, float]:
+    """Mean over files of each function's best time per file (ms), timed in turn file by file."""
+    for function in functions.values():
+        function(paths[0])  # warm caches, filters, imports
+    best = {name: np.full(len(paths), np.inf) for name in functions}
     for _ in range(repeat):
-        started = time.perf_counter()
-        for path in paths:
-            function(path)
-        best = min(best, (time.perf_counter() - started) / len(paths) * 1000)
-    return best
+        for i, path in enumerate(paths):
+            for name, function in functions.items():
+                started = time.perf_counter()
+                function(path)
+                best[name][i] = min(best[name][i], time.perf_counter() - started)
+    return {name: float(times.mean() * 1000) for name, times in best.items()}
+
+
+def resampler_qualities(paths: list[Path]) -> dict[str, dict]:
+    """soxr presets on the previews: ms per preview, and the largest log-mel difference from librosa's."""
+    import librosa
+    import soxr
+
+    from msd_tagging.audio.signal import MelConfig, log_mel
+
+    mel = MelConfig()
+    clips = [sf.read(path, dtype="float32", always_2d=True) for path in paths[:8]]
+    monos = [((x[:, 0] + x[:, 1]) * np.float32(0.5), rate) for x, rate in clips]
+    references = [
+        np.log10(
+            1
+            + 10000
+            * librosa.feature.melspectrogram(
+                y=librosa.resample(m, orig_sr=rate, target_sr=16000), sr=16000, n_fft=512, hop_length=256, n_mels=96
+            )
+        )
+        for m, rate in monos
+    ]
+    out = {}
+    for quality in ("VHQ", "HQ", "MQ", "LQ", "QQ"):
+        times, worst = [], 0.0
+        for (m, rate), reference in zip(monos, references, strict=True):
+            soxr.resample(m, rate, 16000, quality=quality)
+            started = time.perf_counter()
+            y = soxr.resample(m, rate, 16000, quality=quality)
+            times.append(time.perf_counter() - started)
+            worst = max(worst, float(np.abs(log_mel(y, mel) - reference).max()))
+        out[quality] = {"ms": float(np.median(times) * 1000), "max_abs_log_mel_difference": worst}
+    return out
 
 
 def _extract(path: str) -> str:
@@ -108,6 +170,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--demo-files", type=int, default=120)
     parser.add_argument("--preview-files", type=int, default=40)
+    parser.add_argument("--real-dir", type=Path, help="real recordings to cut 30-s 44.1 kHz stereo previews from")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args()
 
     import librosa
@@ -141,18 +205,38 @@ def main() -> None:
                 scratch / "previews", args.preview_files, 30.0, 44100, 2
             ),
         }
+        if args.real_dir:
+            sets["real music previews (30 s, 44.1 kHz stereo)"] = cut_previews(
+                args.real_dir, scratch / "real", args.preview_files
+            )
+        record = {
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+            "librosa": librosa.__version__,
+            "sets": {},
+        }
+        print(f"{record['machine']}, librosa {librosa.__version__}")
         print(
-            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, librosa {librosa.__version__}"
-        )
-        print(
-            f"{'files':40} {'decode ms':>10} {'naive ms':>9} {'ours ms':>8} {'ours/decode':>12} {'naive/decode':>13} {'naive/ours':>11}"
+            f"{'files':45} {'decode ms':>10} {'naive ms':>9} {'ours ms':>8} {'ours/decode':>12} {'naive/decode':>13} {'naive/ours':>11}"
         )
         for name, paths in sets.items():
-            d, n, o = per_file_ms(floor, paths), per_file_ms(naive, paths), per_file_ms(ours, paths)
-            print(f"{name:40} {d:10.1f} {n:9.1f} {o:8.1f} {o / d:12.2f} {n / d:13.2f} {n / o:11.2f}")
+            ms = paired_ms({"decode": floor, "naive": naive, "ours": ours}, paths)
+            d, n, o = ms["decode"], ms["naive"], ms["ours"]
+            record["sets"][name] = {
+                "files": len(paths),
+                **{f"{k}_ms": v for k, v in ms.items()},
+                "ours_over_decode": o / d,
+            }
+            print(f"{name:45} {d:10.1f} {n:9.1f} {o:8.1f} {o / d:12.2f} {n / d:13.2f} {n / o:11.2f}")
         print(
             "(per file, one process; ratios against the decode floor measured in the same run; goal ours/decode <= 1.35)"
         )
+        previews = (
+            sets.get("real music previews (30 s, 44.1 kHz stereo)") or sets["7digital-like (30 s, 44.1 kHz stereo)"]
+        )
+        record["resampler"] = resampler_qualities(previews)
+        print("\nsoxr preset on a 30-s preview: ms, largest |log-mel - librosa's| (ours uses HQ, as librosa.load)")
+        for quality, figures in record["resampler"].items():
+            print(f"  {quality:4} {figures['ms']:6.2f} ms  {figures['max_abs_log_mel_difference']:.2e}")
 
         paths = sets["7digital-like (30 s, 44.1 kHz stereo)"]
         work = [str(p) for p in paths] * 5
@@ -162,6 +246,7 @@ def main() -> None:
             f"\nsteady state, {len(work)} previews in a warmed pool: 1 process {one:.2f} s, 2 processes {two:.2f} s, "
             f"speed-up {one / two:.2f}x (goal >= 1.8x)"
         )
+        record["pool"] = {"previews": len(work), "one_process_s": one, "two_processes_s": two}
 
         # End to end through the feature store, process start-up and shard writing included.
         root = paths[0].parent
@@ -176,6 +261,15 @@ def main() -> None:
             f"feature store end to end, {len(jobs)} previews: 1 process {timings[1]:.2f} s, 2 processes {timings[2]:.2f} s, "
             f"speed-up {timings[1] / timings[2]:.2f}x (includes about 2 s of worker start-up: spawn, imports)"
         )
+        record["store"] = {"previews": len(jobs), "one_process_s": timings[1], "two_processes_s": timings[2]}
+        if args.json:
+            import json
+            import subprocess
+
+            record["commit"] = subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+            ).stdout.strip()
+            args.json.write_text(json.dumps(record, indent=2) + "\n")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
