@@ -300,7 +300,7 @@ def test_tag_audio_reports_a_nan_wav_and_tags_the_rest(tmp_path):
     bad = render_track(ATTRS, sample_rate=16000, seconds=2.0, seed=2).astype(np.float32)
     bad[1000:1010] = np.nan
     sf.write(folder / "nan.wav", bad, 16000, subtype="FLOAT")
-    table, report = tag_audio_files(_model(), _params(folder, pattern="wav"), *AUDIO_ARGS)
+    table, report, _ = tag_audio_files(_model(), _params(folder, pattern="wav"), *AUDIO_ARGS)
     status = table.set_index("file")["status"].to_dict()
     assert status == {"good.wav": "ok", "nan.wav": "not_finite"}
     assert report["tagged"] == 1 and report["statuses"]["not_finite"] == 1

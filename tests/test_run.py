@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 import yaml
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
@@ -238,7 +239,7 @@ def test_hybrid_generates_then_ingests_the_demo(tiny_run, monkeypatch):
         tmp_path,
         monkeypatch,
         pipeline="tag_audio",
-        params={"tag_audio": {"input_dir": str(new), "top_k": 3}},
+        params={"tag_audio": {"input_dir": str(new), "top_k": 3, "model": "trained"}},
     )
     tagged = pd.read_csv(tmp_path / "data/07_model_output/tiny/tag_audio.csv").set_index("file")
     assert tagged.loc["broken.mp3", "status"] == "not_audio" and pd.isna(tagged.loc["broken.mp3", "tag_1"])
@@ -375,3 +376,21 @@ def test_a_tiny_rehearsal_world_at_the_msd_shape_is_ingested(tmp_path, monkeypat
     assert report["plays"]["rows_read"] == config.count("n_triplets")
     assert report["tags"]["lastfm_rows_read"] == config.count("n_tid_tag")
     assert report["audio"]["audio_status"] == {"ok": 242}
+
+
+def test_the_hybrid_runs_on_a_pretrained_msd_tagger_without_training(tmp_path, monkeypatch):
+    """``audio.model_source: msd_vgg`` (conf/msd documents it): the audio side scores with
+    musicnn's MSD_vgg, converted; nothing is trained, and every later stage runs."""
+    env = _tiny_env(tmp_path)
+    env["parameters_audio.yml"]["audio"]["model_source"] = "msd_vgg"
+    conf = _conf(tmp_path, {"tiny": env})
+    _run(conf, "tiny", tmp_path, monkeypatch)
+    run = tmp_path / "data"
+    history = pd.read_csv(next((run / "08_reporting").rglob("vgg_training_history.csv")))
+    assert history.empty
+    assert not list((run / "06_models").rglob("vgg_checkpoint.pt"))  # no training state
+    model = torch.load(next((run / "06_models").rglob("vgg.pt")), weights_only=True)
+    assert model["architecture"] == "musicnn_vgg" and model["provenance"]["source"].startswith("musicnn")
+    scores = pd.read_parquet(next((run / "07_model_output").rglob("audio_scores.parquet")))
+    assert scores.shape[1] == 51 and scores.drop(columns="track_id").std().gt(0).any()
+    assert list((run / "08_reporting").rglob("table_1.json"))

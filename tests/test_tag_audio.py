@@ -60,6 +60,7 @@ def _model(tags=("rock", "jazz", "80s")) -> dict:
 def _params(folder, **overrides) -> dict:
     return {
         "input_dir": str(folder),
+        "model": "trained",  # the small VGG above, on 16 bands
         "pattern": "*.mp3",
         "recursive": True,
         "limit": None,
@@ -86,7 +87,7 @@ def folder(tmp_path):
 
 
 def test_tags_good_files_and_reports_broken_ones(folder):
-    table, report = tag_audio_files(_model(), _params(folder), *AUDIO_ARGS)
+    table, report, _ = tag_audio_files(_model(), _params(folder), *AUDIO_ARGS)
     status = table.set_index("file")["status"].to_dict()
     assert status == {
         "a.mp3": "ok",
@@ -107,8 +108,8 @@ def test_tags_good_files_and_reports_broken_ones(folder):
 
 
 def test_batching_does_not_change_the_scores(folder):
-    one, _ = tag_audio_files(_model(), _params(folder, batch_files=1), *AUDIO_ARGS)
-    many, _ = tag_audio_files(_model(), _params(folder, batch_files=64), *AUDIO_ARGS)
+    one, _, _ = tag_audio_files(_model(), _params(folder, batch_files=1), *AUDIO_ARGS)
+    many, _, _ = tag_audio_files(_model(), _params(folder, batch_files=64), *AUDIO_ARGS)
     assert one.equals(many)
 
 
@@ -117,5 +118,5 @@ def test_a_wrong_folder_or_pattern_says_how_to_fix_it(tmp_path, folder):
         tag_audio_files(_model(), _params(tmp_path / "nowhere"), *AUDIO_ARGS)
     with pytest.raises(MSDDataError, match=r"no file matches '\*.wav'"):
         tag_audio_files(_model(), _params(folder, pattern="*.wav"), *AUDIO_ARGS)
-    top, _ = tag_audio_files(_model(), _params(folder, recursive=False, limit=2), *AUDIO_ARGS)
+    top, _, _ = tag_audio_files(_model(), _params(folder, recursive=False, limit=2), *AUDIO_ARGS)
     assert top["file"].tolist() == ["a.mp3", "blip.mp3"]

@@ -119,10 +119,11 @@ def check_parameters(parameters: dict, used: set[str]) -> None:
         used: top-level blocks the pipeline's nodes read (``params:audio.mel`` -> ``audio``).
     """
     from msd_tagging.audio.signal import DamageConfig, MelConfig
-    from msd_tagging.config import block
+    from msd_tagging.config import block, choice
     from msd_tagging.listening.centroids import check_centroid_params
     from msd_tagging.listening.factorisation import factorisation_config
     from msd_tagging.models.training import choose_device, train_config
+    from msd_tagging.pipelines.audio.nodes import MODEL_SOURCES
     from msd_tagging.pipelines.tag_audio.nodes import TagAudioConfig
     from msd_tagging.scoring.evaluation import check_split
 
@@ -130,7 +131,8 @@ def check_parameters(parameters: dict, used: set[str]) -> None:
         audio = parameters["audio"]
         block(audio["mel"], "audio.mel", MelConfig)
         block(audio["damage"], "audio.damage", DamageConfig)
-        choose_device(train_config(audio["train"]).device)
+        choice(audio.get("model_source", "train"), "audio.model_source", MODEL_SOURCES)
+        choose_device(train_config(audio["train"]).device)  # scoring runs there too
     if "listening" in used:
         factorisation_config(parameters["listening"])
         check_centroid_params(parameters["listening"])

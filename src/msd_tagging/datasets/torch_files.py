@@ -46,13 +46,21 @@ def safe_torch_load(path: Path, what: str) -> Any:
 
 
 class TorchModelDataset(AbstractDataset[dict, dict]):
-    """A trained model as ``{"config": dict, "state_dict": {name: tensor}}``."""
+    """A trained model as ``{"config": dict, "state_dict": {name: tensor}, "tags", ...}``.
 
-    def __init__(self, filepath: str, metadata: dict | None = None):
+    Args:
+        missing_ok: load ``None`` when the file does not exist, for a node that can do
+            without it (``tag_audio`` with a pretrained model) and says so when it cannot.
+    """
+
+    def __init__(self, filepath: str, missing_ok: bool = False, metadata: dict | None = None):
         self._path = Path(filepath)
+        self._missing_ok = missing_ok
         self.metadata = metadata
 
-    def load(self) -> dict:
+    def load(self) -> dict | None:
+        if self._missing_ok and not self._path.exists():
+            return None
         return safe_torch_load(self._path, "model file")
 
     def save(self, data: dict) -> None:

@@ -11,7 +11,8 @@ import pandas as pd
 
 from msd_tagging.audio.signal import DECODER_PREFIX, STATUSES, DamageConfig, MelConfig
 from msd_tagging.audio.store import ExtractionPlan, FeatureStore
-from msd_tagging.config import block
+from msd_tagging.config import block, choice
+from msd_tagging.models.pretrained import PRETRAINED
 from msd_tagging.models.training import CheckpointStore, train_config
 from msd_tagging.scoring.evaluation import require_positives
 from msd_tagging.scoring.scores import score_table, tag_columns
@@ -83,6 +84,9 @@ def _split_arrays(features: FeatureStore, tag_labels: pd.DataFrame, tracks: pd.D
     return [features.features(t) for t in ids], labels
 
 
+MODEL_SOURCES = ("train", *PRETRAINED)  # audio.model_source
+
+
 def train_tagger(
     features: FeatureStore,
     tag_labels: pd.DataFrame,
@@ -90,15 +94,22 @@ def train_tagger(
     checkpoint: CheckpointStore,
     model_params: dict,
     train_params: dict,
+    source: str = "train",
 ) -> tuple[dict, pd.DataFrame]:
-    """Train the VGG tagger on the training split, stopping early on validation PR-AUC.
+    """Train the VGG tagger on the training split, stopping early on validation PR-AUC; or,
+    with ``source`` (``audio.model_source``) a pretrained MSD tagger, take that one.
 
     Returns:
-        The best model (``{"config", "state_dict", "tags"}``) and the per-epoch history.
+        The model (``{"config", "state_dict", "tags", "chunk_frames", "preprocessing"}``,
+        or a pretrained record with its outputs in the run's tag order) and the per-epoch
+        history (no rows for a pretrained model).
     """
     from msd_tagging.models.training import train
     from msd_tagging.models.vgg import VGGConfig
 
+    choice(source, "audio.model_source", MODEL_SOURCES)
+    if source != "train":
+        return _pretrained(source, features, tag_labels), pd.DataFrame(columns=HISTORY_COLUMNS)
     model_config = VGGConfig.from_dict({**model_params, "n_tags": tag_labels.shape[1] - 1})
     config = train_config(train_params)
     train_x, train_y = _split_arrays(features, tag_labels, tracks, "train")
@@ -122,18 +133,41 @@ def train_tagger(
         "state_dict": result.model_state,
         "tags": tags,
         "chunk_frames": config.chunk_frames,
+        "preprocessing": (features.config or {}).get("mel"),
+        "provenance": {"source": "trained by msd-tagging's train_vgg node"},
     }
     return model, pd.DataFrame(result.history)
 
 
+HISTORY_COLUMNS = ["epoch", "train_loss", "valid_roc_auc", "valid_pr_auc"]
+
+
+def _pretrained(source: str, features: FeatureStore, tag_labels: pd.DataFrame) -> dict:
+    """The pretrained tagger ``source`` names, checked against the run's features and tags."""
+    from msd_tagging.models.pretrained import check_preprocessing, check_tags, in_tag_order, pretrained_record
+
+    record = pretrained_record(source)
+    where = f"audio.model_source={source}"
+    check_preprocessing(record, (features.config or {}).get("mel", {}), where)
+    tags = tag_columns(tag_labels)
+    check_tags(record, tags, where)
+    logger.info("%s: no training; the audio side scores with %s.", where, record["provenance"]["source"])
+    return in_tag_order(record, tags)
+
+
 def plot_training(history: pd.DataFrame):
-    """Loss and validation metrics per epoch."""
+    """Loss and validation metrics per epoch (a note instead for a pretrained model)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    if history.empty:
+        left.text(0.5, 0.5, "pretrained tagger: no training in this run", ha="center", va="center")
+        right.axis("off")
+        left.axis("off")
+        return fig
     left.plot(history["epoch"], history["train_loss"], marker="o")
     left.set(xlabel="epoch", ylabel="training BCE loss", title="Loss")
     right.plot(history["epoch"], history["valid_roc_auc"], marker="o", label="ROC-AUC")

@@ -37,17 +37,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "vgg_checkpoint",
                     "params:audio.model",
                     "params:audio.train",
+                    "params:audio.model_source",
                 ],
                 outputs=["vgg_model", "vgg_training_history"],
                 name="train_vgg",
                 tags=["method"],
             ),
-            node(
-                nodes.plot_training,
-                inputs="vgg_training_history",
-                outputs="vgg_training_curves",
-                name="plot_vgg_training",
-            ),
+            node(nodes.plot_training, "vgg_training_history", "vgg_training_curves", name="plot_vgg_training"),
             node(
                 nodes.score_tracks,
                 inputs=[

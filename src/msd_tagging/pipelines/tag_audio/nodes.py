@@ -1,4 +1,4 @@
-"""Tagging new audio: decode, check, log-mel, VGG, top tags per file."""
+"""Tagging new audio: decode, check, log-mel, a tagger, top tags (and embeddings) per file."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from msd_tagging.audio.signal import DamageConfig, MelConfig, NonFiniteFeatures, check_and_extract
-from msd_tagging.config import block, integer, number
+from msd_tagging.config import block, choice, integer, number
 from msd_tagging.errors import MSDDataError, ParameterError
+from msd_tagging.models.pretrained import PRETRAINED
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +25,8 @@ class TagAudioConfig:
     """Settings of ``tag_audio`` (``parameters_tag_audio.yml``)."""
 
     input_dir: str
+    model: str = "msd_musicnn"  # msd_musicnn | msd_vgg (pretrained on the MSD) | trained (this project's)
+    embeddings: bool = False  # also write each file's penultimate-layer embedding (pretrained models)
     pattern: str = "*.mp3"  # a glob, or bare extensions: "wav", "mp3|flac"
     recursive: bool = True
     limit: int | None = None  # tag at most this many files (sorted by path); None: all
@@ -35,6 +38,13 @@ class TagAudioConfig:
 
     def __post_init__(self):
         name = "tag_audio"
+        choice(self.model, f"{name}.model", (*PRETRAINED, "trained"))
+        if self.embeddings and self.model == "trained":
+            raise ParameterError(
+                f"{name}.embeddings",
+                "embeddings come from the pretrained taggers only.",
+                fix="set tag_audio.model to msd_musicnn or msd_vgg, or tag_audio.embeddings: false",
+            )
         if not isinstance(self.pattern, str) or not self.pattern.strip():
             raise ParameterError(f"{name}.pattern", f"{self.pattern!r} is not a file pattern.", fix=PATTERN_FIX)
         if self.limit is not None:
@@ -85,50 +95,70 @@ def find_audio(input_dir: str, pattern: str | list[str], recursive: bool) -> lis
 
 
 def tag_audio_files(
-    model: dict, params: dict, mel_params: dict, damage_params: dict, train_params: dict
-) -> tuple[pd.DataFrame, dict]:
+    trained: dict | None, params: dict, mel_params: dict, damage_params: dict, train_params: dict
+) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """Top tags of every audio file in ``params["input_dir"]``.
 
-    Damaged files (empty, unreadable, not audio, truncated, too short, silent, non-finite)
-    are kept in the output with their status and no tags, and counted in the report; they
-    never stop the run.
+    The tagger is ``params["model"]``: a pretrained MSD tagger shipped with the package, or
+    ``trained``, the model the hybrid pipeline trained (``trained``; ``None`` before any
+    training). Its preprocessing must match ``audio.mel``. Damaged files (empty,
+    unreadable, not audio, truncated, too short, silent, non-finite) are kept in the
+    output with their status and no tags, and counted in the report; they never stop the
+    run.
 
     Returns:
         One row per file: ``file`` (relative to the folder), ``status``, ``detail``,
-        ``seconds``, then ``tag_1, probability_1 … tag_k, probability_k``; and a report.
+        ``seconds``, then ``tag_1, probability_1 … tag_k, probability_k``; a report; and
+        the embeddings (``file``, ``embedding_0`` …; no rows unless ``params["embeddings"]``).
     """
     from tqdm.auto import tqdm
 
     from msd_tagging.models.tagger import Tagger
 
     config = block(params, "tag_audio", TagAudioConfig)
-    files = find_audio(config.input_dir, config.globs, config.recursive)[: config.limit or None]
     mel = block(mel_params, "audio.mel", MelConfig)
+    model = _chosen_model(config.model, trained, mel)
+    files = find_audio(config.input_dir, config.globs, config.recursive)[: config.limit or None]
     damage = block(damage_params, "audio.damage", DamageConfig, expected_seconds=config.expected_seconds)
     tagger = Tagger.load(model, train_params["device"])
+    logger.info("tag_audio: %s tagger (%s).", config.model, model.get("provenance", {}).get("source", "trained here"))
     top_k = min(config.top_k, len(tagger.tags))
     root = Path(config.input_dir)
     rows: list[dict] = []
+    embedded: list[dict] = []
     pending: list[tuple[dict, np.ndarray]] = []  # decoded files waiting for one model pass
     for path in tqdm(files, desc="tag_audio", unit="file", disable=None):
-        row, features = _examine(path, root, mel, damage, config.max_seconds)
+        row, features = _examine(path, root, mel, damage, config.max_seconds, float16=not tagger.pretrained)
         rows.append(row)
         if features is not None:
             pending.append((row, features))
             if len(pending) >= config.batch_files:
-                _add_top_tags(tagger, pending, top_k, train_params["eval_batch_size"])
+                embedded += _add_top_tags(tagger, pending, top_k, train_params["eval_batch_size"], config.embeddings)
                 pending = []
     if pending:
-        _add_top_tags(tagger, pending, top_k, train_params["eval_batch_size"])
+        embedded += _add_top_tags(tagger, pending, top_k, train_params["eval_batch_size"], config.embeddings)
 
     columns = ["file", "status", "detail", "seconds"] + [
         f"{k}_{r}" for r in range(1, top_k + 1) for k in ("tag", "probability")
     ]
     table = pd.DataFrame(rows).reindex(columns=columns)
+    return table, _report(table, root, config, model), pd.DataFrame(embedded, columns=None if embedded else ["file"])
+
+
+def _report(table: pd.DataFrame, root: Path, config: TagAudioConfig, model: dict) -> dict:
+    """What was tagged, with which model, and every file skipped (up to ``report_max_listed``)."""
     counts = Counter(table["status"])
     tagged = int(table["tag_1"].notna().sum())
-    report = {
+    logger.info(
+        "tag_audio: %d of %d files tagged; %s.",
+        tagged,
+        len(table),
+        ", ".join(f"{s}: {n}" for s, n in sorted(counts.items())),
+    )
+    return {
         "input_dir": str(root),
+        "model": config.model,
+        "provenance": {k: v for k, v in model.get("provenance", {}).items() if k != "licence_text"},
         "files": len(table),
         "tagged": tagged,
         "statuses": dict(counts),
@@ -136,17 +166,29 @@ def tag_audio_files(
             : config.report_max_listed
         ],
     }
-    logger.info(
-        "tag_audio: %d of %d files tagged; %s.",
-        tagged,
-        len(table),
-        ", ".join(f"{s}: {n}" for s, n in sorted(counts.items())),
-    )
-    return table, report
+
+
+def _chosen_model(name: str, trained: dict | None, mel: MelConfig) -> dict:
+    """The model record ``tag_audio.model`` names, checked against the run's log-mel settings."""
+    from msd_tagging.models.pretrained import check_preprocessing, pretrained_record
+
+    if name != "trained":
+        record = pretrained_record(name)
+    elif trained is None:
+        raise MSDDataError(
+            "tag_audio.model is 'trained', but this run has no trained model yet",
+            fix="run `kedro run --pipeline=hybrid` first, or tag with a pretrained model: "
+            "--params=tag_audio.model=msd_musicnn",
+        )
+    else:
+        record = trained
+    if "preprocessing" in record:  # models trained before it was recorded carry none
+        check_preprocessing(record, mel.as_dict(), f"tag_audio.model={name}")
+    return record
 
 
 def _examine(
-    path: Path, root: Path, mel: MelConfig, damage: DamageConfig, max_seconds: float | None
+    path: Path, root: Path, mel: MelConfig, damage: DamageConfig, max_seconds: float | None, float16: bool = True
 ) -> tuple[dict, np.ndarray | None]:
     """One file's CSV row (status, detail, seconds) and its features, or ``None`` when damaged."""
     try:
@@ -159,16 +201,30 @@ def _examine(
     if features is None:
         return row, None
     row["seconds"] = round(features.shape[1] * mel.hop_length / mel.sample_rate, 2)
-    # The feature store keeps float16: round the same way, so a file scores as in training.
-    return row, features.astype(np.float16).astype(np.float32)
+    # This project's feature store keeps float16: round the same way, so a file scores as in
+    # training. The pretrained taggers get float32 (musicnn's float16 mel power overflows).
+    return row, features.astype(np.float16).astype(np.float32) if float16 else features
 
 
-def _add_top_tags(tagger, pending: list[tuple[dict, np.ndarray]], top_k: int, batch_size: int) -> None:
-    """Score the pending files in one pass and write their top tags into their rows."""
-    probabilities = tagger.predict([features for _, features in pending], batch_size)
+def _add_top_tags(
+    tagger, pending: list[tuple[dict, np.ndarray]], top_k: int, batch_size: int, embeddings: bool
+) -> list[dict]:
+    """Score the pending files in one pass, write their top tags into their rows, and
+    return their embedding rows (none unless ``embeddings``)."""
+    features = [f for _, f in pending]
+    if embeddings:
+        probabilities, vectors = tagger.predict_and_embed(features, batch_size)
+    else:
+        probabilities, vectors = tagger.predict(features, batch_size), None
     tags = np.asarray(tagger.tags)
     for (row, _), p in zip(pending, probabilities, strict=True):
         best = np.argsort(-p, kind="stable")[:top_k]
         for rank, t in enumerate(best, start=1):
             row[f"tag_{rank}"] = tags[t]
             row[f"probability_{rank}"] = round(float(p[t]), 4)
+    if vectors is None:
+        return []
+    return [
+        {"file": row["file"], **{f"embedding_{j}": float(v) for j, v in enumerate(vector)}}
+        for (row, _), vector in zip(pending, vectors, strict=True)
+    ]

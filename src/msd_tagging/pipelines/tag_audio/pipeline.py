@@ -11,13 +11,13 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 nodes.tag_audio_files,
                 inputs=[
-                    "vgg_model",
+                    "tag_audio_trained_model",
                     "params:tag_audio",
                     "params:audio.mel",
                     "params:audio.damage",
                     "params:audio.train",
                 ],
-                outputs=["tag_audio_predictions", "tag_audio_report"],
+                outputs=["tag_audio_predictions", "tag_audio_report", "tag_audio_embeddings"],
                 name="tag_audio_files",
             )
         ],

@@ -1,0 +1,113 @@
+"""The taggers this package ships pretrained on the real MSD, and the checks that keep a
+model from scoring features it was not trained on.
+
+``msd_vgg`` and ``msd_musicnn`` are musicnn's ``MSD_vgg`` and ``MSD_musicnn`` (Pons et al.
+2018; Pons & Serra 2019), converted to torch by ``tools/convert_musicnn.py`` and stored in
+``weights/`` (ISC licence, ``weights/NOTICE``). Every weight file describes itself: its
+architecture and config, its tag names in output order, the preprocessing it expects and
+where it came from. Models trained by the pipeline carry their tags and chunk length too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from msd_tagging.errors import MSDDataError
+
+WEIGHTS = Path(__file__).resolve().parent / "weights"
+PRETRAINED = ("msd_musicnn", "msd_vgg")
+FORMAT = "msd-tagging pretrained tagger, version 1"
+# The preprocessing settings a pretrained model fixes; the run's audio.mel must agree.
+MEL_KEYS = ("sample_rate", "n_fft", "hop_length", "n_mels", "fmin", "fmax", "log")
+
+
+def pretrained_record(name: str) -> dict:
+    """The weight file of a pretrained tagger, checked to describe itself.
+
+    Raises:
+        MSDDataError: for an unknown name, a missing file, or a file that lacks its tags,
+            preprocessing or provenance.
+    """
+    import torch
+
+    if name not in PRETRAINED:
+        raise MSDDataError(
+            f"no pretrained tagger named {name!r}",
+            fix=f"choose one of {', '.join(PRETRAINED)}, or 'trained' for the model this project trains",
+        )
+    path = WEIGHTS / f"{name}.pt"
+    if not path.is_file():
+        raise MSDDataError(
+            "the pretrained weight file is missing from the installed package",
+            path=path,
+            fix="reinstall msd-tagging (pip install -e .), or regenerate it with tools/convert_musicnn.py",
+        )
+    record = torch.load(path, map_location="cpu", weights_only=True)
+    missing = [k for k in ("format", "architecture", "config", "state_dict", "tags", "preprocessing", "provenance")
+               if k not in record]  # fmt: skip
+    if missing or record["format"] != FORMAT:
+        raise MSDDataError(
+            f"not a self-describing tagger file (missing {', '.join(missing) or 'nothing'}, format "
+            f"{record.get('format')!r})",
+            path=path,
+            fix="regenerate it with tools/convert_musicnn.py",
+        )
+    return record
+
+
+def check_preprocessing(record: dict, mel: dict, where: str) -> None:
+    """Stop when the run's log-mel settings differ from those the model was trained on.
+
+    Args:
+        record: a pretrained model's record.
+        mel: the run's ``audio.mel`` settings (``MelConfig.as_dict()``).
+        where: what is being run, for the message.
+    """
+    expected = record["preprocessing"]
+    differ = [f"{k}: run {mel.get(k)!r}, model {expected[k]!r}" for k in MEL_KEYS if mel.get(k) != expected[k]]
+    if differ:
+        raise MSDDataError(
+            f"{where}: the model was trained on other log-mel features ({'; '.join(differ)}); its scores "
+            "would be garbage",
+            fix="set audio.mel to the model's settings (conf/base has them), or use a model trained on yours",
+        )
+
+
+def check_tags(record: dict, tags: list[str], where: str) -> None:
+    """Stop when the model's tags are not the run's vocabulary (order may differ)."""
+    ours, theirs = set(tags), set(record["tags"])
+    if ours != theirs:
+        raise MSDDataError(
+            f"{where}: the model's {len(theirs)} tags are not the run's {len(ours)}: the run lacks "
+            f"{sorted(theirs - ours)[:10]}, the model lacks {sorted(ours - theirs)[:10]}",
+            fix="use the MSD's 50-tag vocabulary (ingestion.tag_list), or audio.model_source: train",
+        )
+
+
+OUTPUT_LAYER = {"musicnn_vgg": "dense", "musicnn": "output"}
+
+
+def in_tag_order(record: dict, tags: list[str]) -> dict:
+    """``record`` with its output layer's rows reordered to ``tags`` (the same set)."""
+    order = [list(record["tags"]).index(t) for t in tags]
+    layer = OUTPUT_LAYER[record["architecture"]]
+    state = dict(record["state_dict"])
+    for part in ("weight", "bias"):
+        state[f"{layer}.{part}"] = state[f"{layer}.{part}"][order]
+    return {**record, "state_dict": state, "tags": list(tags)}
+
+
+def patches(features: np.ndarray, frames: int) -> np.ndarray:
+    """musicnn's patches of one clip's log-mel ``[n_mels, n]``: ``[n_patches, frames, n_mels]``.
+
+    Non-overlapping patches from the start; the trailing partial patch is dropped. A clip
+    shorter than one patch is repeated until it fills one (musicnn-training's
+    ``repeat-pad``).
+    """
+    x = features.T  # [n, n_mels]
+    if len(x) < frames:
+        x = np.tile(x, (-(-frames // max(len(x), 1)), 1))[:frames]
+    n = len(x) // frames
+    return np.ascontiguousarray(x[: n * frames].reshape(n, frames, x.shape[1]), dtype=np.float32)
