@@ -144,42 +144,74 @@ ONE_SHOT_FRAMES = 1 << 21
 def _read_mono(handle, native: int, rate: int, limit: int | None, declared: int, block_frames: int) -> np.ndarray:
     """Read ``handle`` block by block, sum its channels, resample to ``rate``, scale to the mean.
 
-    Blocks are read into one reused buffer and summed into one mono array sized from the
+    Blocks are read into one reused buffer and summed into a mono array sized from the
     declared length, so a preview allocates nothing per block. A file that ends within
     :data:`ONE_SHOT_FRAMES` is resampled in one call; a longer one is streamed through
-    ``soxr.ResampleStream`` in pieces of that size. Both give the same samples (to float32
-    rounding). Dividing by the channel count after resampling is the same linear map on
-    fewer samples.
+    ``soxr.ResampleStream`` in pieces of that size, each piece written straight into the
+    output (no list of pieces to join, so a long file peaks at one copy of its output).
+    Both give the same samples (to float32 rounding). Dividing by the channel count after
+    resampling is the same linear map on fewer samples.
     """
     import soxr
 
     buffer = np.empty((block_frames, handle.channels), dtype=np.float32)
-    mono = np.empty(max(block_frames, min(declared, ONE_SHOT_FRAMES)), dtype=np.float32)
-    filled, read, stream, pieces = 0, 0, None, []
+    resample = native != rate
+    out = _Samples(int(declared * rate / native) + 16 if resample else max(declared, block_frames))
+    mono = _Samples(min(max(declared, block_frames), ONE_SHOT_FRAMES)) if resample else out
+    read, stream = 0, None
     while True:
         want = block_frames if limit is None else min(block_frames, limit - read)
         data = handle.read(out=buffer[:want]) if want > 0 else buffer[:0]
         read += len(data)
-        last = len(data) < want or want <= 0 or (limit is not None and read >= limit)
-        if filled + len(data) > mono.size:
-            if native == rate or filled + len(data) <= ONE_SHOT_FRAMES:
-                mono = np.concatenate([mono[:filled], np.empty(max(filled, len(data)), dtype=np.float32)])
-            else:
-                stream = stream or soxr.ResampleStream(native, rate, 1, dtype="float32", quality="HQ")
-                pieces.append(stream.resample_chunk(mono[:filled]))
-                filled = 0
-        _sum_channels(data, mono[filled : filled + len(data)])
-        filled += len(data)
-        if last:
+        if resample and mono.size + len(data) > ONE_SHOT_FRAMES:
+            stream = stream or soxr.ResampleStream(native, rate, 1, dtype="float32", quality="HQ")
+            out.extend(stream.resample_chunk(mono.drain()))
+        _sum_channels(data, mono.reserve(len(data)))
+        if len(data) < want or want <= 0 or (limit is not None and read >= limit):
             break
     if stream is not None:
-        pieces.append(stream.resample_chunk(mono[:filled], last=True))
-        signal = np.concatenate(pieces)
-    else:
-        signal = soxr.resample(mono[:filled], native, rate, quality="HQ") if native != rate else mono[:filled]
+        out.extend(stream.resample_chunk(mono.drain(), last=True))
+    elif resample:
+        out = _Samples.of(soxr.resample(mono.values(), native, rate, quality="HQ"))
+    signal = out.values()
     if handle.channels > 1:
         signal *= np.float32(1.0 / handle.channels)
     return signal
+
+
+class _Samples:
+    """float32 samples appended into one array sized up front, doubled only when a file
+    runs longer than its header said."""
+
+    def __init__(self, capacity: int):
+        self.array = np.empty(max(capacity, 1), dtype=np.float32)
+        self.size = 0
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> _Samples:
+        samples = cls(0)
+        samples.array, samples.size = values, len(values)
+        return samples
+
+    def reserve(self, n: int) -> np.ndarray:
+        """The next ``n`` slots, to be written by the caller."""
+        if self.size + n > self.array.size:
+            grown = np.empty(max(self.size + n, 2 * self.array.size), dtype=np.float32)
+            grown[: self.size] = self.array[: self.size]
+            self.array = grown
+        self.size += n
+        return self.array[self.size - n : self.size]
+
+    def extend(self, values: np.ndarray) -> None:
+        self.reserve(len(values))[:] = values
+
+    def values(self) -> np.ndarray:
+        return self.array[: self.size]
+
+    def drain(self) -> np.ndarray:
+        """The samples held, emptying the buffer for reuse (use them before the next write)."""
+        held, self.size = self.array[: self.size], 0
+        return held
 
 
 def _sum_channels(data: np.ndarray, out: np.ndarray) -> None:
@@ -227,20 +259,16 @@ def log_mel(signal: np.ndarray, config: MelConfig) -> np.ndarray:
         float32 ``[shape=(n_mels, 1 + len(signal) // hop_length)]``.
     """
     n_fft, hop = config.n_fft, config.hop_length
-    padded = np.pad(signal.astype(np.float32, copy=False), n_fft // 2)
-    n_frames = 1 + (padded.size - n_fft) // hop
-    frames = np.lib.stride_tricks.as_strided(
-        padded, shape=(n_frames, n_fft), strides=(padded.strides[0] * hop, padded.strides[0]), writeable=False
-    )
+    signal = signal.astype(np.float32, copy=False)
+    n_frames = 1 + signal.size // hop
     basis = _mel_basis(config.sample_rate, n_fft, config.n_mels, config.fmin, config.fmax)
     if n_frames <= MEL_BLOCK_FRAMES:
-        mel = _mel_power(frames, basis, n_fft)
+        mel = _mel_power(_frames(signal, 0, n_frames, n_fft, hop), basis, n_fft)
     else:
         mel = np.empty((config.n_mels, n_frames), dtype=np.float32)
         for start in range(0, n_frames, MEL_BLOCK_FRAMES):
-            mel[:, start : start + MEL_BLOCK_FRAMES] = _mel_power(
-                frames[start : start + MEL_BLOCK_FRAMES], basis, n_fft
-            )
+            count = min(MEL_BLOCK_FRAMES, n_frames - start)
+            mel[:, start : start + count] = _mel_power(_frames(signal, start, count, n_fft, hop), basis, n_fft)
     if config.log == "log10":
         # log10(1 + 10000·mel) in place, through ln: numpy's float32 log is vectorised, its log10 is not.
         mel *= np.float32(10000.0)
@@ -250,6 +278,24 @@ def log_mel(signal: np.ndarray, config: MelConfig) -> np.ndarray:
         return mel
     db = 10.0 * np.log10(np.maximum(mel, 1e-10))
     return np.maximum(db, db.max() - 80.0)
+
+
+def _frames(signal: np.ndarray, start: int, count: int, n_fft: int, hop: int) -> np.ndarray:
+    """Centred frames ``start … start + count - 1`` of ``signal`` ``[count, n_fft]``.
+
+    A view into the signal where the frames lie inside it; only a block that reaches past
+    either end is copied, zero-padded (librosa's ``center=True``), so a long recording is
+    never copied whole.
+    """
+    first = start * hop - n_fft // 2  # sample under the first frame's first point
+    length = (count - 1) * hop + n_fft
+    left = max(-first, 0)
+    segment = signal[first + left : first + length]
+    if segment.size < length:
+        segment = np.pad(segment, (left, length - left - segment.size))
+    return np.lib.stride_tricks.as_strided(
+        segment, shape=(count, n_fft), strides=(segment.strides[0] * hop, segment.strides[0]), writeable=False
+    )
 
 
 def _mel_power(frames: np.ndarray, basis, n_fft: int) -> np.ndarray:

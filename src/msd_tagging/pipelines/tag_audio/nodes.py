@@ -34,6 +34,7 @@ class TagAudioConfig:
     max_seconds: float | None = None  # tag at most this many seconds from each file's start; None: all
     top_k: int = 5  # tags per file in the CSV
     batch_files: int = 64  # files decoded before each model pass (bounds memory)
+    batch_seconds: float = 1800.0  # or this much decoded audio, whichever comes first (long recordings)
     report_max_listed: int = 1000
 
     def __post_init__(self):
@@ -54,6 +55,7 @@ class TagAudioConfig:
             number(self.max_seconds, f"{name}.max_seconds", above=0.0)
         integer(self.top_k, f"{name}.top_k", minimum=1)
         integer(self.batch_files, f"{name}.batch_files", minimum=1)
+        number(self.batch_seconds, f"{name}.batch_seconds", above=0.0)
         integer(self.report_max_listed, f"{name}.report_max_listed", minimum=0)
 
     @property
@@ -132,7 +134,8 @@ def tag_audio_files(
         rows.append(row)
         if features is not None:
             pending.append((row, features))
-            if len(pending) >= config.batch_files:
+            held = sum(f.shape[1] for _, f in pending) * mel.hop_length / mel.sample_rate
+            if len(pending) >= config.batch_files or held >= config.batch_seconds:
                 embedded += _add_top_tags(tagger, pending, top_k, train_params["eval_batch_size"], config.embeddings)
                 pending = []
     if pending:
