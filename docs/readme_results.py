@@ -339,6 +339,59 @@ def render_full_run(r: dict) -> str:
     return "\n".join(lines)
 
 
+def render_pretrained_models(r: dict) -> str:
+    """The models tag_audio offers, with the validation scores their weight files carry."""
+    from msd_tagging.models.pretrained import PRETRAINED, pretrained_record
+
+    what = {
+        "msd_musicnn": "musicnn's `MSD_musicnn` (Pons & Serra 2019)",
+        "msd_vgg": "musicnn's `MSD_vgg`, the VGG baseline of Pons et al. 2018, trained on this project's split, "
+        "tags and features",
+    }
+    lines = [
+        "| `tag_audio.model` | what it is | validation ROC-AUC / PR-AUC on the MSD | embedding |",
+        "|---|---|---|---|",
+    ]
+    for name in PRETRAINED:
+        record = pretrained_record(name)
+        provenance = record["provenance"]
+        with_embedding = record["config"].get("backend_units")
+        if with_embedding is None:
+            from msd_tagging.models.musicnn import build
+
+            with_embedding = build(record["architecture"], record["config"]).config.flat_size()
+        lines.append(
+            f"| `{name}`{' (default)' if name == 'msd_musicnn' else ''} | {what[name]} | "
+            f"{provenance['validation_roc_auc']:.4f} / {provenance['validation_pr_auc']:.4f} | {with_embedding} values |"
+        )
+    lines.append(
+        "| `trained` | the VGG this project trained (`kedro run --pipeline=hybrid` first); on the demo it learned "
+        "synthesised audio | its own validation, in `vgg_training_history.csv` | none |"
+    )
+    return "\n".join(lines)
+
+
+def render_pretrained(r: dict) -> str:
+    """Parity and speed of the pretrained ports against musicnn's TensorFlow tagger."""
+    bench = json.loads((BENCHMARKS / "pretrained_tagging.json").read_text())
+    seconds = bench["audio_minutes"] * 60
+    lines = [
+        f"Measured by `benchmarks/pretrained_tagging.py` at `{bench['commit']}` ({bench['machine']}) on "
+        f"{len(bench['files'])} real recordings ({bench['audio_minutes']:.0f} min of orchestral music from Debian's "
+        "`wesnoth-1.16-music`), end to end in one process each (start-up and decoding included), against "
+        "musicnn 0.1.0's own tagger under TensorFlow 2.21 with float32 features:",
+        "",
+        "| model | largest difference in a file's mean tag probability | ours | musicnn (TensorFlow) |",
+        "|---|---:|---:|---:|",
+    ]
+    for model, m in bench["models"].items():
+        lines.append(
+            f"| `{model}` | {m['max_abs_probability_difference']:.0e} | {seconds / m['ours_wall_s']:.0f}× real time "
+            f"| {seconds / m['peer_wall_s']:.0f}× real time |"
+        )
+    return "\n".join(lines)
+
+
 def render_provenance(r: dict) -> str:
     return (
         f"The figures in this README's results blocks come from one run at `{r['commit']}` on "
@@ -356,6 +409,8 @@ RENDERERS = {
     "findings": render_findings,
     "costs": render_costs,
     "full-run": render_full_run,
+    "pretrained": render_pretrained,
+    "pretrained-models": render_pretrained_models,
     "provenance": render_provenance,
 }
 
