@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from msd_tagging.errors import MSDDataError
+from msd_tagging.listening.plays import build_plays, map_songs_to_tracks
 from msd_tagging.mapping import IdMaps
 from msd_tagging.pipelines.ingestion import nodes
 from msd_tagging.readers import AudioPathIndex
@@ -63,7 +64,7 @@ def test_build_tracks_refuses_train_test_leak(unique_tracks):
 def test_songs_to_tracks_drops_mismatches_keeps_accepted(unique_tracks, split_tracks):
     mismatches = pd.DataFrame({"song_id": [sid(1), sid(2)], "track_id": [tid(1), tid(2)]})
     accepted = pd.DataFrame({"song_id": [sid(2)], "track_id": [tid(2)]})
-    song_tracks, stats = nodes.map_songs_to_tracks(unique_tracks, mismatches, accepted, split_tracks)
+    song_tracks, stats = map_songs_to_tracks(unique_tracks, mismatches, accepted, split_tracks)
     mapping = dict(zip(song_tracks["song_id"], song_tracks["track_id"], strict=True))
     assert pd.isna(mapping[sid(1)])  # wrong match dropped
     assert mapping[sid(2)] == tid(2)  # manually accepted, kept
@@ -76,8 +77,8 @@ def test_songs_to_tracks_drops_mismatches_keeps_accepted(unique_tracks, split_tr
 def test_songs_to_tracks_is_deterministic_without_split_tracks(unique_tracks):
     tracks = pd.DataFrame({"track_id": [tid(0)], "split": ["train"]})
     shuffled = unique_tracks.sample(frac=1, random_state=3)
-    a, _ = nodes.map_songs_to_tracks(unique_tracks, unique_tracks.iloc[:0, :2], unique_tracks.iloc[:0, :2], tracks)
-    b, _ = nodes.map_songs_to_tracks(shuffled, unique_tracks.iloc[:0, :2], unique_tracks.iloc[:0, :2], tracks)
+    a, _ = map_songs_to_tracks(unique_tracks, unique_tracks.iloc[:0, :2], unique_tracks.iloc[:0, :2], tracks)
+    b, _ = map_songs_to_tracks(shuffled, unique_tracks.iloc[:0, :2], unique_tracks.iloc[:0, :2], tracks)
     assert dict(zip(a["song_id"], a["track_id"], strict=True)) == dict(zip(b["song_id"], b["track_id"], strict=True))
     assert dict(zip(a["song_id"], a["track_id"], strict=True))[sid(5)] == tid(5)  # smallest ID wins
 
@@ -99,7 +100,7 @@ def test_build_plays_merges_repeats_and_counts_drops():
             (uid(2), sid(2), 7),
         ]
     )
-    plays, stats = nodes.build_plays(triplets, song_tracks)
+    plays, stats = build_plays(triplets, song_tracks)
     got = {
         (u, t): c
         for u, t, c in zip(
@@ -115,7 +116,7 @@ def test_build_plays_merges_repeats_and_counts_drops():
 
 def test_id_maps_and_indexed_plays(split_tracks):
     song_tracks = pd.DataFrame({"song_id": [sid(0), sid(6)], "track_id": [tid(0), tid(6)]})
-    plays, _ = nodes.build_plays(_triplets([(uid(1), sid(0), 2), (uid(2), sid(6), 1)]), song_tracks)
+    plays, _ = build_plays(_triplets([(uid(1), sid(0), 2), (uid(2), sid(6), 1)]), song_tracks)
     maps = nodes.build_id_maps(split_tracks, plays, song_tracks, ["rock", "pop"])
     assert list(maps.ids("tracks")) == [tid(0), tid(1), tid(2), tid(3), tid(5), tid(6)]  # split first, then played
     indexed = nodes.index_plays(plays, maps)

@@ -1,2 +1,2 @@
-"""The listening side: plays → track vectors (:mod:`.factorisation`) → tag centroids
+"""The listening side: plays (:mod:`.plays`) → track vectors (:mod:`.factorisation`) → tag centroids
 (:mod:`.centroids`)."""

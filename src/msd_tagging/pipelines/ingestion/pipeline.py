@@ -2,6 +2,7 @@
 
 from kedro.pipeline import Pipeline, node
 
+from msd_tagging.listening.plays import build_plays, map_songs_to_tracks
 from msd_tagging.pipelines.ingestion import nodes
 
 
@@ -21,13 +22,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="resolve_audio",
             ),
             node(
-                nodes.map_songs_to_tracks,
+                map_songs_to_tracks,
                 inputs=["unique_tracks", "sid_mismatches", "manually_accepted", "split_tracks"],
                 outputs=["song_tracks", "song_stats"],
                 name="map_songs_to_tracks",
             ),
             node(
-                nodes.build_plays,
+                build_plays,
                 inputs=["taste_triplets", "song_tracks"],
                 outputs=["plays_by_id", "play_stats"],
                 name="build_plays",
