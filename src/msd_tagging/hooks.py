@@ -138,6 +138,10 @@ def check_parameters(parameters: dict, used: set[str]) -> None:
         check_centroid_params(parameters["listening"])
     if "tag_audio" in used:
         block(parameters["tag_audio"], "tag_audio", TagAudioConfig)
+    if "ingestion" in used and parameters["ingestion"].get("source") == "tables":
+        from msd_tagging.pipelines.ingestion.tables import check_tables_params
+
+        check_tables_params(parameters["ingestion"])
     if "evaluation" in used:
         check_split(parameters["evaluation"].get("split"), "evaluation.split")
     if "reporting" in used:

@@ -24,16 +24,34 @@ from msd_tagging.pipelines import (
     tag_audio,
 )
 
+# The run's ingestion source (its env's ``ingestion.source``), set by the project's context
+# (:class:`msd_tagging.context.ProjectContext`) before Kedro first builds the pipelines.
+_SOURCE = ["msd"]
+
+
+def use_ingestion_source(source: str) -> None:
+    """Build ``ingestion`` (and so ``hybrid``) for ``source`` from now on: ``msd`` (the MSD's
+    files) or ``tables`` (a catalogue's plain tables). Kedro's cached pipelines are
+    dropped when the source changes."""
+    from kedro.framework.project import pipelines
+
+    from msd_tagging.config import choice
+
+    choice(source, "ingestion.source", ingestion.SOURCES)
+    if source != _SOURCE[0]:
+        _SOURCE[0] = source
+        pipelines.configure(__name__)
+
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """Register the project's pipelines.
+    """Register the project's pipelines, with ingestion for the run's source.
 
     Returns:
         A mapping from pipeline names to ``Pipeline`` objects.
     """
     stages = {
         "demo_data": demo_data.create_pipeline(),
-        "ingestion": ingestion.create_pipeline(),
+        "ingestion": ingestion.create_pipeline(_SOURCE[0]),
         "audio": audio.create_pipeline(),
         "listening": listening.create_pipeline(),
         "scoring": scoring.create_pipeline(),

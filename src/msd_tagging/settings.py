@@ -7,7 +7,8 @@ import warnings
 
 from kedro.config import OmegaConfigLoader
 
-from msd_tagging.datasets.atomic import AtomicContext, AtomicDataCatalog
+from msd_tagging.context import ProjectContext
+from msd_tagging.datasets.atomic import AtomicDataCatalog
 from msd_tagging.hooks import RunCostHooks, RunStartHooks, plain_logs_outside_terminal
 
 # Two warnings every run would print that are not ours to fix, silenced narrowly by
@@ -53,4 +54,4 @@ HOOKS = (RunStartHooks(), RunCostHooks())
 # Every save to a local file goes through a temporary name and os.replace (atomic.py).
 DATA_CATALOG_CLASS = AtomicDataCatalog
 # ...and context.catalog (kedro jupyter / ipython, notebooks) is that class too.
-CONTEXT_CLASS = AtomicContext
+CONTEXT_CLASS = ProjectContext

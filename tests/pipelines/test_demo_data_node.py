@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from msd_tagging.datasets.demo_world import REQUIRED
 from msd_tagging.demo.world import DemoWorld, DemoWorldConfig, RawDataOnDisk
 from msd_tagging.demo.writer import LAYOUT
 from msd_tagging.errors import MSDDataError
@@ -16,6 +17,8 @@ def _inventory(present: bool, fingerprint: str | None, replaceable: bool | None 
         "root": "/raw",
         "present": {name: present for name in LAYOUT},
         "files": dict(LAYOUT),
+        "format": "msd",
+        "required": list(REQUIRED["msd"]),
         "manifest": {"source": "demo", "fingerprint": fingerprint} if fingerprint else None,
         "replaceable": bool(fingerprint) or not present if replaceable is None else replaceable,
     }

@@ -25,6 +25,7 @@ the run with :class:`~msd_tagging.errors.MSDDataError` before a file is touched.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import multiprocessing
@@ -38,6 +39,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from msd_tagging.audio.workers import die_with_parent
 from msd_tagging.demo.world import DemoWorld
@@ -59,6 +61,8 @@ LAYOUT = {
     "audio": "audio",
 }
 TRUNCATE_TO = 0.35  # fraction of bytes a truncated demo MP3 keeps
+# The same world as a catalogue's plain tables (conf/catalogue): audio found by track ID.
+TABLES_LAYOUT = {"plays": "plays.csv", "tags": "tags.csv", "tracks": "tracks.csv", "audio": "audio"}
 
 
 def python2_pickle_str_list(items: list[str]) -> bytes:
@@ -116,18 +120,91 @@ def check_replaceable(root: str | os.PathLike) -> None:
         raise foreign_folder_error(root)
 
 
-def write_world(world: DemoWorld, root: str | os.PathLike, *, workers: int = 0, progress: bool = True) -> dict:
+def write_world(
+    world: DemoWorld,
+    root: str | os.PathLike,
+    *,
+    workers: int = 0,
+    progress: bool = True,
+    audio_from: str | os.PathLike | None = None,
+) -> dict:
     """Write ``world`` under ``root`` and return its manifest.
 
     ``root`` is replaced only when :func:`check_replaceable` allows it, checked before
     anything is written and again just before the swap (:func:`staged_folder`).
+
+    Args:
+        audio_from: a world folder written before; when its manifest's ``audio_fingerprint``
+            is this world's (the same tracks, rendering attributes, seeds, flaws, clip
+            format and synthesiser), its clips are hard-linked instead of rendered again:
+            a sweep over listening or tag knobs then costs no audio rendering.
     """
     with staged_folder(root) as staging:
         _write_tables(world, staging)
-        flaws = _write_audio(world, staging / LAYOUT["audio"], workers=workers, progress=progress)
+        audio = staging / LAYOUT["audio"]
+        reused = _link_audio(world, Path(audio_from), audio) if audio_from else False
+        flaws = _audio_flaws(world) if reused else _write_audio(world, audio, workers=workers, progress=progress)
         manifest = _manifest(world, flaws)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return manifest
+
+
+def write_catalogue(world: DemoWorld, root: str | os.PathLike, *, workers: int = 0, progress: bool = True) -> dict:
+    """Write ``world`` under ``root`` as a catalogue's plain tables (:data:`TABLES_LAYOUT`:
+    the tables of :func:`catalogue_tables` as CSV, and ``audio/<track_id>.mp3``) and return
+    its manifest. ``root`` is replaced only as :func:`write_world` would."""
+    with staged_folder(root) as staging:
+        for name, table in catalogue_tables(world).items():
+            table.to_csv(staging / TABLES_LAYOUT[name], index=False, lineterminator="\n")
+        flaws = _write_audio(world, staging / TABLES_LAYOUT["audio"], workers=workers, progress=progress, flat=True)
+        manifest = {**_manifest(world, flaws), "format": "tables", "files": dict(TABLES_LAYOUT)}
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+def catalogue_tables(world: DemoWorld) -> dict[str, pd.DataFrame]:
+    """``world`` as the plain tables a catalogue exports: what MSD ingestion would make of
+    its files, so both give the same results.
+
+    Plays are the Taste Profile's, mapped to tracks by the rules of MSD ingestion (known
+    wrong matches dropped, a song with several tracks playing on one), in the order MSD
+    ingestion keeps them. Tags are the Last.fm rows. Tracks carry their split (train,
+    validation, test, in the split files' order; empty for tracks with plays only).
+
+    Returns:
+        ``{"plays": user_id, track_id, plays; "tags": track_id, tag, weight; "tracks":
+        track_id, artist, title, split}``.
+    """
+    from msd_tagging.listening.plays import build_plays, map_songs_to_tracks
+
+    tracks = world.tracks.set_index("track_id", drop=False)
+    in_split = world.train_ids + world.test_ids
+    order = in_split + [t for t in world.tracks["track_id"] if t not in set(in_split)]
+    table = tracks.loc[order, ["track_id", "artist", "title", "split"]].reset_index(drop=True)
+    table["split"] = table["split"].where(table["split"] != "none", "")
+    wrong = world.mismatches[["song_id", "track_id"]]
+    accepted = world.mismatches.loc[world.mismatches["accepted"], ["song_id", "track_id"]]
+    song_tracks, _ = map_songs_to_tracks(
+        world.tracks[["song_id", "track_id"]], wrong, accepted, pd.DataFrame({"track_id": in_split})
+    )
+    triplets = world.triplets.assign(
+        **{
+            c: pd.Categorical(world.triplets[c], categories=pd.unique(world.triplets[c]))
+            for c in ("user_id", "song_id")
+        }
+    )
+    plays, _ = build_plays(triplets, song_tracks)
+    return {
+        "plays": pd.DataFrame(
+            {
+                "user_id": plays["user_id"].astype(str),
+                "track_id": plays["track_id"].astype(str),
+                "plays": plays["play_count"],
+            }
+        ),
+        "tags": world.lastfm[["track_id", "tag", "weight"]].reset_index(drop=True),
+        "tracks": table,
+    }
 
 
 @contextlib.contextmanager
@@ -246,7 +323,11 @@ def _write_lastfm_db(world: DemoWorld, path: Path) -> None:
 _AUDIBLE = ("genre", "lead", "drums", "bpm", "major", "acoustic", "vocals", "key", "energy", "production")
 
 
-def _write_audio(world: DemoWorld, audio_root: Path, *, workers: int, progress: bool) -> dict[str, list[str]]:
+def _write_audio(
+    world: DemoWorld, audio_root: Path, *, workers: int, progress: bool, flat: bool = False
+) -> dict[str, list[str]]:
+    """Render every clip (``flat``: ``<track_id>.mp3`` in one folder, else the MSD's
+    track-ID tree), damaging the flawed ones; returns the flawed track IDs by flaw."""
     from tqdm.auto import tqdm
 
     config = world.config
@@ -259,7 +340,7 @@ def _write_audio(world: DemoWorld, audio_root: Path, *, workers: int, progress: 
         if row["flaw"] == "missing":
             continue
         attrs = {k: row[k] for k in _AUDIBLE}
-        path = audio_root / track_id_audio_path(row["track_id"])
+        path = audio_root / (f"{row['track_id']}.mp3" if flat else track_id_audio_path(row["track_id"]))
         jobs.append((attrs, str(path), config.sample_rate, config.seconds, int(row["audio_seed"]), row["flaw"]))
 
     workers = workers or os.cpu_count() or 1
@@ -277,6 +358,32 @@ def _write_audio(world: DemoWorld, audio_root: Path, *, workers: int, progress: 
                 bar.update()
     bar.close()
     return flaws
+
+
+def audio_fingerprint(world: DemoWorld) -> str:
+    """Hash of everything the rendered clips depend on: which tracks have clips, their
+    rendering attributes, seeds and flaws, the clip format and the synthesiser's code."""
+    columns = ["track_id", *_AUDIBLE, "audio_seed", "flaw"]
+    digest = hashlib.sha256(world.tracks[columns].to_csv(index=False).encode())
+    digest.update(f"{world.config.sample_rate}/{world.config.seconds}/{TRUNCATE_TO}".encode())
+    digest.update((Path(__file__).parent / "synth.py").read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _link_audio(world: DemoWorld, source: Path, audio: Path) -> bool:
+    """Hard-link ``source``'s clips into ``audio`` if ``source`` holds this world's clips."""
+    marker = read_marker(source) or {}
+    if marker.get("audio_fingerprint") != audio_fingerprint(world) or not (source / LAYOUT["audio"]).is_dir():
+        logger.info("Audio of %s is not this world's; rendering.", source)
+        return False
+    shutil.copytree(source / LAYOUT["audio"], audio, copy_function=os.link)
+    logger.info("Audio hard-linked from %s (the same clips).", source)
+    return True
+
+
+def _audio_flaws(world: DemoWorld) -> dict[str, list[str]]:
+    tracks = world.tracks[~world.tracks["flaw"].isin(("ok", "no_audio"))]
+    return {flaw: list(group["track_id"]) for flaw, group in tracks.groupby("flaw", sort=False)}
 
 
 def _render_to_file(job: tuple) -> None:
@@ -305,6 +412,7 @@ def _manifest(world: DemoWorld, flaws: dict[str, list[str]]) -> dict:
         "source": "demo",
         "generator_version": __version__,
         "fingerprint": world.config.fingerprint(),
+        "audio_fingerprint": audio_fingerprint(world),
         "config": asdict(world.config),
         "files": dict(LAYOUT),
         "counts": {

@@ -10,9 +10,6 @@ from msd_tagging.errors import MSDDataError
 
 logger = logging.getLogger(__name__)
 
-# Files every run needs; the manually accepted list is optional for real data.
-REQUIRED = ("triplets", "sid_mismatches", "unique_tracks", "lastfm_tags_db", "tag_list", "split_train", "split_test")
-
 
 def demo_data(raw_inventory: dict, params: dict) -> DemoWorld | RawDataOnDisk:
     """Draw the demo world if its files are missing or were drawn from other parameters.
@@ -35,12 +32,17 @@ def demo_data(raw_inventory: dict, params: dict) -> DemoWorld | RawDataOnDisk:
     """
     root = raw_inventory["root"]
     present = raw_inventory["present"]
+    required = raw_inventory["required"]
+    tables = raw_inventory.get("format") == "tables"
     if not params.get("generate", True):
-        missing = [raw_inventory["files"][name] for name in REQUIRED if not present.get(name)]
+        missing = [raw_inventory["files"][name] for name in required if not present.get(name)]
         if missing:
             raise MSDDataError(
-                f"raw MSD files missing under {root}: {', '.join(missing)}.",
-                fix="set raw_root in conf/<env>/globals.yml to your MSD folder and lay the files out "
+                f"raw {'catalogue tables' if tables else 'MSD files'} missing under {root}: {', '.join(missing)}.",
+                fix="set raw_root (and tables.*) in conf/<env>/globals.yml to your catalogue's tables, as the "
+                "README's 'Your own catalogue' section shows."
+                if tables
+                else "set raw_root in conf/<env>/globals.yml to your MSD folder and lay the files out "
                 "as the README's 'Real MSD' section shows.",
             )
         logger.info("Using the raw files under %s (demo generation is off).", root)
@@ -48,7 +50,10 @@ def demo_data(raw_inventory: dict, params: dict) -> DemoWorld | RawDataOnDisk:
 
     config = DemoWorldConfig(**{k: v for k, v in params.items() if k != "generate"})
     manifest = raw_inventory.get("manifest") or {}
-    if all(present.get(name) for name in REQUIRED) and manifest.get("fingerprint") == config.fingerprint():
+    drawn_here = manifest.get("fingerprint") == config.fingerprint() and manifest.get("format", "msd") == (
+        raw_inventory.get("format", "msd")
+    )
+    if all(present.get(name) for name in required) and drawn_here:
         logger.info("Demo world already under %s (fingerprint %s); not redrawn.", root, config.fingerprint())
         return RawDataOnDisk(root=root, source="demo")
     if not raw_inventory.get("replaceable", False):

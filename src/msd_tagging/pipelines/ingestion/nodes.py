@@ -148,6 +148,18 @@ def _audio_stats(
     }
 
 
+def track_metadata(tracks: pd.DataFrame) -> pd.DataFrame:
+    """``track_id, artist, title`` of every track the raw data names (MSD's
+    ``unique_tracks`` or a catalogue's tracks table), one row per track, for reports."""
+    meta = tracks.drop_duplicates("track_id")
+    return pd.DataFrame(
+        {
+            "track_id": meta["track_id"].to_numpy(),
+            **{c: meta[c].fillna("").to_numpy() if c in meta else "" for c in ("artist", "title")},
+        }
+    )
+
+
 def build_id_maps(tracks: pd.DataFrame, plays: pd.DataFrame, song_tracks: pd.DataFrame, tag_list: list[str]) -> IdMaps:
     """The project's ID ↔ index maps.
 
@@ -271,6 +283,7 @@ def _check_unusable_tag_rows(lastfm_tags: pd.DataFrame, limit: float) -> dict:
     record = {
         "rows_in_file": total,
         "by_reason": dropped,
+        **({"merged": dict(lastfm_tags.attrs["merged_rows"])} if "merged_rows" in lastfm_tags.attrs else {}),
         "duplicate_tids": int(lastfm_tags.attrs.get("duplicate_tids", 0)),
         "examples": {k: v for k, v in lastfm_tags.attrs.get("examples", {}).items() if v},
     }
@@ -281,8 +294,10 @@ def _check_unusable_tag_rows(lastfm_tags: pd.DataFrame, limit: float) -> dict:
             f"{bad} of {total} tid_tag rows ({bad / total:.1%}) cannot be used ({reasons}), above "
             f"ingestion.max_bad_tag_rows_fraction={limit}.",
             path=source,
-            fix="tid_tag(tid, tag, val) must hold ROWIDs of tids and tags and a numeric weight 0-100; "
-            "re-export the database, or raise the fraction to accept the loss.",
+            fix=lastfm_tags.attrs.get(
+                "fix", "tid_tag(tid, tag, val) must hold ROWIDs of tids and tags and a numeric weight 0-100"
+            )
+            + "; re-export, or raise the fraction to accept the loss.",
         )
     if bad:
         logger.warning("%s: %d of %d tag rows skipped as unusable: %s.", source, bad, total, dropped)

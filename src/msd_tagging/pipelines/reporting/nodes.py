@@ -202,7 +202,7 @@ def tag_playlists(
     track_vectors: pd.DataFrame,
     audio_scores: pd.DataFrame,
     tracks: pd.DataFrame,
-    unique_tracks: pd.DataFrame,
+    track_metadata: pd.DataFrame,
     tag_labels: pd.DataFrame,
     listening: dict,
     params: dict,
@@ -221,7 +221,7 @@ def tag_playlists(
     centroids = tag_centroids(vectors[train], audio_train, listening["top_n"], drop_fraction=listening["drop_fraction"])
     wanted = [tags.index(t) for t in chosen]
     rows, cosines = nearest_to_centroids(vectors, centroids[wanted], params["length"])
-    meta = unique_tracks.drop_duplicates("track_id").set_index("track_id")[["artist", "title"]]
+    meta = track_metadata.set_index("track_id")
     labels = tag_labels.set_index("track_id")
     out = []
     for tag, picks, sims in zip(chosen, rows, cosines, strict=True):

@@ -51,7 +51,7 @@ def _tables() -> Pipeline:
                     "track_vectors",
                     "audio_scores",
                     "tracks",
-                    "unique_tracks",
+                    "track_metadata",
                     "tag_labels",
                     "params:listening",
                     "params:reporting.playlists",

@@ -1,0 +1,271 @@
+"""Ingestion from a catalogue's plain tables (``ingestion.source: tables``, ``conf/catalogue``).
+
+These nodes turn plays (or a listen log), tags and tracks into what the MSD nodes would
+have built from the MSD's files (split tracks, plays per user and track, the tag rows and a
+vocabulary), so the shared nodes of :mod:`.nodes` make the same primary tables. A
+catalogue's songs are its tracks. Without a ``split`` column a seeded, artist-disjoint,
+tag-stratified split is made (:mod:`msd_tagging.splitting`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from msd_tagging.config import block, integer, number
+from msd_tagging.errors import MSDDataError, ParameterError
+from msd_tagging.readers import AudioPathIndex, normalise_tag
+from msd_tagging.readers.tables import TABLE_SPLITS, read_listens, read_plays, read_tags, read_tracks
+from msd_tagging.splitting import SplitConfig, artist_disjoint_split, split_balance
+
+logger = logging.getLogger(__name__)
+
+AUDIO_EXTENSIONS = (".mp3", ".ogg", ".flac", ".wav", ".m4a", ".aac", ".opus", ".aiff", ".aif")
+
+
+@dataclass(frozen=True)
+class VocabularyConfig:
+    """Which tags the tagger learns (``ingestion.vocabulary``).
+
+    Attributes:
+        top_n: the N tags with the most positive tracks (spelling variants merged).
+        tags: a given list instead (its order is the output order); ``None``: the top N.
+    """
+
+    top_n: int = 50
+    tags: list[str] | None = None
+
+    def __post_init__(self):
+        integer(self.top_n, "ingestion.vocabulary.top_n", minimum=1)
+        if self.tags is not None and (not isinstance(self.tags, list | tuple) or not self.tags):
+            raise ParameterError("ingestion.vocabulary.tags", "give a non-empty list of tags, or null for the top N.")
+
+
+def read_catalogue_tracks(raw_world: dict, tracks_table: pd.DataFrame) -> pd.DataFrame:
+    """The tracks table, typed and checked (:func:`~msd_tagging.readers.tables.read_tracks`).
+
+    Args:
+        raw_world: the record of the raw data in place (orders this after the example
+            catalogue is drawn).
+    """
+    return read_tracks(tracks_table)
+
+
+def read_catalogue_plays(
+    raw_world: dict, plays_table: pd.DataFrame | None, listens_table: pd.DataFrame | None
+) -> pd.DataFrame:
+    """Plays per (user, track) from the plays table, or counted from the listen log.
+
+    Raises:
+        MSDDataError: when neither table exists, or both do (which one counts would be a guess).
+    """
+    if plays_table is None and listens_table is None:
+        raise MSDDataError(
+            "the catalogue has neither a plays table nor a listen log.",
+            fix="export plays (user_id, track_id, plays) or listens (user_id, track_id, timestamp) to the paths "
+            "tables.plays / tables.listens of conf/<env>/globals.yml.",
+        )
+    if plays_table is not None and listens_table is not None:
+        raise MSDDataError(
+            f"the catalogue has both a plays table ({plays_table.attrs.get('source')}) and a listen log "
+            f"({listens_table.attrs.get('source')}).",
+            fix="keep one of the two: plays are counted from the log when there is no plays table.",
+        )
+    return read_plays(plays_table) if plays_table is not None else read_listens(listens_table)
+
+
+def read_catalogue_tags(raw_world: dict, tags_table: pd.DataFrame, tracks: pd.DataFrame, params: dict) -> pd.DataFrame:
+    """Tag rows ``track_id, tag, weight``; rows of tracks the tracks table lacks are dropped.
+
+    Raises:
+        MSDDataError: when more than ``params["max_unknown_id_fraction"]`` of the rows name
+            a track the tracks table lacks.
+    """
+    tags = read_tags(tags_table)
+    known = tags["track_id"].isin(tracks["track_id"]).to_numpy()
+    _check_unknown(tags, known, "tags", params["max_unknown_id_fraction"])
+    kept = tags[known].reset_index(drop=True)
+    kept.attrs = {
+        **tags.attrs,
+        "merged_rows": {**tags.attrs["merged_rows"], "track_not_in_tracks_table_dropped": int((~known).sum())},
+        "fix": "every tag row needs a track_id and a tag; drop blank ones from the export",
+    }
+    return kept
+
+
+def _check_unknown(table: pd.DataFrame, known: np.ndarray, what: str, limit: float) -> None:
+    unknown = table.loc[~known, "track_id"]
+    if unknown.empty:
+        return
+    fraction = len(unknown) / len(table)
+    examples = ", ".join(map(repr, unknown.drop_duplicates().head(3)))
+    if fraction > limit:
+        raise MSDDataError(
+            f"{len(unknown)} of {len(table)} rows ({fraction:.1%}) name a track_id the tracks table lacks, "
+            f"e.g. {examples}; above ingestion.max_unknown_id_fraction={limit}.",
+            path=table.attrs.get("source"),
+            fix="export the tracks table with every track the plays and tags name (or raise the fraction to "
+            "drop such rows).",
+        )
+    logger.warning("%s: %d rows name tracks the tracks table lacks (e.g. %s); dropped.", what, len(unknown), examples)
+
+
+def choose_vocabulary(tags: pd.DataFrame, tracks: pd.DataFrame, params: dict) -> list[str]:
+    """The tags the tagger learns: ``ingestion.vocabulary.tags``, or the ``top_n`` tags with
+    the most positive tracks (weight above ``tag_threshold``; spelling variants merged and
+    named by their most common spelling).
+
+    Raises:
+        MSDDataError: when no tag has a positive track.
+    """
+    config = block(params["vocabulary"], "ingestion.vocabulary", VocabularyConfig)
+    if config.tags is not None:
+        return [str(t) for t in config.tags]
+    positive = tags[(tags["weight"] > params["tag_threshold"]).to_numpy()]
+    key = positive["tag"].map(normalise_tag)
+    tracks_per_tag = positive.assign(key=key).drop_duplicates(["track_id", "key"]).groupby("key").size()
+    if tracks_per_tag.empty:
+        top = f"{float(tags['weight'].max()):g}" if len(tags) else "none (the table has no rows)"
+        raise MSDDataError(
+            f"the vocabulary is empty: no tag row has a weight above ingestion.tag_threshold="
+            f"{params['tag_threshold']} (highest weight: {top}).",
+            path=tags.attrs.get("source"),
+            fix="lower ingestion.tag_threshold, or drop the weight column to count every row as a positive.",
+        )
+    spelling = positive.assign(key=key).groupby("key")["tag"].agg(lambda s: Counter(s).most_common(1)[0][0])
+    order = tracks_per_tag.reset_index(name="n").sort_values(["n", "key"], ascending=[False, True], kind="stable")
+    chosen = [spelling[k] for k in order["key"].head(config.top_n)]
+    logger.info("Vocabulary: the %d most frequent of %d tags.", len(chosen), len(tracks_per_tag))
+    return chosen
+
+
+def assign_split(
+    tracks: pd.DataFrame, tags: pd.DataFrame, tag_list: list[str], audio_paths: AudioPathIndex, params: dict
+) -> tuple[pd.DataFrame, dict]:
+    """Split tracks ``track_id, song_id, artist, title, split`` (train, then valid, then
+    test, each in table order) and the split's report.
+
+    The table's ``split`` column is used when it names any split; tracks it leaves empty
+    have plays only. Otherwise every track with an audio file is split: seeded,
+    artist-disjoint, stratified over the vocabulary's tags (``params["split"]``); tracks
+    without audio keep their plays for the listening side only.
+    """
+    config = block(params.get("split") or {}, "ingestion.split", SplitConfig)
+    labels = _positives(tracks, tags, tag_list, params["tag_threshold"])
+    given = tracks["split"].notna().any()
+    if given:
+        split = tracks["split"].to_numpy(dtype=object)
+    else:
+        heard = tracks["track_id"].isin(audio_paths.table["track_id"]).to_numpy()
+        split = np.full(len(tracks), None, dtype=object)
+        split[heard] = artist_disjoint_split(tracks["artist"][heard], labels[heard], config)
+    in_split = pd.Series(split).isin(TABLE_SPLITS).to_numpy()
+    balance = split_balance(split[in_split], labels[in_split], tag_list, tracks["artist"][in_split], config)
+    for name, short in balance["tags_short_of_positives"].items():
+        if short:
+            logger.warning(
+                "%d tag(s) have fewer than %d positive(s) in the %s split: %s.",
+                len(short),
+                config.min_positives,
+                name,
+                ", ".join(short[:10]),
+            )
+    out = tracks.assign(split=split, song_id=tracks["track_id"])[in_split]
+    order = np.argsort(pd.Categorical(out["split"], categories=TABLE_SPLITS).codes, kind="stable")
+    out = out.iloc[order][["track_id", "song_id", "artist", "title", "split"]].reset_index(drop=True)
+    stats = {
+        "source": "tables",
+        "split_made": not given,
+        "split_sizes": balance["sizes"],
+        "tracks_outside_splits": int((~in_split).sum()),
+        "balance": balance,
+        "config": {"proportions": list(config.proportions), "seed": config.seed} if not given else None,
+    }
+    logger.info("Split sizes: %s (%s).", stats["split_sizes"], "made here" if not given else "from the tracks table")
+    return out, stats
+
+
+def _positives(tracks: pd.DataFrame, tags: pd.DataFrame, tag_list: list[str], threshold: float) -> np.ndarray:
+    """Binary labels ``[n_tracks, n_tags]`` of the vocabulary, spellings merged."""
+    vocabulary = {normalise_tag(t): i for i, t in enumerate(tag_list)}
+    positive = tags[(tags["weight"] > threshold).to_numpy()]
+    tag_index = positive["tag"].map(lambda t: vocabulary.get(normalise_tag(t), -1)).to_numpy(dtype=np.int64)
+    track_index = pd.Index(tracks["track_id"]).get_indexer(positive["track_id"])
+    keep = (tag_index >= 0) & (track_index >= 0)
+    labels = np.zeros((len(tracks), len(tag_list)), dtype=np.uint8)
+    labels[track_index[keep], tag_index[keep]] = 1
+    return labels
+
+
+def catalogue_audio_paths(tracks: pd.DataFrame, audio_listing: pd.DataFrame) -> AudioPathIndex:
+    """Where each track's audio is: its ``audio_path``, else a file named ``{track_id}.<ext>``
+    anywhere under the audio folder (any audio extension; the shallowest, then the first
+    by name, when there are several)."""
+    listing = audio_listing.assign(
+        stem=audio_listing["path"].map(lambda p: p.rsplit("/", 1)[-1].rsplit(".", 1)[0]),
+        audio=audio_listing["path"].str.lower().str.endswith(AUDIO_EXTENSIONS),
+        depth=audio_listing["path"].str.count("/"),
+    )
+    found = (
+        listing[listing["audio"].to_numpy()]
+        .sort_values(["depth", "path"], kind="stable")
+        .drop_duplicates("stem")
+        .set_index("stem")["path"]
+    )
+    paths = tracks["audio_path"].where(tracks["audio_path"].notna(), tracks["track_id"].map(found))
+    table = pd.DataFrame({"track_id": tracks["track_id"], "path": paths}).dropna()
+    return AudioPathIndex("index", table.reset_index(drop=True))
+
+
+def plays_by_track(
+    plays: pd.DataFrame, tracks: pd.DataFrame, params: dict
+) -> tuple[pd.DataFrame, dict, pd.DataFrame, dict]:
+    """Plays per (user, track) as MSD ingestion makes them, and the songs map (a
+    catalogue's songs are its tracks).
+
+    Returns:
+        ``plays_by_id`` (``user_id, track_id`` categorical in first-seen order,
+        ``play_count`` int32), its stats, ``song_tracks`` and its stats.
+
+    Raises:
+        MSDDataError: when more than ``max_unknown_id_fraction`` of the rows name a track
+            the tracks table lacks.
+    """
+    known = plays["track_id"].isin(tracks["track_id"]).to_numpy()
+    _check_unknown(plays, known, "plays", params["max_unknown_id_fraction"])
+    below = (plays["play_count"] < 1).to_numpy()
+    kept = plays[known & ~below]
+    if kept["play_count"].to_numpy().max(initial=0) > np.iinfo(np.int32).max:
+        raise MSDDataError("a play count exceeds the int32 range.", path=plays.attrs.get("source"))
+    users = pd.Categorical(kept["user_id"], categories=pd.unique(kept["user_id"]))
+    track_ids = pd.Categorical(kept["track_id"], categories=pd.unique(kept["track_id"]))
+    by_id = pd.DataFrame(
+        {"user_id": users, "track_id": track_ids, "play_count": kept["play_count"].to_numpy(dtype=np.int32)}
+    ).reset_index(drop=True)
+    stats = {
+        "rows_read": int(plays.attrs.get("rows_in_file", len(plays))),
+        "rows_merged": dict(plays.attrs.get("merged_rows", {})),
+        "rows_dropped": {
+            "play_count_below_1": int((known & below).sum()),
+            "track_not_in_tracks_table": int((~known).sum()),
+        },
+        "plays_rows": int(len(by_id)),
+        "users": int(len(users.categories)),
+        "tracks_with_plays": int(len(track_ids.categories)),
+    }
+    logger.info(
+        "Plays: %d (user, track) pairs of %d users; dropped %s", len(by_id), stats["users"], stats["rows_dropped"]
+    )
+    songs = pd.DataFrame({"song_id": tracks["track_id"], "track_id": tracks["track_id"]})
+    return by_id, stats, songs, {"songs_are_tracks": True, "tracks": int(len(tracks))}
+
+
+def check_tables_params(params: dict) -> None:
+    """The tables source's own settings, checked before the first node runs."""
+    block(params.get("vocabulary") or {}, "ingestion.vocabulary", VocabularyConfig)
+    block(params.get("split") or {}, "ingestion.split", SplitConfig)
+    number(params.get("max_unknown_id_fraction", 0.0), "ingestion.max_unknown_id_fraction", minimum=0.0, maximum=1.0)
