@@ -6,8 +6,10 @@ paths land in a temp dir and the repository's own data is never touched.
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
+import sys
 import warnings
 from pathlib import Path
 
@@ -68,7 +70,7 @@ def _tiny_env(tmp_path: Path) -> dict[str, dict]:
             "splits": {"n_train": TINY["n_train"]},
         },
         "parameters_demo_data.yml": {"demo_data": world},
-        "parameters_audio.yml": FAST_AUDIO,
+        "parameters_audio.yml": copy.deepcopy(FAST_AUDIO),  # tests change their copy
     }
 
 
@@ -394,3 +396,130 @@ def test_the_hybrid_runs_on_a_pretrained_msd_tagger_without_training(tmp_path, m
     scores = pd.read_parquet(next((run / "07_model_output").rglob("audio_scores.parquet")))
     assert scores.shape[1] == 51 and scores.drop(columns="track_id").std().gt(0).any()
     assert list((run / "08_reporting").rglob("table_1.json"))
+
+
+def _catalogue_env(tmp_path: Path, run_name: str, **ingestion) -> dict[str, dict]:
+    """conf/catalogue with the tiny world's globals, parameters and fast audio."""
+    env = {name: yaml.safe_load((REPO / "conf/catalogue" / name).read_text()) for name in ("globals.yml",)}
+    raw = tmp_path / "data/01_raw" / run_name
+    env["globals.yml"].update(
+        data_root=str(tmp_path / "data"), run_name=run_name, raw_root=str(raw), splits={"n_train": TINY["n_train"]}
+    )
+    env["globals.yml"]["tables"] = {
+        k: str(raw / Path(v).name) for k, v in env["globals.yml"]["tables"].items()
+    }  # the interpolation of raw_root, resolved here
+    ingestion_yml = yaml.safe_load((REPO / "conf/catalogue/parameters_ingestion.yml").read_text())
+    ingestion_yml["ingestion"].update(ingestion)
+    world = {k: v for k, v in TINY.items() if k != "n_train"}
+    return {
+        **env,
+        "parameters_ingestion.yml": ingestion_yml,
+        "parameters_demo_data.yml": {"demo_data": {**world, "generate": True}},
+        "parameters_audio.yml": copy.deepcopy(FAST_AUDIO),
+        "catalog.yml": yaml.safe_load((REPO / "conf/catalogue/catalog.yml").read_text()),
+    }
+
+
+def test_the_demo_world_as_tables_gives_the_msd_formats_results(tiny_run, tmp_path, monkeypatch):
+    """The same tiny world, written as plain tables with its own split and the MSD's 50 tags:
+    every primary table, score and table of results equals the MSD-format run's."""
+    from msd_tagging.demo.world import MSD_50_TAGS
+    from msd_tagging.pipeline_registry import use_ingestion_source
+
+    msd_path, _ = tiny_run
+    conf = _conf(tmp_path, {"catalogue": _catalogue_env(tmp_path, "tinycat", vocabulary={"tags": list(MSD_50_TAGS)})})
+    try:
+        _run(conf, "catalogue", tmp_path, monkeypatch)
+    finally:
+        use_ingestion_source("msd")
+    tables, msd = tmp_path / "data", msd_path / "data"
+    assert (tmp_path / "data/01_raw/tinycat/tracks.csv").is_file()  # the example was drawn as tables
+    for name in ("tag_labels", "plays"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tables / f"03_primary/tinycat/{name}.parquet"),
+            pd.read_parquet(msd / f"03_primary/tiny/{name}.parquet"),
+        )
+    ours, theirs = (
+        pd.read_parquet(d / "03_primary" / r / "tracks.parquet") for d, r in ((tables, "tinycat"), (msd, "tiny"))
+    )
+    pd.testing.assert_frame_equal(
+        ours[["track_id", "artist", "title", "split"]], theirs[["track_id", "artist", "title", "split"]]
+    )
+    for name in ("audio_scores", "mf_scores", "hybrid_scores"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tables / f"07_model_output/tinycat/{name}.parquet"),
+            pd.read_parquet(msd / f"07_model_output/tiny/{name}.parquet"),
+        )
+    for table in ("table_1", "extended_table"):
+        a = sorted((tables / f"08_reporting/tinycat/{table}.json").glob(f"*/{table}.json"))[-1]
+        b = sorted((msd / f"08_reporting/tiny/{table}.json").glob(f"*/{table}.json"))[-1]  # others rerun tiny
+        assert json.loads(a.read_text())["rows"] == json.loads(b.read_text())["rows"]
+    assert (tables / "08_reporting/tinycat/figure_1_tsne.png").stat().st_size > 0
+
+
+def test_the_catalogue_env_makes_an_artist_disjoint_split_and_its_own_vocabulary(tmp_path, monkeypatch):
+    """Without a split column: a seeded split in which no artist spans two splits, reported
+    with its tag balance; the vocabulary is the most frequent tags. Table 1, the extended
+    table and Figure 1 come out."""
+    from msd_tagging.pipeline_registry import use_ingestion_source
+
+    env = _catalogue_env(tmp_path, "madecat", vocabulary={"top_n": 20})
+    conf = _conf(tmp_path, {"catalogue": env})
+    # Draw the example, then drop its split column: a catalogue without a split.
+    from msd_tagging.demo.world import DemoWorldConfig, build_world
+    from msd_tagging.demo.writer import write_catalogue
+
+    raw = Path(env["globals.yml"]["raw_root"])
+    write_catalogue(build_world(DemoWorldConfig(**TINY)), raw, workers=1, progress=False)
+    tracks = pd.read_csv(raw / "tracks.csv", dtype=str)
+    tracks.drop(columns="split").to_csv(raw / "tracks.csv", index=False)
+    try:
+        _run(conf, "catalogue", tmp_path, monkeypatch)
+    finally:
+        use_ingestion_source("msd")
+    run = tmp_path / "data"
+    split = pd.read_parquet(run / "03_primary/madecat/tracks.parquet")
+    assert split.groupby("artist")["split"].nunique().max() == 1  # no artist in two splits
+    heard = [p.stem for p in (raw / "audio").glob("*.mp3")]
+    assert set(split["split"]) == {"train", "valid", "test"} and sorted(split["track_id"]) == sorted(heard)
+    report = json.loads((run / "08_reporting/madecat/ingestion_report.json").read_text())
+    assert report["splits"]["split_made"] and report["splits"]["balance"]["artists_in_several_splits"] == 0
+    assert set(report["splits"]["balance"]["tags_short_of_positives"]) == {"train", "valid", "test"}
+    vocabulary = json.loads((run / "03_primary/madecat/vocabulary.json").read_text())
+    assert len(vocabulary) == 20 and "rock" in vocabulary
+    for name in ("table_1", "extended_table"):
+        assert list((run / f"08_reporting/madecat/{name}.json").glob(f"*/{name}.json"))
+    assert (run / "08_reporting/madecat/figure_1_tsne.png").stat().st_size > 0
+
+
+def test_a_two_point_sensitivity_sweep_on_the_tiny_world(tiny_run, tmp_path, monkeypatch):
+    """benchmarks/sensitivity.py: the default point is a plain run (its Table 1 is the tiny
+    run's); a listening-only point reuses the default's clips and trained VGG."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sensitivity", REPO / "benchmarks" / "sensitivity.py")
+    sensitivity = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "sensitivity", sensitivity)  # its dataclasses look themselves up there
+    spec.loader.exec_module(sensitivity)
+    world = {k: v for k, v in TINY.items() if k != "n_train"}
+    overrides = {
+        "globals.yml": {"splits": {"n_train": TINY["n_train"]}},
+        "parameters_demo_data.yml": {"demo_data": world},
+        "parameters_audio.yml": copy.deepcopy(FAST_AUDIO),
+    }
+    (tmp_path / "overrides.yml").write_text(yaml.safe_dump(overrides))
+    frame = sensitivity.main(
+        ["--knobs", "scene_strength=1,0.5", "--scratch", str(tmp_path / "scratch"), "--params-file",
+         str(tmp_path / "overrides.yml"), "--out", str(tmp_path / "out" / "sensitivity")]
+    )  # fmt: skip
+    assert frame["knob"].tolist() == ["default", "scene_strength"] and frame["value"].iloc[1] == 0.5
+    expected = sorted((tiny_run[0] / "data/08_reporting/tiny/table_1.json").glob("*/table_1.json"))[-1]
+    assert frame.iloc[0]["table_1"] == {
+        r["method"]: (r["roc_auc"], r["pr_auc"]) for r in json.loads(expected.read_text())["rows"]
+    }
+    assert frame.iloc[0]["reused"] == "" and frame.iloc[1]["reused"] == "clips; trained VGG"
+    assert frame.iloc[1]["vgg_roc_auc"] == frame.iloc[0]["vgg_roc_auc"]  # same audio, same tagger
+    assert frame.iloc[1]["mf_roc_auc"] != frame.iloc[0]["mf_roc_auc"]  # other listening
+    csv = pd.read_csv(tmp_path / "out" / "sensitivity.csv")
+    assert len(csv) == 2 and {"hybrid_roc_auc_gain", "best_fusion_pr_auc_gain", "mf_classifier_pr_auc_gain"} <= set(csv)
+    assert (tmp_path / "out" / "sensitivity.png").stat().st_size > 0

@@ -104,6 +104,8 @@ class DemoWorldConfig:
     era_audible: float = 0.5  # share of tracks whose production sounds like their real era
     untagged_fraction: float = 0.04  # tracks with no Last.fm tags at all
     spurious_rate: float = 0.8  # mean number of random vocabulary tags per track
+    tag_dropout: float = 0.0  # share of vocabulary tag rows Last.fm users never gave (drawn apart:
+    # audio and listening stay the same world's)
     seconds: float = 6.0  # clip length
     sample_rate: int = 16000
     workers: int = 0  # audio rendering processes; 0 = all cores
@@ -169,6 +171,7 @@ def build_world(config: DemoWorldConfig) -> DemoWorld:
     tracks = _draw_tracks(config, rng)
     lastfm = _draw_lastfm_tags(tracks, config, rng)
     triplets, mismatches = _draw_listening(tracks, config, rng)
+    lastfm = _drop_tags(lastfm, config)
     in_split = tracks[tracks["split"] != "none"]
     train_ids = list(in_split.loc[in_split["split"] == "train", "track_id"]) + list(
         in_split.loc[in_split["split"] == "valid", "track_id"]
@@ -433,6 +436,21 @@ def _draw_lastfm_tags(tracks: pd.DataFrame, config: DemoWorldConfig, rng: np.ran
     frame = pd.DataFrame({"track_id": ids, "tag": tags, "weight": weights})
     # Last.fm keeps one weight per (track, exact spelling).
     return frame.drop_duplicates(["track_id", "tag"], ignore_index=True)
+
+
+def _drop_tags(lastfm: pd.DataFrame, config: DemoWorldConfig) -> pd.DataFrame:
+    """Drop a share ``tag_dropout`` of the vocabulary tag rows, with a generator of its own,
+    so that the rest of the world (audio, listening) is drawn exactly as without it."""
+    if config.tag_dropout <= 0:
+        return lastfm
+    rng = np.random.default_rng([config.seed, 1])
+    vocabulary = (
+        lastfm["tag"]
+        .map(lambda t: t.strip().lower().replace("-", " "))
+        .isin({t.lower().replace("-", " ") for t in MSD_50_TAGS})
+    )
+    dropped = vocabulary.to_numpy() & (rng.random(len(lastfm)) < config.tag_dropout)
+    return lastfm[~dropped].reset_index(drop=True)
 
 
 # --- listening ----------------------------------------------------------------------
