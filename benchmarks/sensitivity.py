@@ -249,11 +249,10 @@ def figure(frame: pd.DataFrame, path: Path) -> None:
 
     knobs = [k for k in KNOBS if k in set(frame["knob"])]
     fig, axes = plt.subplots(2, len(knobs), figsize=(4.2 * len(knobs), 6.4), squeeze=False, sharey="row")
-    default = frame[frame["knob"] == "default"].iloc[0]
+    default = frame[frame["knob"] == "default"].assign(value=None)
     for col, knob in enumerate(knobs):
-        part = frame[frame["knob"] == knob].copy()
-        part.loc[len(part)] = {**default.to_dict(), "knob": knob, "value": frame.attrs["defaults"][knob]}
-        part = part.sort_values("value")
+        here = default.assign(knob=knob, value=float(frame.attrs["defaults"][knob]))
+        part = pd.concat([frame[frame["knob"] == knob], here], ignore_index=True).sort_values("value")
         for row, metric in enumerate(("roc_auc", "pr_auc")):
             ax = axes[row][col]
             for label, name, style in (
@@ -311,7 +310,16 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--scratch", type=Path, help="folder for the worlds and runs (default: a temporary one)")
     parser.add_argument("--params-file", type=Path, help="YAML {parameters file: data} applied to every point")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "sensitivity")
+    parser.add_argument("--replot", action="store_true", help="redraw the .md and .png from the .csv and .json")
     args = parser.parse_args(argv)
+    if args.replot:
+        record = json.loads(args.out.with_suffix(".json").read_text())
+        frame = pd.read_csv(args.out.with_suffix(".csv"), keep_default_na=False, na_values=[""])
+        frame["reused"] = frame["reused"].fillna("")
+        frame.attrs["defaults"] = record["defaults"]
+        args.out.with_suffix(".md").write_text(markdown(frame, record))
+        figure(frame, args.out.with_suffix(".png"))
+        return frame
 
     os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
     overrides = yaml.safe_load(args.params_file.read_text()) if args.params_file else {}
