@@ -47,7 +47,19 @@ class TableDataset(AbstractDataset[None, pd.DataFrame | None]):
             raise MSDDataError(
                 "the table does not exist.", path=path, fix="export it there, or point conf/<env>/globals.yml at it."
             )
-        frame = self._dataset().load()
+        from kedro_datasets.pandas import CSVDataset
+
+        dataset = self._dataset()
+        try:
+            frame = dataset.load()
+        except DatasetError as exc:
+            cause = exc.__cause__ or exc
+            if isinstance(cause, pd.errors.EmptyDataError):
+                raise MSDDataError("the table is empty (no header line).", path=path) from exc
+            raise MSDDataError(f"cannot be read as a table: {str(cause)[:200]}", path=path) from exc
+        if not isinstance(dataset, CSVDataset):  # Parquet: hand the columns over as text, as from a CSV
+            frame = frame.astype({c: "string" for c in frame.columns}).astype(object).where(frame.notna(), None)
+        frame.columns = [str(c).strip() for c in frame.columns]
         frame.attrs = {"source": str(path)}
         return frame
 
@@ -58,7 +70,7 @@ class TableDataset(AbstractDataset[None, pd.DataFrame | None]):
         compressed = suffixes[-1:] == [".gz"]
         suffix = suffixes[-2] if compressed and len(suffixes) > 1 else (suffixes[-1] if suffixes else "")
         if suffix in PARQUET:
-            return _TextColumns(ParquetDataset(filepath=str(self._filepath)))
+            return ParquetDataset(filepath=str(self._filepath))
         if suffix not in DELIMITED:
             raise MSDDataError(
                 f"cannot tell the table's format from its extension {suffix or '(none)'!r}.",
@@ -73,7 +85,7 @@ class TableDataset(AbstractDataset[None, pd.DataFrame | None]):
             "encoding": "utf-8-sig",  # a BOM from spreadsheet exports is not part of the first column's name
             "compression": "gzip" if compressed else None,
         }
-        return _Checked(CSVDataset(filepath=str(self._filepath), load_args=load_args), self._filepath)
+        return CSVDataset(filepath=str(self._filepath), load_args=load_args)
 
     def save(self, data: pd.DataFrame) -> None:
         raise DatasetError(f"{self._filepath} is raw catalogue input and read-only.")
@@ -83,32 +95,3 @@ class TableDataset(AbstractDataset[None, pd.DataFrame | None]):
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath), "optional": self._optional}
-
-
-class _Checked:
-    """A CSV read whose pandas errors become the project's, naming the file."""
-
-    def __init__(self, dataset: AbstractDataset, path: Path):
-        self._dataset, self._path = dataset, path
-
-    def load(self) -> pd.DataFrame:
-        try:
-            frame = self._dataset.load()
-        except DatasetError as exc:
-            cause = exc.__cause__ or exc
-            if isinstance(cause, pd.errors.EmptyDataError):
-                raise MSDDataError("the table is empty (no header line).", path=self._path) from exc
-            raise MSDDataError(f"cannot be read as a table: {str(cause)[:200]}", path=self._path) from exc
-        frame.columns = [str(c).strip() for c in frame.columns]
-        return frame
-
-
-class _TextColumns:
-    """A Parquet read whose columns are handed over as text, like a CSV's."""
-
-    def __init__(self, dataset: AbstractDataset):
-        self._dataset = dataset
-
-    def load(self) -> pd.DataFrame:
-        frame = self._dataset.load()
-        return frame.astype({c: "string" for c in frame.columns}).astype(object).where(frame.notna(), None)

@@ -444,11 +444,9 @@ def _drop_tags(lastfm: pd.DataFrame, config: DemoWorldConfig) -> pd.DataFrame:
     if config.tag_dropout <= 0:
         return lastfm
     rng = np.random.default_rng([config.seed, 1])
-    vocabulary = (
-        lastfm["tag"]
-        .map(lambda t: t.strip().lower().replace("-", " "))
-        .isin({t.lower().replace("-", " ") for t in MSD_50_TAGS})
-    )
+    from msd_tagging.readers import normalise_tag
+
+    vocabulary = lastfm["tag"].map(normalise_tag).isin({normalise_tag(t) for t in MSD_50_TAGS})
     dropped = vocabulary.to_numpy() & (rng.random(len(lastfm)) < config.tag_dropout)
     return lastfm[~dropped].reset_index(drop=True)
 

@@ -204,14 +204,9 @@ def build_tag_labels(
         MSDDataError: when too many rows are unusable, or no tag has a positive training track.
     """
     unusable = _check_unusable_tag_rows(lastfm_tags, params["max_bad_tag_rows_fraction"])
-    tags = lastfm_tags["tag"].astype("category")
-    vocabulary = {normalise_tag(t): i for i, t in enumerate(tag_list)}
-    category_tag = np.array([vocabulary.get(normalise_tag(str(c)), -1) for c in tags.cat.categories], dtype=np.int64)
-    frame, in_split, in_vocab = _split_vocabulary_rows(tracks, lastfm_tags, tags, category_tag)
-    best = frame.groupby(["track", "tag"], sort=False)["weight"].max().reset_index()
-    positive = best[best["weight"] > params["tag_threshold"]]
-    labels = np.zeros((len(tracks), len(tag_list)), dtype=np.uint8)
-    labels[positive["track"].to_numpy(), positive["tag"].to_numpy()] = 1
+    labels, frame, best, (tags, category_tag, in_split, in_vocab) = label_matrix(
+        tracks, lastfm_tags, tag_list, params["tag_threshold"]
+    )
     out = pd.DataFrame(labels, columns=list(tag_list))
     out.insert(0, "track_id", tracks["track_id"].to_numpy())
 
@@ -240,6 +235,28 @@ def build_tag_labels(
             detail=f"The highest weight of a vocabulary tag on a split track is {top}; ingestion.tag_threshold is {params['tag_threshold']}.",
         )
     return out, stats
+
+
+def label_matrix(tracks: pd.DataFrame, tag_rows: pd.DataFrame, tag_list: list[str], threshold: float):
+    """Binary labels ``[len(tracks), len(tag_list)]`` (uint8): a track has a tag when one of
+    its rows of that tag, in any spelling, weighs more than ``threshold``.
+
+    Works on category codes, so millions of tag rows never become Python strings.
+
+    Returns:
+        ``labels``, the rows of ``tracks`` and vocabulary tags (``track, tag, weight,
+        spelling`` positions), their highest weight per (track, tag), and ``(tags as
+        categorical, vocabulary position of each category, row in tracks?, row in vocabulary?)``.
+    """
+    tags = tag_rows["tag"].astype("category")
+    vocabulary = {normalise_tag(t): i for i, t in enumerate(tag_list)}
+    category_tag = np.array([vocabulary.get(normalise_tag(str(c)), -1) for c in tags.cat.categories], dtype=np.int64)
+    frame, in_split, in_vocab = _split_vocabulary_rows(tracks, tag_rows, tags, category_tag)
+    best = frame.groupby(["track", "tag"], sort=False)["weight"].max().reset_index()
+    positive = best[best["weight"] > threshold]
+    labels = np.zeros((len(tracks), len(tag_list)), dtype=np.uint8)
+    labels[positive["track"].to_numpy(), positive["tag"].to_numpy()] = 1
+    return labels, frame, best, (tags, category_tag, in_split, in_vocab)
 
 
 def _split_vocabulary_rows(tracks: pd.DataFrame, lastfm_tags: pd.DataFrame, tags: pd.Series, category_tag: np.ndarray):

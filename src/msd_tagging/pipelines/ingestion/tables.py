@@ -18,6 +18,7 @@ import pandas as pd
 
 from msd_tagging.config import block, integer, number
 from msd_tagging.errors import MSDDataError, ParameterError
+from msd_tagging.pipelines.ingestion.nodes import label_matrix
 from msd_tagging.readers import AudioPathIndex, normalise_tag
 from msd_tagging.readers.tables import TABLE_SPLITS, read_listens, read_plays, read_tags, read_tracks
 from msd_tagging.splitting import SplitConfig, artist_disjoint_split, split_balance
@@ -126,7 +127,10 @@ def choose_vocabulary(tags: pd.DataFrame, tracks: pd.DataFrame, params: dict) ->
     if config.tags is not None:
         return [str(t) for t in config.tags]
     positive = tags[(tags["weight"] > params["tag_threshold"]).to_numpy()]
-    key = positive["tag"].map(normalise_tag)
+    spellings = positive["tag"].astype("category").cat
+    # Normalise each distinct spelling once, not each of millions of rows.
+    normalised = np.array([normalise_tag(str(c)) for c in spellings.categories], dtype=object)
+    key = normalised[spellings.codes.to_numpy()]
     tracks_per_tag = positive.assign(key=key).drop_duplicates(["track_id", "key"]).groupby("key").size()
     if tracks_per_tag.empty:
         top = f"{float(tags['weight'].max()):g}" if len(tags) else "none (the table has no rows)"
@@ -155,7 +159,7 @@ def assign_split(
     without audio keep their plays for the listening side only.
     """
     config = block(params.get("split") or {}, "ingestion.split", SplitConfig)
-    labels = _positives(tracks, tags, tag_list, params["tag_threshold"])
+    labels = label_matrix(tracks, tags, tag_list, params["tag_threshold"])[0]
     given = tracks["split"].notna().any()
     if given:
         split = tracks["split"].to_numpy(dtype=object)
@@ -187,18 +191,6 @@ def assign_split(
     }
     logger.info("Split sizes: %s (%s).", stats["split_sizes"], "made here" if not given else "from the tracks table")
     return out, stats
-
-
-def _positives(tracks: pd.DataFrame, tags: pd.DataFrame, tag_list: list[str], threshold: float) -> np.ndarray:
-    """Binary labels ``[n_tracks, n_tags]`` of the vocabulary, spellings merged."""
-    vocabulary = {normalise_tag(t): i for i, t in enumerate(tag_list)}
-    positive = tags[(tags["weight"] > threshold).to_numpy()]
-    tag_index = positive["tag"].map(lambda t: vocabulary.get(normalise_tag(t), -1)).to_numpy(dtype=np.int64)
-    track_index = pd.Index(tracks["track_id"]).get_indexer(positive["track_id"])
-    keep = (tag_index >= 0) & (track_index >= 0)
-    labels = np.zeros((len(tracks), len(tag_list)), dtype=np.uint8)
-    labels[track_index[keep], tag_index[keep]] = 1
-    return labels
 
 
 def catalogue_audio_paths(tracks: pd.DataFrame, audio_listing: pd.DataFrame) -> AudioPathIndex:

@@ -129,15 +129,16 @@ def tag_audio_files(
     rows: list[dict] = []
     embedded: list[dict] = []
     pending: list[tuple[dict, np.ndarray]] = []  # decoded files waiting for one model pass
+    held = 0.0  # their seconds of audio
     for path in tqdm(files, desc="tag_audio", unit="file", disable=None):
         row, features = _examine(path, root, mel, damage, config.max_seconds, float16=not tagger.pretrained)
         rows.append(row)
         if features is not None:
             pending.append((row, features))
-            held = sum(f.shape[1] for _, f in pending) * mel.hop_length / mel.sample_rate
+            held += features.shape[1] * mel.hop_length / mel.sample_rate
             if len(pending) >= config.batch_files or held >= config.batch_seconds:
                 embedded += _add_top_tags(tagger, pending, top_k, train_params["eval_batch_size"], config.embeddings)
-                pending = []
+                pending, held = [], 0.0
     if pending:
         embedded += _add_top_tags(tagger, pending, top_k, train_params["eval_batch_size"], config.embeddings)
 
