@@ -201,6 +201,8 @@ def test_scoring_runs_in_bounded_passes_of_tracks(tmp_path, monkeypatch):
         "chunk_frames": 32,
     }
     tracks = pd.DataFrame({"track_id": [t for t, _ in plan.jobs], "split": "test"})
+    from msd_tagging.params import AudioParams
+
     train = {"device": "cpu", "eval_batch_size": 4}
     passes = []
     real = Tagger.predict
@@ -209,8 +211,8 @@ def test_scoring_runs_in_bounded_passes_of_tracks(tmp_path, monkeypatch):
         "predict",
         lambda self, features, batch_size=64: passes.append(len(features)) or real(self, features, batch_size),
     )
-    small = score_tracks(model, store, tracks, train, {"tracks_per_task": 3}, None)
+    small = score_tracks(model, store, tracks, AudioParams(train=train, scoring={"tracks_per_task": 3}))
     assert passes == [3, 3, 1]
-    whole = score_tracks(model, store, tracks, train, {"tracks_per_task": 1000}, None)
+    whole = score_tracks(model, store, tracks, AudioParams(train=train, scoring={"tracks_per_task": 1000}))
     assert small["track_id"].tolist() == whole["track_id"].tolist()
     np.testing.assert_allclose(small[["a", "b"]].to_numpy(), whole[["a", "b"]].to_numpy(), atol=1e-6)

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from msd_tagging.audio.signal import DamageConfig, MelConfig, check_and_extract
 from msd_tagging.mapping import IdMaps
+from msd_tagging.params import EvaluationParams, FiguresParams, IngestionParams, ListeningParams, ReportingParams
 from msd_tagging.pipelines.listening.nodes import factorise_plays
 from msd_tagging.scoring.scorers import hybrid, mf_centroid_scores
 
@@ -28,7 +31,7 @@ def test_tracks_without_plays_and_users_with_one_play(tmp_path):
     rows = [(u, t, 1 + (u * t) % 4) for u in range(29) for t in range(10) if (u + t) % 3]
     rows.append((29, 0, 1))  # a listener with a single play
     plays = pd.DataFrame(rows, columns=["user_idx", "track_idx", "play_count"])  # T10, T11: never played
-    params = {"weighting": "log1p", "bpr": {"factors": 8, "iterations": 20, "num_threads": 1, "seed": 0}}
+    params = ListeningParams(weighting="log1p", bpr={"factors": 8, "iterations": 20, "num_threads": 1, "seed": 0})
     vectors, curve = factorise_plays(plays, ids, params)
     assert curve.empty  # early stopping is off unless asked for
     assert vectors.set_index("track_id").loc[["T10", "T11"], "cold"].all()
@@ -38,7 +41,7 @@ def test_tracks_without_plays_and_users_with_one_play(tmp_path):
     tracks = pd.DataFrame({"track_id": ids.ids("tracks"), "split": ["train"] * 8 + ["test"] * 4})
     audio = pd.DataFrame({"track_id": ids.ids("tracks"), "rock": np.linspace(0.1, 0.9, 12)})
     labels = pd.DataFrame({"track_id": ids.ids("tracks"), "rock": [0, 1] * 6})
-    listening = {"use_bias": False, "top_n": 3, "drop_fraction": 0.0, "calibration": "cosine", "platt_c": 1.0}
+    listening = ListeningParams(use_bias=False, top_n=3, drop_fraction=0.0, calibration="cosine", platt_c=1.0)
     mf = mf_centroid_scores(vectors, audio, tracks, labels, listening)
     assert not mf["track_id"].isin(["T10", "T11"]).any()  # cold tracks get no MF score
     hybrid_table = hybrid(audio, mf).set_index("track_id")
@@ -177,10 +180,10 @@ def test_no_scorable_tag_says_which_tags_have_no_positives():
         MSDDataError,
         match=r"no tag can be scored on the test split \(6 tracks.*3 tags have no positive track \(rock, Hip-Hop, jazz\).*tag_threshold",
     ):
-        evaluate_scorer(scores, labels, tracks, {"split": "test"})
+        evaluate_scorer(scores, labels, tracks, EvaluationParams(split="test"))
     with pytest.raises(MSDDataError, match=r"no tag has a positive track in the train split.*rock, Hip-Hop, jazz"):
         require_positives(labels[["rock", "Hip-Hop", "jazz"]].to_numpy(), ["rock", "Hip-Hop", "jazz"], "train")
-    summary, _ = evaluate_scorer(*_scores_and_labels(positives=True), {"split": "test"})
+    summary, _ = evaluate_scorer(*_scores_and_labels(positives=True), EvaluationParams(split="test"))
     assert summary["n_tags_scored"] == 3
 
 
@@ -190,7 +193,7 @@ def test_a_tag_threshold_above_every_weight_stops_ingestion_naming_it():
 
     tracks = pd.DataFrame({"track_id": ["TRAAAAA00000000001", "TRAAAAA00000000002"], "split": ["train", "test"]})
     lastfm = pd.DataFrame({"track_id": tracks["track_id"], "tag": ["rock", "jazz"], "weight": [100.0, 90.0]})
-    params = {"tag_threshold": 101, "max_bad_tag_rows_fraction": 0.01}
+    params = IngestionParams(tag_threshold=101, tag_weight_max=1000, max_bad_tag_rows_fraction=0.01)
     with pytest.raises(
         MSDDataError,
         match=r"no tag has a positive track in the train split.*highest weight .* is 100; ingestion.tag_threshold is 101",
@@ -200,12 +203,13 @@ def test_a_tag_threshold_above_every_weight_stops_ingestion_naming_it():
 
 def test_a_wrong_split_name_is_refused_by_name():
     from msd_tagging.errors import ParameterError
-    from msd_tagging.pipelines.evaluation.nodes import evaluate_scorer
 
     with pytest.raises(
         ParameterError, match=r"parameter evaluation.split: 'foo' is not one of 'train', 'valid', 'test'"
     ):
-        evaluate_scorer(*_scores_and_labels(positives=True), {"split": "foo"})
+        EvaluationParams(split="foo")
+    with pytest.raises(ParameterError, match=r"parameter reporting.cold_start.split: 'tset' is not one of"):
+        ReportingParams(cold_start={"split": "tset"})
 
 
 # --- 3. figure and playlist tags checked against the vocabulary ---------------------
@@ -222,7 +226,8 @@ def test_figure_tags_missing_from_a_short_vocabulary_are_skipped_with_a_warning(
     labels = pd.DataFrame(
         {"track_id": ids, "rock": [i % 2 for i in range(40)], "jazz": [i % 3 == 0 for i in range(40)]}
     ).astype({"jazz": int})
-    params = {"k": 3, "seed": 0, "highlight_tag": "Hip-Hop", "grid_tags": ["Hip-Hop", "jazz", "80s"]}
+    chosen = {"highlight_tag": "Hip-Hop", "grid_tags": ["Hip-Hop", "jazz", "80s"]}
+    params = FiguresParams(**chosen, agreement={"k": 3, "seed": 0, **chosen})
     with caplog.at_level("WARNING"):
         result = tag_agreement(vectors, labels, params)
     assert list(result["tags"]) == ["jazz"]
@@ -250,7 +255,7 @@ def test_a_dangling_symlink_in_the_audio_root_is_missing_audio_named(tmp_path):
     assert listing.set_index("path").loc["stray.mp3", "link"] == "dangling"
     tracks = pd.DataFrame({"track_id": ids, "split": ["train", "test"]})
     out, stats = resolve_audio(
-        tracks, AudioPathIndex(), listing, {"report_max_listed": 10, "max_missing_audio_fraction": 0.9}
+        tracks, AudioPathIndex(), listing, IngestionParams(report_max_listed=10, max_missing_audio_fraction=0.9)
     )
     assert out["audio_status"].tolist() == ["ok", "dangling_link"]
     assert stats["tracks_without_audio"]["dangling_link"] == [
@@ -278,7 +283,7 @@ def test_a_link_pointing_outside_the_audio_root_is_followed_and_counted(tmp_path
         pd.DataFrame({"track_id": [track], "split": ["train"]}),
         AudioPathIndex(),
         listing,
-        {"report_max_listed": 10, "max_missing_audio_fraction": 0.0},
+        IngestionParams(report_max_listed=10, max_missing_audio_fraction=0.0),
     )
     assert out["audio_status"].tolist() == ["ok"]
     assert stats["links_outside_audio_root"] == {"count": 1, "paths": [f"A/A/A/{track}.mp3"]}
@@ -309,61 +314,106 @@ def test_tag_audio_reports_a_nan_wav_and_tags_the_rest(tmp_path):
 # --- 6. parameters are checked at the start, by name -------------------------------
 
 
-@pytest.mark.parametrize(
-    ("block_name", "change", "message"),
-    [
-        ("listening", {"bpr": {"factors": "abc"}}, r"listening.bpr.factors: 'abc' is not a whole number"),
-        (
-            "listening",
-            {"bpr": {"factors": -5}},
-            r"listening.bpr.factors: -5 is out of range. Fix: use a whole number of at least 1",
-        ),
-        ("listening", {"bpr": {"iterations": -1}}, r"listening.bpr.iterations: -1 is out of range"),
-        ("listening", {"top_n": None}, r"listening.top_n: is required but missing"),
-        ("tag_audio", {"top_k": 0}, r"tag_audio.top_k: 0 is out of range"),
-        (
-            "audio",
-            {"train": {"device": "cuda"}},
-            r"audio.train.device: 'cuda' asked for, but this torch .* Fix: set audio.train.device: auto",
-        ),
-        ("audio", {"train": {"device": "gpu0"}}, r"audio.train.device: 'gpu0' is not a device"),
-        ("evaluation", {"split": "foo"}, r"evaluation.split: 'foo' is not one of"),
-    ],
-)
-def test_parameters_are_checked_by_name_before_the_run(block_name, change, message):
-    import copy
+def _project_parameters(tmp_path, runtime: dict | None = None) -> dict:
+    """The base env's parameters as a run loads them, with ``runtime`` as ``--params`` would add."""
+    from kedro.config import OmegaConfigLoader
 
-    import yaml
-
-    from msd_tagging.errors import ParameterError
-    from msd_tagging.hooks import check_parameters
+    from msd_tagging import settings
     from tests.conftest import REPO
 
-    parameters = {}
-    for path in sorted((REPO / "conf/base").glob("parameters_*.yml")):
-        parameters.update(
-            yaml.safe_load(
-                path.read_text().replace("${globals:raw_root}", "/raw").replace("${globals:splits.n_train}", "10")
-            )
-        )
-    parameters["figures"]["agreement"].update(highlight_tag="Hip-Hop", grid_tags=[])
-    check_parameters(
-        copy.deepcopy(parameters), {"audio", "listening", "tag_audio", "evaluation", "reporting"}
-    )  # the shipped ones pass
-    for key, value in change.items():
-        if isinstance(value, dict):
-            parameters[block_name][key].update(value)
-        elif value is None:
-            del parameters[block_name][key]
-        else:
-            parameters[block_name][key] = value
-    if block_name == "audio" and change["train"]["device"] == "cuda":
-        import torch
+    loader = OmegaConfigLoader(str(REPO / "conf"), **settings.CONFIG_LOADER_ARGS, runtime_params=runtime or {})
+    return loader["parameters"]
 
-        if torch.cuda.is_available():
-            pytest.skip("this machine has CUDA")
-    with pytest.raises(ParameterError, match=message):
-        check_parameters(parameters, {block_name})
+
+def _nested(dotted: str, value) -> dict:
+    head, _, rest = dotted.partition(".")
+    return {head: _nested(rest, value) if rest else value}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("listening.bpr.factors", "abc", r"listening.bpr.factors: 'abc' is not a whole number"),
+        (
+            "listening.bpr.factors",
+            -5,
+            r"listening.bpr.factors: -5 is out of range. Fix: use a whole number of at least 1",
+        ),
+        ("listening.bpr.iterations", -1, r"listening.bpr.iterations: -1 is out of range"),
+        ("listening.bpr.factor", 10, r"listening.bpr.factor: unknown setting; listening.bpr accepts factors"),
+        ("listening.top_n", None, r"listening.top_n: None is not a whole number"),
+        ("tag_audio.top_k", 0, r"tag_audio.top_k: 0 is out of range"),
+        ("audio.train.device", "gpu0", r"audio.train.device: 'gpu0' is not a device"),
+        ("audio.model_source", "msd_resnet", r"audio.model_source: 'msd_resnet' is not one of 'train'"),
+        ("evaluation.split", "foo", r"evaluation.split: 'foo' is not one of"),
+        ("ingestion.tag_threshold", "abc", r"ingestion.tag_threshold: 'abc' is not a number"),
+        ("ingestion.max_missing_audio_fraction", "abc", r"ingestion.max_missing_audio_fraction: 'abc' is not a number"),
+        ("ingestion.report_max_listed", -3, r"ingestion.report_max_listed: -3 is out of range"),
+        ("ingestion.vocabulary.top_n", 0, r"ingestion.vocabulary.top_n: 0 is out of range"),
+        ("scoring.fusion.grid_step", 0, r"scoring.fusion.grid_step: 0 must be above 0"),
+        ("scoring.fusion.shrinkage", "abc", r"scoring.fusion.shrinkage: 'abc' is not a number"),
+        ("scoring.core.drop_fraction", 1.5, r"scoring.core.drop_fraction: 1.5 is out of range"),
+        ("scoring.classifier.cs", [], r"scoring.classifier.cs: is empty"),
+        ("reporting.playlists.length", "abc", r"reporting.playlists.length: 'abc' is not a whole number"),
+        ("reporting.cold_start.popularity_edges", "abc", r"reporting.cold_start.popularity_edges: 'abc' is not a list"),
+        ("reporting.cold_start.popularity_edges", [1, 5], r"popularity_edges: \[1.0, 5.0\] must start at 0"),
+        ("figures.tsne.perplexity", "abc", r"figures.tsne.perplexity: 'abc' is not a number"),
+        ("figures.agreement.k", 0, r"figures.agreement.k: 0 is out of range"),
+        ("demo_data.n_users", "abc", r"demo_data.n_users: 'abc' is not a whole number"),
+        ("demo_data.era_audible", 2, r"demo_data.era_audible: 2 is out of range"),
+    ],
+)
+def test_parameters_are_checked_by_name_before_the_run(tmp_path, key, value, message):
+    """Kedro builds every typed block the pipelines read before the first node
+    (``msd_tagging.params``); each wrong value is named by its dotted key."""
+    from kedro.validation import ParameterValidationError, ParameterValidator
+
+    from msd_tagging.pipeline_registry import register_pipelines
+
+    validator = ParameterValidator(register_pipelines())
+    validator.validate_raw_params(_project_parameters(tmp_path))  # the shipped ones pass
+    with pytest.raises(ParameterValidationError, match=message):
+        validator.validate_raw_params(_project_parameters(tmp_path, _nested(key, value)))
+
+
+def test_cuda_asked_for_without_cuda_is_named_before_the_run():
+    import torch
+
+    from msd_tagging.errors import ParameterError
+    from msd_tagging.params import AudioParams
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(
+        ParameterError,
+        match=r"audio.train.device: 'cuda' asked for, but this torch .* Fix: set audio.train.device: auto",
+    ):
+        AudioParams(train={"device": "cuda"})
+
+
+def test_every_parameter_a_node_reads_is_a_typed_top_level_block():
+    """So Kedro checks every block before the run: no node reads an untyped ``params:``
+    input, or a key inside a block (two nodes would then ask for overlapping parts)."""
+    import inspect
+    import typing
+
+    from msd_tagging.config import is_block
+    from msd_tagging.pipeline_registry import register_pipelines
+
+    seen = set()
+    for pipeline in register_pipelines().values():
+        for node in pipeline.nodes:
+            names = list(inspect.signature(node.func).parameters)
+            hints = typing.get_type_hints(node.func)
+            for dataset, argument in zip(node.inputs, names, strict=False):
+                if not dataset.startswith("params:"):
+                    continue
+                assert "." not in dataset, f"{node.name} reads {dataset}, a key inside a block"
+                assert is_block(hints.get(argument)), f"{node.name}: {argument} ({dataset}) is not a typed block"
+                seen.add(dataset.removeprefix("params:"))
+    assert seen == {
+        "audio", "demo_data", "evaluation", "figures", "ingestion", "listening", "reporting", "scoring", "tag_audio"
+    }  # fmt: skip
 
 
 def test_top_n_at_least_the_training_tracks_is_warned(caplog):
@@ -372,16 +422,17 @@ def test_top_n_at_least_the_training_tracks_is_warned(caplog):
 
     vectors, audio, tracks, labels, params = _node_inputs()
     with caplog.at_level("WARNING"):
-        mf_centroid_scores(vectors, audio, tracks, labels, {**params, "top_n": 100000})
+        mf_centroid_scores(vectors, audio, tracks, labels, dataclasses.replace(params, top_n=100000))
     assert "listening.top_n=100000 is not below the" in caplog.text and "cannot tell tags apart" in caplog.text
 
 
 def test_a_wrong_parameter_stops_a_kedro_run_before_its_first_node(tmp_path, monkeypatch):
-    from msd_tagging.errors import ParameterError
+    from kedro.validation import ParameterValidationError
+
     from tests.test_run import _conf, _run, _tiny_env
 
     conf = _conf(tmp_path, {"tiny": _tiny_env(tmp_path)})
-    with pytest.raises(ParameterError, match=r"listening.bpr.factors: 'abc' is not a whole number"):
+    with pytest.raises(ParameterValidationError, match=r"listening.bpr.factors: 'abc' is not a whole number"):
         _run(conf, "tiny", tmp_path, monkeypatch, params={"listening": {"bpr": {"factors": "abc"}}})
     assert not (tmp_path / "data/01_raw/tiny").exists()  # stopped before the world was drawn
 
@@ -520,10 +571,10 @@ def test_null_tag_weights_stop_ingestion_naming_the_file(tmp_path):
             tracks,
             read_lastfm_tags_db(path),
             ["rock", "jazz"],
-            {"tag_threshold": 50, "max_bad_tag_rows_fraction": 0.01},
+            IngestionParams(tag_threshold=50, max_bad_tag_rows_fraction=0.01),
         )
     labels, stats = build_tag_labels(
-        tracks, read_lastfm_tags_db(path), ["rock", "jazz"], {"tag_threshold": 50, "max_bad_tag_rows_fraction": 0.9}
+        tracks, read_lastfm_tags_db(path), ["rock", "jazz"], IngestionParams(max_bad_tag_rows_fraction=0.9)
     )
     assert stats["lastfm_rows_unusable"]["by_reason"] == {"null_weight": 2}
     assert labels["jazz"].tolist() == [1, 0]
@@ -573,13 +624,14 @@ def test_tag_audio_patterns_work_as_bare_extensions_and_quoted_globs(tmp_path):
     from kedro.framework.cli.utils import _split_params
 
     from msd_tagging.errors import ParameterError
-    from msd_tagging.pipelines.tag_audio.nodes import TagAudioConfig, find_audio
+    from msd_tagging.params import TagAudioParams
+    from msd_tagging.pipelines.tag_audio.nodes import find_audio
 
     (tmp_path / "a.wav").write_bytes(b"x")
     (tmp_path / "b.flac").write_bytes(b"x")
     (tmp_path / "c.mp3").write_bytes(b"x")
     for given, expected in (("wav", ["a.wav"]), ("wav|flac", ["a.wav", "b.flac"]), ("*.mp3", ["c.mp3"])):
-        config = TagAudioConfig(input_dir=str(tmp_path), pattern=given)
+        config = TagAudioParams(input_dir=str(tmp_path), pattern=given)
         assert [p.name for p in find_audio(config.input_dir, config.globs, True)] == expected
     context = Context(__import__("click").Command("run"))
     documented = _split_params(
@@ -587,7 +639,7 @@ def test_tag_audio_patterns_work_as_bare_extensions_and_quoted_globs(tmp_path):
     )  # the README's form, after the shell
     assert documented == {"tag_audio": {"pattern": "*.wav"}}
     with pytest.raises(ParameterError, match="tag_audio.pattern"):
-        TagAudioConfig(input_dir=str(tmp_path), pattern="")
+        TagAudioParams(input_dir=str(tmp_path), pattern="")
 
 
 # --- 11. long recordings in bounded memory --------------------------------------------

@@ -3,6 +3,8 @@ the vocabulary, and the demo world exported as tables."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from kedro.io import DatasetError
 
 from msd_tagging.datasets import TableDataset
 from msd_tagging.errors import MSDDataError, ParameterError
+from msd_tagging.params import IngestionParams, VocabularyConfig
 from msd_tagging.pipelines.ingestion.tables import (
     assign_split,
     catalogue_audio_paths,
@@ -21,7 +24,7 @@ from msd_tagging.pipelines.ingestion.tables import (
 from msd_tagging.readers.tables import read_plays, read_tags, read_tracks
 from msd_tagging.splitting import SplitConfig, artist_disjoint_split, split_balance
 
-INGESTION = {"tag_threshold": 50, "max_unknown_id_fraction": 0.01, "vocabulary": {"top_n": 50}, "split": {}}
+INGESTION = IngestionParams(source="tables", tag_threshold=50, max_unknown_id_fraction=0.01)
 
 
 def _table(tmp_path, name: str, text: str | bytes) -> pd.DataFrame:
@@ -143,8 +146,10 @@ def test_vocabulary_merges_spellings_and_counts_tracks_not_rows(tmp_path):
     rows = "track_id,tag,weight\nt1,Hip-Hop,90\nt2,hip hop,90\nt3,hip-hop,80\nt1,rock,90\nt1,rock,95\nt2,jazz,10\n"
     tags = read_tags(_table(tmp_path, "tags.csv", rows))
     assert choose_vocabulary(tags, None, INGESTION) == ["Hip-Hop", "rock"]  # jazz is below the threshold
-    assert choose_vocabulary(tags, None, {**INGESTION, "vocabulary": {"top_n": 1}}) == ["Hip-Hop"]
-    given = {**INGESTION, "vocabulary": {"tags": ["jazz", "rock"]}}
+    assert choose_vocabulary(tags, None, dataclasses.replace(INGESTION, vocabulary=VocabularyConfig(top_n=1))) == [
+        "Hip-Hop"
+    ]
+    given = dataclasses.replace(INGESTION, vocabulary=VocabularyConfig(tags=["jazz", "rock"]))
     assert choose_vocabulary(tags, None, given) == ["jazz", "rock"]
     unweighted = read_tags(_table(tmp_path, "plain.csv", "track_id,tag\nt1,jazz\nt2,jazz\nt1,rock\n"))
     assert choose_vocabulary(unweighted, None, INGESTION) == ["jazz", "rock"]  # any row is a positive

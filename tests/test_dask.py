@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +14,7 @@ from msd_tagging.audio.signal import DamageConfig, MelConfig
 from msd_tagging.audio.store import ExtractionPlan, FeatureStore, write_plan
 from msd_tagging.demo.writer import LAYOUT
 from msd_tagging.models.vgg import VGGConfig, VGGTagger
+from msd_tagging.params import AudioParams
 from msd_tagging.pipelines.audio.nodes import score_tracks
 
 distributed = pytest.importorskip("distributed")
@@ -73,9 +76,11 @@ def test_dask_scoring_equals_local(tiny_world, tiny_root, tmp_path, cluster):
         "chunk_frames": 32,
     }
     tracks = tiny_world.tracks[tiny_world.tracks["split"] != "none"][["track_id", "split"]]
-    train, scoring = {"device": "cpu", "eval_batch_size": 16}, {"tracks_per_task": 10}
-    local = score_tracks(model, store, tracks, train, scoring, None)
-    remote = score_tracks(model, store, tracks, train, scoring, cluster.scheduler_address)
+    local_params = AudioParams(train={"device": "cpu", "eval_batch_size": 16}, scoring={"tracks_per_task": 10})
+    local = score_tracks(model, store, tracks, local_params)
+    remote = score_tracks(
+        model, store, tracks, dataclasses.replace(local_params, dask_scheduler=cluster.scheduler_address)
+    )
     assert len(local) == len(store.track_ids)
     # Same tracks in the same order; probabilities equal to float32 rounding (the CPU
     # convolution sums in another order when a batch holds other chunks or threads).

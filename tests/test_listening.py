@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from msd_tagging.listening.centroids import centroid_scores, platt_calibrate, quantile_calibrate
 from msd_tagging.listening.factorisation import BPRConfig, factorise, play_matrix
+from msd_tagging.params import FiguresParams, ListeningParams
 from msd_tagging.pipelines.reporting.nodes import table_1
 from msd_tagging.scoring.scorers import SCORERS
 from msd_tagging.scoring.scorers import hybrid as hybrid_scores
@@ -125,7 +128,8 @@ def test_tag_agreement_beats_shuffled_on_a_clustered_tag():
     labels = pd.DataFrame(
         {"track_id": frame["track_id"], "rock": tagged.astype(np.uint8), "pop": (~tagged).astype(np.uint8)}
     )
-    result = tag_agreement(frame, labels, {"k": 5, "seed": 0, "highlight_tag": "rock", "grid_tags": ["rock"]})
+    figures = FiguresParams(agreement={"k": 5, "seed": 0, "highlight_tag": "rock", "grid_tags": ["rock"]})
+    result = tag_agreement(frame, labels, figures)
     rock = result["tags"]["rock"]
     assert rock["agreement"] > 0.9 and rock["shuffled"] < 0.5 and rock["ratio"] > 2
 
@@ -152,7 +156,7 @@ def _node_inputs():
     audio = pd.DataFrame({"track_id": ids, "a": np.where(group == 0, 0.8, 0.2) + rng.normal(0, 0.05, 40)})
     tracks = pd.DataFrame({"track_id": ids, "split": ["train"] * 30 + ["test"] * 10})
     labels = pd.DataFrame({"track_id": ids, "a": (group == 0).astype(int)})
-    params = {"use_bias": False, "top_n": 5, "drop_fraction": 0.0, "calibration": "platt", "platt_c": 1.0}
+    params = ListeningParams(use_bias=False, top_n=5, drop_fraction=0.0, calibration="platt", platt_c=1.0)
     return vectors, audio, tracks, labels, params
 
 
@@ -173,7 +177,7 @@ def test_mf_centroid_node_names_a_training_track_without_labels():
     with pytest.raises(MSDDataError, match="T3"):
         mf_centroid_scores(vectors, audio, tracks, labels[labels["track_id"] != "T3"], params)
     with pytest.raises(ValueError, match="parameter listening.calibration: .softmax. is not one of"):
-        mf_centroid_scores(vectors, audio, tracks, labels, {**params, "calibration": "softmax"})
+        dataclasses.replace(params, calibration="softmax")
 
 
 def test_blocked_neighbours_equal_dense_and_stay_within_their_memory():

@@ -4,6 +4,7 @@ and in the hybrid (``audio.model_source``)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from msd_tagging.models.pretrained import (
     pretrained_record,
 )
 from msd_tagging.models.tagger import Tagger
+from msd_tagging.params import AudioParams, TagAudioParams
 
 REFERENCE = Path(__file__).parent / "data" / "musicnn_reference.npz"
 
@@ -119,18 +121,18 @@ def _folder(tmp_path: Path) -> Path:
     return folder
 
 
-def _params(folder: Path, **extra) -> dict:
-    return {"input_dir": str(folder), "pattern": "flac|ogg|wav|mp3", "top_k": 3, **extra}
+def _params(folder: Path, **extra) -> TagAudioParams:
+    return TagAudioParams(**{"input_dir": str(folder), "pattern": "flac|ogg|wav|mp3", "top_k": 3, **extra})
+
+
+CPU = AudioParams(train={"device": "cpu", "eval_batch_size": 64})
 
 
 def test_tag_audio_with_a_pretrained_model_writes_tags_and_embeddings(tmp_path):
     from msd_tagging.pipelines.tag_audio.nodes import tag_audio_files
 
     folder = _folder(tmp_path)
-    train = {"device": "cpu", "eval_batch_size": 64}
-    table, report, embeddings = tag_audio_files(
-        None, _params(folder, model="msd_vgg", embeddings=True), MelConfig().as_dict(), {}, train
-    )
+    table, report, embeddings = tag_audio_files(None, _params(folder, model="msd_vgg", embeddings=True), CPU)
     assert dict(zip(table["file"], table["status"], strict=True)) == {
         "empty.mp3": "zero_byte",
         "noise.ogg": "ok",
@@ -142,7 +144,7 @@ def test_tag_audio_with_a_pretrained_model_writes_tags_and_embeddings(tmp_path):
     assert list(embeddings["file"]) == ["noise.ogg", "short.wav", "tone.flac"]
     assert embeddings.shape[1] == 1 + 256
     # Without embeddings, the default model, and no rows in the embeddings table.
-    table, report, embeddings = tag_audio_files(None, _params(folder), MelConfig().as_dict(), {}, train)
+    table, report, embeddings = tag_audio_files(None, _params(folder), CPU)
     assert report["model"] == "msd_musicnn" and embeddings.empty
 
 
@@ -150,15 +152,14 @@ def test_tag_audio_says_what_to_do_without_a_trained_model_or_with_other_feature
     from msd_tagging.pipelines.tag_audio.nodes import tag_audio_files
 
     folder = _folder(tmp_path)
-    train = {"device": "cpu", "eval_batch_size": 64}
     with pytest.raises(MSDDataError, match="no trained model yet"):
-        tag_audio_files(None, _params(folder, model="trained"), MelConfig().as_dict(), {}, train)
+        tag_audio_files(None, _params(folder, model="trained"), CPU)
     with pytest.raises(MSDDataError, match="n_mels: run 64, model 96"):
-        tag_audio_files(None, _params(folder, model="msd_vgg"), {**MelConfig().as_dict(), "n_mels": 64}, {}, train)
+        tag_audio_files(None, _params(folder, model="msd_vgg"), dataclasses.replace(CPU, mel=MelConfig(n_mels=64)))
     with pytest.raises(ParameterError, match="tag_audio.model"):
-        tag_audio_files(None, _params(folder, model="msd_resnet"), MelConfig().as_dict(), {}, train)
+        _params(folder, model="msd_resnet")
     with pytest.raises(ParameterError, match="tag_audio.embeddings"):
-        tag_audio_files(None, _params(folder, model="trained", embeddings=True), MelConfig().as_dict(), {}, train)
+        _params(folder, model="trained", embeddings=True)
 
 
 def test_a_30_minute_recording_is_tagged_in_bounded_memory(tmp_path):
@@ -178,13 +179,7 @@ def test_a_30_minute_recording_is_tagged_in_bounded_memory(tmp_path):
             out.write(np.stack([tone, 0.8 * tone], axis=1).astype(np.float32))
     tracemalloc.start()
     try:
-        table, report, _ = tag_audio_files(
-            None,
-            _params(folder, model="msd_vgg", pattern="flac"),
-            MelConfig().as_dict(),
-            {},
-            {"device": "cpu", "eval_batch_size": 64},
-        )
+        table, report, _ = tag_audio_files(None, _params(folder, model="msd_vgg", pattern="flac"), CPU)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

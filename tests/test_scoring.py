@@ -8,6 +8,7 @@ import pytest
 
 from msd_tagging.listening.centroids import centroid_scores, nearest_to_centroids
 from msd_tagging.models.classifier import fit_tag_classifier
+from msd_tagging.params import ScoringParams
 from msd_tagging.pipelines.reporting.nodes import extended_table
 from msd_tagging.scoring.evaluation import popularity_bins
 from msd_tagging.scoring.scorers import learned_fusion
@@ -68,7 +69,7 @@ def test_learned_fusion_is_fitted_on_validation_only():
     audio, listening, labels = _fusion_case(n=600)
     splits = ["valid"] * 300 + ["test"] * 300
     a, m, y, tracks = _split_frames(audio, listening, labels, splits)
-    params = {"grid_step": 0.05, "shrinkage": 5}
+    params = ScoringParams(fusion={"grid_step": 0.05, "shrinkage": 5})
     _, report = learned_fusion(a, m, y, tracks, params, per_tag=True)
     assert report["fitted_on"] == "valid" and report["tracks"] == 300
 

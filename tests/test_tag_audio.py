@@ -10,6 +10,7 @@ import torch
 from msd_tagging.demo.synth import render_track
 from msd_tagging.errors import MSDDataError
 from msd_tagging.models.vgg import VGGConfig, VGGTagger
+from msd_tagging.params import AudioParams, TagAudioParams
 from msd_tagging.pipelines.tag_audio.nodes import tag_audio_files
 
 AUDIO = {
@@ -32,7 +33,7 @@ AUDIO = {
     },
     "train": {"device": "cpu", "eval_batch_size": 8},
 }
-AUDIO_ARGS = (AUDIO["mel"], AUDIO["damage"], AUDIO["train"])  # tag_audio's audio.mel, audio.damage, audio.train
+AUDIO_ARGS = (AudioParams(**AUDIO),)  # tag_audio's audio block
 ATTRS = dict(
     genre="rock",
     lead="clean_guitar",
@@ -57,19 +58,21 @@ def _model(tags=("rock", "jazz", "80s")) -> dict:
     }
 
 
-def _params(folder, **overrides) -> dict:
-    return {
-        "input_dir": str(folder),
-        "model": "trained",  # the small VGG above, on 16 bands
-        "pattern": "*.mp3",
-        "recursive": True,
-        "limit": None,
-        "expected_seconds": 0.0,
-        "top_k": 2,
-        "batch_files": 2,
-        "report_max_listed": 10,
-        **overrides,
-    }
+def _params(folder, **overrides) -> TagAudioParams:
+    return TagAudioParams(
+        **{
+            "input_dir": str(folder),
+            "model": "trained",  # the small VGG above, on 16 bands
+            "pattern": "*.mp3",
+            "recursive": True,
+            "limit": None,
+            "expected_seconds": 0.0,
+            "top_k": 2,
+            "batch_files": 2,
+            "report_max_listed": 10,
+            **overrides,
+        }
+    )
 
 
 @pytest.fixture()

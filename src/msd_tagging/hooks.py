@@ -1,5 +1,5 @@
-"""Run hooks: plain log lines outside a terminal, parameters checked before the first node,
-and per-node wall time and peak memory, logged, so every run says what it cost.
+"""Run hooks: plain log lines outside a terminal, and per-node wall time and peak memory,
+logged, so every run says what it cost.
 
 Rich lays a log out for the terminal's width and, when stdout is not a terminal (CI, a
 pipe, ``kedro run > run.log``), for 80 columns: every long line, URL and cost-table row is
@@ -110,59 +110,15 @@ class _PeakSampler:
         return self._sampled
 
 
-def check_parameters(parameters: dict, used: set[str]) -> None:
-    """Build every config block the pipeline reads, so a wrong parameter stops the run at
-    its start, named, instead of minutes later inside a node.
-
-    Args:
-        parameters: all parameters of the run.
-        used: top-level blocks the pipeline's nodes read (``params:audio.mel`` -> ``audio``).
-    """
-    from msd_tagging.audio.signal import DamageConfig, MelConfig
-    from msd_tagging.config import block, choice
-    from msd_tagging.listening.centroids import check_centroid_params
-    from msd_tagging.listening.factorisation import factorisation_config
-    from msd_tagging.models.training import choose_device, train_config
-    from msd_tagging.pipelines.audio.nodes import MODEL_SOURCES
-    from msd_tagging.pipelines.tag_audio.nodes import TagAudioConfig
-    from msd_tagging.scoring.evaluation import check_split
-
-    if "audio" in used:
-        audio = parameters["audio"]
-        block(audio["mel"], "audio.mel", MelConfig)
-        block(audio["damage"], "audio.damage", DamageConfig)
-        choice(audio.get("model_source", "train"), "audio.model_source", MODEL_SOURCES)
-        choose_device(train_config(audio["train"]).device)  # scoring runs there too
-    if "listening" in used:
-        factorisation_config(parameters["listening"])
-        check_centroid_params(parameters["listening"])
-    if "tag_audio" in used:
-        block(parameters["tag_audio"], "tag_audio", TagAudioConfig)
-    if "ingestion" in used and parameters["ingestion"].get("source") == "tables":
-        from msd_tagging.pipelines.ingestion.tables import check_tables_params
-
-        check_tables_params(parameters["ingestion"])
-    if "evaluation" in used:
-        check_split(parameters["evaluation"].get("split"), "evaluation.split")
-    if "reporting" in used:
-        check_split(parameters["reporting"]["cold_start"].get("split"), "reporting.cold_start.split")
-
-
 class RunStartHooks:
-    """Plain log lines outside a terminal (:func:`plain_logs_outside_terminal`), and
-    :func:`check_parameters` before the pipeline's first node."""
+    """Plain log lines outside a terminal (:func:`plain_logs_outside_terminal`).
+
+    Parameters need no hook: every node takes its blocks typed (``msd_tagging.params``),
+    and Kedro builds and checks them before the first node runs."""
 
     @hook_impl
     def after_context_created(self, context) -> None:
         plain_logs_outside_terminal()
-
-    @hook_impl
-    def before_pipeline_run(self, run_params: dict, pipeline, catalog) -> None:
-        used = {
-            name.removeprefix("params:").split(".")[0] for name in pipeline.datasets() if name.startswith("params:")
-        }
-        if used:
-            check_parameters(catalog.load("parameters"), used)
 
 
 _COST_ROW = re.compile(r"msd_tagging\.hooks:\s+(\S+)\s+([\d.]+) s\s+\(\s*([\d.]+) \+\s*([\d.]+)\)\s+(\d+|\?) MB")

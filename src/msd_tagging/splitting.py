@@ -9,12 +9,10 @@ every split receives its share of every tag: iterative stratification (Sechidis 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
-from msd_tagging.config import integer, number
+from msd_tagging.config import parameters, setting
 from msd_tagging.errors import ParameterError
 
 SPLITS = ("train", "valid", "test")
@@ -22,7 +20,7 @@ SPLITS = ("train", "valid", "test")
 PONS_PROPORTIONS = (201680 / 241889, 11774 / 241889, 28435 / 241889)
 
 
-@dataclass(frozen=True)
+@parameters("ingestion.split")
 class SplitConfig:
     """How a split is made (``ingestion.split``).
 
@@ -32,9 +30,9 @@ class SplitConfig:
         min_positives: a tag with fewer positives than this in a split is reported.
     """
 
-    proportions: tuple[float, float, float] = PONS_PROPORTIONS
-    seed: int = 20191104
-    min_positives: int = 1
+    proportions: tuple[float, ...] = setting(PONS_PROPORTIONS, minimum=0.0)
+    seed: int = setting(20191104, minimum=0)
+    min_positives: int = setting(1, minimum=0)
 
     def __post_init__(self):
         name = "ingestion.split"
@@ -45,12 +43,8 @@ class SplitConfig:
                 f"needs 3 shares (train, valid, test), got {len(shares)}.",
                 fix="e.g. [0.8, 0.1, 0.1]",
             )
-        for i, share in enumerate(shares):
-            number(share, f"{name}.proportions[{i}]", minimum=0.0)
         if sum(shares) <= 0 or shares[0] <= 0 or shares[2] <= 0:
             raise ParameterError(f"{name}.proportions", "train and test need a share above 0.")
-        integer(self.seed, f"{name}.seed", minimum=0)
-        integer(self.min_positives, f"{name}.min_positives", minimum=0)
         object.__setattr__(self, "proportions", tuple(float(s) / sum(shares) for s in shares))
 
 

@@ -172,7 +172,6 @@ def test_parameters_file_matches_config_defaults():
     params = yaml.safe_load((Path(__file__).resolve().parents[2] / "conf/base/parameters_demo_data.yml").read_text())[
         "demo_data"
     ]
-    params.pop("generate")
     params["n_train"] = DemoWorldConfig().n_train  # an interpolation from globals.yml in the file
     assert params == asdict(DemoWorldConfig())
 

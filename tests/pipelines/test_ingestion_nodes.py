@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,16 +11,13 @@ import pytest
 from msd_tagging.errors import MSDDataError
 from msd_tagging.listening.plays import build_plays, map_songs_to_tracks
 from msd_tagging.mapping import IdMaps
+from msd_tagging.params import IngestionParams
 from msd_tagging.pipelines.ingestion import nodes
 from msd_tagging.readers import AudioPathIndex
 
-PARAMS = {
-    "n_train": 2,
-    "tag_threshold": 50,
-    "max_missing_audio_fraction": 0.5,
-    "report_max_listed": 10,
-    "max_bad_tag_rows_fraction": 0.01,
-}
+PARAMS = IngestionParams(
+    n_train=2, tag_threshold=50, max_missing_audio_fraction=0.5, report_max_listed=10, max_bad_tag_rows_fraction=0.01
+)
 
 
 def tid(i: int) -> str:
@@ -154,7 +153,7 @@ def test_tag_labels_merge_spellings_and_threshold(split_tracks):
 def test_resolve_audio_statuses(split_tracks):
     listing = pd.DataFrame({"path": ["A/A/A/" + tid(0) + ".mp3", "A/A/A/" + tid(1) + ".mp3"], "size_bytes": [1000, 0]})
     tracks, stats = nodes.resolve_audio(
-        split_tracks, AudioPathIndex(), listing, {**PARAMS, "max_missing_audio_fraction": 0.9}
+        split_tracks, AudioPathIndex(), listing, dataclasses.replace(PARAMS, max_missing_audio_fraction=0.9)
     )
     assert tracks["audio_status"].tolist() == ["ok", "empty", "missing", "missing", "missing"]
     assert stats["tracks_without_audio"]["empty"] == [

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
+from typing import Literal
 
 import numpy as np
 
 from msd_tagging.audio.workers import c_stderr_captured
-from msd_tagging.config import choice, integer, number
+from msd_tagging.config import number, parameters, setting
 from msd_tagging.errors import MSDDataError
 
 STATUSES = ("ok", "zero_byte", "unreadable", "not_audio", "truncated", "too_short", "silent")
@@ -28,34 +29,27 @@ STATUSES = ("ok", "zero_byte", "unreadable", "not_audio", "truncated", "too_shor
 MIN_SAMPLE_RATE = 4000
 
 
-@dataclass(frozen=True)
+@parameters("audio.mel")
 class MelConfig:
     """Log-mel front end (Pons et al. 2018 / musicnn defaults)."""
 
-    sample_rate: int = 16000
-    n_fft: int = 512
-    hop_length: int = 256
-    n_mels: int = 96
-    fmin: float = 0.0
-    fmax: float | None = None  # None: sample_rate / 2
-    log: str = "log10"  # "log10": log10(1 + 10000·mel); "db": 10·log10(max(mel, 1e-10)), top 80 dB
+    sample_rate: int = setting(16000, minimum=MIN_SAMPLE_RATE)
+    n_fft: int = setting(512, minimum=16)
+    hop_length: int = setting(256, minimum=1)
+    n_mels: int = setting(96, minimum=1)
+    fmin: float = setting(0.0, minimum=0.0)
+    fmax: float | None = setting(None, minimum=0.0)  # None: sample_rate / 2
+    log: Literal["log10", "db"] = "log10"  # log10(1 + 10000·mel); "db": 10·log10(max(mel, 1e-10)), top 80 dB
 
     def __post_init__(self):
-        name = "audio.mel"
-        integer(self.sample_rate, f"{name}.sample_rate", minimum=MIN_SAMPLE_RATE)
-        integer(self.n_fft, f"{name}.n_fft", minimum=16)
-        integer(self.hop_length, f"{name}.hop_length", minimum=1)
-        integer(self.n_mels, f"{name}.n_mels", minimum=1)
-        number(self.fmin, f"{name}.fmin", minimum=0.0)
         if self.fmax is not None:
-            number(self.fmax, f"{name}.fmax", above=self.fmin, maximum=self.sample_rate / 2)
-        choice(self.log, f"{name}.log", ("log10", "db"))
+            number(self.fmax, "audio.mel.fmax", above=self.fmin, maximum=self.sample_rate / 2)
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-@dataclass(frozen=True)
+@parameters("audio.damage")
 class DamageConfig:
     """When a decoded file counts as damaged.
 
@@ -69,19 +63,12 @@ class DamageConfig:
         keep_silent: extract features from silent clips anyway (still reported).
     """
 
-    expected_seconds: float = 0.0
-    truncation_tolerance: float = 0.1
-    min_seconds: float = 1.0
-    silence_peak: float = 1e-4
+    expected_seconds: float = setting(0.0, minimum=0.0)
+    truncation_tolerance: float = setting(0.1, minimum=0.0, maximum=1.0)
+    min_seconds: float = setting(1.0, minimum=0.0)
+    silence_peak: float = setting(1e-4, minimum=0.0)
     keep_truncated: bool = False
     keep_silent: bool = False
-
-    def __post_init__(self):
-        name = "audio.damage"
-        number(self.expected_seconds, f"{name}.expected_seconds", minimum=0.0)
-        number(self.truncation_tolerance, f"{name}.truncation_tolerance", minimum=0.0, maximum=1.0)
-        number(self.min_seconds, f"{name}.min_seconds", minimum=0.0)
-        number(self.silence_peak, f"{name}.silence_peak", minimum=0.0)
 
 
 class NotMusicAudio(ValueError):

@@ -20,11 +20,14 @@ from __future__ import annotations
 import hashlib
 import json
 import string
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from msd_tagging.config import choice, integer, parameters, setting
+from msd_tagging.errors import ParameterError
 
 # The 50-tag vocabulary in the order every published MSD result uses.
 MSD_50_TAGS = (
@@ -78,45 +81,55 @@ SPELLINGS = {
 OTHER_TAGS = ("seen live", "favorites", "awesome", "love", "british", "american", "Favourite")
 
 
-@dataclass(frozen=True)
+@parameters("demo_data")
 class DemoWorldConfig:
     """Size and shape of the demo world. Every field comes from ``parameters_demo_data.yml``."""
 
-    seed: int = 20191104
-    n_train: int = 1400  # first IDs of filtered_list_train.cP
-    n_valid: int = 200  # the rest of filtered_list_train.cP
-    n_test: int = 400  # filtered_list_test.cP
-    n_extra: int = 200  # tracks with plays but no audio and no split (the rest of the MSD)
-    n_duplicates: int = 24  # extra tracks that repeat another track's song
-    n_users: int = 5000
-    n_scenes: int = 16  # listener communities, by era and taste
-    activity_alpha: float = 2.2  # power-law exponent of tracks per listener
-    activity_min: int = 6
-    activity_max: int = 600
-    popularity_alpha: float = 1.2  # power-law exponent of track popularity
-    cold_fraction: float = 0.02  # split tracks nobody plays
-    repeated_rows: int = 20  # (user, song) rows split in two, as merged logs produce
-    n_mismatches: int = 6  # wrong song↔track matches listed in sid_mismatches.txt
-    n_accepted: int = 1  # of which manually accepted as right
-    era_weight: float = 2.5  # how strongly listeners follow their scene's eras
-    genre_weight: float = 1.6
-    quality_weight: float = 2.0
-    era_audible: float = 0.5  # share of tracks whose production sounds like their real era
-    untagged_fraction: float = 0.04  # tracks with no Last.fm tags at all
-    spurious_rate: float = 0.8  # mean number of random vocabulary tags per track
-    tag_dropout: float = 0.0  # share of vocabulary tag rows Last.fm users never gave (drawn apart:
-    # audio and listening stay the same world's)
-    seconds: float = 6.0  # clip length
-    sample_rate: int = 16000
-    workers: int = 0  # audio rendering processes; 0 = all cores
-    flaws: dict = field(
-        default_factory=lambda: {"zero_byte": 1, "truncated": 1, "missing": 1}
-    )  # damaged or absent audio among split tracks
+    generate: bool = True  # draw the world when its files are missing (false: use the raw files in place)
+    seed: int = setting(20191104, minimum=0)
+    n_train: int = setting(1400, minimum=1)  # first IDs of filtered_list_train.cP
+    n_valid: int = setting(200, minimum=1)  # the rest of filtered_list_train.cP
+    n_test: int = setting(400, minimum=1)  # filtered_list_test.cP
+    n_extra: int = setting(200, minimum=0)  # tracks with plays but no audio and no split (the rest of the MSD)
+    n_duplicates: int = setting(24, minimum=0)  # extra tracks that repeat another track's song
+    n_users: int = setting(5000, minimum=1)
+    n_scenes: int = setting(16, minimum=1)  # listener communities, by era and taste
+    activity_alpha: float = setting(2.2, above=0.0)  # power-law exponent of tracks per listener
+    activity_min: int = setting(6, minimum=1)
+    activity_max: int = setting(600, minimum=1)
+    popularity_alpha: float = setting(1.2, above=0.0)  # power-law exponent of track popularity
+    cold_fraction: float = setting(0.02, minimum=0.0, maximum=1.0)  # split tracks nobody plays
+    repeated_rows: int = setting(20, minimum=0)  # (user, song) rows split in two, as merged logs produce
+    n_mismatches: int = setting(6, minimum=0)  # wrong song↔track matches listed in sid_mismatches.txt
+    n_accepted: int = setting(1, minimum=0)  # of which manually accepted as right
+    era_weight: float = setting(2.5, minimum=0.0)  # how strongly listeners follow their scene's eras
+    genre_weight: float = setting(1.6, minimum=0.0)
+    quality_weight: float = setting(2.0, minimum=0.0)
+    era_audible: float = setting(0.5, minimum=0.0, maximum=1.0)  # share of tracks whose production sounds like
+    # their real era
+    untagged_fraction: float = setting(0.04, minimum=0.0, maximum=1.0)  # tracks with no Last.fm tags at all
+    spurious_rate: float = setting(0.8, minimum=0.0)  # mean number of random vocabulary tags per track
+    tag_dropout: float = setting(0.0, minimum=0.0, maximum=0.99)  # share of vocabulary tag rows Last.fm users
+    # never gave (drawn apart: audio and listening stay the same world's)
+    seconds: float = setting(6.0, above=0.0)  # clip length
+    sample_rate: int = setting(16000, minimum=4000)
+    workers: int = setting(0, minimum=0)  # audio rendering processes; 0 = all cores
+    flaws: dict = setting(factory=lambda: {"zero_byte": 1, "truncated": 1, "missing": 1})  # damaged or absent
+    # audio among split tracks
+
+    def __post_init__(self):
+        if self.activity_max < self.activity_min:
+            raise ParameterError("demo_data.activity_max", f"{self.activity_max} is below activity_min.")
+        if self.n_accepted > self.n_mismatches:
+            raise ParameterError("demo_data.n_accepted", f"{self.n_accepted} is more than n_mismatches.")
+        for flaw, count in self.flaws.items():
+            choice(flaw, "demo_data.flaws", ("zero_byte", "truncated", "missing"))
+            integer(count, f"demo_data.flaws.{flaw}", minimum=0)
 
     def fingerprint(self) -> str:
         """Stable hash of everything that shapes the written files: these fields (not
         ``workers``) and the generator's own code, so a changed generator redraws."""
-        shape = {k: v for k, v in asdict(self).items() if k != "workers"}
+        shape = {k: v for k, v in asdict(self).items() if k not in ("workers", "generate")}
         shape["generator"] = _generator_revision()
         return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -10,18 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from msd_tagging.config import choice, integer, number, require
-
 CALIBRATIONS = ("platt", "audio_quantiles", "cosine")
-
-
-def check_centroid_params(params: dict) -> None:
-    """Check the MF-centroid settings of the ``listening`` block."""
-    require(params, "listening", "use_bias", "drop_fraction", "top_n", "calibration", "platt_c")
-    integer(params["top_n"], "listening.top_n", minimum=1)
-    number(params["drop_fraction"], "listening.drop_fraction", minimum=0.0, maximum=0.95)
-    choice(params["calibration"], "listening.calibration", CALIBRATIONS)
-    number(params["platt_c"], "listening.platt_c", above=0.0)
+MAX_DROP_FRACTION = 0.95  # of a tag's top_n tracks dropped as outliers: at least 5 % stay
 
 
 def unit(vectors: np.ndarray) -> np.ndarray:
@@ -45,8 +35,8 @@ def tag_centroids(
     Returns:
         ``[n_tags, d]``.
     """
-    if not 0.0 <= drop_fraction < 1.0:
-        raise ValueError(f"drop_fraction must be in [0, 1), got {drop_fraction}")
+    if not 0.0 <= drop_fraction <= MAX_DROP_FRACTION:
+        raise ValueError(f"drop_fraction must be in [0, {MAX_DROP_FRACTION}], got {drop_fraction}")
     top_n = min(top_n, len(train_vectors))
     top = np.argpartition(-audio_train, top_n - 1, axis=0)[:top_n]  # [top_n, n_tags]
     members = train_vectors[top]  # [top_n, n_tags, d]

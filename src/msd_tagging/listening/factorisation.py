@@ -7,42 +7,32 @@ use implicit's BPR. Tag centroids in that space are :mod:`msd_tagging.listening.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from msd_tagging.config import block, choice, integer, number, require
+from msd_tagging.config import parameters, setting
 
 logger = logging.getLogger(__name__)
 
 WEIGHTINGS = ("binary", "log1p", "raw")
 
 
-@dataclass(frozen=True)
+@parameters("listening.bpr")
 class BPRConfig:
     """implicit's BayesianPersonalizedRanking settings (``parameters_listening.yml``)."""
 
-    factors: int = 200
-    learning_rate: float = 0.05
-    regularization: float = 0.01
-    iterations: int = 300
-    seed: int = 0
-    num_threads: int = 0  # 0: all cores
+    factors: int = setting(200, minimum=1)
+    learning_rate: float = setting(0.05, above=0.0)
+    regularization: float = setting(0.01, minimum=0.0)
+    iterations: int = setting(300, minimum=1)
+    seed: int = setting(0, minimum=0)
+    num_threads: int = setting(0, minimum=0)  # 0: all cores
     use_gpu: bool = False  # implicit's CUDA path, when it was built with CUDA
 
-    def __post_init__(self):
-        name = "listening.bpr"
-        integer(self.factors, f"{name}.factors", minimum=1)
-        number(self.learning_rate, f"{name}.learning_rate", above=0.0)
-        number(self.regularization, f"{name}.regularization", minimum=0.0)
-        integer(self.iterations, f"{name}.iterations", minimum=1)
-        integer(self.seed, f"{name}.seed", minimum=0)
-        integer(self.num_threads, f"{name}.num_threads", minimum=0)
 
-
-@dataclass(frozen=True)
+@parameters("listening.early_stopping")
 class EarlyStopping:
     """How many BPR iterations, chosen by a held-out criterion (``listening.early_stopping``).
 
@@ -53,27 +43,11 @@ class EarlyStopping:
     """
 
     enabled: bool = False
-    check_every: int = 10
-    patience: int = 3
-    holdout_users: int = 10_000
-    negatives: int = 100
-    seed: int = 0
-
-    def __post_init__(self):
-        name = "listening.early_stopping"
-        for key in ("check_every", "patience", "holdout_users", "negatives"):
-            integer(getattr(self, key), f"{name}.{key}", minimum=1)
-        integer(self.seed, f"{name}.seed", minimum=0)
-
-
-def factorisation_config(params: dict) -> tuple[BPRConfig, EarlyStopping]:
-    """Check the factorisation settings of the ``listening`` block; return its
-    :class:`BPRConfig` and :class:`EarlyStopping`."""
-    require(params, "listening", "weighting", "bpr")
-    choice(params["weighting"], "listening.weighting", WEIGHTINGS)
-    return block(params["bpr"], "listening.bpr", BPRConfig), block(
-        params.get("early_stopping", {}), "listening.early_stopping", EarlyStopping
-    )
+    check_every: int = setting(10, minimum=1)
+    patience: int = setting(3, minimum=1)
+    holdout_users: int = setting(10_000, minimum=1)
+    negatives: int = setting(100, minimum=1)
+    seed: int = setting(0, minimum=0)
 
 
 def play_matrix(plays: pd.DataFrame, n_users: int, n_tracks: int, weighting: str = "log1p") -> sp.csr_matrix:

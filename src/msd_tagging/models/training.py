@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from msd_tagging.config import block, integer, number
+from msd_tagging.config import parameters, setting
 from msd_tagging.errors import ParameterError
 from msd_tagging.scoring.evaluation import format_score, macro_scores, per_tag_metrics
 
@@ -32,52 +32,38 @@ logger = logging.getLogger(__name__)
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
-@dataclass(frozen=True)
+@parameters("audio.train")
 class TrainConfig:
     """Optimisation settings (``parameters_audio.yml``: ``audio.train``)."""
 
-    chunk_frames: int = 188  # training chunk: 188 frames of hop 256 at 16 kHz = 3 s
-    batch_size: int = 32
-    max_epochs: int = 30
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    milestones: tuple[int, ...] = (20,)  # epochs where the learning rate is multiplied by gamma
-    gamma: float = 0.1
-    patience: int = 5  # epochs without a better validation PR-AUC before stopping
-    seed: int = 0
-    num_workers: int = 0  # DataLoader worker processes (0: load in the training process)
-    eval_batch_size: int = 64
-    threads: int = 0  # torch CPU threads (0: torch's default)
+    chunk_frames: int = setting(188, minimum=1)  # training chunk: 188 frames of hop 256 at 16 kHz = 3 s
+    batch_size: int = setting(32, minimum=1)
+    max_epochs: int = setting(30, minimum=1)
+    lr: float = setting(1e-3, above=0.0)
+    weight_decay: float = setting(1e-4, minimum=0.0)
+    milestones: tuple[int, ...] = setting((20,), minimum=1)  # epochs where the learning rate is multiplied by gamma
+    gamma: float = setting(0.1, above=0.0)
+    patience: int = setting(5, minimum=1)  # epochs without a better validation PR-AUC before stopping
+    seed: int = setting(0, minimum=0)
+    num_workers: int = setting(0, minimum=0)  # DataLoader worker processes (0: load in the training process)
+    eval_batch_size: int = setting(64, minimum=1)
+    threads: int = setting(0, minimum=0)  # torch CPU threads (0: torch's default)
     device: str = "auto"  # "auto": CUDA when available, else CPU
-    cpu_epoch_limit_minutes: float = 60.0  # on a CPU, stop before training when an epoch would take longer...
-    allow_slow_cpu: bool = False  # ...unless this is set: the paper-scale VGG takes weeks on a CPU
+    cpu_epoch_limit_minutes: float = setting(60.0, above=0.0)  # on a CPU, stop before training when an epoch
+    allow_slow_cpu: bool = False  # would take longer, unless this is set: the paper-scale VGG takes weeks on a CPU
 
     def __post_init__(self):
-        name = "audio.train"
-        for key in ("chunk_frames", "batch_size", "max_epochs", "patience", "eval_batch_size"):
-            integer(getattr(self, key), f"{name}.{key}", minimum=1)
-        for key in ("seed", "num_workers", "threads"):
-            integer(getattr(self, key), f"{name}.{key}", minimum=0)
-        number(self.lr, f"{name}.lr", above=0.0)
-        number(self.weight_decay, f"{name}.weight_decay", minimum=0.0)
-        number(self.gamma, f"{name}.gamma", above=0.0)
-        number(self.cpu_epoch_limit_minutes, f"{name}.cpu_epoch_limit_minutes", above=0.0)
-        for epoch in self.milestones:
-            integer(epoch, f"{name}.milestones", minimum=1)
-        if not isinstance(self.device, str) or not DEVICE.fullmatch(self.device):
+        if not DEVICE.fullmatch(self.device):
             raise ParameterError(
-                f"{name}.device", f"{self.device!r} is not a device.", fix="use auto, cpu, cuda or cuda:N."
+                "audio.train.device", f"{self.device!r} is not a device.", fix="use auto, cpu, cuda or cuda:N."
             )
+        if self.device != "auto" and self.device != "cpu":
+            choose_device(self.device)  # CUDA asked for on a machine without it: say so now, not in training
 
     def as_dict(self) -> dict:
         data = asdict(self)
         data["milestones"] = list(self.milestones)
         return data
-
-
-def train_config(params: dict) -> TrainConfig:
-    """:class:`TrainConfig` from the ``audio.train`` parameter block."""
-    return block(params, "audio.train", TrainConfig, milestones=tuple(params.get("milestones", ())))
 
 
 class CheckpointStore(Protocol):

@@ -9,39 +9,12 @@ fixed-length chunks and tagging averages chunk predictions over the whole clip.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
 from torch import nn
 
+from msd_tagging.models.configs import VGGConfig
 
-@dataclass(frozen=True)
-class VGGConfig:
-    """Network shape. The defaults are the paper-scale FCN-5 as reimplemented by Won et al.
-    2020 (``conf/msd``); the demo uses a narrower one (``conf/base/parameters_audio.yml``)."""
-
-    n_mels: int = 96  # input frequency bands
-    n_tags: int = 50  # output tags
-    channels: tuple[int, ...] = (64, 128, 128, 128, 64)  # one conv block per entry
-    pools: tuple[tuple[int, int], ...] = ((2, 4), (2, 4), (2, 4), (3, 5), (4, 4))  # (freq, time) max-pool per block
-    dropout: float = 0.5  # before the output layer
-
-    def __post_init__(self):
-        if len(self.channels) != len(self.pools):
-            raise ValueError(f"channels ({len(self.channels)}) and pools ({len(self.pools)}) need one entry per block")
-
-    def as_dict(self) -> dict:
-        return {
-            k: [list(p) for p in v] if k == "pools" else list(v) if isinstance(v, tuple) else v
-            for k, v in asdict(self).items()
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> VGGConfig:
-        data = dict(data)
-        data["channels"] = tuple(data["channels"])
-        data["pools"] = tuple(tuple(p) for p in data["pools"])
-        return cls(**data)
+__all__ = ["ConvBlock", "VGGConfig", "VGGTagger"]
 
 
 class ConvBlock(nn.Module):

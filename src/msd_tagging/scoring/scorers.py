@@ -9,6 +9,7 @@ list. Adding a scorer is its function (score tables in, a score table out) and o
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from msd_tagging.errors import MSDDataError
-from msd_tagging.listening.centroids import centroid_scores, check_centroid_params, platt_calibrate, quantile_calibrate
+from msd_tagging.listening.centroids import centroid_scores, platt_calibrate, quantile_calibrate
 from msd_tagging.listening.factorisation import warm_vectors
 from msd_tagging.models.classifier import fit_tag_classifier
+from msd_tagging.params import ListeningParams, ScoringParams
 from msd_tagging.scoring.scores import fit_fusion_weights, fuse, score_table, tag_columns
 
 logger = logging.getLogger(__name__)
@@ -58,37 +60,36 @@ def mf_centroid_scores(
     audio_scores: pd.DataFrame,
     tracks: pd.DataFrame,
     tag_labels: pd.DataFrame,
-    params: dict,
+    params: ListeningParams,
 ) -> pd.DataFrame:
     """MF-centroid tag probabilities of every split track with a vector (cold tracks get none).
 
     The centroids come from the audio tagger's top training tracks (no labels). The
-    cosines are then mapped to probabilities by ``params["calibration"]``: ``platt``
+    cosines are then mapped to probabilities by ``params.calibration``: ``platt``
     fits a per-tag logistic map on the training tracks' cosines and tags, ``audio_quantiles``
     matches them to the audio tagger's training probabilities, ``cosine`` is ``(1 + cos) / 2``.
     Every mapping is increasing per tag, so the MF-centroids' own ranking metrics do not
     depend on it; the hybrid's do.
     """
-    check_centroid_params(params)
-    calibration = params["calibration"]
+    calibration = params.calibration
     tags = tag_columns(audio_scores)
-    warm, vectors = warm_vectors(track_vectors, tracks["track_id"], use_bias=params["use_bias"])
+    warm, vectors = warm_vectors(track_vectors, tracks["track_id"], use_bias=params.use_bias)
     train, audio_train = training_side(warm, audio_scores, tracks)
     train_ids = warm["track_id"][train]
-    if params["top_n"] >= train.sum():
+    if params.top_n >= train.sum():
         logger.warning(
             "listening.top_n=%d is not below the %d warm training tracks with audio scores: every "
             "tag's centroid averages the same tracks, so MF-centroids cannot tell tags apart. "
             "Lower listening.top_n (the paper: 50 of 201,680).",
-            params["top_n"],
+            params.top_n,
             int(train.sum()),
         )
     scores, _ = centroid_scores(
-        vectors, np.flatnonzero(train), audio_train, params["top_n"], drop_fraction=params["drop_fraction"]
+        vectors, np.flatnonzero(train), audio_train, params.top_n, drop_fraction=params.drop_fraction
     )
     if calibration == "platt":
         labels = labels_for(tag_labels, train_ids, tags, "training")
-        scores, base_rate = platt_calibrate(scores, scores[train], labels, c=params["platt_c"])
+        scores, base_rate = platt_calibrate(scores, scores[train], labels, c=params.platt_c)
         if base_rate:
             logger.info(
                 "MF-centroids: %d of %d tags get their training base rate (a constant) instead of a "
@@ -103,7 +104,7 @@ def mf_centroid_scores(
     logger.info(
         "MF-centroids: %d warm split tracks scored, centroids from the top %d of %d training tracks, %s calibration.",
         len(out),
-        params["top_n"],
+        params.top_n,
         int(train.sum()),
         calibration,
     )
@@ -115,14 +116,13 @@ def core_centroid_scores(
     audio_scores: pd.DataFrame,
     tracks: pd.DataFrame,
     tag_labels: pd.DataFrame,
-    listening: dict,
-    core: dict,
+    listening: ListeningParams,
+    scoring: ScoringParams,
 ) -> pd.DataFrame:
     """MF-centroids from each tag's dense core: its ``top_n`` tracks less the
-    ``drop_fraction`` farthest from their mean direction. Otherwise as MF-centroids."""
-    return mf_centroid_scores(
-        track_vectors, audio_scores, tracks, tag_labels, {**listening, "drop_fraction": core["drop_fraction"]}
-    )
+    ``scoring.core.drop_fraction`` farthest from their mean direction. Otherwise as MF-centroids."""
+    core = dataclasses.replace(listening, drop_fraction=scoring.core.drop_fraction)
+    return mf_centroid_scores(track_vectors, audio_scores, tracks, tag_labels, core)
 
 
 def hybrid(audio_scores: pd.DataFrame, listening_scores: pd.DataFrame) -> pd.DataFrame:
@@ -132,7 +132,7 @@ def hybrid(audio_scores: pd.DataFrame, listening_scores: pd.DataFrame) -> pd.Dat
 
 
 def mf_classifier_scores(
-    track_vectors: pd.DataFrame, tracks: pd.DataFrame, tag_labels: pd.DataFrame, params: dict
+    track_vectors: pd.DataFrame, tracks: pd.DataFrame, tag_labels: pd.DataFrame, scoring: ScoringParams
 ) -> tuple[pd.DataFrame, dict]:
     """Per-tag logistic regression on MF vectors, trained on the training tracks' tags, its
     strength chosen on validation. Scores every warm split track; cold tracks get none.
@@ -153,8 +153,8 @@ def mf_classifier_scores(
         labels_for(tag_labels, warm["track_id"][train], tags, "training"),
         vectors[valid],
         labels_for(tag_labels, warm["track_id"][valid], tags, "validation"),
-        tuple(params["cs"]),
-        seed=params["seed"],
+        scoring.classifier.cs,
+        seed=scoring.classifier.seed,
     )
     logger.info(
         "MF classifier: C = %g chosen on validation (%s).",
@@ -175,7 +175,7 @@ def learned_fusion(
     listening_scores: pd.DataFrame,
     tag_labels: pd.DataFrame,
     tracks: pd.DataFrame,
-    params: dict,
+    scoring: ScoringParams,
     per_tag: bool,
 ) -> tuple[pd.DataFrame, dict]:
     """Fit audio/listening weights on the validation split only, apply them to every track.
@@ -196,7 +196,12 @@ def learned_fusion(
     listening = listening_scores.set_index("track_id").loc[both, tags].to_numpy()
     labels = labels_for(tag_labels, both, tags, "validation")
     w_global, weights = fit_fusion_weights(
-        audio, listening, labels, per_tag=per_tag, grid_step=params["grid_step"], shrinkage=params["shrinkage"]
+        audio,
+        listening,
+        labels,
+        per_tag=per_tag,
+        grid_step=scoring.fusion.grid_step,
+        shrinkage=scoring.fusion.shrinkage,
     )
     logger.info(
         "Fusion fitted on %d validation tracks: global listening weight %.2f%s.",
@@ -212,14 +217,26 @@ def learned_fusion(
     return fuse(audio_scores, listening_scores, weights), report
 
 
-def global_fusion(audio_scores, listening_scores, tag_labels, tracks, params) -> tuple[pd.DataFrame, dict]:
+def global_fusion(
+    audio_scores: pd.DataFrame,
+    listening_scores: pd.DataFrame,
+    tag_labels: pd.DataFrame,
+    tracks: pd.DataFrame,
+    scoring: ScoringParams,
+) -> tuple[pd.DataFrame, dict]:
     """:func:`learned_fusion` with one listening weight for every tag."""
-    return learned_fusion(audio_scores, listening_scores, tag_labels, tracks, params, per_tag=False)
+    return learned_fusion(audio_scores, listening_scores, tag_labels, tracks, scoring, per_tag=False)
 
 
-def per_tag_fusion(audio_scores, listening_scores, tag_labels, tracks, params) -> tuple[pd.DataFrame, dict]:
+def per_tag_fusion(
+    audio_scores: pd.DataFrame,
+    listening_scores: pd.DataFrame,
+    tag_labels: pd.DataFrame,
+    tracks: pd.DataFrame,
+    scoring: ScoringParams,
+) -> tuple[pd.DataFrame, dict]:
     """:func:`learned_fusion` with a listening weight per tag, shrunk toward the global one."""
-    return learned_fusion(audio_scores, listening_scores, tag_labels, tracks, params, per_tag=True)
+    return learned_fusion(audio_scores, listening_scores, tag_labels, tracks, scoring, per_tag=True)
 
 
 # --- the declaration ------------------------------------------------------------------
@@ -274,7 +291,7 @@ class Scorer:
 
 
 _CENTROIDS = ("track_vectors", "audio_scores", "tracks", "tag_labels", "params:listening")
-_FUSION = ("tag_labels", "tracks", "params:scoring.fusion")
+_FUSION = ("tag_labels", "tracks", "params:scoring")
 
 SCORERS: tuple[Scorer, ...] = (
     Scorer("audio", "VGG (audio)", paper=Paper("VGG (audio)", 0.8672, 0.2774), kind="audio", cold_start=True, method=True),
@@ -288,12 +305,12 @@ SCORERS: tuple[Scorer, ...] = (
     ),
     Scorer(
         "mf_core", "MF-centroids, dense core (outliers dropped)", core_centroid_scores,
-        (*_CENTROIDS, "params:scoring.core"), node="mf_core_centroids", kind="listening",
+        (*_CENTROIDS, "params:scoring"), node="mf_core_centroids", kind="listening",
     ),
     Scorer("hybrid_core", "mean(VGG, MF-centroids core)", hybrid, ("audio_scores", "mf_core_scores")),
     Scorer(
         "mf_classifier", "MF tag classifier (logistic, trained on tags)", mf_classifier_scores,
-        ("track_vectors", "tracks", "tag_labels", "params:scoring.classifier"), ("mf_classifier_report",),
+        ("track_vectors", "tracks", "tag_labels", "params:scoring"), ("mf_classifier_report",),
         kind="listening", cold_start=True,
     ),
     Scorer("hybrid_classifier", "mean(VGG, MF classifier)", hybrid, ("audio_scores", "mf_classifier_scores")),

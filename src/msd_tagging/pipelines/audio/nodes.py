@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -9,20 +10,17 @@ import logging
 import numpy as np
 import pandas as pd
 
-from msd_tagging.audio.signal import DECODER_PREFIX, STATUSES, DamageConfig, MelConfig
+from msd_tagging.audio.signal import DECODER_PREFIX, STATUSES
 from msd_tagging.audio.store import ExtractionPlan, FeatureStore
-from msd_tagging.config import block, choice
-from msd_tagging.models.pretrained import PRETRAINED
-from msd_tagging.models.training import CheckpointStore, train_config
+from msd_tagging.models.training import CheckpointStore, TrainConfig
+from msd_tagging.params import AudioParams, IngestionParams
 from msd_tagging.scoring.evaluation import require_positives
 from msd_tagging.scoring.scores import score_table, tag_columns
 
 logger = logging.getLogger(__name__)
 
 
-def plan_features(
-    tracks: pd.DataFrame, raw_world: dict, mel: dict, damage: dict, extraction: dict, dask_scheduler: str | None
-) -> ExtractionPlan:
+def plan_features(tracks: pd.DataFrame, raw_world: dict, params: AudioParams) -> ExtractionPlan:
     """Every split track with an audio file (empty ones too, so they are reported).
 
     The raw data's identity goes with the plan, so features of a redrawn demo world are
@@ -32,18 +30,19 @@ def plan_features(
     jobs = tuple(zip(tracks.loc[has_file, "track_id"], tracks.loc[has_file, "audio_path"], strict=True))
     return ExtractionPlan(
         jobs=jobs,
-        mel=block(mel, "audio.mel", MelConfig),
-        damage=block(damage, "audio.damage", DamageConfig),
-        tracks_per_shard=extraction["tracks_per_shard"],
-        workers=extraction["workers"],
+        mel=params.mel,
+        damage=params.damage,
+        tracks_per_shard=params.extraction.tracks_per_shard,
+        workers=params.extraction.workers,
         source=str(raw_world.get("fingerprint", "external")),
-        scheduler=dask_scheduler or None,
+        scheduler=params.dask_scheduler,
     )
 
 
-def feature_report(features: FeatureStore, tracks: pd.DataFrame, limit: int) -> dict:
+def feature_report(features: FeatureStore, tracks: pd.DataFrame, ingestion: IngestionParams) -> dict:
     """Counts by status and the damaged files by reason, with paths and details (at most
-    ``limit`` listed per reason)."""
+    ``ingestion.report_max_listed`` listed per reason)."""
+    limit = ingestion.report_max_listed
     manifest = features.manifest
     no_file = tracks[~tracks["audio_status"].isin(["ok", "empty"])]
     not_tried = tracks[tracks["audio_status"].isin(["ok", "empty"]) & ~tracks["track_id"].isin(manifest["track_id"])]
@@ -84,20 +83,15 @@ def _split_arrays(features: FeatureStore, tag_labels: pd.DataFrame, tracks: pd.D
     return [features.features(t) for t in ids], labels
 
 
-MODEL_SOURCES = ("train", *PRETRAINED)  # audio.model_source
-
-
 def train_tagger(
     features: FeatureStore,
     tag_labels: pd.DataFrame,
     tracks: pd.DataFrame,
     checkpoint: CheckpointStore,
-    model_params: dict,
-    train_params: dict,
-    source: str = "train",
+    params: AudioParams,
 ) -> tuple[dict, pd.DataFrame]:
     """Train the VGG tagger on the training split, stopping early on validation PR-AUC; or,
-    with ``source`` (``audio.model_source``) a pretrained MSD tagger, take that one.
+    with ``params.model_source`` a pretrained MSD tagger, take that one.
 
     Returns:
         The model (``{"config", "state_dict", "tags", "chunk_frames", "preprocessing"}``,
@@ -105,13 +99,11 @@ def train_tagger(
         history (no rows for a pretrained model).
     """
     from msd_tagging.models.training import train
-    from msd_tagging.models.vgg import VGGConfig
 
-    choice(source, "audio.model_source", MODEL_SOURCES)
-    if source != "train":
-        return _pretrained(source, features, tag_labels), pd.DataFrame(columns=HISTORY_COLUMNS)
-    model_config = VGGConfig.from_dict({**model_params, "n_tags": tag_labels.shape[1] - 1})
-    config = train_config(train_params)
+    if params.model_source != "train":
+        return _pretrained(params.model_source, features, tag_labels), pd.DataFrame(columns=HISTORY_COLUMNS)
+    model_config = dataclasses.replace(params.model, n_tags=tag_labels.shape[1] - 1)
+    config = params.train
     train_x, train_y = _split_arrays(features, tag_labels, tracks, "train")
     valid_x, valid_y = _split_arrays(features, tag_labels, tracks, "valid")
     tags = tag_columns(tag_labels)
@@ -178,20 +170,19 @@ def plot_training(history: pd.DataFrame):
     return fig
 
 
-def score_tracks(
-    model: dict, features: FeatureStore, tracks: pd.DataFrame, train: dict, scoring: dict, dask_scheduler: str | None
-) -> pd.DataFrame:
+def score_tracks(model: dict, features: FeatureStore, tracks: pd.DataFrame, params: AudioParams) -> pd.DataFrame:
     """Tag probabilities of every split track with features (mean over covering chunks).
 
-    Tracks are scored in passes of ``scoring["tracks_per_task"]``, so memory stays bounded
+    Tracks are scored in passes of ``audio.scoring.tracks_per_task``, so memory stays bounded
     at any catalogue size. With ``dask_scheduler`` set, the passes run on the Dask
     cluster's workers, which read the feature store from the same (shared) path.
     """
+    train, dask_scheduler = params.train, params.dask_scheduler
+    size = params.scoring.tracks_per_task
     ids = tracks.loc[tracks["track_id"].isin(features.track_ids), "track_id"].tolist()
     if dask_scheduler:
         from distributed import Client
 
-        size = int(scoring["tracks_per_task"])
         parts = [ids[i : i + size] for i in range(0, len(ids), size)]
         with Client(dask_scheduler) as client:
             logger.info(
@@ -207,22 +198,21 @@ def score_tracks(
     else:  # in passes of tracks_per_task tracks: 2.4M chunks of the MSD never sit in memory at once
         from msd_tagging.models.tagger import Tagger
 
-        size = int(scoring["tracks_per_task"])
-        tagger = Tagger.load(model, train["device"])  # once, not per pass
+        tagger = Tagger.load(model, train.device)  # once, not per pass
         parts = [_predict(tagger, features, ids[i : i + size], train) for i in range(0, len(ids), size)]
         probabilities = np.concatenate(parts) if parts else np.zeros((0, len(model["tags"])), np.float32)
     return score_table(ids, probabilities, model["tags"])
 
 
-def score_partition(model: dict, features: FeatureStore | str, ids: list[str], train: dict) -> np.ndarray:
+def score_partition(model: dict, features: FeatureStore | str, ids: list[str], train: TrainConfig) -> np.ndarray:
     """Probabilities of ``ids`` ``[len(ids), n_tags]``; runs locally or on a Dask worker
     (``features`` is then the store's path)."""
     from msd_tagging.models.tagger import Tagger
 
     if not isinstance(features, FeatureStore):
         features = FeatureStore(features)
-    return _predict(Tagger.load(model, train["device"]), features, ids, train)
+    return _predict(Tagger.load(model, train.device), features, ids, train)
 
 
-def _predict(tagger, features: FeatureStore, ids: list[str], train: dict) -> np.ndarray:
-    return tagger.predict([features.features(t) for t in ids], train["eval_batch_size"])
+def _predict(tagger, features: FeatureStore, ids: list[str], train: TrainConfig) -> np.ndarray:
+    return tagger.predict([features.features(t) for t in ids], train.eval_batch_size)

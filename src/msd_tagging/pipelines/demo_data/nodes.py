@@ -11,16 +11,15 @@ from msd_tagging.errors import MSDDataError
 logger = logging.getLogger(__name__)
 
 
-def demo_data(raw_inventory: dict, params: dict) -> DemoWorld | RawDataOnDisk:
+def demo_data(raw_inventory: dict, config: DemoWorldConfig) -> DemoWorld | RawDataOnDisk:
     """Draw the demo world if its files are missing or were drawn from other parameters.
 
-    With ``params["generate"]`` false (``conf/msd``), nothing is drawn: the raw files
+    With ``demo_data.generate`` false (``conf/msd``), nothing is drawn: the raw files
     must already be there, and a missing one stops the run naming it.
 
     Args:
         raw_inventory: what :class:`~msd_tagging.datasets.RawInventoryDataset` found.
-        params: ``demo_data`` parameters: ``generate`` and the
-            :class:`~msd_tagging.demo.world.DemoWorldConfig` fields.
+        config: the ``demo_data`` block: ``generate`` and the world's shape.
 
     Returns:
         A world to write, or a marker that the files in place are to be used.
@@ -34,7 +33,7 @@ def demo_data(raw_inventory: dict, params: dict) -> DemoWorld | RawDataOnDisk:
     present = raw_inventory["present"]
     required = raw_inventory["required"]
     tables = raw_inventory.get("format") == "tables"
-    if not params.get("generate", True):
+    if not config.generate:
         missing = [raw_inventory["files"][name] for name in required if not present.get(name)]
         if missing:
             raise MSDDataError(
@@ -48,7 +47,6 @@ def demo_data(raw_inventory: dict, params: dict) -> DemoWorld | RawDataOnDisk:
         logger.info("Using the raw files under %s (demo generation is off).", root)
         return RawDataOnDisk(root=root, source="external")
 
-    config = DemoWorldConfig(**{k: v for k, v in params.items() if k != "generate"})
     manifest = raw_inventory.get("manifest") or {}
     drawn_here = manifest.get("fingerprint") == config.fingerprint() and manifest.get("format", "msd") == (
         raw_inventory.get("format", "msd")

@@ -6,16 +6,17 @@ import logging
 
 import pandas as pd
 
-from msd_tagging.scoring.evaluation import check_split, evaluate, require_scored
+from msd_tagging.params import EvaluationParams
+from msd_tagging.scoring.evaluation import evaluate, require_scored
 
 logger = logging.getLogger(__name__)
 
 
 def evaluate_scorer(
-    scores: pd.DataFrame, tag_labels: pd.DataFrame, tracks: pd.DataFrame, params: dict
+    scores: pd.DataFrame, tag_labels: pd.DataFrame, tracks: pd.DataFrame, params: EvaluationParams
 ) -> tuple[dict, pd.DataFrame]:
-    """Macro and per-tag ROC-AUC / PR-AUC of one scorer on ``params["split"]``."""
-    split = check_split(params["split"], "evaluation.split")
+    """Macro and per-tag ROC-AUC / PR-AUC of one scorer on ``evaluation.split``."""
+    split = params.split
     summary, per_tag = evaluate(scores, tag_labels, tracks.loc[tracks["split"] == split, "track_id"])
     require_scored(summary, f"the {split} split")
     summary = {"split": split, **summary}

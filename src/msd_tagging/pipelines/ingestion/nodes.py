@@ -13,6 +13,7 @@ import pandas as pd
 
 from msd_tagging.errors import MSDDataError
 from msd_tagging.mapping import IdMaps
+from msd_tagging.params import IngestionParams
 from msd_tagging.readers import AudioPathIndex, normalise_tag, split_train_valid
 from msd_tagging.scoring.evaluation import SPLITS, require_positives
 
@@ -29,7 +30,7 @@ def build_tracks(
     split_train: list[str],
     split_test: list[str],
     unique_tracks: pd.DataFrame,
-    params: dict,
+    params: IngestionParams,
 ) -> tuple[pd.DataFrame, dict]:
     """Tracks of the three splits with their song, artist and title.
 
@@ -47,7 +48,7 @@ def build_tracks(
     Raises:
         MSDDataError: if a track is in both the training list and the test list.
     """
-    train, valid = split_train_valid(split_train, params["n_train"])
+    train, valid = split_train_valid(split_train, params.n_train)
     leaked = pd.Index(split_train).intersection(pd.Index(split_test))
     if len(leaked):
         raise MSDDataError(
@@ -71,7 +72,7 @@ def build_tracks(
         "source": raw_world.get("source", "external"),
         "split_sizes": {s: int((tracks["split"] == s).sum()) for s in SPLITS},
         "split_tracks_not_in_unique_tracks": int(len(unknown)),
-        "split_tracks_not_in_unique_tracks_ids": _listed(unknown, params["report_max_listed"]),
+        "split_tracks_not_in_unique_tracks_ids": _listed(unknown, params.report_max_listed),
         "songs_with_several_split_tracks": int(shared["song_id"].nunique()),
         "songs_across_splits": int((across > 1).sum()),
     }
@@ -80,7 +81,7 @@ def build_tracks(
 
 
 def resolve_audio(
-    tracks: pd.DataFrame, audio_paths: AudioPathIndex, audio_listing: pd.DataFrame, params: dict
+    tracks: pd.DataFrame, audio_paths: AudioPathIndex, audio_listing: pd.DataFrame, params: IngestionParams
 ) -> tuple[pd.DataFrame, dict]:
     """Add each track's audio path and whether the file is there and non-empty.
 
@@ -106,12 +107,12 @@ def resolve_audio(
     )
     out = tracks.assign(audio_path=paths, audio_status=status)
     bad = out[out["audio_status"] != "ok"]
-    stats = _audio_stats(out, bad, link, audio_listing, audio_paths.convention, params["report_max_listed"])
+    stats = _audio_stats(out, bad, link, audio_listing, audio_paths.convention, params.report_max_listed)
     fraction = len(bad) / max(len(out), 1)
-    if fraction > params["max_missing_audio_fraction"]:
+    if fraction > params.max_missing_audio_fraction:
         raise MSDDataError(
             f"{len(bad)} of {len(out)} split tracks ({fraction:.1%}) have no usable audio file, above "
-            f"max_missing_audio_fraction={params['max_missing_audio_fraction']}; "
+            f"max_missing_audio_fraction={params.max_missing_audio_fraction}; "
             f"e.g. {bad['track_id'].iloc[0]} expected at {bad['audio_path'].iloc[0]}.",
             fix="check the audio root and path convention in conf/<env>/catalog.yml, or raise the threshold.",
         )
@@ -184,17 +185,17 @@ def index_plays(plays: pd.DataFrame, id_maps: IdMaps) -> pd.DataFrame:
 
 
 def build_tag_labels(
-    tracks: pd.DataFrame, lastfm_tags: pd.DataFrame, tag_list: list[str], params: dict
+    tracks: pd.DataFrame, lastfm_tags: pd.DataFrame, tag_list: list[str], params: IngestionParams
 ) -> tuple[pd.DataFrame, dict]:
     """Binary labels, split tracks × vocabulary tags.
 
     Tag spellings are normalised (``Hip-Hop``, ``hip hop`` and `` HIP-HOP `` are one
     tag); where a track has several spellings of a tag, or the same row twice, the highest
-    weight counts. A tag is positive when its weight is above ``params["tag_threshold"]``.
+    weight counts. A tag is positive when its weight is above ``params.tag_threshold``.
     Works on category codes: the 8.6M Last.fm rows never become Python strings.
 
     Rows the reader could not use (NULL or text weights, unknown ROWIDs, ...) are counted in
-    the report; above ``params["max_bad_tag_rows_fraction"]`` of the file the run stops.
+    the report; above ``params.max_bad_tag_rows_fraction`` of the file the run stops.
 
     Returns:
         ``track_id`` then one uint8 column per tag in vocabulary order, one row per
@@ -203,9 +204,9 @@ def build_tag_labels(
     Raises:
         MSDDataError: when too many rows are unusable, or no tag has a positive training track.
     """
-    unusable = _check_unusable_tag_rows(lastfm_tags, params["max_bad_tag_rows_fraction"])
+    unusable = _check_unusable_tag_rows(lastfm_tags, params.max_bad_tag_rows_fraction)
     labels, frame, best, (tags, category_tag, in_split, in_vocab) = label_matrix(
-        tracks, lastfm_tags, tag_list, params["tag_threshold"]
+        tracks, lastfm_tags, tag_list, params.tag_threshold
     )
     out = pd.DataFrame(labels, columns=list(tag_list))
     out.insert(0, "track_id", tracks["track_id"].to_numpy())
@@ -220,7 +221,7 @@ def build_tag_labels(
         },
         "repeated_track_tag_rows_merged": int(len(frame) - len(best)),
         "spelling_variants_merged": _spelling_variants(frame, tags.cat.categories, category_tag, tag_list),
-        "tag_threshold": params["tag_threshold"],
+        "tag_threshold": params.tag_threshold,
         "positives_per_tag": {
             s: {tag: int(n) for tag, n in zip(tag_list, labels[split == s].sum(axis=0), strict=True)} for s in SPLITS
         },
@@ -232,7 +233,7 @@ def build_tag_labels(
             labels[split == "train"],
             list(tag_list),
             "train",
-            detail=f"The highest weight of a vocabulary tag on a split track is {top}; ingestion.tag_threshold is {params['tag_threshold']}.",
+            detail=f"The highest weight of a vocabulary tag on a split track is {top}; ingestion.tag_threshold is {params.tag_threshold:g}.",
         )
     return out, stats
 
@@ -329,7 +330,7 @@ def ingestion_report(
     tag_stats: dict,
     tracks: pd.DataFrame,
     plays: pd.DataFrame,
-    params: dict,
+    params: IngestionParams,
 ) -> dict:
     """One JSON report: rows read, rows dropped by reason, split sizes, tracks without
     audio, tracks without plays."""
@@ -344,6 +345,6 @@ def ingestion_report(
         "tags": tag_stats,
         "tracks_without_plays": {
             "count": {s: int((cold["split"] == s).sum()) for s in SPLITS},
-            "track_ids": _listed(cold["track_id"], params["report_max_listed"]),
+            "track_ids": _listed(cold["track_id"], params.report_max_listed),
         },
     }

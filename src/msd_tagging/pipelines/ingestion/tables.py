@@ -11,39 +11,20 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from msd_tagging.config import block, integer, number
-from msd_tagging.errors import MSDDataError, ParameterError
+from msd_tagging.errors import MSDDataError
+from msd_tagging.params import IngestionParams
 from msd_tagging.pipelines.ingestion.nodes import label_matrix
 from msd_tagging.readers import AudioPathIndex, normalise_tag
 from msd_tagging.readers.tables import TABLE_SPLITS, read_listens, read_plays, read_tags, read_tracks
-from msd_tagging.splitting import SplitConfig, artist_disjoint_split, split_balance
+from msd_tagging.splitting import artist_disjoint_split, split_balance
 
 logger = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = (".mp3", ".ogg", ".flac", ".wav", ".m4a", ".aac", ".opus", ".aiff", ".aif")
-
-
-@dataclass(frozen=True)
-class VocabularyConfig:
-    """Which tags the tagger learns (``ingestion.vocabulary``).
-
-    Attributes:
-        top_n: the N tags with the most positive tracks (spelling variants merged).
-        tags: a given list instead (its order is the output order); ``None``: the top N.
-    """
-
-    top_n: int = 50
-    tags: list[str] | None = None
-
-    def __post_init__(self):
-        integer(self.top_n, "ingestion.vocabulary.top_n", minimum=1)
-        if self.tags is not None and (not isinstance(self.tags, list | tuple) or not self.tags):
-            raise ParameterError("ingestion.vocabulary.tags", "give a non-empty list of tags, or null for the top N.")
 
 
 def read_catalogue_tracks(raw_world: dict, tracks_table: pd.DataFrame) -> pd.DataFrame:
@@ -79,16 +60,18 @@ def read_catalogue_plays(
     return read_plays(plays_table) if plays_table is not None else read_listens(listens_table)
 
 
-def read_catalogue_tags(raw_world: dict, tags_table: pd.DataFrame, tracks: pd.DataFrame, params: dict) -> pd.DataFrame:
+def read_catalogue_tags(
+    raw_world: dict, tags_table: pd.DataFrame, tracks: pd.DataFrame, params: IngestionParams
+) -> pd.DataFrame:
     """Tag rows ``track_id, tag, weight``; rows of tracks the tracks table lacks are dropped.
 
     Raises:
-        MSDDataError: when more than ``params["max_unknown_id_fraction"]`` of the rows name
+        MSDDataError: when more than ``params.max_unknown_id_fraction`` of the rows name
             a track the tracks table lacks.
     """
     tags = read_tags(tags_table)
     known = tags["track_id"].isin(tracks["track_id"]).to_numpy()
-    _check_unknown(tags, known, "tags", params["max_unknown_id_fraction"])
+    _check_unknown(tags, known, "tags", params.max_unknown_id_fraction)
     kept = tags[known].reset_index(drop=True)
     kept.attrs = {
         **tags.attrs,
@@ -115,7 +98,7 @@ def _check_unknown(table: pd.DataFrame, known: np.ndarray, what: str, limit: flo
     logger.warning("%s: %d rows name tracks the tracks table lacks (e.g. %s); dropped.", what, len(unknown), examples)
 
 
-def choose_vocabulary(tags: pd.DataFrame, tracks: pd.DataFrame, params: dict) -> list[str]:
+def choose_vocabulary(tags: pd.DataFrame, tracks: pd.DataFrame, params: IngestionParams) -> list[str]:
     """The tags the tagger learns: ``ingestion.vocabulary.tags``, or the ``top_n`` tags with
     the most positive tracks (weight above ``tag_threshold``; spelling variants merged and
     named by their most common spelling).
@@ -123,10 +106,10 @@ def choose_vocabulary(tags: pd.DataFrame, tracks: pd.DataFrame, params: dict) ->
     Raises:
         MSDDataError: when no tag has a positive track.
     """
-    config = block(params["vocabulary"], "ingestion.vocabulary", VocabularyConfig)
+    config = params.vocabulary
     if config.tags is not None:
         return [str(t) for t in config.tags]
-    positive = tags[(tags["weight"] > params["tag_threshold"]).to_numpy()]
+    positive = tags[(tags["weight"] > params.tag_threshold).to_numpy()]
     spellings = positive["tag"].astype("category").cat
     # Normalise each distinct spelling once, not each of millions of rows.
     normalised = np.array([normalise_tag(str(c)) for c in spellings.categories], dtype=object)
@@ -136,7 +119,7 @@ def choose_vocabulary(tags: pd.DataFrame, tracks: pd.DataFrame, params: dict) ->
         top = f"{float(tags['weight'].max()):g}" if len(tags) else "none (the table has no rows)"
         raise MSDDataError(
             f"the vocabulary is empty: no tag row has a weight above ingestion.tag_threshold="
-            f"{params['tag_threshold']} (highest weight: {top}).",
+            f"{params.tag_threshold:g} (highest weight: {top}).",
             path=tags.attrs.get("source"),
             fix="lower ingestion.tag_threshold, or drop the weight column to count every row as a positive.",
         )
@@ -148,18 +131,18 @@ def choose_vocabulary(tags: pd.DataFrame, tracks: pd.DataFrame, params: dict) ->
 
 
 def assign_split(
-    tracks: pd.DataFrame, tags: pd.DataFrame, tag_list: list[str], audio_paths: AudioPathIndex, params: dict
+    tracks: pd.DataFrame, tags: pd.DataFrame, tag_list: list[str], audio_paths: AudioPathIndex, params: IngestionParams
 ) -> tuple[pd.DataFrame, dict]:
     """Split tracks ``track_id, song_id, artist, title, split`` (train, then valid, then
     test, each in table order) and the split's report.
 
     The table's ``split`` column is used when it names any split; tracks it leaves empty
     have plays only. Otherwise every track with an audio file is split: seeded,
-    artist-disjoint, stratified over the vocabulary's tags (``params["split"]``); tracks
+    artist-disjoint, stratified over the vocabulary's tags (``params.split``); tracks
     without audio keep their plays for the listening side only.
     """
-    config = block(params.get("split") or {}, "ingestion.split", SplitConfig)
-    labels = label_matrix(tracks, tags, tag_list, params["tag_threshold"])[0]
+    config = params.split
+    labels = label_matrix(tracks, tags, tag_list, params.tag_threshold)[0]
     given = tracks["split"].notna().any()
     if given:
         split = tracks["split"].to_numpy(dtype=object)
@@ -214,7 +197,7 @@ def catalogue_audio_paths(tracks: pd.DataFrame, audio_listing: pd.DataFrame) -> 
 
 
 def plays_by_track(
-    plays: pd.DataFrame, tracks: pd.DataFrame, params: dict
+    plays: pd.DataFrame, tracks: pd.DataFrame, params: IngestionParams
 ) -> tuple[pd.DataFrame, dict, pd.DataFrame, dict]:
     """Plays per (user, track) as MSD ingestion makes them, and the songs map (a
     catalogue's songs are its tracks).
@@ -228,7 +211,7 @@ def plays_by_track(
             the tracks table lacks.
     """
     known = plays["track_id"].isin(tracks["track_id"]).to_numpy()
-    _check_unknown(plays, known, "plays", params["max_unknown_id_fraction"])
+    _check_unknown(plays, known, "plays", params.max_unknown_id_fraction)
     below = (plays["play_count"] < 1).to_numpy()
     kept = plays[known & ~below]
     if kept["play_count"].to_numpy().max(initial=0) > np.iinfo(np.int32).max:
@@ -254,10 +237,3 @@ def plays_by_track(
     )
     songs = pd.DataFrame({"song_id": tracks["track_id"], "track_id": tracks["track_id"]})
     return by_id, stats, songs, {"songs_are_tracks": True, "tracks": int(len(tracks))}
-
-
-def check_tables_params(params: dict) -> None:
-    """The tables source's own settings, checked before the first node runs."""
-    block(params.get("vocabulary") or {}, "ingestion.vocabulary", VocabularyConfig)
-    block(params.get("split") or {}, "ingestion.split", SplitConfig)
-    number(params.get("max_unknown_id_fraction", 0.0), "ingestion.max_unknown_id_fraction", minimum=0.0, maximum=1.0)

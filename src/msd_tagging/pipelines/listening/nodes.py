@@ -7,18 +7,14 @@ import logging
 import numpy as np
 import pandas as pd
 
-from msd_tagging.listening.factorisation import (
-    factorisation_config,
-    factorise,
-    factorise_early_stopped,
-    play_matrix,
-)
+from msd_tagging.listening.factorisation import factorise, factorise_early_stopped, play_matrix
 from msd_tagging.mapping import IdMaps
+from msd_tagging.params import ListeningParams
 
 logger = logging.getLogger(__name__)
 
 
-def factorise_plays(plays: pd.DataFrame, id_maps: IdMaps, params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+def factorise_plays(plays: pd.DataFrame, id_maps: IdMaps, params: ListeningParams) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One MF vector per track of the ID map; tracks without plays are cold (no vector).
 
     With ``listening.early_stopping.enabled``, the number of iterations is chosen on held-out
@@ -29,8 +25,8 @@ def factorise_plays(plays: pd.DataFrame, id_maps: IdMaps, params: dict) -> tuple
         ``track_id``, ``cold`` and ``f000 … f{d-1}`` plus ``bias`` (implicit's item bias);
         and the early-stopping curve ``iteration, heldout_auc, seconds``.
     """
-    config, stopping = factorisation_config(params)
-    matrix = play_matrix(plays, id_maps.size("users"), id_maps.size("tracks"), params["weighting"])
+    config, stopping = params.bpr, params.early_stopping
+    matrix = play_matrix(plays, id_maps.size("users"), id_maps.size("tracks"), params.weighting)
     logger.info("BPR on %d users × %d tracks, %d plays, %d factors.", *matrix.shape, matrix.nnz, config.factors)
     if stopping.enabled:
         factors, curve = factorise_early_stopped(matrix, config, stopping)

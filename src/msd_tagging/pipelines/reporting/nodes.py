@@ -11,8 +11,9 @@ import pandas as pd
 from msd_tagging.listening.centroids import nearest_neighbours, nearest_to_centroids, tag_centroids, unit
 from msd_tagging.listening.factorisation import warm_vectors
 from msd_tagging.mapping import IdMaps
+from msd_tagging.params import FiguresParams, ListeningParams, ReportingParams
 from msd_tagging.readers import tags_in_vocabulary
-from msd_tagging.scoring.evaluation import check_split, evaluate, popularity_bins
+from msd_tagging.scoring.evaluation import evaluate, popularity_bins
 from msd_tagging.scoring.scorers import SCORERS, paper_relative_gain, training_side
 from msd_tagging.scoring.scores import tag_columns
 
@@ -131,22 +132,22 @@ def cold_start_metrics(
     id_maps: IdMaps,
     tracks: pd.DataFrame,
     tag_labels: pd.DataFrame,
-    params: dict,
+    reporting: ReportingParams,
     **scores: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Metrics of each scorer per popularity bin (play count, zero included) on ``params["split"]``.
+    """Metrics of each scorer per popularity bin (play count, zero included) on ``reporting.cold_start.split``.
 
     Returns:
         A long table: ``bin, scorer, tracks, tracks_scored, tags_scored, roc_auc, pr_auc``,
         bins in popularity order.
     """
-    check_split(params["split"], "reporting.cold_start.split")
+    params = reporting.cold_start
     per_track = plays.groupby("track_idx")["play_count"].sum()
     counts = pd.Series(0, index=pd.Index(id_maps.ids("tracks").to_numpy(), name="track_id"), dtype="int64")
     counts.iloc[per_track.index.to_numpy()] = per_track.to_numpy()
-    split_ids = tracks.loc[tracks["split"] == params["split"], "track_id"]
+    split_ids = tracks.loc[tracks["split"] == params.split, "track_id"]
     popularity = counts.reindex(split_ids.to_numpy(), fill_value=0)
-    bins = popularity_bins(popularity, params["popularity_edges"])
+    bins = popularity_bins(popularity, params.popularity_edges)
     rows = []
     for name in bins.cat.categories:
         ids = pd.Series(bins.index[bins == name])
@@ -169,7 +170,7 @@ def cold_start_metrics(
     return pd.DataFrame(rows)
 
 
-def plot_cold_start(table: pd.DataFrame, params: dict):
+def plot_cold_start(table: pd.DataFrame, reporting: ReportingParams):
     """Macro ROC-AUC and PR-AUC of each scorer by popularity bin (:func:`cold_start_metrics`)."""
     import matplotlib
 
@@ -190,7 +191,7 @@ def plot_cold_start(table: pd.DataFrame, params: dict):
         )
         ax.xaxis.label.set_size(7)
     axes[0].legend(fontsize=7)
-    fig.suptitle(f"Cold start: {params['split']} tracks by popularity")
+    fig.suptitle(f"Cold start: {reporting.cold_start.split} tracks by popularity")
     fig.tight_layout()
     return fig
 
@@ -204,8 +205,8 @@ def tag_playlists(
     tracks: pd.DataFrame,
     track_metadata: pd.DataFrame,
     tag_labels: pd.DataFrame,
-    listening: dict,
-    params: dict,
+    listening: ListeningParams,
+    reporting: ReportingParams,
 ) -> pd.DataFrame:
     """For a few tags, the tracks nearest the tag's MF centroid: example playlists.
 
@@ -213,14 +214,15 @@ def tag_playlists(
     audio included: listening alone places them). ``has_tag`` is the track's Last.fm label
     where the split has one, empty otherwise.
     """
+    params = reporting.playlists
     tags = tag_columns(audio_scores)
-    chosen = tags_in_vocabulary(params["tags"], tags, "reporting.playlists.tags")
-    warm, vectors = warm_vectors(track_vectors, use_bias=listening["use_bias"])  # the whole catalogue
+    chosen = tags_in_vocabulary(params.tags, tags, "reporting.playlists.tags")
+    warm, vectors = warm_vectors(track_vectors, use_bias=listening.use_bias)  # the whole catalogue
     split = warm["track_id"].map(tracks.set_index("track_id")["split"])
     train, audio_train = training_side(warm, audio_scores, tracks)
-    centroids = tag_centroids(vectors[train], audio_train, listening["top_n"], drop_fraction=listening["drop_fraction"])
+    centroids = tag_centroids(vectors[train], audio_train, listening.top_n, drop_fraction=listening.drop_fraction)
     wanted = [tags.index(t) for t in chosen]
-    rows, cosines = nearest_to_centroids(vectors, centroids[wanted], params["length"])
+    rows, cosines = nearest_to_centroids(vectors, centroids[wanted], params.length)
     meta = track_metadata.set_index("track_id")
     labels = tag_labels.set_index("track_id")
     out = []
@@ -262,16 +264,17 @@ def _warm_split_vectors(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame) -
     return warm, unit(vectors)
 
 
-def tsne_embedding(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame, params: dict) -> pd.DataFrame:
+def tsne_embedding(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame, figures: FiguresParams) -> pd.DataFrame:
     """2-D openTSNE embedding (cosine metric) of the split tracks' MF vectors; a seeded
-    sample of ``sample_size`` tracks when there are more."""
+    sample of ``figures.tsne.sample_size`` tracks when there are more."""
+    params = figures.tsne
     from openTSNE import TSNE
 
     warm, unit = _warm_split_vectors(track_vectors, tag_labels)
-    rng = np.random.default_rng(params["seed"])
+    rng = np.random.default_rng(params.seed)
     rows = (
-        np.sort(rng.choice(len(warm), size=params["sample_size"], replace=False))
-        if len(warm) > params["sample_size"]
+        np.sort(rng.choice(len(warm), size=params.sample_size, replace=False))
+        if len(warm) > params.sample_size
         else np.arange(len(warm))
     )
     from tqdm.auto import tqdm
@@ -283,7 +286,7 @@ def tsne_embedding(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame, params
         return False  # never stop early
 
     tsne = TSNE(
-        perplexity=params["perplexity"], metric="cosine", n_jobs=params["n_jobs"] or -1, random_state=params["seed"],
+        perplexity=params.perplexity, metric="cosine", n_jobs=params.n_jobs or -1, random_state=params.seed,
         verbose=False, callbacks=tick, callbacks_every_iters=every,
     )  # fmt: skip
     bar = tqdm(total=tsne.early_exaggeration_iter + tsne.n_iter, desc="t-SNE", unit="iter", disable=None)
@@ -301,7 +304,7 @@ def _scatter(axis, embedding: pd.DataFrame, has_tag: np.ndarray, tag: str) -> No
     axis.set_yticks([])
 
 
-def tsne_figures(embedding: pd.DataFrame, tag_labels: pd.DataFrame, params: dict):
+def tsne_figures(embedding: pd.DataFrame, tag_labels: pd.DataFrame, params: FiguresParams):
     """The highlighted-tag scatter and the grid of several tags."""
     import matplotlib
 
@@ -310,14 +313,12 @@ def tsne_figures(embedding: pd.DataFrame, tag_labels: pd.DataFrame, params: dict
 
     labels = tag_labels.set_index("track_id").loc[embedding["track_id"]]
     vocabulary = list(labels.columns)
-    highlight = (tags_in_vocabulary([params["highlight_tag"]], vocabulary, "figures.highlight_tag") or vocabulary[:1])[
-        0
-    ]
+    highlight = (tags_in_vocabulary([params.highlight_tag], vocabulary, "figures.highlight_tag") or vocabulary[:1])[0]
     single, axis = plt.subplots(figsize=(6, 6))
     _scatter(axis, embedding, labels[highlight].to_numpy() == 1, highlight)
     axis.set_title(f"MF space (t-SNE): tracks tagged {highlight} in red")
     single.tight_layout()
-    tags = tags_in_vocabulary(params["grid_tags"], vocabulary, "figures.grid_tags") or vocabulary[:1]
+    tags = tags_in_vocabulary(params.grid_tags, vocabulary, "figures.grid_tags") or vocabulary[:1]
     columns = 3
     grid, axes = plt.subplots(
         max(1, (len(tags) + columns - 1) // columns),
@@ -332,24 +333,25 @@ def tsne_figures(embedding: pd.DataFrame, tag_labels: pd.DataFrame, params: dict
     return single, grid
 
 
-def tag_agreement(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame, params: dict) -> dict:
+def tag_agreement(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame, figures: FiguresParams) -> dict:
     """What the picture claims, measured: for each plotted tag, the share of a tagged
     track's k nearest neighbours in MF space (cosine) that carry the tag too, against
     the same share with the tag's labels shuffled across tracks (seeded).
 
     Neighbours are found in blocks (:func:`nearest_neighbours`), for the tagged and
-    shuffled-tagged tracks only when all tracks would not fit ``params["memory_mb"]``.
+    shuffled-tagged tracks only when all tracks would not fit ``figures.agreement.memory_mb``.
     """
+    params = figures.agreement
     warm, unit = _warm_split_vectors(track_vectors, tag_labels)
     labels = tag_labels.set_index("track_id").loc[warm["track_id"]]
-    k = params["k"]
-    rng = np.random.default_rng(params["seed"])
+    k = params.k
+    rng = np.random.default_rng(params.seed)
     vocabulary = tag_columns(tag_labels)
     groups = {}
-    for tag in tags_in_vocabulary([params["highlight_tag"], *params["grid_tags"]], vocabulary, "figures.grid_tags"):
+    for tag in tags_in_vocabulary([params.highlight_tag, *params.grid_tags], vocabulary, "figures.grid_tags"):
         has = labels[tag].to_numpy() == 1
         groups[tag] = (has, rng.permutation(has)) if has.sum() >= 2 else (has, None)
-    memory = int(params.get("memory_mb", 512)) << 20
+    memory = params.memory_mb << 20
     wanted = [np.flatnonzero(m) for has, shuffled in groups.values() if shuffled is not None for m in (has, shuffled)]
     rows = None if 12 * len(unit) ** 2 <= memory or not wanted else np.unique(np.concatenate(wanted))
     found = nearest_neighbours(unit, k, rows, memory_bytes=memory)

@@ -33,7 +33,7 @@ def _tables() -> Pipeline:
                     "id_maps": "id_maps",
                     "tracks": "tracks",
                     "tag_labels": "tag_labels",
-                    "params": "params:reporting.cold_start",
+                    "reporting": "params:reporting",
                     **{f"{s.name}_scores": f"{s.name}_scores" for s in SCORERS if s.cold_start},
                 },
                 outputs="cold_start_metrics",
@@ -41,7 +41,7 @@ def _tables() -> Pipeline:
             ),
             node(
                 nodes.plot_cold_start,
-                inputs=["cold_start_metrics", "params:reporting.cold_start"],
+                inputs=["cold_start_metrics", "params:reporting"],
                 outputs="cold_start_figure",
                 name="plot_cold_start",
             ),
@@ -54,7 +54,7 @@ def _tables() -> Pipeline:
                     "track_metadata",
                     "tag_labels",
                     "params:listening",
-                    "params:reporting.playlists",
+                    "params:reporting",
                 ],
                 outputs="tag_playlists",
                 name="tag_playlists",
@@ -68,7 +68,7 @@ def _figure_1() -> Pipeline:
         [
             node(
                 nodes.tsne_embedding,
-                inputs=["track_vectors", "tag_labels", "params:figures.tsne"],
+                inputs=["track_vectors", "tag_labels", "params:figures"],
                 outputs="tsne_embedding",
                 name="tsne",
             ),
@@ -80,7 +80,7 @@ def _figure_1() -> Pipeline:
             ),
             node(
                 nodes.tag_agreement,
-                inputs=["track_vectors", "tag_labels", "params:figures.agreement"],
+                inputs=["track_vectors", "tag_labels", "params:figures"],
                 outputs="figure_1_agreement",
                 name="tag_agreement",
             ),

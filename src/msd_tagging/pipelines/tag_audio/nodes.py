@@ -2,75 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from msd_tagging.audio.signal import DamageConfig, MelConfig, NonFiniteFeatures, check_and_extract
-from msd_tagging.config import block, choice, integer, number
-from msd_tagging.errors import MSDDataError, ParameterError
-from msd_tagging.models.pretrained import PRETRAINED
+from msd_tagging.errors import MSDDataError
+from msd_tagging.params import PATTERN_FIX, AudioParams, TagAudioParams
 
 logger = logging.getLogger(__name__)
-
-GLOB_CHARACTERS = set("*?[")
-
-
-@dataclass(frozen=True)
-class TagAudioConfig:
-    """Settings of ``tag_audio`` (``parameters_tag_audio.yml``)."""
-
-    input_dir: str
-    model: str = "msd_musicnn"  # msd_musicnn | msd_vgg (pretrained on the MSD) | trained (this project's)
-    embeddings: bool = False  # also write each file's penultimate-layer embedding (pretrained models)
-    pattern: str = "*.mp3"  # a glob, or bare extensions: "wav", "mp3|flac"
-    recursive: bool = True
-    limit: int | None = None  # tag at most this many files (sorted by path); None: all
-    expected_seconds: float = 0.0  # nominal length for truncation checks; 0: trust each header
-    max_seconds: float | None = None  # tag at most this many seconds from each file's start; None: all
-    top_k: int = 5  # tags per file in the CSV
-    batch_files: int = 64  # files decoded before each model pass (bounds memory)
-    batch_seconds: float = 1800.0  # or this much decoded audio, whichever comes first (long recordings)
-    report_max_listed: int = 1000
-
-    def __post_init__(self):
-        name = "tag_audio"
-        choice(self.model, f"{name}.model", (*PRETRAINED, "trained"))
-        if self.embeddings and self.model == "trained":
-            raise ParameterError(
-                f"{name}.embeddings",
-                "embeddings come from the pretrained taggers only.",
-                fix="set tag_audio.model to msd_musicnn or msd_vgg, or tag_audio.embeddings: false",
-            )
-        if not isinstance(self.pattern, str) or not self.pattern.strip():
-            raise ParameterError(f"{name}.pattern", f"{self.pattern!r} is not a file pattern.", fix=PATTERN_FIX)
-        if self.limit is not None:
-            integer(self.limit, f"{name}.limit", minimum=1)
-        number(self.expected_seconds, f"{name}.expected_seconds", minimum=0.0)
-        if self.max_seconds is not None:
-            number(self.max_seconds, f"{name}.max_seconds", above=0.0)
-        integer(self.top_k, f"{name}.top_k", minimum=1)
-        integer(self.batch_files, f"{name}.batch_files", minimum=1)
-        number(self.batch_seconds, f"{name}.batch_seconds", above=0.0)
-        integer(self.report_max_listed, f"{name}.report_max_listed", minimum=0)
-
-    @property
-    def globs(self) -> list[str]:
-        """The patterns to match: the glob itself, or ``*.<ext>`` for each bare extension."""
-        if GLOB_CHARACTERS & set(self.pattern):
-            return [self.pattern]
-        return [f"*.{ext.strip().lstrip('.')}" for ext in self.pattern.split("|") if ext.strip()]
-
-
-# On the command line a bare * starts a YAML alias, so a quoted glob must survive the shell.
-PATTERN_FIX = (
-    "give bare extensions (--params=tag_audio.pattern=wav, or 'wav|flac'), or a glob inside two "
-    "levels of quotes: --params='tag_audio.pattern=\"*.wav\"'"
-)
 
 
 def find_audio(input_dir: str, pattern: str | list[str], recursive: bool) -> list[Path]:
@@ -97,11 +41,11 @@ def find_audio(input_dir: str, pattern: str | list[str], recursive: bool) -> lis
 
 
 def tag_audio_files(
-    trained: dict | None, params: dict, mel_params: dict, damage_params: dict, train_params: dict
+    trained: dict | None, config: TagAudioParams, audio: AudioParams
 ) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
-    """Top tags of every audio file in ``params["input_dir"]``.
+    """Top tags of every audio file in ``tag_audio.input_dir``.
 
-    The tagger is ``params["model"]``: a pretrained MSD tagger shipped with the package, or
+    The tagger is ``tag_audio.model``: a pretrained MSD tagger shipped with the package, or
     ``trained``, the model the hybrid pipeline trained (``trained``; ``None`` before any
     training). Its preprocessing must match ``audio.mel``. Damaged files (empty,
     unreadable, not audio, truncated, too short, silent, non-finite) are kept in the
@@ -117,12 +61,12 @@ def tag_audio_files(
 
     from msd_tagging.models.tagger import Tagger
 
-    config = block(params, "tag_audio", TagAudioConfig)
-    mel = block(mel_params, "audio.mel", MelConfig)
+    mel = audio.mel
     model = _chosen_model(config.model, trained, mel)
     files = find_audio(config.input_dir, config.globs, config.recursive)[: config.limit or None]
-    damage = block(damage_params, "audio.damage", DamageConfig, expected_seconds=config.expected_seconds)
-    tagger = Tagger.load(model, train_params["device"])
+    damage = dataclasses.replace(audio.damage, expected_seconds=config.expected_seconds)
+    tagger = Tagger.load(model, audio.train.device)
+    batch_size = audio.train.eval_batch_size
     logger.info("tag_audio: %s tagger (%s).", config.model, model.get("provenance", {}).get("source", "trained here"))
     top_k = min(config.top_k, len(tagger.tags))
     root = Path(config.input_dir)
@@ -137,10 +81,10 @@ def tag_audio_files(
             pending.append((row, features))
             held += features.shape[1] * mel.hop_length / mel.sample_rate
             if len(pending) >= config.batch_files or held >= config.batch_seconds:
-                embedded += _add_top_tags(tagger, pending, top_k, train_params["eval_batch_size"], config.embeddings)
+                embedded += _add_top_tags(tagger, pending, top_k, batch_size, config.embeddings)
                 pending, held = [], 0.0
     if pending:
-        embedded += _add_top_tags(tagger, pending, top_k, train_params["eval_batch_size"], config.embeddings)
+        embedded += _add_top_tags(tagger, pending, top_k, batch_size, config.embeddings)
 
     columns = ["file", "status", "detail", "seconds"] + [
         f"{k}_{r}" for r in range(1, top_k + 1) for k in ("tag", "probability")
@@ -149,7 +93,7 @@ def tag_audio_files(
     return table, _report(table, root, config, model), pd.DataFrame(embedded, columns=None if embedded else ["file"])
 
 
-def _report(table: pd.DataFrame, root: Path, config: TagAudioConfig, model: dict) -> dict:
+def _report(table: pd.DataFrame, root: Path, config: TagAudioParams, model: dict) -> dict:
     """What was tagged, with which model, and every file skipped (up to ``report_max_listed``)."""
     counts = Counter(table["status"])
     tagged = int(table["tag_1"].notna().sum())

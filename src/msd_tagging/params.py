@@ -1,0 +1,260 @@
+"""The project's parameter blocks: one frozen dataclass per top-level block of
+``conf/base/parameters_<block>.yml``, built from its sub-blocks' classes.
+
+Nodes take these as typed ``params:<block>`` inputs, so Kedro builds and checks every block
+a pipeline reads before its first node runs (``msd_tagging.config``). A node takes a whole
+top-level block, never a key inside one: Kedro then builds each block once, and no two
+nodes ask for overlapping parts of one. The demo world's block is
+:class:`msd_tagging.demo.world.DemoWorldConfig`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from msd_tagging.audio.signal import DamageConfig, MelConfig
+from msd_tagging.config import parameters, setting
+from msd_tagging.errors import ParameterError
+from msd_tagging.listening.centroids import MAX_DROP_FRACTION
+from msd_tagging.listening.factorisation import BPRConfig, EarlyStopping
+from msd_tagging.models.configs import VGGConfig
+from msd_tagging.models.training import TrainConfig
+from msd_tagging.splitting import SplitConfig
+
+Split = Literal["train", "valid", "test"]
+PRETRAINED_TAGGERS = ("msd_musicnn", "msd_vgg")  # the shipped taggers (msd_tagging.models.pretrained)
+
+# --- ingestion ------------------------------------------------------------------------
+
+
+@parameters("ingestion.vocabulary")
+class VocabularyConfig:
+    """Which tags the tagger learns from a catalogue's tags (``ingestion.vocabulary``).
+
+    Attributes:
+        top_n: the N tags with the most positive tracks (spelling variants merged).
+        tags: a given list instead (its order is the output order); ``None``: the top N.
+    """
+
+    top_n: int = setting(50, minimum=1)
+    tags: tuple[str, ...] | None = None
+
+    def __post_init__(self):
+        if self.tags is not None and not self.tags:
+            raise ParameterError("ingestion.vocabulary.tags", "give a non-empty list of tags, or null for the top N.")
+
+
+@parameters("ingestion")
+class IngestionParams:
+    """Raw data to primary tables (``parameters_ingestion.yml``): what counts as a positive
+    tag, and how much bad input is dropped and counted before the run stops instead."""
+
+    source: Literal["msd", "tables"] = "msd"  # the MSD's files, or a catalogue's plain tables
+    n_train: int = setting(201_680, minimum=0)  # first IDs of filtered_list_train.cP that are training (MSD)
+    tag_threshold: float = 50.0  # a tag is positive when its weight is above this
+    tag_weight_max: float = setting(100.0, above=0.0)  # the top of the scale tag_threshold is on (Last.fm: 100)
+    max_missing_audio_fraction: float = setting(0.05, minimum=0.0, maximum=1.0)
+    max_bad_tag_rows_fraction: float = setting(0.01, minimum=0.0, maximum=1.0)
+    max_unknown_id_fraction: float = setting(0.01, minimum=0.0, maximum=1.0)
+    max_zero_play_fraction: float = setting(0.5, minimum=0.0, maximum=1.0)
+    listen_repeats: Literal["auto", "drop", "keep"] = "auto"  # listens logged twice (same user, track, time)
+    max_repeated_listen_fraction: float = setting(0.05, minimum=0.0, maximum=1.0)
+    report_max_listed: int = setting(1000, minimum=0)  # IDs listed per reason in reports
+    vocabulary: VocabularyConfig = setting(factory=VocabularyConfig)
+    split: SplitConfig = setting(factory=SplitConfig)
+
+    def __post_init__(self):
+        if not self.tag_threshold < self.tag_weight_max:
+            raise ParameterError(
+                "ingestion.tag_threshold",
+                f"{self.tag_threshold:g} is not below ingestion.tag_weight_max={self.tag_weight_max:g}: no tag "
+                "could be positive.",
+                fix="put the threshold on the weights' scale (Last.fm's run 0-100; 50 by default).",
+            )
+
+
+# --- audio ----------------------------------------------------------------------------
+
+
+@parameters("audio.extraction")
+class ExtractionConfig:
+    tracks_per_shard: int = setting(256, minimum=1)
+    workers: int = setting(0, minimum=0)  # local processes; 0 = one per core
+
+
+@parameters("audio.scoring")
+class AudioScoringConfig:
+    tracks_per_task: int = setting(2000, minimum=1)  # tracks scored per pass (bounds memory), and per Dask task
+
+
+@parameters("audio")
+class AudioParams:
+    """The audio side (``parameters_audio.yml``): log-mel front end, damage rules,
+    extraction, the network and its training, scoring."""
+
+    mel: MelConfig = setting(factory=MelConfig)
+    damage: DamageConfig = setting(factory=DamageConfig)
+    extraction: ExtractionConfig = setting(factory=ExtractionConfig)
+    dask_scheduler: str | None = None  # a Dask scheduler address: extraction and scoring run there
+    model_source: Literal["train", "msd_musicnn", "msd_vgg"] = "train"
+    scoring: AudioScoringConfig = setting(factory=AudioScoringConfig)
+    model: VGGConfig = setting(factory=VGGConfig)
+    train: TrainConfig = setting(factory=TrainConfig)
+
+    def __post_init__(self):
+        if self.dask_scheduler is not None and not self.dask_scheduler.strip():
+            raise ParameterError("audio.dask_scheduler", "is empty.", fix="give tcp://host:8786, or null for none.")
+
+
+# --- listening ------------------------------------------------------------------------
+
+
+@parameters("listening")
+class ListeningParams:
+    """The listening side (``parameters_listening.yml``): the factorisation of plays and
+    the MF-centroids built on it."""
+
+    weighting: Literal["binary", "log1p", "raw"] = "log1p"
+    bpr: BPRConfig = setting(factory=BPRConfig)
+    early_stopping: EarlyStopping = setting(factory=EarlyStopping)
+    use_bias: bool = False  # include implicit's item-bias column in the centroid cosine
+    drop_fraction: float = setting(0.0, minimum=0.0, maximum=MAX_DROP_FRACTION)
+    top_n: int = setting(50, minimum=1)  # training tracks per tag averaged into its centroid
+    calibration: Literal["platt", "audio_quantiles", "cosine"] = "platt"
+    platt_c: float = setting(1.0, above=0.0)
+
+
+# --- scoring, evaluation, reporting, figures -------------------------------------------
+
+
+@parameters("scoring.core")
+class CoreConfig:
+    drop_fraction: float = setting(0.2, minimum=0.0, maximum=MAX_DROP_FRACTION)
+
+
+@parameters("scoring.classifier")
+class ClassifierConfig:
+    cs: tuple[float, ...] = setting((0.001, 0.01, 0.1), above=0.0)  # inverse L2 strengths tried on validation
+    seed: int = setting(0, minimum=0)
+
+    def __post_init__(self):
+        if not self.cs:
+            raise ParameterError("scoring.classifier.cs", "is empty.", fix="give at least one strength, e.g. [0.01].")
+
+
+@parameters("scoring.fusion")
+class FusionConfig:
+    grid_step: float = setting(0.05, above=0.0, maximum=1.0)  # listening weights tried: 0, step, ..., 1
+    shrinkage: float = setting(10.0, minimum=0.0)  # per-tag weight shrunk toward the global one
+
+
+@parameters("scoring")
+class ScoringParams:
+    """The scorers beyond the paper (``parameters_scoring.yml``)."""
+
+    core: CoreConfig = setting(factory=CoreConfig)
+    classifier: ClassifierConfig = setting(factory=ClassifierConfig)
+    fusion: FusionConfig = setting(factory=FusionConfig)
+
+
+@parameters("evaluation")
+class EvaluationParams:
+    split: Split = "test"
+
+
+@parameters("reporting.cold_start")
+class ColdStartConfig:
+    split: Split = "test"
+    popularity_edges: tuple[float, ...] = setting((0.0, 1.0, 20.0, 100.0, 400.0), minimum=0.0)
+
+    def __post_init__(self):
+        edges = self.popularity_edges
+        if not edges or edges[0] != 0 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+            raise ParameterError(
+                "reporting.cold_start.popularity_edges",
+                f"{list(edges)} must start at 0 (the cold bin) and increase.",
+                fix="e.g. [0, 1, 20, 100, 400].",
+            )
+
+
+@parameters("reporting.playlists")
+class PlaylistsConfig:
+    tags: tuple[str, ...] = ("Hip-Hop", "jazz", "80s", "00s", "party")
+    length: int = setting(15, minimum=1)
+
+
+@parameters("reporting")
+class ReportingParams:
+    cold_start: ColdStartConfig = setting(factory=ColdStartConfig)
+    playlists: PlaylistsConfig = setting(factory=PlaylistsConfig)
+
+
+@parameters("figures.tsne")
+class TSNEConfig:
+    sample_size: int = setting(5000, minimum=2)  # tracks embedded at most (a seeded sample above this)
+    perplexity: float = setting(30.0, above=0.0)
+    seed: int = setting(0, minimum=0)
+    n_jobs: int = setting(0, minimum=0)  # 0 = all cores
+
+
+@parameters("figures.agreement")
+class AgreementConfig:
+    k: int = setting(10, minimum=1)  # neighbours in MF space
+    memory_mb: int = setting(512, minimum=1)  # neighbour search in blocks of about this size
+    seed: int = setting(0, minimum=0)
+    highlight_tag: str = "Hip-Hop"
+    grid_tags: tuple[str, ...] = ()
+
+
+@parameters("figures")
+class FiguresParams:
+    highlight_tag: str = "Hip-Hop"
+    grid_tags: tuple[str, ...] = ("Hip-Hop", "metal", "jazz", "country", "00s", "80s")
+    tsne: TSNEConfig = setting(factory=TSNEConfig)
+    agreement: AgreementConfig = setting(factory=AgreementConfig)
+
+
+# --- tag_audio ------------------------------------------------------------------------
+
+GLOB_CHARACTERS = set("*?[")
+# On the command line a bare * starts a YAML alias, so a quoted glob must survive the shell.
+PATTERN_FIX = (
+    "give bare extensions (--params=tag_audio.pattern=wav, or 'wav|flac'), or a glob inside two "
+    "levels of quotes: --params='tag_audio.pattern=\"*.wav\"'"
+)
+
+
+@parameters("tag_audio")
+class TagAudioParams:
+    """Settings of ``tag_audio`` (``parameters_tag_audio.yml``)."""
+
+    input_dir: str
+    model: Literal["msd_musicnn", "msd_vgg", "trained"] = "msd_musicnn"  # pretrained on the MSD, or this project's
+    embeddings: bool = False  # also write each file's penultimate-layer embedding (pretrained models)
+    pattern: str = "*.mp3"  # a glob, or bare extensions: "wav", "mp3|flac"
+    recursive: bool = True
+    limit: int | None = setting(None, minimum=1)  # tag at most this many files (sorted by path); None: all
+    expected_seconds: float = setting(0.0, minimum=0.0)  # nominal length for truncation checks; 0: trust headers
+    max_seconds: float | None = setting(None, above=0.0)  # tag at most this many seconds of each file; None: all
+    top_k: int = setting(5, minimum=1)  # tags per file in the CSV
+    batch_files: int = setting(64, minimum=1)  # files decoded before each model pass (bounds memory)
+    batch_seconds: float = setting(1800.0, above=0.0)  # or this much decoded audio, whichever comes first
+    report_max_listed: int = setting(1000, minimum=0)
+    heartbeat_seconds: float = setting(30.0, above=0.0)  # outside a terminal, a progress line this often
+
+    def __post_init__(self):
+        if self.embeddings and self.model == "trained":
+            raise ParameterError(
+                "tag_audio.embeddings",
+                "embeddings come from the pretrained taggers only.",
+                fix="set tag_audio.model to msd_musicnn or msd_vgg, or tag_audio.embeddings: false",
+            )
+        if not self.pattern.strip():
+            raise ParameterError("tag_audio.pattern", f"{self.pattern!r} is not a file pattern.", fix=PATTERN_FIX)
+
+    @property
+    def globs(self) -> list[str]:
+        """The patterns to match: the glob itself, or ``*.<ext>`` for each bare extension."""
+        if GLOB_CHARACTERS & set(self.pattern):
+            return [self.pattern]
+        return [f"*.{ext.strip().lstrip('.')}" for ext in self.pattern.split("|") if ext.strip()]
