@@ -68,7 +68,9 @@ def test_a_missing_column_names_the_file_and_the_columns_it_has(tmp_path):
 @pytest.mark.bad_input
 def test_a_wrong_type_names_the_column_and_the_line(tmp_path):
     table = _table(tmp_path, "plays.csv", "user_id,track_id,plays\nu1,t1,2\nu2,t1,many\nu3,t2,1.5\n")
-    with pytest.raises(MSDDataError, match=r"plays.csv: column 'plays' must hold a whole number; line 3 has 'many'"):
+    with pytest.raises(
+        MSDDataError, match=r"plays.csv: column 'plays' must hold a whole number of 0 or more; line 3 has 'many'"
+    ):
         read_plays(table)
     tags = _table(tmp_path, "tags.csv", "track_id,tag,weight\nt1,rock,high\n")
     with pytest.raises(MSDDataError, match=r"tags.csv: column 'weight' must hold a number; line 2"):
@@ -84,7 +86,10 @@ def test_duplicate_rows_are_merged_and_counted_and_conflicting_tracks_stop(tmp_p
     assert plays["play_count"].tolist() == [5, 1]
     assert plays.attrs["merged_rows"]["repeated_user_track_rows"] == 1
     listens = read_catalogue_plays(
-        {}, None, _table(tmp_path, "l.csv", "user_id,track_id,timestamp\nu1,t1,10\nu1,t1,10\nu1,t1,11\n")
+        {},
+        None,
+        _table(tmp_path, "l.csv", "user_id,track_id,timestamp\nu1,t1,10\nu1,t1,10\nu1,t1,11\n"),
+        dataclasses.replace(INGESTION, max_repeated_listen_fraction=0.5),
     )
     assert listens["play_count"].tolist() == [2] and listens.attrs["merged_rows"]["listen_logged_twice"] == 1
     tags = read_tags(_table(tmp_path, "tags.csv", "track_id,tag,weight\nt1,rock,90\nt1,rock,90\nt1, ,80\n"))
@@ -123,12 +128,12 @@ def test_an_empty_file_or_table_names_the_file(tmp_path):
         TableDataset(str(tmp_path / "absent.csv")).load()
     assert TableDataset(str(tmp_path / "absent.csv"), optional=True).load() is None
     with pytest.raises(MSDDataError, match="neither a plays table nor a listen log"):
-        read_catalogue_plays({}, None, None)
+        read_catalogue_plays({}, None, None, INGESTION)
 
 
 @pytest.mark.bad_input
 def test_an_empty_vocabulary_and_a_split_without_positives_are_named(tmp_path):
-    tracks = read_tracks(_table(tmp_path, "tracks.csv", "track_id,artist,split\nt1,A,train\nt2,B,test\n"))
+    tracks = read_tracks(_table(tmp_path, "tracks.csv", "track_id,artist,split\nt1,A,train\nt2,B,test\nt3,C,valid\n"))
     tags = read_tags(_table(tmp_path, "tags.csv", "track_id,tag,weight\nt1,rock,10\nt2,jazz,20\n"))
     with pytest.raises(
         MSDDataError,
@@ -136,7 +141,7 @@ def test_an_empty_vocabulary_and_a_split_without_positives_are_named(tmp_path):
     ):
         choose_vocabulary(tags, tracks, INGESTION)
     tags = read_tags(_table(tmp_path, "tags2.csv", "track_id,tag,weight\nt1,rock,90\nt2,jazz,90\n"))
-    paths = catalogue_audio_paths(tracks, pd.DataFrame({"path": ["t1.mp3", "t2.mp3"], "size_bytes": [1, 1]}))
+    paths = catalogue_audio_paths(tracks, pd.DataFrame({"path": ["t1.mp3", "t2.mp3", "t3.mp3"], "size_bytes": 1}))
     _, stats = assign_split(tracks, tags, ["rock", "jazz"], paths, INGESTION)
     short = stats["balance"]["tags_short_of_positives"]
     assert short["train"] == ["jazz"] and short["test"] == ["rock"] and short["valid"] == ["rock", "jazz"]

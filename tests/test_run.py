@@ -125,22 +125,31 @@ def test_every_dataset_resolves_to_the_intended_catalog_entry(tmp_path, monkeypa
             assert kind == "ParquetDataset", (name, kind)
 
 
-def test_the_documented_entry_points_have_only_persisted_inputs(monkeypatch):
-    """README's `--from-nodes` entry points: every input is on disk (or a parameter), so a
-    partial run starting there finds what it needs."""
+@pytest.mark.parametrize("env", ["base", "catalogue"])
+def test_the_documented_entry_points_have_only_persisted_inputs(monkeypatch, env):
+    """README's `--from-nodes` entry points, in every env: the node exists and every input
+    is on disk (or a parameter), so a partial run starting there finds what it needs."""
     import re
 
+    from kedro.framework.project import pipelines
     from kedro.io import MemoryDataset
+
+    from msd_tagging.pipeline_registry import use_ingestion_source
 
     monkeypatch.chdir(REPO)
     bootstrap_project(REPO)
-    with KedroSession.create(project_path=REPO, env="base") as session:
-        catalog = session.load_context().catalog
-    block = re.search(r"<!-- entry-points -->(.*?)<!-- /entry-points -->", (REPO / "README.md").read_text(), re.DOTALL)
+    try:
+        with KedroSession.create(project_path=REPO, env=env) as session:
+            catalog = session.load_context().catalog
+            nodes = {n.name: n for n in pipelines["hybrid"].nodes}
+    finally:
+        use_ingestion_source("msd")
+    text = (REPO / "README.md").read_text()
+    block = re.search(r"<!-- entry-points -->(.*?)<!-- /entry-points -->", text, re.DOTALL)
     documented = re.findall(r"`(\w+)`", block.group(1))
-    nodes = {n.name: n for n in register_pipelines()["hybrid"].nodes}
     assert len(documented) >= 10
-    for name in documented:
+    for name in documented + re.findall(r"--from-nodes=(\w+)", text):
+        assert name in nodes, f"README names node {name}, which {env}'s hybrid pipeline lacks"
         for dataset in nodes[name].inputs:
             if not dataset.startswith("params:"):
                 assert dataset in catalog and not isinstance(catalog[dataset], MemoryDataset), (name, dataset)

@@ -39,7 +39,7 @@ def test_runs_errors_name_the_folder_or_file(tmp_path):
     broken = tmp_path / "table_1.json" / "2026-11-24T19.00.00.000Z"
     broken.mkdir(parents=True)
     (broken / "table_1.json").write_text('{"rows": [')
-    with pytest.raises(MSDDataError, match="not valid JSON"):
+    with pytest.raises(MSDDataError, match="none of the 1 saved versions of table_1 .* can be read"):
         load_versions(tmp_path)
     with pytest.raises(SystemExit):
         main(["--reporting", str(tmp_path / "elsewhere")])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -19,45 +20,79 @@ from msd_tagging.errors import MSDDataError
 
 TABLES = {"table_1": "method", "extended_table": "scorer"}
 
+logger = logging.getLogger(__name__)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
 
 def load_versions(reporting: str | Path, table: str = "table_1", last: int | None = None) -> pd.DataFrame:
     """One row per (version, method): ``version, method, roc_auc, pr_auc``.
 
+    A version that cannot be read (not JSON, or JSON of another shape: no rows, a method
+    twice, an AUC that is not a number, a folder in place of the file) is skipped with a
+    warning naming it; the others are shown.
+
     Args:
         reporting: the run's reporting folder (``data/08_reporting/<run>``).
         table: ``table_1`` or ``extended_table``.
-        last: keep only the newest ``last`` versions.
+        last: keep only the newest ``last`` readable versions (at least 1).
     """
     if table not in TABLES:
         raise ValueError(f"unknown table {table!r}; use one of {sorted(TABLES)}")
+    if last is not None and last < 1:
+        raise ValueError(f"last must be at least 1, got {last}")
     folder = Path(reporting) / f"{table}.json"
-    versions = sorted(p for p in folder.glob(f"*/{table}.json")) if folder.is_dir() else []
+    versions = sorted(folder.glob(f"*/{table}.json")) if folder.is_dir() else []
     if not versions:
         raise MSDDataError(
             f"no saved version of {table} under {folder}",
             path=folder,
             fix="run `kedro run --pipeline=hybrid` first, or pass the reporting folder of your run (--run / --reporting)",
         )
-    if last:
-        versions = versions[-last:]
-    rows = []
+    readable = []
     for path in versions:
         try:
-            record = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise MSDDataError(
-                f"{table} version is not valid JSON: {exc}", path=path, fix="delete that version folder"
-            ) from exc
-        for row in record["rows"]:
-            rows.append(
-                {
-                    "version": path.parent.name,
-                    "method": row[TABLES[table]],
-                    "roc_auc": row["roc_auc"],
-                    "pr_auc": row["pr_auc"],
-                }
-            )
-    return pd.DataFrame(rows)
+            readable.append((path, _rows(path, TABLES[table])))
+        except (OSError, ValueError) as exc:  # JSONDecodeError is a ValueError
+            logger.warning("Skipping %s: %s.", path, exc)
+    if not readable:
+        raise MSDDataError(
+            f"none of the {len(versions)} saved versions of {table} under {folder} can be read (see the warnings)",
+            path=folder,
+            fix="delete the broken version folders, or run `kedro run --pipeline=hybrid` again",
+        )
+    if last:
+        readable = readable[-last:]
+    rows = [{"version": path.parent.name, **row} for path, version_rows in readable for row in version_rows]
+    return pd.DataFrame(rows, columns=["version", "method", "roc_auc", "pr_auc"])
+
+
+def _rows(path: Path, key: str) -> list[dict]:
+    """The ``method, roc_auc, pr_auc`` rows of one saved version; ``ValueError`` saying
+    what is wrong with it otherwise."""
+    if not path.is_file():
+        raise ValueError("not a file")
+    record = json.loads(path.read_text())
+    if not isinstance(record, dict) or not isinstance(record.get("rows"), list) or not record["rows"]:
+        raise ValueError("not a saved table (no list of rows)")
+    rows, seen = [], set()
+    for row in record["rows"]:
+        if not isinstance(row, dict) or not isinstance(row.get(key), str):
+            raise ValueError(f"a row without a {key} name")
+        if row[key] in seen:
+            raise ValueError(f"{key} {row[key]!r} appears twice")
+        seen.add(row[key])
+        for metric in ("roc_auc", "pr_auc"):
+            value = row.get(metric)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{key} {row[key]!r} has {metric} {value!r}, not a number")
+        rows.append({"method": row[key], "roc_auc": float(row["roc_auc"]), "pr_auc": float(row["pr_auc"])})
+    return rows
 
 
 def side_by_side(versions: pd.DataFrame, *, collapse: bool = True) -> pd.DataFrame:
@@ -85,9 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-root", default="data", help="the data_root of globals.yml; default data")
     parser.add_argument("--reporting", help="reporting folder; overrides --run and --data-root")
     parser.add_argument("--table", default="table_1", choices=sorted(TABLES))
-    parser.add_argument("--last", type=int, default=None, help="only the newest N runs")
+    parser.add_argument("--last", type=_positive, default=None, help="only the newest N runs (N >= 1)")
     parser.add_argument("--all", action="store_true", help="one row per saved version, even when results repeat")
     args = parser.parse_args(argv)
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
     reporting = Path(args.reporting) if args.reporting else Path(args.data_root) / "08_reporting" / args.run
     try:
         table = side_by_side(load_versions(reporting, args.table, args.last), collapse=not args.all)

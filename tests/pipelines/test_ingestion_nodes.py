@@ -57,7 +57,7 @@ def test_build_tracks_refuses_train_test_leak(unique_tracks):
     with pytest.raises(
         MSDDataError, match=rf"in both filtered_list_train\.cP and filtered_list_test\.cP, e\.g\. {tid(1)}"
     ):
-        nodes.build_tracks({}, [tid(0), tid(1)], [tid(1)], unique_tracks, PARAMS)
+        nodes.build_tracks({}, [tid(0), tid(1), tid(2)], [tid(1)], unique_tracks, PARAMS)
 
 
 def test_songs_to_tracks_drops_mismatches_keeps_accepted(unique_tracks, split_tracks):

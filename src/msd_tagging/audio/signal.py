@@ -327,9 +327,7 @@ def check_and_extract(
     except NotMusicAudio as exc:
         return None, "not_audio", f"{exc} ({size} bytes)"
     except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
-        # libsndfile words every unreadable file as "does not exist or is not a regular
-        # file"; the file does exist (it was stat-ed above): say what is wrong with it.
-        return None, "not_audio", f"cannot be decoded as audio ({size} bytes); libsndfile: {str(exc).strip()[:160]}"
+        return None, "not_audio", f"cannot be decoded as audio ({size} bytes): {what_is_in(path, exc)}"
 
     note = decoder_note(decoder_said[0])
     rate = mel.sample_rate
@@ -356,6 +354,35 @@ def check_and_extract(
             fix="check the file decodes in another player; report it if it does.",
         )
     return features, status, _joined(detail, note)
+
+
+def what_is_in(path: str | os.PathLike, error: Exception) -> str:
+    """What a file that does not decode holds, from its first bytes. libsndfile words
+    every unreadable file as "does not exist or is not a regular file", though the file
+    exists (it was stat-ed): its message is kept only when it says something else."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(512)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    stripped = head.lstrip()
+    lowered = stripped[:64].lower()
+    if lowered.startswith((b"<!doctype html", b"<html")):
+        found = "an HTML page (a download that saved an error page?)"
+    elif lowered.startswith(b"<?xml") or lowered.startswith(b"<"):
+        found = "XML or markup, not audio"
+    elif head.startswith(b"ID3"):
+        found = "an ID3 tag with no audio frames after it"
+    elif head.startswith(b"version https://git-lfs"):
+        found = "a Git LFS pointer, not the file (run git lfs pull)"
+    elif head and all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        found = f"text, starting {head[:40].decode('ascii')!r}"
+    else:
+        found = f"data in no format libsndfile knows (first bytes {head[:8].hex(' ')})"
+    said = str(error).strip()
+    if said and "does not exist" not in said and "not a regular file" not in said:
+        found += f"; libsndfile: {said[:120]}"
+    return found
 
 
 def _file_problem(path: str | os.PathLike) -> tuple[int, tuple[str, str] | None]:

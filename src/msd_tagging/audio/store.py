@@ -189,7 +189,7 @@ def _open_store(plan: ExtractionPlan, root: Path) -> None:
     """Create the store, or check it was built with the plan's settings: a store built from
     other raw data is emptied (its features are stale), one with other mel or damage
     settings is an error."""
-    from msd_tagging.datasets.atomic import atomic_path
+    from msd_tagging.files import atomic_path
 
     config = {"mel": plan.mel.as_dict(), "damage": plan.damage.__dict__, "source": plan.source}
     config_path = root / "config.json"
@@ -311,7 +311,7 @@ def extract_shard(task: tuple) -> dict[str, int]:
             blocks.append(features.T.astype(np.float16))
         rows.append((track_id, rel, status, detail, name, offset, n_frames, size, mtime))
         offset += n_frames
-    from msd_tagging.datasets.atomic import atomic_path
+    from msd_tagging.files import atomic_path
 
     shards = Path(root) / "shards"
     data = np.concatenate(blocks) if blocks else np.zeros((0, mel.n_mels), np.float16)

@@ -17,47 +17,22 @@ once its upload completes.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import shutil
 import types
 import uuid
-from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kedro.framework.context import KedroContext
 from kedro.io import AbstractVersionedDataset, DataCatalog
 
+from msd_tagging.files import remove, temporary_sibling
+
 logger = logging.getLogger(__name__)
 
 LOCAL_PROTOCOLS = ("file", "local")
-
-
-@contextlib.contextmanager
-def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
-    """A temporary path beside ``target`` to write to; when the block ends without an error
-    it is moved onto ``target`` with ``os.replace`` (readers see the old file or the new
-    one, never half a file), otherwise removed.
-
-    Example::
-
-        with atomic_path(store / "config.json") as partial:
-            partial.write_text(text)
-    """
-    target = Path(target)
-    partial = _temporary_sibling(target)
-    try:
-        yield partial
-        os.replace(partial, target)
-    finally:
-        _remove(partial)
-
-
-def _temporary_sibling(target: Path) -> Path:
-    """A hidden name in ``target``'s folder, unique to this process and call."""
-    return target.with_name(f".{target.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
 
 def make_atomic(dataset: Any) -> bool:
@@ -80,13 +55,13 @@ def make_atomic(dataset: Any) -> bool:
     def atomic_save(self, data: Any) -> None:
         final = Path(str(self._get_save_path()))  # refuses an existing version, as Kedro does
         created = [p for p in (final.parent, *final.parent.parents) if not p.exists()]
-        temporary = _temporary_sibling(final)
+        temporary = temporary_sibling(final)
         self._get_save_path = lambda: PurePosixPath(temporary.as_posix())
         try:
             raw_save(self, data)
             _replace(temporary, final)
         except BaseException:
-            _remove(temporary)
+            remove(temporary)
             for folder in created:  # a new version folder that never got its file
                 if folder.is_dir() and not any(folder.iterdir()):
                     folder.rmdir()
@@ -109,13 +84,6 @@ def _replace(temporary: Path, final: Path) -> None:
         shutil.rmtree(backup, ignore_errors=True)
     else:
         os.replace(temporary, final)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
 
 
 class AtomicDataCatalog(DataCatalog):

@@ -60,13 +60,17 @@ class AudioListingDataset(AbstractDataset[None, pd.DataFrame]):
     """Lists the files under an audio root with their sizes (no audio is decoded).
 
     Loads a DataFrame with ``path`` (POSIX, relative to the folder ``path``),
-    ``size_bytes`` and ``link``: ``""`` for a plain file, ``"inside"`` / ``"outside"`` for a
-    symbolic link whose target lies inside / outside the audio root, ``"dangling"`` for a
-    link to nothing (size -1). Links are followed wherever they point: a link farm into
-    other disks is a common way to lay out a large collection, and only someone who can
-    write the audio root can place one (index files, which name paths as data, are still
-    confined to the root). Ingestion counts links outside the root in its report. An
-    absent folder lists nothing.
+    ``size_bytes``, ``link`` and ``bad_name``. ``link`` is ``""`` for a plain file,
+    ``"inside"`` / ``"outside"`` for a file reached through a symbolic link (to the file,
+    or to a folder above it) whose target lies inside / outside the audio root, and
+    ``"dangling"`` for a link to nothing (size -1). Links are followed wherever they
+    point, folders included: a link farm into other disks is a common way to lay out a
+    large collection, and only someone who can write the audio root can place one (index
+    files, which name paths as data, are still confined to the root). A folder reached a
+    second time (a link loop, or two links to one folder) is listed once. ``bad_name``
+    marks a name that is not valid UTF-8: such a file is shown with ``\\x`` escapes
+    and never matched to a track. ``attrs`` count the linked folders, the loops cut and
+    the bad names. An absent folder lists nothing.
     """
 
     def __init__(self, path: str, metadata: dict | None = None):
@@ -74,10 +78,27 @@ class AudioListingDataset(AbstractDataset[None, pd.DataFrame]):
         self.metadata = metadata
 
     def load(self) -> pd.DataFrame:
-        paths, sizes, links = [], [], []
+        paths, sizes, links, bad = [], [], [], []
+        counts = {"linked_folders": 0, "linked_folders_outside": 0, "folder_loops_cut": 0, "bad_names": 0}
         if self._root.is_dir():
             real_root = self._root.resolve()
-            for folder, _, files in os.walk(self._root):
+            seen: set[tuple[int, int]] = set()
+            linked: dict[str, bool] = {str(self._root): False}  # folder -> reached through a link
+            for folder, dirs, files in os.walk(self._root, followlinks=True):
+                stat = os.stat(folder)
+                if (stat.st_dev, stat.st_ino) in seen:  # a loop, or a second link to one folder
+                    counts["folder_loops_cut"] += 1
+                    dirs[:] = []
+                    continue
+                seen.add((stat.st_dev, stat.st_ino))
+                through = linked.pop(folder, False)
+                for name in dirs:
+                    child = os.path.join(folder, name)
+                    is_link = os.path.islink(child)
+                    linked[child] = through or is_link
+                    if is_link:
+                        counts["linked_folders"] += 1
+                        counts["linked_folders_outside"] += not Path(child).resolve().is_relative_to(real_root)
                 rel = Path(folder).relative_to(self._root)
                 for name in files:
                     full = os.path.join(folder, name)
@@ -86,18 +107,27 @@ class AudioListingDataset(AbstractDataset[None, pd.DataFrame]):
                         size = os.path.getsize(full)
                     except FileNotFoundError:
                         size, link = -1, "dangling"
-                    if not link and os.path.islink(full):
+                    if not link and (through or os.path.islink(full)):
                         link = "inside" if Path(full).resolve().is_relative_to(real_root) else "outside"
-                    paths.append((rel / name).as_posix())
+                    shown = (rel / name).as_posix()
+                    valid = _is_utf8(shown)
+                    if not valid:
+                        shown = os.fsencode(shown).decode("utf-8", "backslashreplace")
+                        counts["bad_names"] += 1
+                    paths.append(shown)
                     sizes.append(size)
                     links.append(link)
-        return pd.DataFrame(
+                    bad.append(not valid)
+        frame = pd.DataFrame(
             {
                 "path": pd.Series(paths, dtype=object),
                 "size_bytes": pd.Series(sizes, dtype="int64"),
                 "link": pd.Series(links, dtype=object),
+                "bad_name": pd.Series(bad, dtype=bool),
             }
         )
+        frame.attrs = {"root": str(self._root), **counts}
+        return frame
 
     def save(self, data: pd.DataFrame) -> None:
         raise DatasetError(f"{self._root} is raw audio and read-only")
@@ -107,3 +137,12 @@ class AudioListingDataset(AbstractDataset[None, pd.DataFrame]):
 
     def _describe(self) -> dict[str, Any]:
         return {"path": str(self._root)}
+
+
+def _is_utf8(name: str) -> bool:
+    """Whether a file name (as ``os`` decodes it, undecodable bytes as surrogates) is valid UTF-8."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

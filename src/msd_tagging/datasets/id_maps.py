@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 from kedro.io import AbstractDataset
 
-from msd_tagging.datasets.atomic import atomic_path
+from msd_tagging.files import atomic_path
 from msd_tagging.mapping import IdMaps
 
 

@@ -12,37 +12,7 @@ from typing import Any
 
 from kedro.io import AbstractDataset
 
-from msd_tagging.datasets.atomic import atomic_path
-from msd_tagging.errors import MSDDataError
-
-
-def atomic_torch_save(obj: Any, path: Path) -> None:
-    import torch
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as partial:
-        torch.save(obj, partial)
-
-
-def safe_torch_load(path: Path, what: str) -> Any:
-    import pickle
-
-    import torch
-
-    if path.stat().st_size == 0:
-        raise MSDDataError(f"{what} is empty.", path=path, fix="delete it; the next run recreates it.")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise MSDDataError(
-            f"{what} holds objects that are not plain tensors and data; refusing to load it ({str(exc).splitlines()[0]}).",
-            path=path,
-            fix="only load files this project wrote; delete it to retrain.",
-        ) from exc
-    except (RuntimeError, EOFError, ValueError) as exc:
-        raise MSDDataError(
-            f"{what} is truncated or corrupt ({exc}).", path=path, fix="delete it; the next run recreates it."
-        ) from exc
+from msd_tagging.files import atomic_torch_save, safe_torch_load
 
 
 class TorchModelDataset(AbstractDataset[dict, dict]):

@@ -15,9 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from msd_tagging.errors import MSDDataError
+from msd_tagging.files import safe_torch_load
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 PRETRAINED = ("msd_musicnn", "msd_vgg")
+CHECKSUMS = WEIGHTS / "SHA256SUMS"  # written by tools/convert_musicnn.py beside the files it converts
+REINSTALL = "reinstall msd-tagging (pip install -e . in a clone, or pip install --force-reinstall msd_tagging)"
 FORMAT = "msd-tagging pretrained tagger, version 1"
 # The preprocessing settings a pretrained model fixes; the run's audio.mel must agree.
 MEL_KEYS = ("sample_rate", "n_fft", "hop_length", "n_mels", "fmin", "fmax", "log")
@@ -30,8 +33,6 @@ def pretrained_record(name: str) -> dict:
         MSDDataError: for an unknown name, a missing file, or a file that lacks its tags,
             preprocessing or provenance.
     """
-    import torch
-
     if name not in PRETRAINED:
         raise MSDDataError(
             f"no pretrained tagger named {name!r}",
@@ -42,9 +43,10 @@ def pretrained_record(name: str) -> dict:
         raise MSDDataError(
             "the pretrained weight file is missing from the installed package",
             path=path,
-            fix="reinstall msd-tagging (pip install -e .), or regenerate it with tools/convert_musicnn.py",
+            fix=REINSTALL,
         )
-    record = torch.load(path, map_location="cpu", weights_only=True)
+    check_checksum(path)
+    record = safe_torch_load(path, "the pretrained weight file", fix=REINSTALL)
     missing = [k for k in ("format", "architecture", "config", "state_dict", "tags", "preprocessing", "provenance")
                if k not in record]  # fmt: skip
     if missing or record["format"] != FORMAT:
@@ -55,6 +57,39 @@ def pretrained_record(name: str) -> dict:
             fix="regenerate it with tools/convert_musicnn.py",
         )
     return record
+
+
+def checksums() -> dict[str, str]:
+    """The recorded SHA-256 of every shipped weight file, by file name."""
+    if not CHECKSUMS.is_file():
+        raise MSDDataError("the checksum list of the shipped weights is missing.", path=CHECKSUMS, fix=REINSTALL)
+    sums = {}
+    for line in CHECKSUMS.read_text().splitlines():
+        if line.strip():
+            digest, name = line.split(maxsplit=1)
+            sums[name.strip().lstrip("*")] = digest
+    return sums
+
+
+def check_checksum(path: Path) -> None:
+    """Stop when a shipped weight file is not byte for byte the one converted: a partial
+    checkout, a Git LFS pointer, or an edit (a reordered tag list relabels every output)."""
+    import hashlib
+
+    expected = checksums().get(path.name)
+    if expected is None:
+        raise MSDDataError("no checksum is recorded for this weight file.", path=path, fix=REINSTALL)
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected:
+        raise MSDDataError(
+            f"the weight file differs from the one shipped (SHA-256 {digest.hexdigest()[:16]}…, recorded "
+            f"{expected[:16]}…): it is partial, a Git LFS pointer, or was changed; its outputs cannot be trusted.",
+            path=path,
+            fix=REINSTALL,
+        )
 
 
 def check_preprocessing(record: dict, mel: dict, where: str) -> None:

@@ -86,9 +86,10 @@ def split_train_valid(train_list: list[str], n_train: int) -> tuple[list[str], l
     In Pons et al.'s split the first 201,680 IDs are training and the remaining 11,774
     validation.
     """
-    if not 0 < n_train <= len(train_list):
+    if not 0 < n_train < len(train_list):
         raise MSDDataError(
-            f"cannot take {n_train} training tracks from a training list of {len(train_list)}.",
+            f"cannot take {n_train} training tracks from a training list of {len(train_list)} and keep validation "
+            "tracks (the rest of the list).",
             fix="set splits.n_train in conf/<env>/globals.yml to the number of training IDs "
             "(201680 for the published MSD split).",
         )

@@ -49,6 +49,10 @@ def build_tracks(
         MSDDataError: if a track is in both the training list and the test list.
     """
     train, valid = split_train_valid(split_train, params.n_train)
+    if not split_test:
+        raise MSDDataError(
+            "the test split list is empty.", fix="use the published filtered_list_test.cP, which lists 28,435 tracks."
+        )
     leaked = pd.Index(split_train).intersection(pd.Index(split_test))
     if len(leaked):
         raise MSDDataError(
@@ -88,7 +92,8 @@ def resolve_audio(
     ``audio_status`` is ``ok``, ``empty`` (zero bytes), ``missing`` (no file at the
     path), ``dangling_link`` (a symbolic link to nothing) or ``not_indexed`` (the path
     index has no entry). Decoding problems such as truncation are the feature extractor's
-    to find. Links that point outside the audio root are followed and counted.
+    to find. Links that point outside the audio root are followed and counted; files
+    whose names are not valid UTF-8 are counted and never matched.
 
     Raises:
         MSDDataError: if more than ``max_missing_audio_fraction`` of the split tracks
@@ -96,8 +101,10 @@ def resolve_audio(
     """
     if "link" not in audio_listing:
         audio_listing = audio_listing.assign(link="")
+    if "bad_name" not in audio_listing:
+        audio_listing = audio_listing.assign(bad_name=False)
     paths = audio_paths.paths_for(tracks["track_id"])
-    listing = audio_listing.set_index("path")
+    listing = audio_listing[~audio_listing["bad_name"].to_numpy(dtype=bool)].set_index("path")
     size = paths.map(listing["size_bytes"])
     link = paths.map(listing["link"])
     status = np.select(
@@ -123,6 +130,14 @@ def resolve_audio(
             reason,
             items[0]["track_id"],
         )
+    named = stats["files_with_bad_names"]
+    if named["count"]:
+        logger.warning(
+            "%d file(s) under the audio root have names that are not valid UTF-8, e.g. %s; never matched to a "
+            "track (rename them).",
+            named["count"],
+            named["paths"][0] if named["paths"] else "?",
+        )
     return out, stats
 
 
@@ -146,6 +161,13 @@ def _audio_stats(
         },
         "links_outside_audio_root": {"count": int(len(outside)), "paths": _listed(outside["audio_path"], limit)},
         "dangling_links": _listed(sorted(listing.loc[listing["link"] == "dangling", "path"]), limit),
+        "linked_folders": {k: int(listing.attrs.get(k, 0)) for k in ("linked_folders", "linked_folders_outside")},
+        "folder_loops_cut": int(listing.attrs.get("folder_loops_cut", 0)),
+        "files_with_bad_names": {
+            "count": int(listing["bad_name"].sum()),
+            "paths": _listed(sorted(listing.loc[listing["bad_name"].to_numpy(dtype=bool), "path"]), limit),
+            "why": "not valid UTF-8 (shown with \\x escapes); never matched to a track: rename them",
+        },
     }
 
 

@@ -79,7 +79,7 @@ def _tables() -> tuple[list, str, str]:
         ),
         node(
             tables.read_catalogue_plays,
-            inputs=["raw_world", "catalogue_plays", "catalogue_listens"],
+            inputs=["raw_world", "catalogue_plays", "catalogue_listens", "params:ingestion"],
             outputs="catalogue_play_rows",
             name="read_catalogue_plays",
         ),

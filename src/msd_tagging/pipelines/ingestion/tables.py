@@ -19,7 +19,14 @@ from msd_tagging.errors import MSDDataError
 from msd_tagging.params import IngestionParams
 from msd_tagging.pipelines.ingestion.nodes import label_matrix
 from msd_tagging.readers import AudioPathIndex, normalise_tag
-from msd_tagging.readers.tables import TABLE_SPLITS, read_listens, read_plays, read_tags, read_tracks
+from msd_tagging.readers.tables import (
+    TABLE_SPLITS,
+    check_weight_scale,
+    read_listens,
+    read_plays,
+    read_tags,
+    read_tracks,
+)
 from msd_tagging.splitting import artist_disjoint_split, split_balance
 
 logger = logging.getLogger(__name__)
@@ -38,9 +45,10 @@ def read_catalogue_tracks(raw_world: dict, tracks_table: pd.DataFrame) -> pd.Dat
 
 
 def read_catalogue_plays(
-    raw_world: dict, plays_table: pd.DataFrame | None, listens_table: pd.DataFrame | None
+    raw_world: dict, plays_table: pd.DataFrame | None, listens_table: pd.DataFrame | None, params: IngestionParams
 ) -> pd.DataFrame:
-    """Plays per (user, track) from the plays table, or counted from the listen log.
+    """Plays per (user, track) from the plays table, or counted from the listen log
+    (repeated listens as ``ingestion.listen_repeats`` says).
 
     Raises:
         MSDDataError: when neither table exists, or both do (which one counts would be a guess).
@@ -57,7 +65,9 @@ def read_catalogue_plays(
             f"({listens_table.attrs.get('source')}).",
             fix="keep one of the two: plays are counted from the log when there is no plays table.",
         )
-    return read_plays(plays_table) if plays_table is not None else read_listens(listens_table)
+    if plays_table is not None:
+        return read_plays(plays_table)
+    return read_listens(listens_table, params.listen_repeats, params.max_repeated_listen_fraction)
 
 
 def read_catalogue_tags(
@@ -67,9 +77,10 @@ def read_catalogue_tags(
 
     Raises:
         MSDDataError: when more than ``params.max_unknown_id_fraction`` of the rows name
-            a track the tracks table lacks.
+            a track the tracks table lacks, or the weights do not fit the threshold's scale.
     """
     tags = read_tags(tags_table)
+    check_weight_scale(tags, params.tag_threshold, params.tag_weight_max)
     known = tags["track_id"].isin(tracks["track_id"]).to_numpy()
     _check_unknown(tags, known, "tags", params.max_unknown_id_fraction)
     kept = tags[known].reset_index(drop=True)
@@ -151,6 +162,7 @@ def assign_split(
         split = np.full(len(tracks), None, dtype=object)
         split[heard] = artist_disjoint_split(tracks["artist"][heard], labels[heard], config)
     in_split = pd.Series(split).isin(TABLE_SPLITS).to_numpy()
+    _require_every_split(split[in_split], tracks["artist"][in_split], given, tracks.attrs.get("source"))
     balance = split_balance(split[in_split], labels[in_split], tag_list, tracks["artist"][in_split], config)
     for name, short in balance["tags_short_of_positives"].items():
         if short:
@@ -176,10 +188,42 @@ def assign_split(
     return out, stats
 
 
+def _require_every_split(split: np.ndarray, artists: pd.Series, given: bool, source: str | None) -> None:
+    """Stop when a split is empty: training, early stopping, every fit on validation and
+    every table on test need tracks. For a made split, say why it came out empty."""
+    empty = [name for name in TABLE_SPLITS if not (split == name).any()]
+    if not empty:
+        return
+    sizes = ", ".join(f"{name}: {int((split == name).sum())}" for name in TABLE_SPLITS)
+    if given:
+        raise MSDDataError(
+            f"the tracks table's split column gives no track to {' or '.join(empty)} ({sizes}).",
+            path=source,
+            fix="give every split tracks (train, valid and test), or drop the split column to have one made.",
+        )
+    n_artists = artists.fillna("").nunique() if len(artists) else 0
+    named = artists.notna().sum()
+    reason = (
+        f"the {len(split)} tracks with audio come from {n_artists} artist(s), and one artist's tracks stay in one "
+        "split (artist-disjoint), so at least three artists are needed"
+        if named == len(artists) and n_artists < 3
+        else f"the {len(split)} tracks with audio are too few for ingestion.split.proportions"
+    )
+    raise MSDDataError(
+        f"the split made here leaves {' and '.join(empty)} empty ({sizes}): {reason}.",
+        path=source,
+        fix="add tracks of more artists (or tracks without an artist, split one by one), give a split column, "
+        "or raise the valid/test shares of ingestion.split.proportions.",
+    )
+
+
 def catalogue_audio_paths(tracks: pd.DataFrame, audio_listing: pd.DataFrame) -> AudioPathIndex:
     """Where each track's audio is: its ``audio_path``, else a file named ``{track_id}.<ext>``
     anywhere under the audio folder (any audio extension; the shallowest, then the first
-    by name, when there are several)."""
+    by name, when there are several). Files whose names are not valid UTF-8 are never
+    matched (the listing counts them)."""
+    if "bad_name" in audio_listing:
+        audio_listing = audio_listing[~audio_listing["bad_name"].to_numpy(dtype=bool)]
     listing = audio_listing.assign(
         stem=audio_listing["path"].map(lambda p: p.rsplit("/", 1)[-1].rsplit(".", 1)[0]),
         audio=audio_listing["path"].str.lower().str.endswith(AUDIO_EXTENSIONS),
@@ -194,6 +238,26 @@ def catalogue_audio_paths(tracks: pd.DataFrame, audio_listing: pd.DataFrame) -> 
     paths = tracks["audio_path"].where(tracks["audio_path"].notna(), tracks["track_id"].map(found))
     table = pd.DataFrame({"track_id": tracks["track_id"], "path": paths}).dropna()
     return AudioPathIndex("index", table.reset_index(drop=True))
+
+
+def _check_zero_plays(plays: pd.DataFrame, zero: np.ndarray, limit: float) -> None:
+    """Rows with no play carry no listening: dropped, counted and warned; above ``limit``
+    of the rows the export is more likely wrong (a column mix-up) and the run stops."""
+    if not zero.any():
+        return
+    share = zero.sum() / len(plays)
+    if share > limit:
+        raise MSDDataError(
+            f"{int(zero.sum())} of {len(plays)} (user, track) pairs ({share:.1%}) have 0 plays, above "
+            f"ingestion.max_zero_play_fraction={limit}.",
+            path=plays.attrs.get("source"),
+            fix="check that the plays column holds play counts; raise the fraction if the export lists unplayed "
+            "pairs on purpose.",
+        )
+    logger.warning(
+        "%s: %d (user, track) pair(s) (%.1f%%) have 0 plays; dropped and counted.",
+        plays.attrs.get("source", "plays"), int(zero.sum()), 100 * share,
+    )  # fmt: skip
 
 
 def plays_by_track(
@@ -213,9 +277,8 @@ def plays_by_track(
     known = plays["track_id"].isin(tracks["track_id"]).to_numpy()
     _check_unknown(plays, known, "plays", params.max_unknown_id_fraction)
     below = (plays["play_count"] < 1).to_numpy()
+    _check_zero_plays(plays, below, params.max_zero_play_fraction)
     kept = plays[known & ~below]
-    if kept["play_count"].to_numpy().max(initial=0) > np.iinfo(np.int32).max:
-        raise MSDDataError("a play count exceeds the int32 range.", path=plays.attrs.get("source"))
     users = pd.Categorical(kept["user_id"], categories=pd.unique(kept["user_id"]))
     track_ids = pd.Categorical(kept["track_id"], categories=pd.unique(kept["track_id"]))
     by_id = pd.DataFrame(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pandas as pd
 from msd_tagging.audio.signal import DamageConfig, MelConfig, NonFiniteFeatures, check_and_extract
 from msd_tagging.errors import MSDDataError
 from msd_tagging.params import PATTERN_FIX, AudioParams, TagAudioParams
+from msd_tagging.progress import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +59,6 @@ def tag_audio_files(
         ``seconds``, then ``tag_1, probability_1 … tag_k, probability_k``; a report; and
         the embeddings (``file``, ``embedding_0`` …; no rows unless ``params["embeddings"]``).
     """
-    from tqdm.auto import tqdm
-
     from msd_tagging.models.tagger import Tagger
 
     mel = audio.mel
@@ -74,17 +74,26 @@ def tag_audio_files(
     embedded: list[dict] = []
     pending: list[tuple[dict, np.ndarray]] = []  # decoded files waiting for one model pass
     held = 0.0  # their seconds of audio
-    for path in tqdm(files, desc="tag_audio", unit="file", disable=None):
-        row, features = _examine(path, root, mel, damage, config.max_seconds, float16=not tagger.pretrained)
-        rows.append(row)
-        if features is not None:
-            pending.append((row, features))
-            held += features.shape[1] * mel.hop_length / mel.sample_rate
-            if len(pending) >= config.batch_files or held >= config.batch_seconds:
-                embedded += _add_top_tags(tagger, pending, top_k, batch_size, config.embeddings)
-                pending, held = [], 0.0
-    if pending:
-        embedded += _add_top_tags(tagger, pending, top_k, batch_size, config.embeddings)
+    heard = [0.0]  # seconds decoded so far, for the heartbeat
+    progress = Progress(
+        len(files), "tag_audio", "file", every=config.heartbeat_seconds, logger=logger,
+        extra=lambda: f"{heard[0] / 3600:.2f} h of audio",
+    )  # fmt: skip
+    with progress:
+        for path in files:
+            row, features = _examine(path, root, mel, damage, config.max_seconds, float16=not tagger.pretrained)
+            rows.append(row)
+            if features is not None:
+                pending.append((row, features))
+                seconds = features.shape[1] * mel.hop_length / mel.sample_rate
+                held += seconds
+                heard[0] += seconds
+                if len(pending) >= config.batch_files or held >= config.batch_seconds:
+                    embedded += _add_top_tags(tagger, pending, top_k, batch_size, config.embeddings)
+                    pending, held = [], 0.0
+            progress.update()
+        if pending:
+            embedded += _add_top_tags(tagger, pending, top_k, batch_size, config.embeddings)
 
     columns = ["file", "status", "detail", "seconds"] + [
         f"{k}_{r}" for r in range(1, top_k + 1) for k in ("tag", "probability")
@@ -138,14 +147,23 @@ def _chosen_model(name: str, trained: dict | None, mel: MelConfig) -> dict:
 def _examine(
     path: Path, root: Path, mel: MelConfig, damage: DamageConfig, max_seconds: float | None, float16: bool = True
 ) -> tuple[dict, np.ndarray | None]:
-    """One file's CSV row (status, detail, seconds) and its features, or ``None`` when damaged."""
+    """One file's CSV row (status, detail, seconds) and its features, or ``None`` when damaged.
+
+    A name that is not valid UTF-8 is shown with ``\\x`` escapes, with status ``bad_name``
+    and no tags (no table can hold it as text; renaming the file fixes it)."""
+    name = path.relative_to(root).as_posix()
+    shown = os.fsencode(name).decode("utf-8", "backslashreplace")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return {"file": shown, "status": "bad_name", "detail": "the file name is not valid UTF-8: rename it"}, None
     try:
         features, status, detail = check_and_extract(path, mel, damage, max_seconds=max_seconds)
     except NonFiniteFeatures:
         features, status, detail = None, "not_finite", "decoded samples are NaN or infinite"
     if not path.exists():  # a dangling link: check_and_extract cannot stat it
         status, detail = "missing", "a link to a file that does not exist"
-    row = {"file": path.relative_to(root).as_posix(), "status": status, "detail": detail}
+    row = {"file": name, "status": status, "detail": detail}
     if features is None:
         return row, None
     row["seconds"] = round(features.shape[1] * mel.hop_length / mel.sample_rate, 2)
