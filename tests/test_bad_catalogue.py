@@ -459,3 +459,30 @@ def test_readers_never_turn_a_missing_value_into_text():
     frame.attrs = {"source": "tracks.parquet", "format": "parquet"}
     tracks = read_tracks(frame)
     assert tracks["artist"].tolist() == [None, "nan"] and tracks["title"].tolist() == [None, "x"]
+
+
+def test_a_folder_the_user_cannot_list_and_a_split_without_audio_are_named(tmp_path, caplog, monkeypatch):
+    from msd_tagging.pipelines.ingestion.nodes import resolve_audio
+
+    audio = tmp_path / "audio"
+    (audio / "locked").mkdir(parents=True)
+    for name in ("t1.mp3", "t2.mp3", "locked/t3.mp3"):
+        (audio / name).write_bytes(b"x")
+    real_scandir = os.scandir
+
+    def scandir(path="."):  # as for a folder whose permissions forbid listing (tests may run as root)
+        if os.fspath(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with caplog.at_level(logging.WARNING):
+        listing = AudioListingDataset(str(audio)).load()
+    monkeypatch.undo()
+    assert "1 folder(s) under the audio root cannot be listed" in caplog.text
+    assert listing.attrs["unreadable_folders"] == [f"{audio / 'locked'}: Permission denied"]
+    tracks = pd.DataFrame({"track_id": ["t1", "t2", "t3"], "audio_path": [None, None, "locked/t3.mp3"]})
+    tracks["split"] = ["train", "valid", "test"]
+    loose = dataclasses.replace(TABLES, max_missing_audio_fraction=0.5)
+    with pytest.raises(MSDDataError, match=r"no test track has a usable audio file \(1 test tracks\), e.g. t3"):
+        resolve_audio(tracks, catalogue_audio_paths(tracks, listing), listing, loose)

@@ -245,19 +245,20 @@ def test_a_dangling_symlink_in_the_audio_root_is_missing_audio_named(tmp_path):
     from msd_tagging.pipelines.ingestion.nodes import resolve_audio
     from msd_tagging.readers import AudioPathIndex
 
-    ids = ["TRAAAAA00000000001", "TRAAAAA00000000002"]
+    ids = ["TRAAAAA00000000001", "TRAAAAA00000000002", "TRAAAAA00000000003"]
     root = tmp_path / "audio"
     (root / "A/A/A").mkdir(parents=True)
     (root / f"A/A/A/{ids[0]}.mp3").write_bytes(b"x" * 10)
     (root / f"A/A/A/{ids[1]}.mp3").symlink_to(tmp_path / "gone.mp3")
+    (root / f"A/A/A/{ids[2]}.mp3").write_bytes(b"x" * 10)
     (root / "stray.mp3").symlink_to(tmp_path / "also_gone.mp3")
     listing = AudioListingDataset(str(root)).load()
     assert listing.set_index("path").loc["stray.mp3", "link"] == "dangling"
-    tracks = pd.DataFrame({"track_id": ids, "split": ["train", "test"]})
+    tracks = pd.DataFrame({"track_id": ids, "split": ["train", "test", "test"]})
     out, stats = resolve_audio(
         tracks, AudioPathIndex(), listing, IngestionParams(report_max_listed=10, max_missing_audio_fraction=0.9)
     )
-    assert out["audio_status"].tolist() == ["ok", "dangling_link"]
+    assert out["audio_status"].tolist() == ["ok", "dangling_link", "ok"]
     assert stats["tracks_without_audio"]["dangling_link"] == [
         {"track_id": ids[1], "path": f"A/A/A/{ids[1]}.mp3", "split": "test"}
     ]

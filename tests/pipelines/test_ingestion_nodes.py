@@ -151,13 +151,21 @@ def test_tag_labels_merge_spellings_and_threshold(split_tracks):
 
 
 def test_resolve_audio_statuses(split_tracks):
-    listing = pd.DataFrame({"path": ["A/A/A/" + tid(0) + ".mp3", "A/A/A/" + tid(1) + ".mp3"], "size_bytes": [1000, 0]})
+    files = ["A/A/A/" + tid(i) + ".mp3" for i in (0, 1, 2, 5)]
+    listing = pd.DataFrame({"path": files, "size_bytes": [1000, 0, 1000, 1000]})
     tracks, stats = nodes.resolve_audio(
         split_tracks, AudioPathIndex(), listing, dataclasses.replace(PARAMS, max_missing_audio_fraction=0.9)
     )
-    assert tracks["audio_status"].tolist() == ["ok", "empty", "missing", "missing", "missing"]
+    assert tracks["audio_status"].tolist() == ["ok", "empty", "ok", "missing", "ok"]
     assert stats["tracks_without_audio"]["empty"] == [
         {"track_id": tid(1), "path": f"A/A/A/{tid(1)}.mp3", "split": "train"}
     ]
-    with pytest.raises(MSDDataError, match=r"4 of 5 split tracks \(80\.0%\) have no usable audio file"):
-        nodes.resolve_audio(split_tracks, AudioPathIndex(), listing, PARAMS)
+    with pytest.raises(MSDDataError, match=r"2 of 5 split tracks \(40\.0%\) have no usable audio file"):
+        nodes.resolve_audio(
+            split_tracks, AudioPathIndex(), listing, dataclasses.replace(PARAMS, max_missing_audio_fraction=0.3)
+        )
+    no_test_audio = listing.iloc[:3]
+    with pytest.raises(MSDDataError, match=r"no test track has a usable audio file \(2 test tracks\)"):
+        nodes.resolve_audio(
+            split_tracks, AudioPathIndex(), no_test_audio, dataclasses.replace(PARAMS, max_missing_audio_fraction=0.9)
+        )

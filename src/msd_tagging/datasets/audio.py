@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
 from msd_tagging.readers import AudioPathIndex, read_7digital_maps, read_audio_index
+
+logger = logging.getLogger(__name__)
 
 
 class AudioPathsDataset(AbstractDataset[None, AudioPathIndex]):
@@ -67,7 +70,8 @@ class AudioListingDataset(AbstractDataset[None, pd.DataFrame]):
     point, folders included: a link farm into other disks is a common way to lay out a
     large collection, and only someone who can write the audio root can place one (index
     files, which name paths as data, are still confined to the root). A folder reached a
-    second time (a link loop, or two links to one folder) is listed once. ``bad_name``
+    second time (a link loop, or two links to one folder) is listed once; a folder that
+    cannot be listed (permissions) is warned and named in ``attrs["unreadable_folders"]``. ``bad_name``
     marks a name that is not valid UTF-8: such a file is shown with ``\\x`` escapes
     and never matched to a track. ``attrs`` count the linked folders, the loops cut and
     the bad names. An absent folder lists nothing.
@@ -80,11 +84,15 @@ class AudioListingDataset(AbstractDataset[None, pd.DataFrame]):
     def load(self) -> pd.DataFrame:
         paths, sizes, links, bad = [], [], [], []
         counts = {"linked_folders": 0, "linked_folders_outside": 0, "folder_loops_cut": 0, "bad_names": 0}
+        unreadable: list[str] = []
         if self._root.is_dir():
             real_root = self._root.resolve()
             seen: set[tuple[int, int]] = set()
             linked: dict[str, bool] = {str(self._root): False}  # folder -> reached through a link
-            for folder, dirs, files in os.walk(self._root, followlinks=True):
+            def note(error: OSError) -> None:  # os.walk would skip a folder it cannot list, silently
+                unreadable.append(f"{error.filename}: {error.strerror}")
+
+            for folder, dirs, files in os.walk(self._root, followlinks=True, onerror=note):
                 stat = os.stat(folder)
                 if (stat.st_dev, stat.st_ino) in seen:  # a loop, or a second link to one folder
                     counts["folder_loops_cut"] += 1
@@ -126,7 +134,12 @@ class AudioListingDataset(AbstractDataset[None, pd.DataFrame]):
                 "bad_name": pd.Series(bad, dtype=bool),
             }
         )
-        frame.attrs = {"root": str(self._root), **counts}
+        if unreadable:
+            logger.warning(
+                "%d folder(s) under the audio root cannot be listed, e.g. %s; their files count as missing.",
+                len(unreadable), unreadable[0],
+            )  # fmt: skip
+        frame.attrs = {"root": str(self._root), **counts, "unreadable_folders": unreadable}
         return frame
 
     def save(self, data: pd.DataFrame) -> None:

@@ -149,8 +149,9 @@ def _numbers(frame: pd.DataFrame, column: str, what: str) -> np.ndarray:
     bad = (values.isna() | ~np.isfinite(values.fillna(0))).to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
+        shown = frame[column].iloc[row]
         raise MSDDataError(
-            f"column {column!r} must hold a number; {where(frame, row)} has {frame[column].iloc[row]!r} "
+            f"column {column!r} must hold a number; {where(frame, row)} has {shown if isinstance(shown, str) else ''!r} "
             f"({int(bad.sum())} such row(s)).",
             path=_source(frame, what),
             fix=f"write {column} as a number, without units or thousands separators.",

@@ -123,6 +123,7 @@ def resolve_audio(
             f"e.g. {bad['track_id'].iloc[0]} expected at {bad['audio_path'].iloc[0]}.",
             fix="check the audio root and path convention in conf/<env>/catalog.yml, or raise the threshold.",
         )
+    _require_audio_in_every_split(out)
     for reason, items in stats["tracks_without_audio"].items():
         logger.warning(
             "%d split track(s) without usable audio (%s), e.g. %s",
@@ -139,6 +140,20 @@ def resolve_audio(
             named["paths"][0] if named["paths"] else "?",
         )
     return out, stats
+
+
+def _require_audio_in_every_split(out: pd.DataFrame) -> None:
+    """Stop when a split has no track with a usable audio file: training, every fit on
+    validation and every table on test need audio in each split."""
+    heard = out.loc[out["audio_status"] == "ok", "split"]
+    silent = [name for name in SPLITS if not (heard == name).any() and (out["split"] == name).any()]
+    if silent:
+        raise MSDDataError(
+            f"no {' or '.join(silent)} track has a usable audio file ({len(out[out['split'] == silent[0]])} "
+            f"{silent[0]} tracks), e.g. {out.loc[out['split'] == silent[0], 'track_id'].iloc[0]} expected at "
+            f"{out.loc[out['split'] == silent[0], 'audio_path'].iloc[0]}.",
+            fix="check the audio root and path convention in conf/<env>/catalog.yml.",
+        )
 
 
 def _audio_stats(
@@ -163,6 +178,7 @@ def _audio_stats(
         "dangling_links": _listed(sorted(listing.loc[listing["link"] == "dangling", "path"]), limit),
         "linked_folders": {k: int(listing.attrs.get(k, 0)) for k in ("linked_folders", "linked_folders_outside")},
         "folder_loops_cut": int(listing.attrs.get("folder_loops_cut", 0)),
+        "unreadable_folders": _listed(listing.attrs.get("unreadable_folders", []), limit),
         "files_with_bad_names": {
             "count": int(listing["bad_name"].sum()),
             "paths": _listed(sorted(listing.loc[listing["bad_name"].to_numpy(dtype=bool), "path"]), limit),
