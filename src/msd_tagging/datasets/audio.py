@@ -89,6 +89,7 @@ class AudioListingDataset(AbstractDataset[None, pd.DataFrame]):
             real_root = self._root.resolve()
             seen: set[tuple[int, int]] = set()
             linked: dict[str, bool] = {str(self._root): False}  # folder -> reached through a link
+
             def note(error: OSError) -> None:  # os.walk would skip a folder it cannot list, silently
                 unreadable.append(f"{error.filename}: {error.strerror}")
 
