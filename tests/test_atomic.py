@@ -1,22 +1,23 @@
-"""Atomic saves: a failing save leaves the previous file or version intact, no partial file."""
+"""Atomic saves: a failing save leaves the previous file or version intact, no partial file;
+and every file dataset the catalog declares, in every env, is wrapped so."""
 
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import matplotlib
 import pandas as pd
 import pytest
-from kedro.io import DatasetError
-from kedro.io.core import Version
-from kedro_datasets.json import JSONDataset
-from kedro_datasets.matplotlib import MatplotlibDataset
-from kedro_datasets.pandas import CSVDataset, ParquetDataset
+import yaml
+from kedro.io import DatasetError, Version
+from kedro_datasets.pandas import ParquetDataset
 
-from msd_tagging.datasets.atomic import AtomicDataCatalog, make_atomic
+from msd_tagging.datasets import AtomicDataset
 
 matplotlib.use("Agg")
 pytestmark = pytest.mark.bad_input
+REPO = Path(__file__).resolve().parents[1]
 
 
 class Unwritable:
@@ -32,16 +33,16 @@ def _files(folder):
 
 
 def test_failed_save_keeps_the_previous_file(tmp_path):
-    catalog = AtomicDataCatalog({"scores": ParquetDataset(filepath=str(tmp_path / "scores.parquet"))})
-    catalog.save("scores", pd.DataFrame({"a": [1, 2]}))
+    scores = AtomicDataset("pandas.ParquetDataset", filepath=str(tmp_path / "scores.parquet"))
+    scores.save(pd.DataFrame({"a": [1, 2]}))
     with pytest.raises(DatasetError, match="No space left"):
-        catalog.save("scores", Unwritable())
-    assert catalog.load("scores")["a"].tolist() == [1, 2]
+        scores.save(Unwritable())
+    assert scores.load()["a"].tolist() == [1, 2]
     assert _files(tmp_path) == ["scores.parquet"]  # no partial file left behind
 
 
 def test_without_atomic_saves_kedro_leaves_a_broken_file(tmp_path):
-    """The failure the catalog guards against, shown on a plain dataset."""
+    """The failure the wrapper guards against, shown on a plain dataset."""
     plain = ParquetDataset(filepath=str(tmp_path / "scores.parquet"))
     plain.save(pd.DataFrame({"a": [1, 2]}))
     with pytest.raises(DatasetError):
@@ -50,35 +51,36 @@ def test_without_atomic_saves_kedro_leaves_a_broken_file(tmp_path):
         plain.load()
 
 
-def test_failed_save_of_a_versioned_dataset_keeps_the_newest_version(tmp_path):
-    def table(version=None):
-        return CSVDataset(
-            filepath=str(tmp_path / "table.csv"), version=Version(None, version), save_args={"index": False}
-        )
+def _table(tmp_path, version=None):
+    return AtomicDataset(
+        "pandas.CSVDataset",
+        version=Version(None, version),
+        filepath=str(tmp_path / "table.csv"),
+        save_args={"index": False},
+    )
 
-    catalog = AtomicDataCatalog({"table": table("2026-11-24T10.00.00.000Z")})
-    catalog.save("table", pd.DataFrame({"x": [1]}))
-    failing = AtomicDataCatalog({"table": table("2026-11-24T11.00.00.000Z")})
+
+def test_failed_save_of_a_versioned_dataset_keeps_the_newest_version(tmp_path):
+    _table(tmp_path, "2026-11-24T10.00.00.000Z").save(pd.DataFrame({"x": [1]}))
 
     class Broken(pd.DataFrame):
         def to_csv(self, *args, **kwargs):
             raise OSError("killed mid-save")
 
     with pytest.raises(DatasetError, match="killed mid-save"):
-        failing.save("table", Broken({"x": [2]}))
+        _table(tmp_path, "2026-11-24T11.00.00.000Z").save(Broken({"x": [2]}))
     assert _files(tmp_path) == ["table.csv/2026-11-24T10.00.00.000Z/table.csv"]  # no empty newest version
-    assert AtomicDataCatalog({"table": table()}).load("table")["x"].tolist() == [1]
+    assert _table(tmp_path).load()["x"].tolist() == [1]
 
 
 def test_saving_onto_an_existing_version_is_refused(tmp_path):
     version = "2026-11-24T10.00.00.000Z"
-    dataset = JSONDataset(filepath=str(tmp_path / "t.json"), version=Version(None, version))
-    catalog = AtomicDataCatalog({"t": dataset})
-    catalog.save("t", {"v": 1})
-    again = AtomicDataCatalog({"t": JSONDataset(filepath=str(tmp_path / "t.json"), version=Version(None, version))})
+    first = AtomicDataset("json.JSONDataset", version=Version(None, version), filepath=str(tmp_path / "t.json"))
+    first.save({"v": 1})
+    again = AtomicDataset("json.JSONDataset", version=Version(None, version), filepath=str(tmp_path / "t.json"))
     with pytest.raises(DatasetError, match="must not exist"):
-        again.save("t", {"v": 2})
-    assert again.load("t") == {"v": 1}
+        again.save({"v": 2})
+    assert again.load() == {"v": 1}
 
 
 def test_successful_saves_behave_as_before(tmp_path):
@@ -86,39 +88,60 @@ def test_successful_saves_behave_as_before(tmp_path):
 
     fig, ax = plt.subplots()
     ax.plot([1, 2])
-    versioned = JSONDataset(filepath=str(tmp_path / "v.json"), version=Version(None, None))
-    catalog = AtomicDataCatalog({"figure": MatplotlibDataset(filepath=str(tmp_path / "f.png")), "v": versioned})
+    figure = AtomicDataset("matplotlib.MatplotlibDataset", filepath=str(tmp_path / "f.png"))
+    versioned = AtomicDataset("json.JSONDataset", version=Version(None, None), filepath=str(tmp_path / "v.json"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no save/load version mismatch warning from Kedro
-        catalog.save("figure", fig)
-        catalog.save("v", {"ok": True})
+        figure.save(fig)
+        versioned.save({"ok": True})
+        assert versioned.load() == {"ok": True}
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
-    assert catalog.load("v") == {"ok": True}
     assert not [p for p in tmp_path.rglob(".*partial*")]
 
 
-def test_remote_and_custom_datasets_pass_through():
-    from kedro.io import MemoryDataset
+def test_a_version_saved_is_the_one_loaded_next_and_remote_paths_pass_through(tmp_path):
+    table = _table(tmp_path, "2026-11-24T10.00.00.000Z")
+    table.save(pd.DataFrame({"x": [1]}))
+    later = _table(tmp_path, "2026-11-24T12.00.00.000Z")
+    assert later.load()["x"].tolist() == [1]  # the newest so far
+    later.save(pd.DataFrame({"x": [3]}))
+    assert later.load()["x"].tolist() == [3]  # not a cached older version
+    remote = AtomicDataset("pandas.ParquetDataset", filepath="memory://bucket/scores.parquet")
+    remote.save(pd.DataFrame({"a": [1]}))  # object stores publish only complete uploads: passed through
+    assert remote.load()["a"].tolist() == [1]
+    with pytest.raises(DatasetError, match="put versioned: true on the AtomicDataset entry"):
+        AtomicDataset({"type": "json.JSONDataset", "filepath": "x.json", "versioned": True})
 
-    assert make_atomic(MemoryDataset()) is False
-    assert make_atomic(ParquetDataset(filepath="memory://bucket/scores.parquet")) is False  # not a local file
-    assert make_atomic(ParquetDataset(filepath="/tmp/x.parquet")) is True
+
+FILE_DATASETS = ("pandas.", "json.", "text.", "matplotlib.", "yaml.", "pickle.")
 
 
-def test_the_context_catalog_of_notebooks_is_atomic_too(monkeypatch):
-    """``context.catalog`` (kedro jupyter, kedro ipython, notebooks) used to be a plain
-    DataCatalog even though ``kedro run`` saved atomically."""
-    from pathlib import Path
+@pytest.mark.parametrize("env", ["base", "msd", "scale", "catalogue"])
+def test_every_file_dataset_of_the_catalog_is_atomic(env):
+    """A Kedro file dataset declared without the wrapper would write straight to its target."""
+    from kedro.config import OmegaConfigLoader
 
+    from msd_tagging import settings
+
+    loader = OmegaConfigLoader(str(REPO / "conf"), **settings.CONFIG_LOADER_ARGS, env=env)
+    catalog = loader["catalog"]
+    bare = [
+        name
+        for name, entry in catalog.items()
+        if not name.startswith("_") and str(entry.get("type", "")).startswith(FILE_DATASETS)
+    ]
+    assert bare == []
+    wrapped = [name for name, entry in catalog.items() if entry.get("type") == "msd_tagging.datasets.AtomicDataset"]
+    assert len(wrapped) >= 25 and "table_1" in wrapped and "{scorer}_scores" in wrapped
+
+
+def test_kedro_reads_the_wrapped_catalog_entries(tmp_path, monkeypatch):
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
-    from msd_tagging.datasets.atomic import AtomicDataCatalog
-
-    repo = Path(__file__).resolve().parents[1]
-    monkeypatch.chdir(repo)
-    bootstrap_project(repo)
-    with KedroSession.create(project_path=repo, env="base") as session:
+    monkeypatch.chdir(REPO)
+    bootstrap_project(REPO)
+    with KedroSession.create(project_path=REPO, env="base") as session:
         catalog = session.load_context().catalog
-    assert isinstance(catalog, AtomicDataCatalog)
-    assert type(catalog).__name__.endswith("WithCatalogCommandsMixin")  # Kedro's notebook commands kept
+    assert isinstance(catalog["table_1"], AtomicDataset) and isinstance(catalog["hybrid_scores"], AtomicDataset)
+    assert yaml.safe_dump(catalog["table_1"]._describe())

@@ -101,7 +101,7 @@ def test_listens_logged_twice_are_dropped_only_at_second_resolution_and_within_a
 def test_an_unparseable_timestamp_names_its_line(tmp_path):
     log = _listens(tmp_path, ["2024-01-05T10:00:00Z", "yesterday", "2024-01-05T10:00:03Z"])
     with pytest.raises(MSDDataError, match=r"listens.csv: column 'timestamp' on line 3 is 'yesterday'"):
-        read_catalogue_plays({}, None, log, TABLES)
+        read_catalogue_plays(None, log, TABLES)
 
 
 # --- 3. play counts too large for the stores are named, never dropped as "below 1" -----
@@ -199,12 +199,12 @@ def test_tag_weights_on_another_scale_than_the_threshold_stop_ingestion(tmp_path
     with pytest.raises(
         MSDDataError, match=r"tags.csv: tag weights run up to 1000 \(line 4\), above ingestion.tag_weight_max=100"
     ):
-        read_catalogue_tags({}, thousand, tracks, TABLES)
+        read_catalogue_tags(thousand, tracks, TABLES)
     scaled = dataclasses.replace(TABLES, tag_weight_max=1000, tag_threshold=500)
-    assert len(read_catalogue_tags({}, thousand, tracks, scaled)) == 3
+    assert len(read_catalogue_tags(thousand, tracks, scaled)) == 3
     unit = _table(tmp_path, "unit.csv", "track_id,tag,weight\nt1,rock,0.9\nt2,rock,0.2\n")
     with pytest.raises(MSDDataError, match=r"unit.csv: tag weights run from 0.2 to 0.9, a 0-1 scale"):
-        read_catalogue_tags({}, unit, tracks, TABLES)
+        read_catalogue_tags(unit, tracks, TABLES)
 
 
 # --- 7. file names that are not UTF-8 ---------------------------------------------------

@@ -13,7 +13,7 @@ from msd_tagging.audio.signal import DamageConfig, MelConfig, check_and_extract
 from msd_tagging.mapping import IdMaps
 from msd_tagging.params import EvaluationParams, FiguresParams, IngestionParams, ListeningParams, ReportingParams
 from msd_tagging.pipelines.listening.nodes import factorise_plays
-from msd_tagging.scoring.scorers import hybrid, mf_centroid_scores
+from msd_tagging.scoring.scorers import mean_fusion, mf_centroid_scores
 
 pytestmark = pytest.mark.bad_input
 
@@ -44,7 +44,7 @@ def test_tracks_without_plays_and_users_with_one_play(tmp_path):
     listening = ListeningParams(use_bias=False, top_n=3, drop_fraction=0.0, calibration="cosine", platt_c=1.0)
     mf = mf_centroid_scores(vectors, audio, tracks, labels, listening)
     assert not mf["track_id"].isin(["T10", "T11"]).any()  # cold tracks get no MF score
-    hybrid_table = hybrid(audio, mf).set_index("track_id")
+    hybrid_table = mean_fusion(audio, mf).set_index("track_id")
     assert hybrid_table.loc["T11", "rock"] == audio.set_index("track_id").loc["T11", "rock"]  # audio alone
 
 

@@ -86,7 +86,6 @@ def test_duplicate_rows_are_merged_and_counted_and_conflicting_tracks_stop(tmp_p
     assert plays["play_count"].tolist() == [5, 1]
     assert plays.attrs["merged_rows"]["repeated_user_track_rows"] == 1
     listens = read_catalogue_plays(
-        {},
         None,
         _table(tmp_path, "l.csv", "user_id,track_id,timestamp\nu1,t1,10\nu1,t1,10\nu1,t1,11\n"),
         dataclasses.replace(INGESTION, max_repeated_listen_fraction=0.5),
@@ -115,7 +114,7 @@ def test_unknown_track_ids_are_dropped_and_counted_up_to_a_share_then_stop(tmp_p
     with pytest.raises(
         MSDDataError, match=r"tags.csv: 2 of 3 rows \(66.7%\) name a track_id the tracks table lacks, e.g. 'ghost'"
     ):
-        read_catalogue_tags({}, tags, tracks, INGESTION)
+        read_catalogue_tags(tags, tracks, INGESTION)
 
 
 @pytest.mark.bad_input
@@ -128,7 +127,7 @@ def test_an_empty_file_or_table_names_the_file(tmp_path):
         TableDataset(str(tmp_path / "absent.csv")).load()
     assert TableDataset(str(tmp_path / "absent.csv"), optional=True).load() is None
     with pytest.raises(MSDDataError, match="neither a plays table nor a listen log"):
-        read_catalogue_plays({}, None, None, INGESTION)
+        read_catalogue_plays(None, None, INGESTION)
 
 
 @pytest.mark.bad_input

@@ -15,7 +15,7 @@ from msd_tagging.audio.store import ExtractionPlan, FeatureStore, write_plan
 from msd_tagging.demo.writer import LAYOUT
 from msd_tagging.models.vgg import VGGConfig, VGGTagger
 from msd_tagging.params import AudioParams
-from msd_tagging.pipelines.audio.nodes import score_tracks
+from msd_tagging.pipelines.audio.nodes import score_audio
 
 distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.slow
@@ -77,8 +77,8 @@ def test_dask_scoring_equals_local(tiny_world, tiny_root, tmp_path, cluster):
     }
     tracks = tiny_world.tracks[tiny_world.tracks["split"] != "none"][["track_id", "split"]]
     local_params = AudioParams(train={"device": "cpu", "eval_batch_size": 16}, scoring={"tracks_per_task": 10})
-    local = score_tracks(model, store, tracks, local_params)
-    remote = score_tracks(
+    local = score_audio(model, store, tracks, local_params)
+    remote = score_audio(
         model, store, tracks, dataclasses.replace(local_params, dask_scheduler=cluster.scheduler_address)
     )
     assert len(local) == len(store.track_ids)

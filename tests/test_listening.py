@@ -11,9 +11,11 @@ import pytest
 from msd_tagging.listening.centroids import centroid_scores, platt_calibrate, quantile_calibrate
 from msd_tagging.listening.factorisation import BPRConfig, factorise, play_matrix
 from msd_tagging.params import FiguresParams, ListeningParams
-from msd_tagging.pipelines.reporting.nodes import table_1
+from msd_tagging.pipelines.reporting.nodes import tables_for
 from msd_tagging.scoring.scorers import SCORERS
-from msd_tagging.scoring.scorers import hybrid as hybrid_scores
+from msd_tagging.scoring.scorers import mean_fusion as hybrid_scores
+
+_table_1 = tables_for(SCORERS)[0]
 
 
 def test_checkerboard_plays_separate_into_two_groups():
@@ -97,7 +99,7 @@ def test_cold_tracks_fall_back_to_audio():
 
 def test_table_1_schema():
     metrics = {"split": "test", "roc_auc_macro": 0.8, "pr_auc_macro": 0.3, "n_tracks_scored": 10, "n_tags_scored": 5}
-    table, markdown, record = table_1(
+    table, markdown, record = _table_1(
         audio=metrics, mf={**metrics, "roc_auc_macro": 0.6}, hybrid={**metrics, "roc_auc_macro": 0.81}
     )
     assert table.columns.tolist() == [

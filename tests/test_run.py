@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from kedro.framework.project import settings
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
@@ -45,7 +46,9 @@ def _conf(tmp_path: Path, overrides: dict[str, dict[str, dict]]) -> Path:
 def _run(conf: Path, env: str, cwd: Path, monkeypatch, pipeline: str = "hybrid", params: dict | None = None) -> None:
     monkeypatch.chdir(cwd)
     bootstrap_project(REPO)
-    with KedroSession.create(project_path=REPO, env=env, conf_source=str(conf), runtime_params=params) as session:
+    with settings.SESSION_CLASS.create(
+        project_path=REPO, env=env, conf_source=str(conf), runtime_params=params
+    ) as session:  # the project's session: `hybrid` is the env's ingestion head's
         session.run(pipeline_names=[pipeline])
 
 
@@ -78,30 +81,34 @@ def test_hybrid_is_registered():
     pipelines = register_pipelines()
     names = {n.name for n in pipelines["hybrid"].nodes}
     assert {
-        "demo_data",
-        "build_tracks",
-        "build_plays",
+        "msd.build_tracks",
+        "msd.build_plays",
         "build_tag_labels",
         "ingestion_report",
-        "train_vgg",
-        "audio.evaluate",
+        "extract_features",
+        "train_tagger",
+        "audio.evaluate_scorer",
         "factorise_plays",
-        "mf_centroids",
-        "hybrid",
-        "hybrid.evaluate",
+        "mf.mf_centroid_scores",
+        "hybrid.mean_fusion",
+        "hybrid.evaluate_scorer",
         "table_1",
-        "tsne",
-        "figure_1",
+        "tsne_embedding",
+        "tsne_figures",
         "tag_agreement",
     } <= names
     assert {
-        "mf_classifier",
-        "fusion_by_tag",
-        "fusion_classifier.evaluate",
+        "mf_classifier.mf_classifier_scores",
+        "fusion_by_tag.per_tag_fusion",
+        "fusion_classifier.evaluate_scorer",
         "extended_table",
-        "cold_start",
+        "cold_start_metrics",
         "tag_playlists",
     } <= names
+    assert "draw_world" not in names and {n.name for n in pipelines["demo_data"].nodes} == {"draw_world"}
+    tables = {n.name for n in pipelines["hybrid.tables"].nodes}
+    assert {"tables.read_catalogue_tracks", "tables.assign_split", "build_tag_labels"} <= tables
+    assert not {n for n in tables if n.startswith("msd.")}
     assert {n.name for n in pipelines["tag_audio"].nodes} == {"tag_audio_files"}
 
 
@@ -116,7 +123,8 @@ def test_every_dataset_resolves_to_the_intended_catalog_entry(tmp_path, monkeypa
         catalog = session.load_context().catalog
     datasets = set().union(*(p.datasets() for p in register_pipelines().values()))
     for name in sorted(d for d in datasets if not d.startswith("params:") and d != "parameters"):
-        kind = type(catalog[name]).__name__ if name in catalog else MemoryDataset.__name__  # in-memory by design
+        dataset = catalog[name] if name in catalog else MemoryDataset()  # in-memory by design
+        kind = getattr(dataset, "wrapped_type", type(dataset).__name__).rsplit(".", 1)[-1]
         if name.endswith("_per_tag_metrics") or name in ("table_1", "extended_table", "cold_start_metrics"):
             assert kind == "CSVDataset", (name, kind)
         elif name.endswith(("_metrics", "_weights", "_report", "_json", "_agreement")):
@@ -131,24 +139,22 @@ def test_the_documented_entry_points_have_only_persisted_inputs(monkeypatch, env
     is on disk (or a parameter), so a partial run starting there finds what it needs."""
     import re
 
-    from kedro.framework.project import pipelines
     from kedro.io import MemoryDataset
 
-    from msd_tagging.pipeline_registry import use_ingestion_source
+    from msd_tagging.pipeline_registry import register_pipelines
 
     monkeypatch.chdir(REPO)
     bootstrap_project(REPO)
-    try:
-        with KedroSession.create(project_path=REPO, env=env) as session:
-            catalog = session.load_context().catalog
-            nodes = {n.name: n for n in pipelines["hybrid"].nodes}
-    finally:
-        use_ingestion_source("msd")
+    with KedroSession.create(project_path=REPO, env=env) as session:
+        context = session.load_context()
+        catalog = context.catalog
+        source = context.config_loader["parameters"]["ingestion"]["source"]
+    nodes = {n.name: n for n in register_pipelines()[f"hybrid.{source}"].nodes}
     text = (REPO / "README.md").read_text()
     block = re.search(r"<!-- entry-points -->(.*?)<!-- /entry-points -->", text, re.DOTALL)
-    documented = re.findall(r"`(\w+)`", block.group(1))
+    documented = re.findall(r"`([\w.]+)`", block.group(1))
     assert len(documented) >= 10
-    for name in documented + re.findall(r"--from-nodes=(\w+)", text):
+    for name in documented + re.findall(r"--from-nodes=([\w.]+)", text):
         assert name in nodes, f"README names node {name}, which {env}'s hybrid pipeline lacks"
         for dataset in nodes[name].inputs:
             if not dataset.startswith("params:"):
@@ -285,8 +291,7 @@ def test_notebook_executes_on_the_run_outputs(tiny_run, monkeypatch):
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     text = "\n".join(o.get("data", {}).get("text/plain", "") for o in outputs)
-    assert "'tiny'" in text and "Hybrid" in text and "fusion_classifier" in text
-    assert "'AtomicDataCatalog'" in text  # saves from the notebook are atomic too
+    assert "'tiny'" in text and "Hybrid" in text and "fusion_classifier" in text and "AtomicDataset" in text
     assert notebook.metadata.kernelspec.name == "kedro_msd_tagging"  # the kernel `kedro jupyter` registers
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the t-SNE re-plot
 
@@ -433,14 +438,10 @@ def test_the_demo_world_as_tables_gives_the_msd_formats_results(tiny_run, tmp_pa
     """The same tiny world, written as plain tables with its own split and the MSD's 50 tags:
     every primary table, score and table of results equals the MSD-format run's."""
     from msd_tagging.demo.world import MSD_50_TAGS
-    from msd_tagging.pipeline_registry import use_ingestion_source
 
     msd_path, _ = tiny_run
     conf = _conf(tmp_path, {"catalogue": _catalogue_env(tmp_path, "tinycat", vocabulary={"tags": list(MSD_50_TAGS)})})
-    try:
-        _run(conf, "catalogue", tmp_path, monkeypatch)
-    finally:
-        use_ingestion_source("msd")
+    _run(conf, "catalogue", tmp_path, monkeypatch)
     tables, msd = tmp_path / "data", msd_path / "data"
     assert (tmp_path / "data/01_raw/tinycat/tracks.csv").is_file()  # the example was drawn as tables
     for name in ("tag_labels", "plays"):
@@ -470,8 +471,6 @@ def test_the_catalogue_env_makes_an_artist_disjoint_split_and_its_own_vocabulary
     """Without a split column: a seeded split in which no artist spans two splits, reported
     with its tag balance; the vocabulary is the most frequent tags. Table 1, the extended
     table and Figure 1 come out."""
-    from msd_tagging.pipeline_registry import use_ingestion_source
-
     env = _catalogue_env(tmp_path, "madecat", vocabulary={"top_n": 20})
     conf = _conf(tmp_path, {"catalogue": env})
     # Draw the example, then drop its split column: a catalogue without a split.
@@ -482,10 +481,7 @@ def test_the_catalogue_env_makes_an_artist_disjoint_split_and_its_own_vocabulary
     write_catalogue(build_world(DemoWorldConfig(**TINY)), raw, workers=1, progress=False)
     tracks = pd.read_csv(raw / "tracks.csv", dtype=str)
     tracks.drop(columns="split").to_csv(raw / "tracks.csv", index=False)
-    try:
-        _run(conf, "catalogue", tmp_path, monkeypatch)
-    finally:
-        use_ingestion_source("msd")
+    _run(conf, "catalogue", tmp_path, monkeypatch)
     run = tmp_path / "data"
     split = pd.read_parquet(run / "03_primary/madecat/tracks.parquet")
     assert split.groupby("artist")["split"].nunique().max() == 1  # no artist in two splits

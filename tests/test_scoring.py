@@ -9,10 +9,12 @@ import pytest
 from msd_tagging.listening.centroids import centroid_scores, nearest_to_centroids
 from msd_tagging.models.classifier import fit_tag_classifier
 from msd_tagging.params import ScoringParams
-from msd_tagging.pipelines.reporting.nodes import extended_table
+from msd_tagging.pipelines.reporting.nodes import tables_for
 from msd_tagging.scoring.evaluation import popularity_bins
-from msd_tagging.scoring.scorers import learned_fusion
+from msd_tagging.scoring.scorers import SCORERS, learned_fusion
 from msd_tagging.scoring.scores import fit_fusion_weights, fuse
+
+_extended_table = tables_for(SCORERS)[1]
 
 
 def test_tag_classifier_learns_a_direction_and_picks_c_on_validation():
@@ -116,7 +118,7 @@ def test_extended_table_gains_and_best_fused():
     def m(roc, pr):
         return {"split": "test", "roc_auc_macro": roc, "pr_auc_macro": pr, "n_tracks_scored": 10, "n_tags_scored": 5}
 
-    table, markdown, record = extended_table(
+    table, markdown, record = _extended_table(
         audio=m(0.8, 0.3), mf=m(0.7, 0.2), hybrid=m(0.82, 0.33), fusion_by_tag=m(0.84, 0.36)
     )
     assert table["scorer"].tolist() == ["audio", "mf", "hybrid", "fusion_by_tag"]
@@ -129,7 +131,7 @@ def test_extended_table_gains_and_best_fused():
 def test_fast_ranking_quality_equals_scikit_learn_with_ties():
     from sklearn.metrics import average_precision_score, roc_auc_score
 
-    from msd_tagging.scoring.evaluation import ranking_quality
+    from msd_tagging.metrics import ranking_quality
 
     rng = np.random.default_rng(3)
     y = rng.random(300) < 0.15

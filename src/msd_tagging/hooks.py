@@ -121,7 +121,7 @@ class RunStartHooks:
         plain_logs_outside_terminal()
 
 
-_COST_ROW = re.compile(r"msd_tagging\.hooks:\s+(\S+)\s+([\d.]+) s\s+\(\s*([\d.]+) \+\s*([\d.]+)\)\s+(\d+|\?) MB")
+_COST_ROW = re.compile(r"msd_tagging\.hooks:\s+(\S+)\s+([\d.]+) s\s+(\d+|\?) MB")
 _COST_TOTAL = re.compile(r"msd_tagging\.hooks:\s+total\s+([\d.]+) s\s+largest worker process (\d+) MB")
 
 
@@ -134,7 +134,7 @@ def parse_cost_log(text: str) -> dict | None:
         if match := _COST_TOTAL.search(line):
             total = {"seconds": float(match.group(1)), "largest_worker_mb": int(match.group(2))}
         elif match := _COST_ROW.search(line):
-            peak = None if match.group(5) == "?" else int(match.group(5))
+            peak = None if match.group(3) == "?" else int(match.group(3))
             nodes[match.group(1)] = {"seconds": float(match.group(2)), "peak_rss_mb": peak}
     return {"nodes": nodes, "total": total} if total is not None else None
 
@@ -142,18 +142,19 @@ def parse_cost_log(text: str) -> dict | None:
 class RunCostHooks:
     """Logs each node's seconds and peak RSS, and a summary table after the run.
 
-    Kedro saves a node's outputs after ``after_node_run``; lazy saves (the demo world's
-    rendering, feature extraction) do their work there, so saves are timed as well and
-    added to their node.
-    """
+    Every heavy step is a node (or, for drawing the demo world before a run, is recorded
+    by :class:`RawDataHooks` through :meth:`record`), so node time is the whole cost."""
 
     def __init__(self):
         self._sampler = _PeakSampler()
         self._started: dict[str, float] = {}
         self._costs: list[tuple[str, float, float | None, float]] = []
-        self._saving: dict[str, float] = {}
-        self._save_seconds: dict[str, float] = {}
-        self._producer: dict[str, str] = {}
+
+    def record(self, name: str, seconds: float, peak: float | None) -> None:
+        """Add a step that ran outside a node (drawing the demo world before the run)."""
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        self._costs.append((name, seconds, peak, children))
+        logger.info("node %s: %.1f s, peak RSS %s MB", name, seconds, f"{peak:.0f}" if peak else "?")
 
     @hook_impl
     def before_node_run(self, node) -> None:
@@ -161,24 +162,9 @@ class RunCostHooks:
         self._started[node.name] = time.perf_counter()
 
     @hook_impl
-    def before_dataset_saved(self, dataset_name: str) -> None:
-        self._saving[dataset_name] = time.perf_counter()
-
-    @hook_impl
-    def after_dataset_saved(self, dataset_name: str) -> None:
-        seconds = time.perf_counter() - self._saving.pop(dataset_name, time.perf_counter())
-        node = self._producer.get(dataset_name, dataset_name)
-        self._save_seconds[node] = self._save_seconds.get(node, 0.0) + seconds
-
-    @hook_impl
     def after_node_run(self, node) -> None:
-        for output in node.outputs:
-            self._producer[output] = node.name
         seconds = time.perf_counter() - self._started.pop(node.name, time.perf_counter())
-        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        peak = self._sampler.stop()
-        self._costs.append((node.name, seconds, peak, children))
-        logger.info("node %s: %.1f s, peak RSS %s MB", node.name, seconds, f"{peak:.0f}" if peak else "?")
+        self.record(node.name, seconds, self._sampler.stop())
 
     @hook_impl
     def after_pipeline_run(self, run_params: dict | None = None) -> None:
@@ -188,20 +174,46 @@ class RunCostHooks:
                     "No per-node cost table: ParallelRunner runs nodes in worker processes; use the default runner to measure."
                 )
             return
-        logger.info("Run cost by node (run + save seconds, peak RSS of the main process):")
+        logger.info("Run cost by node (seconds, peak RSS of the main process):")
         total = 0.0
         for name, seconds, peak, _ in self._costs:
-            saved = self._save_seconds.get(name, 0.0)
-            total += seconds + saved
-            logger.info(
-                "  %-22s %7.1f s  (%5.1f + %5.1f)  %s MB",
-                name,
-                seconds + saved,
-                seconds,
-                saved,
-                "?" if peak is None else f"{peak:.0f}",
-            )
+            total += seconds
+            logger.info("  %-26s %7.1f s  %s MB", name, seconds, "?" if peak is None else f"{peak:.0f}")
         child = max(c for *_, c in self._costs)
-        logger.info("  %-22s %7.1f s  largest worker process %.0f MB", "total", total, child)
+        logger.info("  %-26s %7.1f s  largest worker process %.0f MB", "total", total, child)
         self._costs.clear()
-        self._save_seconds.clear()
+
+
+class RawDataHooks:
+    """Before a run that ingests raw data, draw the demo world when its env draws one and
+    its files are missing or were drawn from other parameters (the ``draw_world`` node of
+    the ``demo_data`` pipeline, run first), so ``kedro run --pipeline=hybrid`` works on a
+    fresh clone. With ``demo_data.generate: false`` it checks the raw files are there.
+
+    Args:
+        costs: where the drawing's time and memory are recorded for the run's cost table.
+    """
+
+    def __init__(self, costs: RunCostHooks | None = None):
+        self._costs = costs
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict, pipeline, catalog) -> None:
+        nodes = pipeline.nodes
+        if any(n.name == "draw_world" for n in nodes) or not any("ingestion" in n.tags for n in nodes):
+            return
+        if "raw_folder" not in catalog:
+            return
+        from msd_tagging.demo.world import DemoWorldConfig
+        from msd_tagging.pipelines.demo_data.nodes import draw_world
+
+        config = catalog.load("params:demo_data")
+        config = config if isinstance(config, DemoWorldConfig) else DemoWorldConfig(**config)
+        sampler = _PeakSampler()
+        sampler.start()
+        started = time.perf_counter()
+        record = draw_world(catalog.load("raw_inventory"), config, catalog.load("raw_folder"))
+        catalog.save("raw_data", record)
+        peak = sampler.stop()
+        if self._costs is not None:
+            self._costs.record("draw_world", time.perf_counter() - started, peak)

@@ -1,68 +1,62 @@
-"""Project pipelines: one per stage, and their sum.
+"""Project pipelines: one per stage, and the method end to end once per ingestion head.
 
-``__default__`` (also registered as ``hybrid``, the name users and the docs call it) is the
-method end to end: the raw-data step (the demo world is drawn when its files are missing),
-ingestion, the audio side (features, VGG tagger, scores), the listening side (BPR
-factorisation), every declared scorer (MF-centroids, the hybrid and those beyond the
-paper), their evaluation, and the reports (Table 1, the extended table, cold start,
-Figure 1, playlists). ``method`` is the paper's method figure as lineage: the nodes tagged
-``method``. ``tag_audio`` tags a folder of new audio with the trained model.
+``hybrid.<source>`` is the method end to end with the ingestion head for ``source``
+(``msd``: the MSD's files, the demo world's formats; ``tables``: a catalogue's plain
+tables): ingestion, the audio side (features, the tagger, scores), the listening side (the
+factorisation), every declared scorer, their evaluation, and the reports (Table 1, the
+extended table, cold start, Figure 1, playlists). ``ingestion.<source>`` and
+``method.<source>`` (the nodes tagged ``method``: the paper's method figure as lineage)
+come with it. ``hybrid``, ``ingestion``, ``method`` and ``__default__`` are the ``msd``
+variants here; a run picks its env's variant (:mod:`msd_tagging.session`). ``demo_data``
+draws the demo world (a run of the method does it first, :class:`~msd_tagging.hooks.RawDataHooks`);
+``tag_audio`` tags a folder of new audio.
+
+The registry is static: nothing at run time changes what it returns. Kedro's
+``find_pipelines`` does not fit, since the method is composed per head and the scorer
+declaration is passed into the pipelines that use it.
 """
 
 from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from msd_tagging.pipelines import (
-    audio,
-    demo_data,
-    evaluation,
-    ingestion,
-    listening,
-    reporting,
-    scoring,
-    tag_audio,
-)
+from msd_tagging.pipelines import audio, demo_data, evaluation, ingestion, listening, reporting, scoring, tag_audio
+from msd_tagging.scoring.scorers import SCORERS, Scorer
 
-# The run's ingestion source (its env's ``ingestion.source``), set by the project's context
-# (:class:`msd_tagging.context.ProjectContext`) before Kedro first builds the pipelines.
-_SOURCE = ["msd"]
+DEFAULT_SOURCE = "msd"  # what conf/base reads: the demo world, in the MSD's formats
 
 
-def use_ingestion_source(source: str) -> None:
-    """Build ``ingestion`` (and so ``hybrid``) for ``source`` from now on: ``msd`` (the MSD's
-    files) or ``tables`` (a catalogue's plain tables). Kedro's cached pipelines are
-    dropped when the source changes."""
-    from kedro.framework.project import pipelines
-
-    from msd_tagging.config import choice
-
-    choice(source, "ingestion.source", ingestion.SOURCES)
-    if source != _SOURCE[0]:
-        _SOURCE[0] = source
-        pipelines.configure(__name__)
+def build_pipelines(scorers: tuple[Scorer, ...] = SCORERS) -> dict[str, Pipeline]:
+    """Every pipeline, for the scorer declaration ``scorers``."""
+    stages = {
+        "audio": audio.create_pipeline(),
+        "listening": listening.create_pipeline(),
+        "scoring": scoring.create_pipeline(scorers),
+        "evaluation": evaluation.create_pipeline(scorers),
+        "reporting": reporting.create_pipeline(scorers),
+    }
+    after_ingestion = sum(stages.values(), Pipeline([]))
+    registry: dict[str, Pipeline] = {}
+    for source, head in ingestion.heads().items():
+        method = head + after_ingestion
+        registry[f"ingestion.{source}"] = head
+        registry[f"hybrid.{source}"] = method
+        registry[f"method.{source}"] = method.only_nodes_with_tags("method")
+    for name in ("ingestion", "hybrid", "method"):
+        registry[name] = registry[f"{name}.{DEFAULT_SOURCE}"]
+    return {
+        "__default__": registry["hybrid"],
+        **registry,
+        **stages,
+        "demo_data": demo_data.create_pipeline(),
+        "tag_audio": tag_audio.create_pipeline(),
+    }
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """Register the project's pipelines, with ingestion for the run's source.
+    """Register the project's pipelines (Kedro's entry point).
 
     Returns:
         A mapping from pipeline names to ``Pipeline`` objects.
     """
-    stages = {
-        "demo_data": demo_data.create_pipeline(),
-        "ingestion": ingestion.create_pipeline(_SOURCE[0]),
-        "audio": audio.create_pipeline(),
-        "listening": listening.create_pipeline(),
-        "scoring": scoring.create_pipeline(),
-        "evaluation": evaluation.create_pipeline(),
-        "reporting": reporting.create_pipeline(),
-    }
-    everything = sum(stages.values(), Pipeline([]))
-    return {
-        "__default__": everything,
-        "hybrid": everything,
-        "method": everything.only_nodes_with_tags("method"),
-        **stages,
-        "tag_audio": tag_audio.create_pipeline(),
-    }
+    return build_pipelines()

@@ -7,9 +7,8 @@ import warnings
 
 from kedro.config import OmegaConfigLoader
 
-from msd_tagging.context import ProjectContext
-from msd_tagging.datasets.atomic import AtomicDataCatalog
-from msd_tagging.hooks import RunCostHooks, RunStartHooks, plain_logs_outside_terminal
+from msd_tagging.hooks import RawDataHooks, RunCostHooks, RunStartHooks, plain_logs_outside_terminal
+from msd_tagging.session import ProjectSession
 
 # Two warnings every run would print that are not ours to fix, silenced narrowly by
 # message and module: the README's documented `kedro run --pipeline=hybrid` still works
@@ -49,9 +48,8 @@ CONFIG_LOADER_ARGS = {
     "merge_strategy": {"parameters": "soft", "globals": "soft"},
 }
 
-HOOKS = (RunStartHooks(), RunCostHooks())
+_COSTS = RunCostHooks()
+HOOKS = (RunStartHooks(), _COSTS, RawDataHooks(_COSTS))
 
-# Every save to a local file goes through a temporary name and os.replace (atomic.py).
-DATA_CATALOG_CLASS = AtomicDataCatalog
-# ...and context.catalog (kedro jupyter / ipython, notebooks) is that class too.
-CONTEXT_CLASS = ProjectContext
+# `kedro run --pipeline=hybrid` runs the env's ingestion head (msd_tagging.session).
+SESSION_CLASS = ProjectSession

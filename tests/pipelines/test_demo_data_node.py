@@ -8,7 +8,7 @@ from msd_tagging.datasets.demo_world import REQUIRED
 from msd_tagging.demo.world import DemoWorld, DemoWorldConfig, RawDataOnDisk
 from msd_tagging.demo.writer import LAYOUT
 from msd_tagging.errors import MSDDataError
-from msd_tagging.pipelines.demo_data.nodes import demo_data
+from msd_tagging.pipelines.demo_data.nodes import world_to_draw
 from tests.conftest import TINY
 
 
@@ -26,16 +26,16 @@ def _inventory(present: bool, fingerprint: str | None, replaceable: bool | None 
 
 def test_world_in_place_is_not_redrawn():
     fingerprint = DemoWorldConfig(**TINY).fingerprint()
-    assert demo_data(_inventory(True, fingerprint), DemoWorldConfig(**TINY)) == RawDataOnDisk("/raw", "demo")
+    assert world_to_draw(_inventory(True, fingerprint), DemoWorldConfig(**TINY)) == RawDataOnDisk("/raw", "demo")
 
 
 def test_changed_parameters_redraw():
     stale = DemoWorldConfig(**{**TINY, "seed": 99}).fingerprint()
-    assert isinstance(demo_data(_inventory(True, stale), DemoWorldConfig(**TINY)), DemoWorld)
+    assert isinstance(world_to_draw(_inventory(True, stale), DemoWorldConfig(**TINY)), DemoWorld)
 
 
 def test_missing_files_draw():
-    assert isinstance(demo_data(_inventory(False, None), DemoWorldConfig(**TINY)), DemoWorld)
+    assert isinstance(world_to_draw(_inventory(False, None), DemoWorldConfig(**TINY)), DemoWorld)
 
 
 def test_fingerprint_ignores_worker_count():
@@ -46,9 +46,9 @@ def test_fingerprint_ignores_worker_count():
 
 
 def test_real_data_is_never_generated():
-    assert demo_data(_inventory(True, None), DemoWorldConfig(generate=False)) == RawDataOnDisk("/raw", "external")
+    assert world_to_draw(_inventory(True, None), DemoWorldConfig(generate=False)) == RawDataOnDisk("/raw", "external")
     with pytest.raises(MSDDataError, match=r"raw MSD files missing under /raw: taste_profile/train_triplets\.txt, "):
-        demo_data(_inventory(False, None), DemoWorldConfig(generate=False))
+        world_to_draw(_inventory(False, None), DemoWorldConfig(generate=False))
 
 
 def test_a_folder_the_generator_did_not_write_is_never_drawn_over():
@@ -57,6 +57,6 @@ def test_a_folder_the_generator_did_not_write_is_never_drawn_over():
         MSDDataError,
         match=r"/raw: the demo world would replace /raw, which holds files the demo generator did not write.*--env msd",
     ):
-        demo_data(_inventory(True, None), DemoWorldConfig(**TINY))
+        world_to_draw(_inventory(True, None), DemoWorldConfig(**TINY))
     with pytest.raises(MSDDataError, match="did not write"):
-        demo_data(_inventory(False, None, replaceable=False), DemoWorldConfig(**TINY))
+        world_to_draw(_inventory(False, None, replaceable=False), DemoWorldConfig(**TINY))

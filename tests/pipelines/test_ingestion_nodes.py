@@ -43,7 +43,7 @@ def unique_tracks():
 @pytest.fixture
 def split_tracks(unique_tracks):
     tracks, _ = nodes.build_tracks(
-        {"source": "test"}, [tid(0), tid(1), tid(2)], [tid(3), tid(5)], unique_tracks, PARAMS
+        {"manifest": {"source": "test"}}, [tid(0), tid(1), tid(2)], [tid(3), tid(5)], unique_tracks, PARAMS
     )
     return tracks
 

@@ -5,6 +5,7 @@ Layout::
     <store>/config.json                 the MelConfig and DamageConfig it was built with
     <store>/shards/<name>.npy           float16 [sum of frames, n_mels], tracks back to back
     <store>/shards/<name>.parquet       the shard's manifest part: one row per track tried
+    <store>/manifest.parquet            every part together, as the last extraction returned it
 
 A shard counts as done only once its manifest part exists; both files are written to a
 temporary name and moved into place, the ``.npy`` first. So an interrupted extraction
@@ -36,11 +37,12 @@ from msd_tagging.errors import MSDDataError
 logger = logging.getLogger(__name__)
 
 MANIFEST_COLUMNS = ("track_id", "path", "status", "detail", "shard", "offset", "n_frames", "size_bytes", "mtime_ns")
+MANIFEST_FILE = "manifest.parquet"  # the whole store's manifest, as the last extraction returned it
 
 
 @dataclass(frozen=True)
 class ExtractionPlan:
-    """What to extract: returned by a node, carried out by :class:`FeatureStoreDataset`.
+    """What to extract: built and carried out by the ``extract_features`` node.
 
     Attributes:
         jobs: ``(track_id, audio path relative to the audio root)`` pairs.
@@ -66,15 +68,11 @@ class ExtractionPlan:
 class FeatureStore:
     """Read side of a store: the manifest, and features by track as memory-mapped float16."""
 
-    def __init__(self, root: str | os.PathLike):
+    def __init__(self, root: str | os.PathLike, manifest: pd.DataFrame | None = None):
+        """The store at ``root``; its manifest is read from the shards' parts unless given
+        (the one extraction returned, :data:`MANIFEST_FILE`)."""
         self.root = Path(root)
-        parts = sorted((self.root / "shards").glob("*.parquet")) if (self.root / "shards").is_dir() else []
-        frames = [pd.read_parquet(p) for p in parts]
-        self.manifest = (
-            pd.concat(frames, ignore_index=True).reindex(columns=list(MANIFEST_COLUMNS))
-            if frames
-            else pd.DataFrame({c: [] for c in MANIFEST_COLUMNS})
-        )
+        self.manifest = read_manifest(self.root) if manifest is None else manifest
         config_path = self.root / "config.json"
         self.config = json.loads(config_path.read_text()) if config_path.is_file() else None
         self._shards: dict[str, np.ndarray] = {}
@@ -103,6 +101,32 @@ class FeatureStore:
         if shard not in self._shards:
             self._shards[shard] = np.load(self.root / "shards" / f"{shard}.npy", mmap_mode="r")
         return self._shards[shard][offset : offset + n_frames].T
+
+
+def read_manifest(root: Path) -> pd.DataFrame:
+    """The manifest of every committed shard of the store at ``root``, in shard-name order."""
+    parts = sorted((root / "shards").glob("*.parquet")) if (root / "shards").is_dir() else []
+    frames = [pd.read_parquet(p) for p in parts]
+    if not frames:
+        return pd.DataFrame({c: [] for c in MANIFEST_COLUMNS})
+    return pd.concat(frames, ignore_index=True).reindex(columns=list(MANIFEST_COLUMNS))
+
+
+@dataclass(frozen=True)
+class FeatureStoreWriter:
+    """Where extraction writes: a store folder and the audio root its plans' relative paths
+    start from. The ``extract_features`` node writes through it (:func:`write_plan`); the
+    returned manifest is what downstream nodes read the store by."""
+
+    root: Path
+    audio_root: Path
+    progress: bool = True
+
+    def extract(self, plan: ExtractionPlan) -> pd.DataFrame:
+        """Carry out ``plan`` (resumably, see the module docstring); the store's manifest."""
+        counts = write_plan(plan, self.root, self.audio_root, progress=self.progress)
+        logger.info("Feature store %s: %s", self.root, counts)
+        return read_manifest(self.root)
 
 
 def _drop_broken_shards(shards: Path) -> None:
@@ -165,7 +189,7 @@ def write_plan(
     _open_store(plan, root)
     _drop_broken_shards(root / "shards")
     changed = _drop_changed_shards(root / "shards", audio_root)
-    done = set(FeatureStore(root).manifest["track_id"])
+    done = set(read_manifest(root)["track_id"])
     todo = [job for job in plan.jobs if job[0] not in done]
     counts: dict[str, int] = {"skipped_done": len(plan.jobs) - len(todo), "tried": len(todo)}
     if changed:

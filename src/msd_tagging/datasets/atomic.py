@@ -1,18 +1,25 @@
-"""Atomic saves, done once: :func:`atomic_path` for the project's own writers, and every
-file dataset of the catalog made atomic.
+"""Atomic saves for Kedro's file datasets, as a wrapper declared in the catalog.
 
 Kedro's file datasets (kedro-datasets' Parquet, CSV, JSON, text, matplotlib, ...) write
 straight to their target. A run killed or failing mid-save leaves a truncated file; for a
-versioned dataset it leaves a broken *newest* version, which the next run loads. With
-:class:`AtomicDataCatalog` as ``DATA_CATALOG_CLASS`` (``settings.py``), every save of a
-local file dataset writes to a hidden temporary name in the target's own folder, then
-``os.replace``-s it onto the target: readers see the old file or the new one, never half a
-file, and a failed save leaves the previous version the newest.
+versioned dataset it leaves a broken *newest* version, which the next run loads. Wrapped
+in :class:`AtomicDataset`, a save writes the wrapped dataset to a hidden temporary name in
+the target's own folder, then ``os.replace``-s it onto the target: readers see the old
+file or the new one, never half a file, and a failed save leaves the previous version the
+newest. Loads go to the wrapped dataset unchanged.
 
-The project's own datasets (features, models, checkpoints, ID maps, the demo world) commit
-atomically by themselves; they are not file datasets in Kedro's sense and pass through.
-Remote filesystems (``s3://`` ...) pass through too: object stores publish an object only
-once its upload completes.
+The catalog wraps every file dataset it declares (a test checks it)::
+
+    tracks:
+      type: msd_tagging.datasets.AtomicDataset
+      dataset: pandas.ParquetDataset        # the wrapped dataset's type...
+      filepath: data/03_primary/tracks.parquet   # ...and its own settings beside it
+
+``versioned: true`` goes on the wrapper, as for Kedro's ``CachedDataset``: a version is
+saved to ``<filepath>/<version>/<file name>``, Kedro's documented layout. Remote
+filesystems (``s3://`` ...) pass through: object stores publish an object only once its
+upload completes. The project's own datasets (features, models, checkpoints, ID maps, the
+demo world) commit atomically by themselves (:mod:`msd_tagging.files`).
 """
 
 from __future__ import annotations
@@ -20,13 +27,12 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import types
 import uuid
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-from kedro.framework.context import KedroContext
-from kedro.io import AbstractVersionedDataset, DataCatalog
+from kedro.io import AbstractDataset, DatasetError, Version
+from kedro.io.core import generate_timestamp, get_protocol_and_path
 
 from msd_tagging.files import remove, temporary_sibling
 
@@ -35,30 +41,61 @@ logger = logging.getLogger(__name__)
 LOCAL_PROTOCOLS = ("file", "local")
 
 
-def make_atomic(dataset: Any) -> bool:
-    """Make ``dataset.save`` write to a temporary sibling and rename it into place.
+class AtomicDataset(AbstractDataset):
+    """A file dataset whose saves are atomic (see the module docstring).
 
-    Applies to versioned-capable file datasets on the local filesystem (every
-    kedro-datasets file dataset is one, versioned or not). Returns whether it applied.
+    Args:
+        dataset: the wrapped dataset's type (``pandas.ParquetDataset``), its other settings
+            given beside it; or its whole configuration as a mapping.
+        version: set by Kedro when the entry says ``versioned: true``.
+        metadata: the entry's metadata (kedro-viz's layer).
+        **config: the wrapped dataset's settings (``filepath``, ``save_args``, ...).
     """
-    if getattr(dataset, "_msd_atomic", False):
-        return True
-    if (
-        not isinstance(dataset, AbstractVersionedDataset)
-        or getattr(dataset, "_protocol", "file") not in LOCAL_PROTOCOLS
-    ):
-        return False
-    raw_save = getattr(type(dataset).save, "__wrapped__", None)  # the dataset's own save, inside Kedro's wrappers
-    if raw_save is None:
-        return False
 
-    def atomic_save(self, data: Any) -> None:
-        final = Path(str(self._get_save_path()))  # refuses an existing version, as Kedro does
+    def __init__(
+        self,
+        dataset: str | dict,
+        version: Version | None = None,
+        metadata: dict | None = None,
+        **config: Any,
+    ):
+        inner = {"type": dataset, **config} if isinstance(dataset, str) else {**dataset, **config}
+        if "versioned" in inner:
+            raise DatasetError("put versioned: true on the AtomicDataset entry, not inside its dataset")
+        if "filepath" not in inner:
+            raise DatasetError(f"AtomicDataset wraps file datasets; {inner['type']} has no filepath")
+        self._config = inner
+        self._version = version
+        self._protocol = get_protocol_and_path(str(inner["filepath"]))[0]
+        self._dataset = self._reader()
+        self.metadata = metadata
+
+    @property
+    def wrapped_type(self) -> str:
+        """The wrapped dataset's type, as the catalog gives it (``pandas.ParquetDataset``)."""
+        return str(self._config["type"])
+
+    def _reader(self) -> AbstractDataset:
+        if self._version is None:
+            return AbstractDataset.from_config("_atomic", dict(self._config))
+        config = {**self._config, "versioned": True}
+        return AbstractDataset.from_config("_atomic", config, self._version.load, self._version.save)
+
+    def load(self) -> Any:
+        return self._dataset.load()
+
+    def save(self, data: Any) -> None:
+        if self._protocol not in LOCAL_PROTOCOLS:
+            self._dataset.save(data)
+            return
+        final = self._target()
+        if self._version is not None and final.exists():
+            raise DatasetError(f"Save path '{final}' must not exist if versioning is enabled (a version is kept).")
         created = [p for p in (final.parent, *final.parent.parents) if not p.exists()]
         temporary = temporary_sibling(final)
-        self._get_save_path = lambda: PurePosixPath(temporary.as_posix())
+        final.parent.mkdir(parents=True, exist_ok=True)
         try:
-            raw_save(self, data)
+            AbstractDataset.from_config("_atomic_part", {**self._config, "filepath": str(temporary)}).save(data)
             _replace(temporary, final)
         except BaseException:
             remove(temporary)
@@ -66,13 +103,28 @@ def make_atomic(dataset: Any) -> bool:
                 if folder.is_dir() and not any(folder.iterdir()):
                     folder.rmdir()
             raise
-        finally:
-            del self._get_save_path
+        self._dataset = self._reader()  # the next load finds the version just saved
 
-    # Kedro's own wrappers (versioning, logging, the consistency check) around the atomic save.
-    dataset.save = types.MethodType(type(dataset)._save_wrapper(atomic_save), dataset)
-    dataset._msd_atomic = True
-    return True
+    def _target(self) -> Path:
+        """Where a save lands: the file path, or ``<filepath>/<version>/<file name>``."""
+        path = Path(get_protocol_and_path(str(self._config["filepath"]))[1])
+        if self._version is None:
+            return path
+        self._version = Version(self._version.load, self._version.save or generate_timestamp())
+        return path / self._version.save / path.name
+
+    def _exists(self) -> bool:
+        return self._dataset.exists()
+
+    def _release(self) -> None:
+        self._dataset.release()
+
+    def _describe(self) -> dict[str, Any]:
+        return {
+            "dataset": self._config["type"],
+            "filepath": str(self._config["filepath"]),
+            "versioned": self._version is not None,
+        }
 
 
 def _replace(temporary: Path, final: Path) -> None:
@@ -84,28 +136,3 @@ def _replace(temporary: Path, final: Path) -> None:
         shutil.rmtree(backup, ignore_errors=True)
     else:
         os.replace(temporary, final)
-
-
-class AtomicDataCatalog(DataCatalog):
-    """A :class:`DataCatalog` whose saves to local files are atomic (see module docstring)."""
-
-    def save(self, ds_name: str, data: Any) -> None:
-        make_atomic(self[ds_name])
-        super().save(ds_name, data)
-
-
-class AtomicContext(KedroContext):
-    """Kedro's context, whose ``catalog`` is an :class:`AtomicDataCatalog` too.
-
-    ``kedro run`` builds its catalog from ``settings.DATA_CATALOG_CLASS``, but
-    ``context.catalog`` (what ``kedro jupyter``, ``kedro ipython`` and notebooks get) builds
-    a plain ``DataCatalog``, whose saves are not atomic. This keeps Kedro's notebook
-    commands on the catalog and makes its saves atomic like a run's.
-    """
-
-    @property
-    def catalog(self) -> AtomicDataCatalog:
-        from kedro.framework.context import CatalogCommandsMixin
-        from kedro.framework.context.context import compose_classes
-
-        return self._get_catalog(catalog_class=compose_classes(AtomicDataCatalog, CatalogCommandsMixin))

@@ -82,51 +82,18 @@ class AudioListingDataset(AbstractDataset[None, pd.DataFrame]):
         self.metadata = metadata
 
     def load(self) -> pd.DataFrame:
-        paths, sizes, links, bad = [], [], [], []
+        rows: list[tuple[str, int, str, bool]] = []
         counts = {"linked_folders": 0, "linked_folders_outside": 0, "folder_loops_cut": 0, "bad_names": 0}
         unreadable: list[str] = []
         if self._root.is_dir():
-            real_root = self._root.resolve()
-            seen: set[tuple[int, int]] = set()
-            linked: dict[str, bool] = {str(self._root): False}  # folder -> reached through a link
-
-            def note(error: OSError) -> None:  # os.walk would skip a folder it cannot list, silently
-                unreadable.append(f"{error.filename}: {error.strerror}")
-
-            for folder, dirs, files in os.walk(self._root, followlinks=True, onerror=note):
-                stat = os.stat(folder)
-                if (stat.st_dev, stat.st_ino) in seen:  # a loop, or a second link to one folder
-                    counts["folder_loops_cut"] += 1
-                    dirs[:] = []
-                    continue
-                seen.add((stat.st_dev, stat.st_ino))
-                through = linked.pop(folder, False)
-                for name in dirs:
-                    child = os.path.join(folder, name)
-                    is_link = os.path.islink(child)
-                    linked[child] = through or is_link
-                    if is_link:
-                        counts["linked_folders"] += 1
-                        counts["linked_folders_outside"] += not Path(child).resolve().is_relative_to(real_root)
-                rel = Path(folder).relative_to(self._root)
-                for name in files:
-                    full = os.path.join(folder, name)
-                    link = ""
-                    try:
-                        size = os.path.getsize(full)
-                    except FileNotFoundError:
-                        size, link = -1, "dangling"
-                    if not link and (through or os.path.islink(full)):
-                        link = "inside" if Path(full).resolve().is_relative_to(real_root) else "outside"
-                    shown = (rel / name).as_posix()
-                    valid = _is_utf8(shown)
-                    if not valid:
-                        shown = os.fsencode(shown).decode("utf-8", "backslashreplace")
-                        counts["bad_names"] += 1
-                    paths.append(shown)
-                    sizes.append(size)
-                    links.append(link)
-                    bad.append(not valid)
+            for folder, files, through in _walk(self._root, counts, unreadable):
+                rows.extend(_entry(self._root, folder, name, through, counts) for name in files)
+        if unreadable:
+            logger.warning(
+                "%d folder(s) under the audio root cannot be listed, e.g. %s; their files count as missing.",
+                len(unreadable), unreadable[0],
+            )  # fmt: skip
+        paths, sizes, links, bad = zip(*rows, strict=True) if rows else ((), (), (), ())
         frame = pd.DataFrame(
             {
                 "path": pd.Series(paths, dtype=object),
@@ -135,11 +102,6 @@ class AudioListingDataset(AbstractDataset[None, pd.DataFrame]):
                 "bad_name": pd.Series(bad, dtype=bool),
             }
         )
-        if unreadable:
-            logger.warning(
-                "%d folder(s) under the audio root cannot be listed, e.g. %s; their files count as missing.",
-                len(unreadable), unreadable[0],
-            )  # fmt: skip
         frame.attrs = {"root": str(self._root), **counts, "unreadable_folders": unreadable}
         return frame
 
@@ -151,6 +113,52 @@ class AudioListingDataset(AbstractDataset[None, pd.DataFrame]):
 
     def _describe(self) -> dict[str, Any]:
         return {"path": str(self._root)}
+
+
+def _walk(root: Path, counts: dict, unreadable: list[str]):
+    """``(folder, file names, reached through a link?)`` of every folder under ``root``,
+    linked folders followed, each real folder once (a loop, or a second link to a folder,
+    is cut and counted); folders that cannot be listed go to ``unreadable``."""
+    real_root = root.resolve()
+    seen: set[tuple[int, int]] = set()
+    linked: dict[str, bool] = {str(root): False}
+
+    def note(error: OSError) -> None:  # os.walk would skip a folder it cannot list, silently
+        unreadable.append(f"{error.filename}: {error.strerror}")
+
+    for folder, dirs, files in os.walk(root, followlinks=True, onerror=note):
+        stat = os.stat(folder)
+        if (stat.st_dev, stat.st_ino) in seen:
+            counts["folder_loops_cut"] += 1
+            dirs[:] = []
+            continue
+        seen.add((stat.st_dev, stat.st_ino))
+        through = linked.pop(folder, False)
+        for name in dirs:
+            child = os.path.join(folder, name)
+            is_link = os.path.islink(child)
+            linked[child] = through or is_link
+            if is_link:
+                counts["linked_folders"] += 1
+                counts["linked_folders_outside"] += not Path(child).resolve().is_relative_to(real_root)
+        yield folder, files, through
+
+
+def _entry(root: Path, folder: str, name: str, through: bool, counts: dict) -> tuple[str, int, str, bool]:
+    """One listed file: ``(path shown, size, link kind, bad name?)``."""
+    full = os.path.join(folder, name)
+    link = ""
+    try:
+        size = os.path.getsize(full)
+    except FileNotFoundError:
+        size, link = -1, "dangling"
+    if not link and (through or os.path.islink(full)):
+        link = "inside" if Path(full).resolve().is_relative_to(root.resolve()) else "outside"
+    shown = (Path(folder).relative_to(root) / name).as_posix()
+    if _is_utf8(shown):
+        return shown, size, link, False
+    counts["bad_names"] += 1
+    return os.fsencode(shown).decode("utf-8", "backslashreplace"), size, link, True
 
 
 def _is_utf8(name: str) -> bool:

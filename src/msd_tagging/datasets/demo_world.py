@@ -1,13 +1,15 @@
-"""Kedro datasets for the raw-data folder: what is there, and the demo world written into it."""
+"""Kedro datasets for the raw-data folder: what is there, and the handle a demo world is
+written into it through."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
 
-from msd_tagging.demo.world import DemoWorld, RawDataOnDisk
+from msd_tagging.demo.world import DemoWorld
 from msd_tagging.demo.writer import LAYOUT, TABLES_LAYOUT, may_replace, read_marker, write_catalogue, write_world
 
 FORMATS = ("msd", "tables")
@@ -63,21 +65,42 @@ class RawInventoryDataset(AbstractDataset[None, dict]):
         return {"path": str(self._root)}
 
 
-class DemoWorldDataset(AbstractDataset[DemoWorld | RawDataOnDisk, dict]):
-    """Writes a drawn :class:`DemoWorld` as MSD files under the folder ``path``; loads the
-    record of the raw data in place.
+@dataclass(frozen=True)
+class RawFolder:
+    """The raw-data folder a demo world is drawn into: a handle the ``draw_world`` node
+    writes through (heavy: rendering and MP3-encoding every clip).
 
-    Heavy work in ``save()``: saving a world renders and MP3-encodes every clip (about a
-    minute for the default demo on 2 cores). It replaces ``path`` only when the folder does
-    not exist, is empty, or carries the generator's marker; otherwise it raises and touches
-    nothing (:func:`msd_tagging.demo.writer.check_replaceable`).
+    Attributes:
+        root: the raw-data folder.
+        format: ``msd`` writes the MSD's files; ``tables`` a catalogue's plain tables.
+        workers: audio rendering processes (0: one per core).
+        progress: show a progress bar when attached to a terminal.
+    """
 
-    Saving :class:`RawDataOnDisk` writes nothing: the files are already there.
+    root: Path
+    format: str = "msd"
+    workers: int = 0
+    progress: bool = True
+
+    def write(self, world: DemoWorld) -> dict:
+        """Write ``world`` here, replacing the folder only when it does not exist, is empty,
+        or carries the generator's marker (:func:`msd_tagging.demo.writer.check_replaceable`);
+        returns the world's record."""
+        write = write_world if self.format == "msd" else write_catalogue
+        return write(world, self.root, workers=self.workers, progress=self.progress)
+
+    def record(self) -> dict:
+        """What raw data is in place: the demo generator's record, or ``external``."""
+        return read_marker(self.root) or {"source": "external", "root": str(self.root), "format": self.format}
+
+
+class RawFolderDataset(AbstractDataset[None, RawFolder]):
+    """Loads the :class:`RawFolder` handle that the ``draw_world`` node writes a demo world
+    through; nothing is saved through the dataset itself.
 
     Args:
         path: raw-data folder.
-        format: ``msd`` writes the MSD's files; ``tables`` a catalogue's plain tables
-            (:func:`msd_tagging.demo.writer.write_catalogue`).
+        format: ``msd`` or ``tables``.
         workers: audio rendering processes (0: one per core).
         progress: show a progress bar when attached to a terminal.
     """
@@ -87,25 +110,14 @@ class DemoWorldDataset(AbstractDataset[DemoWorld | RawDataOnDisk, dict]):
     ):
         if format not in FORMATS:
             raise DatasetError(f"unknown raw format {format!r}; expected one of {FORMATS}")
-        self._root = Path(path)
-        self._format = format
-        self._workers = workers
-        self._progress = progress
+        self._folder = RawFolder(Path(path), format, workers, progress)
         self.metadata = metadata
 
-    def save(self, data: DemoWorld | RawDataOnDisk) -> None:
-        if isinstance(data, RawDataOnDisk):
-            return
-        if not isinstance(data, DemoWorld):
-            raise DatasetError(f"expected a DemoWorld or RawDataOnDisk, got {type(data).__name__}")
-        write = write_world if self._format == "msd" else write_catalogue
-        write(data, self._root, workers=self._workers, progress=self._progress)
+    def load(self) -> RawFolder:
+        return self._folder
 
-    def load(self) -> dict:
-        return read_marker(self._root) or {"source": "external", "root": str(self._root)}
-
-    def _exists(self) -> bool:
-        return self._root.is_dir()
+    def save(self, data: None) -> None:
+        raise DatasetError("the demo world is written by the draw_world node through the loaded handle")
 
     def _describe(self) -> dict[str, Any]:
-        return {"path": str(self._root), "format": self._format, "workers": self._workers}
+        return {"path": str(self._folder.root), "format": self._folder.format, "workers": self._folder.workers}

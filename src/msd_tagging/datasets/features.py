@@ -1,4 +1,5 @@
-"""Kedro dataset over the log-mel feature store."""
+"""Kedro datasets over the log-mel feature store: the handle extraction writes through,
+and the manifest it returns, which downstream nodes read the store by."""
 
 from __future__ import annotations
 
@@ -6,44 +7,65 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
-from msd_tagging.audio.store import ExtractionPlan, FeatureStore, write_plan
+from msd_tagging.audio.store import MANIFEST_FILE, FeatureStore, FeatureStoreWriter
+from msd_tagging.files import atomic_path
 
 logger = logging.getLogger(__name__)
 
 
-class FeatureStoreDataset(AbstractDataset[ExtractionPlan, FeatureStore]):
-    """Loads a :class:`FeatureStore`; saving an :class:`ExtractionPlan` carries it out.
-
-    Heavy work in ``save()``: saving decodes every planned preview and extracts its log-mel
-    in parallel processes (about 1.6 h for the MSD's 242k previews on 2 cores; seconds for
-    the demo). Saving is resumable: tracks already in the store are skipped, and each shard is
-    committed atomically (see :mod:`msd_tagging.audio.store`).
+class FeatureStoreDataset(AbstractDataset[None, FeatureStoreWriter]):
+    """Loads a :class:`~msd_tagging.audio.store.FeatureStoreWriter`, the handle the
+    ``extract_features`` node writes shards through (as ``CheckpointDataset`` does for
+    training); nothing is saved through the dataset itself.
 
     Args:
         path: the store folder.
-        audio_root: the folder that the plan's relative audio paths start from.
+        audio_root: the folder that relative audio paths start from.
         progress: show a progress bar when attached to a terminal.
     """
 
     def __init__(self, path: str, audio_root: str, progress: bool = True, metadata: dict | None = None):
-        self._path = Path(path)
-        self._audio_root = Path(audio_root)
-        self._progress = progress
+        self._writer = FeatureStoreWriter(Path(path), Path(audio_root), progress)
         self.metadata = metadata
 
-    def save(self, data: ExtractionPlan) -> None:
-        if not isinstance(data, ExtractionPlan):
-            raise DatasetError(f"expected an ExtractionPlan, got {type(data).__name__}")
-        counts = write_plan(data, self._path, self._audio_root, progress=self._progress)
-        logger.info("Feature store %s: %s", self._path, counts)
+    def load(self) -> FeatureStoreWriter:
+        return self._writer
 
-    def load(self) -> FeatureStore:
-        return FeatureStore(self._path)
-
-    def _exists(self) -> bool:
-        return (self._path / "config.json").is_file()
+    def save(self, data: None) -> None:
+        raise DatasetError("features are written by the extract_features node through the loaded handle")
 
     def _describe(self) -> dict[str, Any]:
-        return {"path": str(self._path), "audio_root": str(self._audio_root)}
+        return {"path": str(self._writer.root), "audio_root": str(self._writer.audio_root)}
+
+
+class FeatureManifestDataset(AbstractDataset[pd.DataFrame, FeatureStore]):
+    """The store's manifest (one row per track tried: status, shard, offset, frames), saved
+    as ``<store>/manifest.parquet`` by the extraction node's return; loads the store's read
+    side (:class:`~msd_tagging.audio.store.FeatureStore`) over it.
+
+    Args:
+        path: the store folder.
+    """
+
+    def __init__(self, path: str, metadata: dict | None = None):
+        self._root = Path(path)
+        self.metadata = metadata
+
+    def save(self, data: pd.DataFrame) -> None:
+        self._root.mkdir(parents=True, exist_ok=True)
+        with atomic_path(self._root / MANIFEST_FILE) as partial:
+            data.to_parquet(partial, index=False)
+
+    def load(self) -> FeatureStore:
+        if not self._exists():
+            raise DatasetError(f"{self._root}: no feature manifest; run extract_features first")
+        return FeatureStore(self._root, pd.read_parquet(self._root / MANIFEST_FILE))
+
+    def _exists(self) -> bool:
+        return (self._root / MANIFEST_FILE).is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._root)}

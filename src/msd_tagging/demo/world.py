@@ -17,8 +17,6 @@ spellings vary (``Hip-Hop``, ``hip hop``, `` HIP-HOP ``).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import string
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,6 +26,7 @@ import pandas as pd
 
 from msd_tagging.config import choice, integer, parameters, setting
 from msd_tagging.errors import ParameterError
+from msd_tagging.provenance import digest, source_digest
 
 # The 50-tag vocabulary in the order every published MSD result uses.
 MSD_50_TAGS = (
@@ -130,17 +129,13 @@ class DemoWorldConfig:
         """Stable hash of everything that shapes the written files: these fields (not
         ``workers``) and the generator's own code, so a changed generator redraws."""
         shape = {k: v for k, v in asdict(self).items() if k not in ("workers", "generate")}
-        shape["generator"] = _generator_revision()
-        return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
+        return digest(shape, _generator_revision())
 
 
 def _generator_revision() -> str:
-    """Hash of the source files that draw, render and write the demo world (not the
+    """Digest of the source files that draw, render and write the demo world (not the
     rehearsal generator beside them)."""
-    digest = hashlib.sha256()
-    for source in sorted(Path(__file__).parent / name for name in ("world.py", "synth.py", "writer.py")):
-        digest.update(source.name.encode() + source.read_bytes())
-    return digest.hexdigest()[:16]
+    return source_digest(*(Path(__file__).parent / name for name in ("world.py", "synth.py", "writer.py")))
 
 
 @dataclass

@@ -25,7 +25,6 @@ the run with :class:`~msd_tagging.errors.MSDDataError` before a file is touched.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import multiprocessing
@@ -44,6 +43,7 @@ import pandas as pd
 from msd_tagging.audio.workers import die_with_parent
 from msd_tagging.demo.world import DemoWorld
 from msd_tagging.errors import MSDDataError
+from msd_tagging.provenance import digest, source_digest
 from msd_tagging.readers.audio_paths import track_id_audio_path
 
 logger = logging.getLogger(__name__)
@@ -364,10 +364,8 @@ def audio_fingerprint(world: DemoWorld) -> str:
     """Hash of everything the rendered clips depend on: which tracks have clips, their
     rendering attributes, seeds and flaws, the clip format and the synthesiser's code."""
     columns = ["track_id", *_AUDIBLE, "audio_seed", "flaw"]
-    digest = hashlib.sha256(world.tracks[columns].to_csv(index=False).encode())
-    digest.update(f"{world.config.sample_rate}/{world.config.seconds}/{TRUNCATE_TO}".encode())
-    digest.update((Path(__file__).parent / "synth.py").read_bytes())
-    return digest.hexdigest()[:16]
+    clip_format = (world.config.sample_rate, world.config.seconds, TRUNCATE_TO)
+    return digest(world.tracks[columns], clip_format, source_digest(Path(__file__).parent / "synth.py"))
 
 
 def _link_audio(world: DemoWorld, source: Path, audio: Path) -> bool:

@@ -22,7 +22,7 @@ import numpy as np
 
 from msd_tagging.config import parameters, setting
 from msd_tagging.errors import ParameterError
-from msd_tagging.scoring.evaluation import format_score, macro_scores, per_tag_metrics
+from msd_tagging.metrics import format_score, macro_scores, per_tag_metrics
 
 if TYPE_CHECKING:  # torch is imported only where training runs, so `kedro` starts fast
     from msd_tagging.models.vgg import VGGConfig

@@ -1,5 +1,6 @@
-"""Every metric of the project: tag-wise ROC-AUC and PR-AUC with their macro averages for
-any scorer, the vectorised selection criterion learned fusion uses, and popularity bins.
+"""Evaluating a scorer's score table on a split: align the scores with the labels, then
+the metrics of :mod:`msd_tagging.metrics`; and the popularity bins of the cold-start
+analysis.
 
 Named steps, in the spirit of ``mir_eval.evaluate()``: align scores with labels, score
 each tag, average the tags that can be scored. A tag without a positive or without a
@@ -14,8 +15,8 @@ import logging
 import numpy as np
 import pandas as pd
 
-from msd_tagging.config import choice
 from msd_tagging.errors import MSDDataError
+from msd_tagging.metrics import macro_scores, per_tag_metrics
 from msd_tagging.scoring.scores import tag_columns
 
 logger = logging.getLogger(__name__)
@@ -27,12 +28,6 @@ LABEL_FIX = (
     "0-100; 50 by default, as Choi et al.). Check that threshold and that the tag weights are "
     "numbers; ingestion_report.json lists the positives per tag and split."
 )
-
-
-def check_split(split: object, parameter: str) -> str:
-    """``split`` if it names a split (``train``, ``valid``, ``test``); else an error naming
-    the parameter."""
-    return choice(split, parameter, SPLITS)
 
 
 def require_positives(labels: np.ndarray, tags: list[str], split: str, *, detail: str = "") -> None:
@@ -76,42 +71,6 @@ def align(
     return truth.astype(np.int8), scored[tags].to_numpy(dtype=np.float64)[have], tags, int((~have).sum())
 
 
-def per_tag_metrics(y_true: np.ndarray, y_score: np.ndarray, tags: list[str]) -> pd.DataFrame:
-    """One row per tag: positives, negatives, ROC-AUC and PR-AUC (NaN where undefined)."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
-    rows = []
-    for j, tag in enumerate(tags):
-        positives = int(y_true[:, j].sum())
-        negatives = int(len(y_true) - positives)
-        scorable = positives > 0 and negatives > 0
-        rows.append(
-            {
-                "tag": tag,
-                "positives": positives,
-                "negatives": negatives,
-                "roc_auc": roc_auc_score(y_true[:, j], y_score[:, j]) if scorable else np.nan,
-                "pr_auc": average_precision_score(y_true[:, j], y_score[:, j]) if scorable else np.nan,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def macro_scores(per_tag: pd.DataFrame) -> dict:
-    """Macro averages over the scorable tags, and the tags left out with why."""
-    scorable = per_tag["positives"].gt(0) & per_tag["negatives"].gt(0)
-    excluded = {
-        row.tag: ("no positive" if row.positives == 0 else "no negative") for row in per_tag[~scorable].itertuples()
-    }
-    kept = per_tag[scorable]
-    return {
-        "roc_auc_macro": float(kept["roc_auc"].sum() / len(kept)) if len(kept) else None,
-        "pr_auc_macro": float(kept["pr_auc"].sum() / len(kept)) if len(kept) else None,
-        "n_tags_scored": int(len(kept)),
-        "excluded_tags": excluded,
-    }
-
-
 def evaluate(scores: pd.DataFrame, labels: pd.DataFrame, track_ids: pd.Series) -> tuple[dict, pd.DataFrame]:
     """Evaluate a scorer on the given tracks.
 
@@ -145,60 +104,7 @@ def require_scored(summary: dict, what: str) -> None:
     )
 
 
-def format_score(value: float | None) -> str:
-    """A macro score for a log line: 4 decimals, or ``n/a`` when no tag could be scored."""
-    return "n/a" if value is None else f"{value:.4f}"
-
-
-# --- selection criteria and bins ------------------------------------------------------
-
-
-def ranking_quality(y: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """(ROC-AUC + PR-AUC) / 2 of one tag under each row of ``scores``, vectorised.
-
-    Equal to scikit-learn's ``roc_auc_score`` and ``average_precision_score`` (ties
-    included; a test checks it), which are too slow to call for every weight of a grid.
-
-    Args:
-        y: 0/1 labels ``[n]``; scores: ``[n]`` or ``[n_rows, n]``.
-
-    Returns:
-        ``[n_rows]`` (a scalar array for 1-D ``scores``); NaN when ``y`` has one class.
-    """
-    from scipy.stats import rankdata
-
-    scores = np.atleast_2d(scores)
-    y = np.asarray(y).astype(bool)
-    positives, negatives = int(y.sum()), int((~y).sum())
-    if positives == 0 or negatives == 0:
-        return np.full(scores.shape[0], np.nan).squeeze()
-    ranks = rankdata(scores, axis=1)  # average ranks for ties, as ROC-AUC's half credit
-    roc = (ranks[:, y].sum(axis=1) - positives * (positives + 1) / 2) / (positives * negatives)
-    order = np.argsort(-scores, axis=1, kind="stable")
-    ordered = np.take_along_axis(scores, order, axis=1)
-    hits = np.cumsum(y[order], axis=1)
-    ap = np.empty(scores.shape[0])
-    for r in range(scores.shape[0]):
-        # One point per distinct threshold: the last index of each run of equal scores.
-        last = np.flatnonzero(np.append(np.diff(ordered[r]) != 0, True))
-        tp = hits[r, last]
-        recall = tp / positives
-        ap[r] = np.sum(np.diff(recall, prepend=0.0) * tp / (last + 1))
-    return (0.5 * (roc + ap)).squeeze()
-
-
-def _ranking_quality(y: np.ndarray, score: np.ndarray) -> float:
-    """Mean of ROC-AUC and PR-AUC of one tag; NaN when ``y`` has one class."""
-    return float(ranking_quality(y, score))
-
-
-def macro_quality(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Mean over tags with both classes of (ROC-AUC + PR-AUC) / 2: the selection criterion."""
-    values = [_ranking_quality(labels[:, t], scores[:, t]) for t in range(labels.shape[1])]
-    values = [v for v in values if not np.isnan(v)]
-    if not values:
-        raise ValueError("no tag has both a positive and a negative track to select on")
-    return float(np.mean(values))
+# --- bins -----------------------------------------------------------------------------
 
 
 def popularity_bins(plays_per_track: pd.Series, edges: list[float]) -> pd.Series:

@@ -125,7 +125,7 @@ def core_centroid_scores(
     return mf_centroid_scores(track_vectors, audio_scores, tracks, tag_labels, core)
 
 
-def hybrid(audio_scores: pd.DataFrame, listening_scores: pd.DataFrame) -> pd.DataFrame:
+def mean_fusion(audio_scores: pd.DataFrame, listening_scores: pd.DataFrame) -> pd.DataFrame:
     """The paper's hybrid: the mean of audio and listening probabilities (:func:`fuse` with
     weight 0.5); a cold track keeps its audio score."""
     return fuse(audio_scores, listening_scores, 0.5)
@@ -262,7 +262,6 @@ class Scorer:
             them (the audio tagger's ``audio_scores``).
         inputs: the function's datasets and parameters, in its argument order.
         extra_outputs: datasets the function returns after the scores (weights, reports).
-        node: the node's name (default: ``name``).
         paper: the paper's figures, for Table 1 (scorers without them are not in it).
         kind: ``audio``, ``listening`` or ``fused`` (audio and listening combined); the
             extended table names the best fused scorer.
@@ -275,15 +274,10 @@ class Scorer:
     function: Callable | None = None
     inputs: tuple[str, ...] = ()
     extra_outputs: tuple[str, ...] = ()
-    node: str = ""
     paper: Paper | None = None
     kind: str = "fused"
     cold_start: bool = False
     method: bool = False
-
-    @property
-    def node_name(self) -> str:
-        return self.node or self.name
 
     @property
     def outputs(self) -> list[str]:
@@ -296,24 +290,24 @@ _FUSION = ("tag_labels", "tracks", "params:scoring")
 SCORERS: tuple[Scorer, ...] = (
     Scorer("audio", "VGG (audio)", paper=Paper("VGG (audio)", 0.8672, 0.2774), kind="audio", cold_start=True, method=True),
     Scorer(
-        "mf", "MF-centroids", mf_centroid_scores, _CENTROIDS, node="mf_centroids",
+        "mf", "MF-centroids", mf_centroid_scores, _CENTROIDS,
         paper=Paper("MF-centroids", 0.5879, 0.0953), kind="listening", cold_start=True, method=True,
     ),
     Scorer(
-        "hybrid", "Hybrid: mean(VGG, MF-centroids) (paper)", hybrid, ("audio_scores", "mf_scores"),
+        "hybrid", "Hybrid: mean(VGG, MF-centroids) (paper)", mean_fusion, ("audio_scores", "mf_scores"),
         paper=Paper("Hybrid", 0.8700, 0.2830), cold_start=True, method=True,
     ),
     Scorer(
         "mf_core", "MF-centroids, dense core (outliers dropped)", core_centroid_scores,
-        (*_CENTROIDS, "params:scoring"), node="mf_core_centroids", kind="listening",
+        (*_CENTROIDS, "params:scoring"), kind="listening",
     ),
-    Scorer("hybrid_core", "mean(VGG, MF-centroids core)", hybrid, ("audio_scores", "mf_core_scores")),
+    Scorer("hybrid_core", "mean(VGG, MF-centroids core)", mean_fusion, ("audio_scores", "mf_core_scores")),
     Scorer(
         "mf_classifier", "MF tag classifier (logistic, trained on tags)", mf_classifier_scores,
         ("track_vectors", "tracks", "tag_labels", "params:scoring"), ("mf_classifier_report",),
         kind="listening", cold_start=True,
     ),
-    Scorer("hybrid_classifier", "mean(VGG, MF classifier)", hybrid, ("audio_scores", "mf_classifier_scores")),
+    Scorer("hybrid_classifier", "mean(VGG, MF classifier)", mean_fusion, ("audio_scores", "mf_classifier_scores")),
     Scorer(
         "fusion_global", "VGG + MF-centroids, global weight (validation)", global_fusion,
         ("audio_scores", "mf_scores", *_FUSION), ("fusion_global_weights",),
@@ -329,7 +323,7 @@ SCORERS: tuple[Scorer, ...] = (
 )  # fmt: skip
 
 
-def paper_relative_gain() -> dict[str, float]:
+def paper_relative_gain(scorers: tuple[Scorer, ...] = SCORERS) -> dict[str, float]:
     """The paper's hybrid's relative gain over its VGG on MSD."""
-    audio, hybrid_row = (next(s.paper for s in SCORERS if s.name == n) for n in ("audio", "hybrid"))
+    audio, hybrid_row = (next(s.paper for s in scorers if s.name == n) for n in ("audio", "hybrid"))
     return {"roc_auc": hybrid_row.roc_auc / audio.roc_auc - 1, "pr_auc": hybrid_row.pr_auc / audio.pr_auc - 1}

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from msd_tagging.metrics import ranking_quality
+
 TRACK_ID = "track_id"
 
 
@@ -66,7 +68,6 @@ def fit_fusion_weights(
         ``(global weight, per-tag weights [n_tags])`` (all equal to the global without
         ``per_tag``).
     """
-    from msd_tagging.scoring.evaluation import ranking_quality  # evaluation reads score tables: no cycle at import
 
     if not (audio.shape == listening.shape == labels.shape):
         raise ValueError(f"audio {audio.shape}, listening {listening.shape}, labels {labels.shape} differ in shape")

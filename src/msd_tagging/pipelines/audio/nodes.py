@@ -3,40 +3,43 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import logging
 
 import numpy as np
 import pandas as pd
 
 from msd_tagging.audio.signal import DECODER_PREFIX, STATUSES
-from msd_tagging.audio.store import ExtractionPlan, FeatureStore
+from msd_tagging.audio.store import ExtractionPlan, FeatureStore, FeatureStoreWriter
 from msd_tagging.models.training import CheckpointStore, TrainConfig
 from msd_tagging.params import AudioParams, IngestionParams
+from msd_tagging.provenance import digest
 from msd_tagging.scoring.evaluation import require_positives
 from msd_tagging.scoring.scores import score_table, tag_columns
 
 logger = logging.getLogger(__name__)
 
 
-def plan_features(tracks: pd.DataFrame, raw_world: dict, params: AudioParams) -> ExtractionPlan:
-    """Every split track with an audio file (empty ones too, so they are reported).
+def extract_features(
+    tracks: pd.DataFrame, raw_inventory: dict, feature_store: FeatureStoreWriter, params: AudioParams
+) -> pd.DataFrame:
+    """Decode every split track with an audio file (empty ones too, so they are reported)
+    and write its log-mel into the store, in parallel and resumably; the store's manifest.
 
-    The raw data's identity goes with the plan, so features of a redrawn demo world are
-    never mixed with stale ones. The plan is carried out by the ``features`` dataset's save.
+    The raw data's identity goes with the store, so features of a redrawn demo world are
+    never mixed with stale ones.
     """
     has_file = tracks["audio_status"].isin(["ok", "empty"])
     jobs = tuple(zip(tracks.loc[has_file, "track_id"], tracks.loc[has_file, "audio_path"], strict=True))
-    return ExtractionPlan(
+    plan = ExtractionPlan(
         jobs=jobs,
         mel=params.mel,
         damage=params.damage,
         tracks_per_shard=params.extraction.tracks_per_shard,
         workers=params.extraction.workers,
-        source=str(raw_world.get("fingerprint", "external")),
+        source=str((raw_inventory.get("manifest") or {}).get("fingerprint", "external")),
         scheduler=params.dask_scheduler,
     )
+    return feature_store.extract(plan)
 
 
 def feature_report(features: FeatureStore, tracks: pd.DataFrame, ingestion: IngestionParams) -> dict:
@@ -111,15 +114,10 @@ def train_tagger(
     require_positives(valid_y, tags, "valid")
     logger.info("Training on %d tracks, validating on %d.", len(train_x), len(valid_x))
     # A checkpoint is resumed only for the same features and labels.
-    key = hashlib.sha256(json.dumps(features.config, sort_keys=True).encode())
-    for split in ("train", "valid"):
-        key.update(
-            ",".join(
-                tracks.loc[(tracks["split"] == split) & tracks["track_id"].isin(features.track_ids), "track_id"]
-            ).encode()
-        )
-    key.update(train_y.tobytes() + valid_y.tobytes())
-    result = train(model_config, config, train_x, train_y, valid_x, valid_y, checkpoint, data_key=key.hexdigest()[:16])
+    in_store = tracks["track_id"].isin(features.track_ids)
+    ids = [tracks.loc[(tracks["split"] == s) & in_store, "track_id"].tolist() for s in ("train", "valid")]
+    key = digest(features.config, *ids, train_y, valid_y)
+    result = train(model_config, config, train_x, train_y, valid_x, valid_y, checkpoint, data_key=key)
     model = {
         "config": model_config.as_dict(),
         "state_dict": result.model_state,
@@ -170,7 +168,7 @@ def plot_training(history: pd.DataFrame):
     return fig
 
 
-def score_tracks(model: dict, features: FeatureStore, tracks: pd.DataFrame, params: AudioParams) -> pd.DataFrame:
+def score_audio(model: dict, features: FeatureStore, tracks: pd.DataFrame, params: AudioParams) -> pd.DataFrame:
     """Tag probabilities of every split track with features (mean over covering chunks).
 
     Tracks are scored in passes of ``audio.scoring.tracks_per_task``, so memory stays bounded

@@ -9,8 +9,8 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             node(
-                nodes.plan_features,
-                inputs=["tracks", "raw_world", "params:audio"],
+                nodes.extract_features,
+                inputs=["tracks", "raw_inventory", "feature_store", "params:audio"],
                 outputs="features",
                 name="extract_features",
                 tags=["method"],
@@ -31,12 +31,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "params:audio",
                 ],
                 outputs=["vgg_model", "vgg_training_history"],
-                name="train_vgg",
+                name="train_tagger",
                 tags=["method"],
             ),
-            node(nodes.plot_training, "vgg_training_history", "vgg_training_curves", name="plot_vgg_training"),
+            node(nodes.plot_training, "vgg_training_history", "vgg_training_curves", name="plot_training"),
             node(
-                nodes.score_tracks,
+                nodes.score_audio,
                 inputs=[
                     "vgg_model",
                     "features",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from msd_tagging.datasets.demo_world import RawFolder
 from msd_tagging.demo.world import DemoWorld, DemoWorldConfig, RawDataOnDisk, build_world
 from msd_tagging.demo.writer import foreign_folder_error
 from msd_tagging.errors import MSDDataError
@@ -11,8 +12,21 @@ from msd_tagging.errors import MSDDataError
 logger = logging.getLogger(__name__)
 
 
-def demo_data(raw_inventory: dict, config: DemoWorldConfig) -> DemoWorld | RawDataOnDisk:
-    """Draw the demo world if its files are missing or were drawn from other parameters.
+def draw_world(raw_inventory: dict, config: DemoWorldConfig, raw_folder: RawFolder) -> dict:
+    """Draw the demo world and write it into the raw-data folder when its files are missing
+    or were drawn from other parameters (:func:`world_to_draw`); the record of the raw data
+    in place afterwards (the generator's marker, or ``external``).
+
+    This is where the demo's audio is rendered and encoded (heavy: every clip).
+    """
+    world = world_to_draw(raw_inventory, config)
+    if isinstance(world, DemoWorld):
+        raw_folder.write(world)
+    return raw_folder.record()
+
+
+def world_to_draw(raw_inventory: dict, config: DemoWorldConfig) -> DemoWorld | RawDataOnDisk:
+    """The demo world to draw if its files are missing or were drawn from other parameters.
 
     With ``demo_data.generate`` false (``conf/msd``), nothing is drawn: the raw files
     must already be there, and a missing one stops the run naming it.

@@ -1,13 +1,14 @@
 """Evaluation: one namespaced copy of the template per declared scorer.
 
 For scorer ``s`` it reads ``{s}_scores`` and writes ``{s}_metrics`` and
-``{s}_per_tag_metrics`` (catalog factories), in the namespace ``s`` (node ``s.evaluate``).
+``{s}_per_tag_metrics`` (catalog factories), in the namespace ``s`` (node
+``s.evaluate_scorer``), from the declaration it is given.
 """
 
 from kedro.pipeline import Pipeline, node
 
 from msd_tagging.pipelines.evaluation.nodes import evaluate_scorer
-from msd_tagging.scoring.scorers import SCORERS
+from msd_tagging.scoring.scorers import SCORERS, Scorer
 
 
 def _template(scorer: str, method: bool) -> Pipeline:
@@ -17,7 +18,7 @@ def _template(scorer: str, method: bool) -> Pipeline:
                 evaluate_scorer,
                 inputs=["scores", "tag_labels", "tracks", "params:evaluation"],
                 outputs=["metrics", "per_tag_metrics"],
-                name="evaluate",
+                name="evaluate_scorer",
                 tags=["method"] if method else [],
             )
         ]
@@ -31,5 +32,5 @@ def _template(scorer: str, method: bool) -> Pipeline:
     )
 
 
-def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline([_template(s.name, s.method) for s in SCORERS], tags=["evaluation"])
+def create_pipeline(scorers: tuple[Scorer, ...] = SCORERS, **kwargs) -> Pipeline:
+    return Pipeline([_template(s.name, s.method) for s in scorers], tags=["evaluation"])

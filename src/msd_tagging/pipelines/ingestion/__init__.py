@@ -1,5 +1,5 @@
-"""Ingestion: raw MSD files, or a catalogue's plain tables → primary tables."""
+"""Ingestion: raw data (the MSD's files, or a catalogue's plain tables) → primary tables."""
 
-from msd_tagging.pipelines.ingestion.pipeline import SOURCES, create_pipeline
+from msd_tagging.pipelines.ingestion.pipeline import create_pipeline, heads
 
-__all__ = ["SOURCES", "create_pipeline"]
+__all__ = ["create_pipeline", "heads"]

@@ -1,4 +1,4 @@
-"""Ingestion from a catalogue's plain tables (``ingestion.source: tables``, ``conf/catalogue``).
+"""Nodes of the ingestion head for a catalogue's plain tables (``heads/tables.py``).
 
 These nodes turn plays (or a listen log), tags and tracks into what the MSD nodes would
 have built from the MSD's files (split tracks, plays per user and track, the tag rows and a
@@ -34,18 +34,13 @@ logger = logging.getLogger(__name__)
 AUDIO_EXTENSIONS = (".mp3", ".ogg", ".flac", ".wav", ".m4a", ".aac", ".opus", ".aiff", ".aif")
 
 
-def read_catalogue_tracks(raw_world: dict, tracks_table: pd.DataFrame) -> pd.DataFrame:
-    """The tracks table, typed and checked (:func:`~msd_tagging.readers.tables.read_tracks`).
-
-    Args:
-        raw_world: the record of the raw data in place (orders this after the example
-            catalogue is drawn).
-    """
+def read_catalogue_tracks(tracks_table: pd.DataFrame) -> pd.DataFrame:
+    """The tracks table, typed and checked (:func:`~msd_tagging.readers.tables.read_tracks`)."""
     return read_tracks(tracks_table)
 
 
 def read_catalogue_plays(
-    raw_world: dict, plays_table: pd.DataFrame | None, listens_table: pd.DataFrame | None, params: IngestionParams
+    plays_table: pd.DataFrame | None, listens_table: pd.DataFrame | None, params: IngestionParams
 ) -> pd.DataFrame:
     """Plays per (user, track) from the plays table, or counted from the listen log
     (repeated listens as ``ingestion.listen_repeats`` says).
@@ -70,9 +65,7 @@ def read_catalogue_plays(
     return read_listens(listens_table, params.listen_repeats, params.max_repeated_listen_fraction)
 
 
-def read_catalogue_tags(
-    raw_world: dict, tags_table: pd.DataFrame, tracks: pd.DataFrame, params: IngestionParams
-) -> pd.DataFrame:
+def read_catalogue_tags(tags_table: pd.DataFrame, tracks: pd.DataFrame, params: IngestionParams) -> pd.DataFrame:
     """Tag rows ``track_id, tag, weight``; rows of tracks the tracks table lacks are dropped.
 
     Raises:

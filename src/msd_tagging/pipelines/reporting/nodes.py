@@ -14,7 +14,7 @@ from msd_tagging.mapping import IdMaps
 from msd_tagging.params import FiguresParams, ListeningParams, ReportingParams
 from msd_tagging.readers import tags_in_vocabulary
 from msd_tagging.scoring.evaluation import evaluate, popularity_bins
-from msd_tagging.scoring.scorers import SCORERS, paper_relative_gain, training_side
+from msd_tagging.scoring.scorers import Scorer, paper_relative_gain, training_side
 from msd_tagging.scoring.scores import tag_columns
 
 logger = logging.getLogger(__name__)
@@ -38,18 +38,34 @@ def _metric_rows(metrics: dict[str, dict], scorers) -> list[dict]:
     ]
 
 
-def table_1(**metrics: dict) -> tuple[pd.DataFrame, str, dict]:
+def tables_for(scorers: tuple[Scorer, ...]):
+    """The ``table_1`` and ``extended_table`` nodes for the scorer declaration ``scorers``
+    (each takes ``{scorer}_metrics`` dicts as keyword arguments)."""
+
+    def table_1(**metrics: dict) -> tuple[pd.DataFrame, str, dict]:
+        """Table 1 of the paper: the scorers the paper reports, beside its MSD figures."""
+        return build_table_1(metrics, scorers)
+
+    def extended_table(**metrics: dict) -> tuple[pd.DataFrame, str, dict]:
+        """Table 1 with every declared scorer and its relative gain over VGG (audio)."""
+        return build_extended_table(metrics, scorers)
+
+    return table_1, extended_table
+
+
+def build_table_1(metrics: dict[str, dict], scorers: tuple[Scorer, ...]) -> tuple[pd.DataFrame, str, dict]:
     """Table 1 of the paper: the scorers the paper reports, beside its MSD figures.
 
     Args:
         metrics: ``{scorer}_metrics`` dicts of the scorers with paper figures.
+        scorers: the scorer declaration (the paper's figures are in it).
 
     Returns:
         The table as a DataFrame, as markdown, and as a JSON-able dict.
     """
-    papers = {s.name: s.paper for s in SCORERS if s.paper is not None}
+    papers = {s.name: s.paper for s in scorers if s.paper is not None}
     rows = []
-    for row in _metric_rows(metrics, [s for s in SCORERS if s.paper is not None]):
+    for row in _metric_rows(metrics, [s for s in scorers if s.paper is not None]):
         paper = papers[row.pop("scorer")]
         rows.append(
             {"method": paper.method, **row, "paper_msd_roc_auc": paper.roc_auc, "paper_msd_pr_auc": paper.pr_auc}
@@ -70,16 +86,17 @@ def table_1(**metrics: dict) -> tuple[pd.DataFrame, str, dict]:
     return table, "\n".join(lines) + "\n", {"split": split, "rows": rows}
 
 
-def extended_table(**metrics: dict) -> tuple[pd.DataFrame, str, dict]:
+def build_extended_table(metrics: dict[str, dict], scorers: tuple[Scorer, ...]) -> tuple[pd.DataFrame, str, dict]:
     """Table 1 with every declared scorer and its relative gain over VGG (audio).
 
     Args:
         metrics: ``{scorer}_metrics`` dicts, keyed by scorer name.
+        scorers: the scorer declaration.
     """
     audio = metrics["audio"]
-    labels = {s.name: s.label for s in SCORERS}
+    labels = {s.name: s.label for s in scorers}
     rows = []
-    for row in _metric_rows(metrics, SCORERS):
+    for row in _metric_rows(metrics, scorers):
         rows.append(
             {
                 "scorer": row["scorer"],
@@ -93,9 +110,9 @@ def extended_table(**metrics: dict) -> tuple[pd.DataFrame, str, dict]:
             }
         )
     table = pd.DataFrame(rows)
-    fused = table[table["scorer"].isin([s.name for s in SCORERS if s.kind == "fused"])]
+    fused = table[table["scorer"].isin([s.name for s in scorers if s.kind == "fused"])]
     best = fused.loc[(fused["roc_auc_gain"] + fused["pr_auc_gain"]).idxmax()]
-    paper = paper_relative_gain()
+    paper = paper_relative_gain(scorers)
     ratio_roc = best["roc_auc_gain"] / paper["roc_auc"]
     ratio_pr = best["pr_auc_gain"] / paper["pr_auc"]
     lines = [

@@ -3,26 +3,27 @@
 from kedro.pipeline import Pipeline, node
 
 from msd_tagging.pipelines.reporting import nodes
-from msd_tagging.scoring.scorers import SCORERS
+from msd_tagging.scoring.scorers import SCORERS, Scorer
 
 
-def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline([_tables(), _figure_1()], tags=["reporting"])
+def create_pipeline(scorers: tuple[Scorer, ...] = SCORERS, **kwargs) -> Pipeline:
+    return Pipeline([_tables(scorers), _figure_1()], tags=["reporting"])
 
 
-def _tables() -> Pipeline:
+def _tables(scorers: tuple[Scorer, ...]) -> Pipeline:
+    table_1, extended_table = nodes.tables_for(scorers)
     return Pipeline(
         [
             node(
-                nodes.table_1,
-                inputs={s.name: f"{s.name}_metrics" for s in SCORERS if s.paper is not None},
+                table_1,
+                inputs={s.name: f"{s.name}_metrics" for s in scorers if s.paper is not None},
                 outputs=["table_1", "table_1_markdown", "table_1_json"],
                 name="table_1",
                 tags=["method"],
             ),
             node(
-                nodes.extended_table,
-                inputs={s.name: f"{s.name}_metrics" for s in SCORERS},
+                extended_table,
+                inputs={s.name: f"{s.name}_metrics" for s in scorers},
                 outputs=["extended_table", "extended_table_markdown", "extended_table_json"],
                 name="extended_table",
             ),
@@ -34,10 +35,10 @@ def _tables() -> Pipeline:
                     "tracks": "tracks",
                     "tag_labels": "tag_labels",
                     "reporting": "params:reporting",
-                    **{f"{s.name}_scores": f"{s.name}_scores" for s in SCORERS if s.cold_start},
+                    **{f"{s.name}_scores": f"{s.name}_scores" for s in scorers if s.cold_start},
                 },
                 outputs="cold_start_metrics",
-                name="cold_start",
+                name="cold_start_metrics",
             ),
             node(
                 nodes.plot_cold_start,
@@ -70,13 +71,13 @@ def _figure_1() -> Pipeline:
                 nodes.tsne_embedding,
                 inputs=["track_vectors", "tag_labels", "params:figures"],
                 outputs="tsne_embedding",
-                name="tsne",
+                name="tsne_embedding",
             ),
             node(
                 nodes.tsne_figures,
                 inputs=["tsne_embedding", "tag_labels", "params:figures"],
                 outputs=["figure_1", "figure_1_grid"],
-                name="figure_1",
+                name="tsne_figures",
             ),
             node(
                 nodes.tag_agreement,
