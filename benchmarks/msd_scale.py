@@ -185,12 +185,13 @@ def _markdown(record: dict) -> str:
         "Not shown by the rehearsal: real audio length (2-s clips here, 30-s previews in the MSD), "
         "real tag semantics (random tags), and a GPU.",
     ]
-    lines += _bpr_curve_note()
+    lines += _curve_note()
     return "\n".join(lines) + "\n"
 
 
-def _bpr_curve_note() -> list[str]:
-    path = RESULTS / "msd_scale_bpr_curve.csv"
+def _curve_note() -> list[str]:
+    path = next((p for p in (RESULTS / "msd_scale_factorisation_curve.csv", RESULTS / "msd_scale_bpr_curve.csv")
+                 if p.is_file()), RESULTS / "msd_scale_factorisation_curve.csv")  # fmt: skip
     if not path.is_file():
         return []
     import pandas as pd
@@ -199,7 +200,7 @@ def _bpr_curve_note() -> list[str]:
     best = curve.loc[curve["heldout_auc"].idxmax()]
     return [
         "",
-        f"BPR's held-out curve is `{path.name}` (and `.png`): the held-out AUC peaks at iteration "
+        f"The factoriser's held-out curve is `{path.name}` (and `.png`): the held-out AUC peaks at iteration "
         f"{int(best['iteration'])} ({best['heldout_auc']:.2f}) of the {int(curve['iteration'].max())} run, "
         "so early stopping kept that iteration. With random plays there is little to learn.",
     ]

@@ -17,8 +17,8 @@ world (a Kedro session per point, in its own env and run folder):
 
 What the points share is reused, after checking it is the same: a world whose clips are
 the default's hard-links them (no rendering); one whose audio and tags are the default's
-takes the trained VGG (``train_vgg`` is skipped); one whose plays are the default's takes
-the BPR vectors (``factorise_plays`` is skipped). The default point is a plain run of the
+takes the trained VGG (``train_tagger`` is skipped); one whose plays are the default's takes
+the listening vectors (``factorise_plays`` is skipped). The default point is a plain run of the
 default world, so its Table 1 is the demo's.
 
 Writes ``--out`` (default ``benchmarks/results/sensitivity``) ``.csv``, ``.md`` and
@@ -186,13 +186,13 @@ def reuse(sweep: Sweep, point: Point, default: Point, worlds: dict) -> set[str]:
     if same_audio and same_tags:
         for layer, name in (("06_models", "vgg.pt"), ("08_reporting", "vgg_training_history.csv")):
             _copy(sweep.path(default, layer, name), sweep.path(point, layer, name))
-        skip.add("train_vgg")
+        skip.add("train_tagger")
         point.reused.append("trained VGG")
     if same_plays:
-        for layer, name in (("06_models", "track_vectors.parquet"), ("08_reporting", "bpr_curve.csv")):
+        for layer, name in (("06_models", "track_vectors.parquet"), ("08_reporting", "factorisation_curve.csv")):
             _copy(sweep.path(default, layer, name), sweep.path(point, layer, name))
         skip.add("factorise_plays")
-        point.reused.append("BPR vectors")
+        point.reused.append("listening vectors")
     return skip
 
 

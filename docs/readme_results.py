@@ -250,12 +250,12 @@ def render_costs(r: dict) -> str:
         return "(no cost table collected)"
     nodes = costs["nodes"]
     stages = {
-        "drawing and writing the world": ["demo_data"],
+        "drawing and writing the world": ["draw_world", "demo_data"],  # each node's name now and at older commits
         "features": ["extract_features"],
-        "VGG training": ["train_vgg"],
+        "VGG training": ["train_tagger", "train_vgg"],
         "scoring": ["score_audio"],
-        "BPR": ["factorise_plays"],
-        "t-SNE": ["tsne"],
+        "factorisation": ["factorise_plays"],
+        "t-SNE": ["tsne_embedding", "tsne"],
     }
     listed = {n for names in stages.values() for n in names}
     lines = [
@@ -296,10 +296,12 @@ def render_full_run(r: dict) -> str:
 
     ingestion = [
         "build_tracks", "build_tag_labels", "map_songs_to_tracks", "resolve_audio", "build_plays", "build_id_maps",
-        "index_plays", "feature_report", "ingestion_report",
+        "index_plays", "feature_report", "ingestion_report", "msd.build_tracks", "msd.map_songs_to_tracks",
+        "msd.build_plays", "msd.track_metadata",
     ]  # fmt: skip
-    figures = ["tsne", "tag_agreement", "figure_1"]
-    named = {"demo_data", "extract_features", "train_vgg", "score_audio", "factorise_plays", *ingestion, *figures}
+    figures = ["tsne", "tag_agreement", "figure_1", "tsne_embedding", "tsne_figures"]
+    named = {"draw_world", "demo_data", "extract_features", "train_tagger", "train_vgg", "score_audio",
+             "factorise_plays", *ingestion, *figures}  # fmt: skip
     rest = [n for n in nodes if n not in named]
     previews = (
         extraction["sets"].get("real music previews (30 s, 44.1 kHz stereo)")
@@ -323,15 +325,15 @@ def render_full_run(r: dict) -> str:
         f"| log-mel features, 241,889 files | {seconds('extract_features') / 60:.1f} min (2-s clips) | about "
         f"{extraction_hours:.1f} h on 2 cores ({previews['ours_ms']:.0f} ms per 30-s preview per core, "
         f"`feature_extraction.md` at `{extraction['commit']}`) | {peak('extract_features'):.1f} GB main; workers small |",
-        f"| VGG training | {seconds('train_vgg') / 60:.1f} min for one epoch of a small VGG | about 9 h per epoch on CPU "
-        f"(6.2 samples/s, `training_throughput.md`): use a GPU | {peak('train_vgg'):.1f} GB (mapped features) |",
+        f"| VGG training | {seconds('train_tagger', 'train_vgg') / 60:.1f} min for one epoch of a small VGG | about 9 h per epoch on CPU "
+        f"(6.2 samples/s, `training_throughput.md`): use a GPU | {peak('train_tagger', 'train_vgg'):.1f} GB (mapped features) |",
         f"| scoring every split track | {seconds('score_audio') / 60:.1f} min (small VGG) | hours on CPU (est.) | "
         f"{peak('score_audio'):.1f} GB (mapped features) |",
-        f"| BPR, 200 factors, held-out early stopping | {seconds('factorise_plays') / 60:.1f} min | depends on where "
+        f"| factorisation (BPR), 200 factors, held-out early stopping | {seconds('factorise_plays') / 60:.1f} min | depends on where "
         f"real plays peak | {peak('factorise_plays'):.1f} GB |",
         f"| MF-centroids, classifier, fusion, evaluation, cold start, playlists, tables | {seconds(*rest) / 60:.1f} min "
         f"| the same | under {peak(*rest):.0f} GB |",
-        f"| Figure 1: t-SNE of 5,000 tracks, tag agreement over all warm tracks | {seconds('tsne'):.0f} s and "
+        f"| Figure 1: t-SNE of 5,000 tracks, tag agreement over all warm tracks | {seconds('tsne_embedding', 'tsne'):.0f} s and "
         f"{seconds('tag_agreement'):.0f} s | the same | {peak(*figures):.1f} GB in the run"
         + (f"; {alone['process_peak_rss_mb'] / 1024:.2f} GB alone (`{alone['commit']}`)" if alone else "")
         + " |",
@@ -414,7 +416,7 @@ def render_pretrained_models(r: dict) -> str:
         provenance = record["provenance"]
         with_embedding = record["config"].get("backend_units")
         if with_embedding is None:
-            from msd_tagging.models.musicnn import build
+            from msd_tagging.models.registry import build
 
             with_embedding = build(record["architecture"], record["config"]).config.flat_size()
         lines.append(

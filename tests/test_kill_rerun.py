@@ -60,7 +60,7 @@ TRAIN = textwrap.dedent(
     valid_x, valid_y = separable_tags(60, 1)
     model = VGGConfig(n_mels=16, n_tags=2, channels=(8, 16), pools=((2, 2), (2, 2)), dropout=0.1)
     config = TrainConfig(chunk_frames=20, batch_size=16, max_epochs=8, lr=0.01, milestones=(3, 6), gamma=0.5, patience=20, seed=3)
-    result = train(model, config, train_x, train_y, valid_x, valid_y, CheckpointFile(Path(sys.argv[1])), progress=False)
+    result = train("vgg", model, config, train_x, train_y, valid_x, valid_y, CheckpointFile(Path(sys.argv[1])), progress=False)
     torch.save(result.model_state, sys.argv[2])
     """
 )

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from msd_tagging.listening.centroids import centroid_scores, platt_calibrate, quantile_calibrate
-from msd_tagging.listening.factorisation import BPRConfig, factorise, play_matrix
+from msd_tagging.listening.factorisation import factorise, play_matrix
+from msd_tagging.listening.factorisers import FACTORISERS, BPRConfig
 from msd_tagging.params import FiguresParams, ListeningParams
 from msd_tagging.pipelines.reporting.nodes import tables_for
 from msd_tagging.scoring.scorers import SCORERS
@@ -18,19 +19,57 @@ from msd_tagging.scoring.scorers import mean_fusion as hybrid_scores
 _table_1 = tables_for(SCORERS)[0]
 
 
-def test_checkerboard_plays_separate_into_two_groups():
-    # 40 users × 40 tracks: users 0-19 play only tracks 0-19, users 20-39 only tracks 20-39.
-    rows = [(u, t, 1 + (u + t) % 3) for u in range(40) for t in range(40) if (u < 20) == (t < 20) and (u * 7 + t) % 3]
-    plays = pd.DataFrame(rows, columns=["user_idx", "track_idx", "play_count"])
-    vectors = factorise(
-        play_matrix(plays, 40, 40, "log1p"), BPRConfig(factors=8, iterations=60, seed=1, num_threads=1)
-    )[:, :-1]
+def _checkerboard(n_users: int = 40, n_tracks: int = 40):
+    """Users of the first half play only tracks of the first half, the others only the others."""
+    rows = [
+        (u, t, 1 + (u + t) % 3)
+        for u in range(n_users)
+        for t in range(n_tracks)
+        if (u < n_users // 2) == (t < n_tracks // 2) and (u * 7 + t) % 3
+    ]
+    return play_matrix(pd.DataFrame(rows, columns=["user_idx", "track_idx", "play_count"]), n_users, n_tracks, "log1p")
+
+
+# Settings that learn the checkerboard in a second, per factoriser.
+SMALL = {
+    "bpr": {"factors": 8, "iterations": 60, "seed": 1, "num_threads": 1},
+    "als": {"factors": 8, "iterations": 15, "seed": 1, "num_threads": 1, "regularization": 0.1},
+    "lmf": {"factors": 8, "iterations": 40, "seed": 1, "num_threads": 1, "learning_rate": 0.5},
+}
+
+
+@pytest.mark.parametrize("name", sorted(FACTORISERS))
+def test_every_factoriser_separates_checkerboard_listeners(name):
+    """implicit's own known answer, for every registered factoriser: two groups of listeners
+    who play disjoint tracks give two groups of track vectors."""
+    factoriser = FACTORISERS[name]
+    config = factoriser.config(**SMALL[name])
+    vectors, bias = factorise(_checkerboard(), factoriser, config)
+    assert vectors.shape == (40, 8) and vectors.dtype == np.float32
+    assert (bias is not None) == factoriser.bias and (bias is None or bias.shape == (40,))
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     similarity = unit @ unit.T
     group = np.arange(40) < 20
     same = similarity[np.equal.outer(group, group) & ~np.eye(40, dtype=bool)].mean()
     other = similarity[~np.equal.outer(group, group)].mean()
-    assert same > other + 0.5
+    assert same > other + 0.5, (name, same, other)
+    again, _ = factorise(_checkerboard(), factoriser, config)
+    np.testing.assert_array_equal(vectors, again)  # seeded, one thread: reproducible
+
+
+@pytest.mark.parametrize("name", sorted(FACTORISERS))
+def test_the_listening_node_writes_a_bias_column_only_for_factorisers_with_one(name):
+    from msd_tagging.mapping import IdMaps
+    from msd_tagging.pipelines.listening.nodes import factorise_plays
+
+    matrix = _checkerboard()
+    coo = matrix.tocoo()
+    plays = pd.DataFrame({"user_idx": coo.row, "track_idx": coo.col, "play_count": np.ones(coo.nnz, int)})
+    ids = IdMaps.build(users=[f"u{i}" for i in range(40)], tracks=[f"t{i}" for i in range(41)])  # t40: cold
+    params = ListeningParams(model=name, **{name: SMALL[name]})
+    vectors, curve = factorise_plays(plays, ids, params)
+    assert ("bias" in vectors.columns) == FACTORISERS[name].bias and curve.empty
+    assert vectors.set_index("track_id").loc["t40", "cold"] and vectors["f000"].isna().sum() == 1
 
 
 @pytest.mark.parametrize("weighting", ["binary", "log1p", "raw"])
@@ -142,7 +181,8 @@ def test_single_thread_bpr_is_reproducible():
     )
     matrix = play_matrix(plays, 4, 4, "log1p")
     config = BPRConfig(factors=4, iterations=20, seed=5, num_threads=1)
-    np.testing.assert_array_equal(factorise(matrix, config), factorise(matrix, config))
+    bpr = FACTORISERS["bpr"]
+    np.testing.assert_array_equal(factorise(matrix, bpr, config)[0], factorise(matrix, bpr, config)[0])
 
 
 def _node_inputs():
@@ -225,7 +265,9 @@ def test_bpr_goes_through_implicits_factory_so_the_gpu_class_gets_only_what_it_a
     monkeypatch.setattr(implicit.bpr, "BayesianPersonalizedRanking", spy)
     monkeypatch.setattr(implicit.gpu, "HAS_CUDA", True)  # as on a CUDA machine
     plays = pd.DataFrame({"user_idx": [0, 0, 1, 1, 2], "track_idx": [0, 1, 1, 2, 0], "play_count": [1, 2, 1, 1, 3]})
-    factorise(play_matrix(plays, 3, 3), BPRConfig(factors=4, iterations=2, num_threads=1, use_gpu=True))
+    factorise(
+        play_matrix(plays, 3, 3), FACTORISERS["bpr"], BPRConfig(factors=4, iterations=2, num_threads=1, use_gpu=True)
+    )
     assert calls and calls[0]["use_gpu"] is True and calls[0]["num_threads"] == 1
     factory = set(inspect.signature(real).parameters)
     assert set(calls[0]) <= factory
@@ -246,10 +288,11 @@ def test_early_stopping_picks_the_iterations_on_held_out_plays():
     matrix = play_matrix(plays, 60, 40, "log1p")
     stopping = EarlyStopping(enabled=True, check_every=10, patience=2, holdout_users=40, negatives=20, seed=0)
     config = BPRConfig(factors=8, learning_rate=0.05, iterations=80, seed=1, num_threads=1)
-    factors, curve = factorise_early_stopped(matrix, config, stopping)
-    assert factors.shape == (40, 9) and list(curve.columns) == ["iteration", "heldout_auc", "seconds"]
+    (factors, bias), curve = factorise_early_stopped(matrix, FACTORISERS["bpr"], config, stopping)
+    assert factors.shape == (40, 8) and bias.shape == (40,)
+    assert list(curve.columns) == ["iteration", "heldout_auc", "seconds"]
     assert curve["iteration"].tolist()[0] == 10 and curve["heldout_auc"].max() > 0.7  # chance: 0.5
     assert curve["heldout_auc"].iloc[0] < curve["heldout_auc"].max()  # training helped before it stopped
     frozen = BPRConfig(factors=8, learning_rate=1e-9, regularization=0.0, iterations=80, seed=1, num_threads=1)
-    _, flat = factorise_early_stopped(matrix, frozen, stopping)
+    _, flat = factorise_early_stopped(matrix, FACTORISERS["bpr"], frozen, stopping)
     assert flat["iteration"].tolist() == [10, 20, 30]  # best at the first check, then 2 without a better one

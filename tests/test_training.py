@@ -56,7 +56,7 @@ def test_learns_two_separable_tags():
 
     train_x, train_y = separable_tags(160, seed=0)
     test_x, test_y = separable_tags(80, seed=1)
-    result = train(TINY_MODEL, _config(), train_x, train_y, test_x[:40], test_y[:40], progress=False)
+    result = train("vgg", TINY_MODEL, _config(), train_x, train_y, test_x[:40], test_y[:40], progress=False)
     model = VGGTagger(TINY_MODEL)
     model.load_state_dict(result.model_state)
     scores = predict(model, test_x, chunk_frames=20)
@@ -68,10 +68,13 @@ def test_learns_two_separable_tags():
 def test_resume_equals_uninterrupted_bit_for_bit():
     train_x, train_y = separable_tags(64, seed=0)
     valid_x, valid_y = separable_tags(24, seed=1)
-    straight = train(TINY_MODEL, _config(), train_x, train_y, valid_x, valid_y, MemoryCheckpoints(), progress=False)
+    straight = train(
+        "vgg", TINY_MODEL, _config(), train_x, train_y, valid_x, valid_y, MemoryCheckpoints(), progress=False
+    )
 
     store = MemoryCheckpoints()
     stopped = train(
+        "vgg",
         TINY_MODEL,
         _config(),
         train_x,
@@ -84,7 +87,7 @@ def test_resume_equals_uninterrupted_bit_for_bit():
     )
     assert stopped.stopped == "interrupted" and len(stopped.history) == 3  # past the first LR milestone
     torch.manual_seed(12345)  # the caller's global RNG must not matter
-    resumed = train(TINY_MODEL, _config(), train_x, train_y, valid_x, valid_y, store, progress=False)
+    resumed = train("vgg", TINY_MODEL, _config(), train_x, train_y, valid_x, valid_y, store, progress=False)
 
     assert [h["lr"] for h in resumed.history] == [h["lr"] for h in straight.history]
     assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in straight.history]
@@ -97,16 +100,17 @@ def test_training_leaves_global_rng_alone():
     torch.manual_seed(7)
     expected = torch.rand(3)
     torch.manual_seed(7)
-    train(TINY_MODEL, _config(max_epochs=1), train_x, train_y, train_x[:8], train_y[:8], progress=False)
+    train("vgg", TINY_MODEL, _config(max_epochs=1), train_x, train_y, train_x[:8], train_y[:8], progress=False)
     assert torch.equal(torch.rand(3), expected)
 
 
 def test_changed_settings_do_not_resume(caplog):
     train_x, train_y = separable_tags(32, seed=0)
     store = MemoryCheckpoints()
-    train(TINY_MODEL, _config(max_epochs=1), train_x, train_y, train_x[:8], train_y[:8], store, progress=False)
+    train("vgg", TINY_MODEL, _config(max_epochs=1), train_x, train_y, train_x[:8], train_y[:8], store, progress=False)
     with caplog.at_level("INFO"):
         result = train(
+            "vgg",
             TINY_MODEL,
             _config(max_epochs=1, lr=0.02),
             train_x,
@@ -121,10 +125,13 @@ def test_changed_settings_do_not_resume(caplog):
 
 def test_predict_averages_chunks_covering_the_clip():
     class Mean(torch.nn.Module):
+        """Every network's interface: ``(logits, embedding)``."""
+
         head = torch.nn.Linear(1, 1)
 
         def forward(self, x):  # logit = mean of the chunk, so sigmoid(mean) per chunk
-            return x.mean(dim=(1, 2)).unsqueeze(1)
+            mean = x.mean(dim=(1, 2)).unsqueeze(1)
+            return mean, 2 * mean
 
     model = Mean()
     clip = np.concatenate([np.zeros((1, 10)), np.ones((1, 10)), 2 * np.ones((1, 5))], axis=1).astype(np.float32)
@@ -132,6 +139,8 @@ def test_predict_averages_chunks_covering_the_clip():
     sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
     # chunks [0:10], [10:20], and the tail [15:25]
     assert got[0, 0] == pytest.approx(np.mean([sig(0.0), sig(1.0), sig(1.5)]), rel=1e-6)
+    probabilities, embedding = predict(model, [clip], chunk_frames=10, device=torch.device("cpu"), embed=True)
+    assert probabilities[0, 0] == got[0, 0] and embedding[0, 0] == pytest.approx(2 * np.mean([0.0, 1.0, 1.5]))
 
 
 def test_checkpoint_is_atomic_and_loads_weights_only(tmp_path):
@@ -188,6 +197,7 @@ def test_other_training_data_does_not_resume(caplog):
     train_x, train_y = separable_tags(32, seed=0)
     store = MemoryCheckpoints()
     train(
+        "vgg",
         TINY_MODEL,
         _config(max_epochs=1),
         train_x,
@@ -200,6 +210,7 @@ def test_other_training_data_does_not_resume(caplog):
     )
     with caplog.at_level("INFO"):
         result = train(
+            "vgg",
             TINY_MODEL,
             _config(max_epochs=1),
             train_x,
@@ -233,12 +244,12 @@ def test_training_too_slow_for_this_cpu_stops_before_it_starts_unless_allowed(ca
             match=r"audio.train.allow_slow_cpu: training on this CPU would take about .* per epoch.*Nothing was trained",
         ),
     ):
-        train(model_config, slow, train_x, train_y, valid_x, valid_y, progress=False)
+        train("vgg", model_config, slow, train_x, train_y, valid_x, valid_y, progress=False)
     assert "On this CPU an epoch of 40 training chunks takes about" in caplog.text
     allowed = TrainConfig(**{**slow.as_dict(), "milestones": (), "allow_slow_cpu": True})
-    probed = train(model_config, allowed, train_x, train_y, valid_x, valid_y, progress=False)
+    probed = train("vgg", model_config, allowed, train_x, train_y, valid_x, valid_y, progress=False)
     monkeypatch.setattr("msd_tagging.models.training.check_cpu_time", lambda *args, **kwargs: 0.0)
-    unprobed = train(model_config, allowed, train_x, train_y, valid_x, valid_y, progress=False)
+    unprobed = train("vgg", model_config, allowed, train_x, train_y, valid_x, valid_y, progress=False)
     assert len(probed.history) == 3
     assert all(torch.equal(probed.model_state[k], unprobed.model_state[k]) for k in unprobed.model_state)  # no effect
     seconds = check_cpu_time(VGGTagger(model_config), TrainConfig(chunk_frames=20, batch_size=8), 1000, 16)
@@ -261,7 +272,9 @@ def test_an_epoch_never_holds_all_its_chunks_in_memory(monkeypatch):
     config = TrainConfig(
         chunk_frames=200, batch_size=16, max_epochs=1, milestones=(), device="cpu", cpu_epoch_limit_minutes=1e9
     )
-    train(model, config, train_x[:20], train_y[:20], valid_x, valid_y, progress=False)  # first use imports the loaders
+    train(
+        "vgg", model, config, train_x[:20], train_y[:20], valid_x, valid_y, progress=False
+    )  # first use imports the loaders
     peaks = []
     run_epoch = training._EpochRunner.__call__
 
@@ -274,7 +287,7 @@ def test_an_epoch_never_holds_all_its_chunks_in_memory(monkeypatch):
     monkeypatch.setattr(training._EpochRunner, "__call__", measured)
     tracemalloc.start()
     try:
-        train(model, config, train_x, train_y, valid_x, valid_y, progress=False)
+        train("vgg", model, config, train_x, train_y, valid_x, valid_y, progress=False)
     finally:
         tracemalloc.stop()
     epoch_of_chunks = 1500 * 16 * 200 * 4  # 19 MB

@@ -135,7 +135,7 @@ def main() -> None:
     import torch
 
     from msd_tagging.audio.signal import MelConfig
-    from msd_tagging.models.musicnn import build
+    from msd_tagging.models.registry import build
 
     inputs, names = reference_inputs(args.recording)
     reference = {"inputs": inputs, "input_names": np.array(names)}
@@ -186,11 +186,20 @@ def main() -> None:
         reference[f"{name}_sigmoid"] = tf_prob.astype(np.float32)
         reference[f"{name}_embedding"] = tf_embedding.astype(np.float32)
         session.close()
+    _write_checksums()
     reference["recording_licence"] = np.array(args.recording_licence)
     reference["tensorflow"] = np.array(tf.__version__)
     REFERENCE.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(REFERENCE, **reference)
     print(f"wrote {', '.join(f'{n}.pt' for n in MODELS)} to {WEIGHTS} and {REFERENCE}")
+
+
+def _write_checksums() -> None:
+    """Record every weight file's SHA-256 beside them: the package checks each on load."""
+    import hashlib
+
+    lines = [f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}" for path in sorted(WEIGHTS.glob("*.pt"))]
+    (WEIGHTS / "SHA256SUMS").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -91,14 +91,21 @@ def setting(
     return field(default=default, metadata=metadata)
 
 
-def parameters(name: str):
+def parameters(name: str, *, blocks: Mapping[str, type] | None = None):
     """Class decorator: ``cls`` becomes a frozen dataclass for the parameter block ``name``.
 
     Building it checks every field against its annotation and bounds, then runs the class's
     own ``__post_init__`` (checks across fields). See the module docstring.
+
+    Args:
+        blocks: more fields, one sub-block each, declared elsewhere (a registry's settings:
+            ``{"bpr": BPRConfig, "als": ALSConfig}``), each defaulting to its class's defaults.
     """
 
     def wrap(cls: type[T]) -> type[T]:
+        for key, block_cls in (blocks or {}).items():
+            cls.__annotations__[key] = block_cls
+            setattr(cls, key, field(default_factory=block_cls))
         own_post_init = cls.__dict__.get("__post_init__")
 
         def __post_init__(self) -> None:

@@ -10,13 +10,15 @@ nodes ask for overlapping parts of one. The demo world's block is
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from msd_tagging.audio.signal import DamageConfig, MelConfig
 from msd_tagging.config import parameters, setting
 from msd_tagging.errors import ParameterError
 from msd_tagging.listening.centroids import MAX_DROP_FRACTION
-from msd_tagging.listening.factorisation import BPRConfig, EarlyStopping
+from msd_tagging.listening.factorisation import EarlyStopping
+from msd_tagging.listening.factorisers import FACTORISERS, Factoriser
 from msd_tagging.models.configs import VGGConfig
 from msd_tagging.models.training import TrainConfig
 from msd_tagging.splitting import SplitConfig
@@ -98,30 +100,61 @@ class AudioParams:
     dask_scheduler: str | None = None  # a Dask scheduler address: extraction and scoring run there
     model_source: Literal["train", "msd_musicnn", "msd_vgg"] = "train"
     scoring: AudioScoringConfig = setting(factory=AudioScoringConfig)
-    model: VGGConfig = setting(factory=VGGConfig)
+    architecture: str = "vgg"  # what train_tagger trains: a trainable entry of msd_tagging.models.registry
+    model: Any = setting(factory=VGGConfig)  # that architecture's shape (its config block)
     train: TrainConfig = setting(factory=TrainConfig)
 
     def __post_init__(self):
+        from msd_tagging.models.registry import ARCHITECTURES, make_config
+
         if self.dask_scheduler is not None and not self.dask_scheduler.strip():
             raise ParameterError("audio.dask_scheduler", "is empty.", fix="give tcp://host:8786, or null for none.")
+        trainable = [name for name, a in ARCHITECTURES.items() if a.trainable]
+        if self.architecture not in trainable:
+            raise ParameterError(
+                "audio.architecture", f"{self.architecture!r} is not one of {', '.join(map(repr, trainable))}."
+            )
+        if not isinstance(self.model, Mapping | ARCHITECTURES[self.architecture].config):
+            raise ParameterError("audio.model", f"expected a block of settings, found {self.model!r}.")
+        object.__setattr__(self, "model", make_config(self.architecture, self.model))
 
 
 # --- listening ------------------------------------------------------------------------
 
 
-@parameters("listening")
+@parameters("listening", blocks={name: f.config for name, f in FACTORISERS.items()})
 class ListeningParams:
-    """The listening side (``parameters_listening.yml``): the factorisation of plays and
-    the MF-centroids built on it."""
+    """The listening side (``parameters_listening.yml``): the factorisation of plays
+    (``model``, one of :data:`~msd_tagging.listening.factorisers.FACTORISERS`, with its own
+    block of settings beside) and the MF-centroids built on it."""
 
+    model: str = "bpr"  # which factoriser: its settings are the block of the same name (listening.bpr, ...)
     weighting: Literal["binary", "log1p", "raw"] = "log1p"
-    bpr: BPRConfig = setting(factory=BPRConfig)
     early_stopping: EarlyStopping = setting(factory=EarlyStopping)
-    use_bias: bool = False  # include implicit's item-bias column in the centroid cosine
+    use_bias: bool = False  # include the factoriser's item-bias column in the centroid cosine
     drop_fraction: float = setting(0.0, minimum=0.0, maximum=MAX_DROP_FRACTION)
     top_n: int = setting(50, minimum=1)  # training tracks per tag averaged into its centroid
     calibration: Literal["platt", "audio_quantiles", "cosine"] = "platt"
     platt_c: float = setting(1.0, above=0.0)
+
+    def __post_init__(self):
+        if self.model not in FACTORISERS:
+            raise ParameterError(
+                "listening.model", f"{self.model!r} is not one of {', '.join(map(repr, FACTORISERS))}."
+            )
+        if self.use_bias and not FACTORISERS[self.model].bias:
+            raise ParameterError(
+                "listening.use_bias", f"{self.model} has no item bias.", fix="set listening.use_bias: false."
+            )
+
+    @property
+    def factoriser(self) -> Factoriser:
+        return FACTORISERS[self.model]
+
+    @property
+    def factoriser_config(self):
+        """The chosen factoriser's settings (``listening.<model>``)."""
+        return getattr(self, self.model)
 
 
 # --- scoring, evaluation, reporting, figures -------------------------------------------

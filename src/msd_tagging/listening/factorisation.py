@@ -1,45 +1,36 @@
 """Matrix factorisation of plays: every played track gets a vector.
 
-Ferraro et al. 2019 factorise the user–track play matrix with a ranking loss (WARP); we
-use implicit's BPR. Tag centroids in that space are :mod:`msd_tagging.listening.centroids`.
+Ferraro et al. 2019 factorise the user–track play matrix with a ranking loss (WARP); the
+factorisers are implicit's, behind one interface (:mod:`msd_tagging.listening.factorisers`:
+BPR by default, ALS, LMF). Tag centroids in that space are
+:mod:`msd_tagging.listening.centroids`.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from msd_tagging.config import parameters, setting
+from msd_tagging.listening.factorisers import Factoriser, full_factors
 
 logger = logging.getLogger(__name__)
 
 WEIGHTINGS = ("binary", "log1p", "raw")
 
 
-@parameters("listening.bpr")
-class BPRConfig:
-    """implicit's BayesianPersonalizedRanking settings (``parameters_listening.yml``)."""
-
-    factors: int = setting(200, minimum=1)
-    learning_rate: float = setting(0.05, above=0.0)
-    regularization: float = setting(0.01, minimum=0.0)
-    iterations: int = setting(300, minimum=1)
-    seed: int = setting(0, minimum=0)
-    num_threads: int = setting(0, minimum=0)  # 0: all cores
-    use_gpu: bool = False  # implicit's CUDA path, when it was built with CUDA
-
-
 @parameters("listening.early_stopping")
 class EarlyStopping:
-    """How many BPR iterations, chosen by a held-out criterion (``listening.early_stopping``).
+    """How many iterations, chosen by a held-out criterion (``listening.early_stopping``).
 
     One play of each of ``holdout_users`` sampled listeners is held out of training; every
     ``check_every`` iterations, the sampled AUC of those plays against ``negatives`` random
     tracks per listener is measured, and training stops after ``patience`` checks without a
-    better one, keeping the best check's vectors (``bpr.iterations`` stays the cap).
+    better one, keeping the best check's vectors (the factoriser's ``iterations`` stays the cap).
     """
 
     enabled: bool = False
@@ -71,25 +62,29 @@ def play_matrix(plays: pd.DataFrame, n_users: int, n_tracks: int, weighting: str
     )
 
 
-def factorise(matrix: sp.csr_matrix, config: BPRConfig, *, progress: bool | None = None) -> np.ndarray:
-    """Item factors of a BPR factorisation of ``matrix`` (users × items).
+def factorise(
+    matrix: sp.csr_matrix, factoriser: Factoriser, config: Any, *, progress: bool | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Item vectors of a factorisation of ``matrix`` (users × items).
 
     Returns:
-        float32 ``[shape=(n_items, factors + 1)]``; the last column is implicit's item bias.
+        float32 vectors ``[shape=(n_items, factors)]``, and the item biases ``[n_items]``
+        when the factoriser has them (else ``None``).
     """
-    model = _bpr_model(config)
-    model.fit(matrix, show_progress=_show_progress(progress))
-    return _item_factors(model)
+    model = factoriser.build(config)
+    factoriser.fit(model, matrix, progress=_show_progress(progress))
+    return factoriser.item_vectors(model, config.factors)
 
 
 def factorise_early_stopped(
-    matrix: sp.csr_matrix, config: BPRConfig, stopping: EarlyStopping, *, progress: bool | None = None
-) -> tuple[np.ndarray, pd.DataFrame]:
-    """:func:`factorise` in rounds of ``stopping.check_every`` iterations, stopped when the
-    held-out AUC stops improving (:class:`EarlyStopping`).
+    matrix: sp.csr_matrix, factoriser: Factoriser, config: Any, stopping: EarlyStopping, *, progress: bool | None = None
+) -> tuple[tuple[np.ndarray, np.ndarray | None], pd.DataFrame]:
+    """:func:`factorise` in rounds of ``stopping.check_every`` iterations (each round goes
+    on from the last one's factors), stopped when the held-out AUC stops improving
+    (:class:`EarlyStopping`).
 
     Returns:
-        The best round's item factors, and the curve: ``iteration, heldout_auc, seconds``.
+        The best round's item vectors and biases, and the curve: ``iteration, heldout_auc, seconds``.
     """
     import time
 
@@ -97,47 +92,28 @@ def factorise_early_stopped(
     negatives = np.random.default_rng(stopping.seed + 1).integers(
         0, matrix.shape[1], size=(len(users), stopping.negatives)
     )
-    model = _bpr_model(config)
+    model = factoriser.build(config)
     rows, best, best_auc, bad, done = [], None, -1.0, 0, 0
     started = time.perf_counter()
     while done < config.iterations and bad < stopping.patience:
         model.iterations = min(stopping.check_every, config.iterations - done)
-        model.fit(train, show_progress=_show_progress(progress))
+        factoriser.fit(model, train, progress=_show_progress(progress))
         done += model.iterations
-        auc = _sampled_auc(_user_factors(model)[users], _item_factors(model), held, negatives)
+        items = full_factors(model, "item")
+        auc = _sampled_auc(full_factors(model, "user")[users], items, held, negatives)
         rows.append({"iteration": done, "heldout_auc": auc, "seconds": time.perf_counter() - started})
-        logger.info("BPR after %d iterations: held-out AUC %.4f", done, auc)
+        logger.info("Factorisation after %d iterations: held-out AUC %.4f", done, auc)
         if auc > best_auc:
-            best, best_auc, bad = _item_factors(model), auc, 0
+            best, best_auc, bad = factoriser.item_vectors(model, config.factors), auc, 0
         else:
             bad += 1
     curve = pd.DataFrame(rows, columns=["iteration", "heldout_auc", "seconds"])
     logger.info(
-        "BPR kept the vectors of iteration %d (held-out AUC %.4f).",
+        "Kept the vectors of iteration %d (held-out AUC %.4f).",
         int(curve.loc[curve["heldout_auc"].idxmax(), "iteration"]),
         best_auc,
     )
     return best, curve
-
-
-def _bpr_model(config: BPRConfig):
-    import implicit
-    import implicit.bpr
-
-    use_gpu = bool(config.use_gpu and implicit.gpu.HAS_CUDA)
-    if config.use_gpu and not use_gpu:
-        logger.warning("listening.bpr.use_gpu is set but this implicit was built without CUDA; factorising on the CPU.")
-    # implicit's own factory picks the class and passes each only what it accepts (the GPU
-    # class takes no num_threads).
-    return implicit.bpr.BayesianPersonalizedRanking(
-        factors=config.factors,
-        learning_rate=config.learning_rate,
-        regularization=config.regularization,
-        iterations=config.iterations,
-        num_threads=config.num_threads,
-        random_state=config.seed,
-        use_gpu=use_gpu,
-    )
 
 
 def _show_progress(progress: bool | None) -> bool:
@@ -146,18 +122,6 @@ def _show_progress(progress: bool | None) -> bool:
 
         return sys.stderr.isatty()
     return progress
-
-
-def _item_factors(model) -> np.ndarray:
-    factors = model.item_factors
-    if hasattr(factors, "to_numpy"):  # GPU matrix
-        factors = factors.to_numpy()
-    return np.asarray(factors, dtype=np.float32)
-
-
-def _user_factors(model) -> np.ndarray:
-    factors = model.user_factors
-    return np.asarray(factors.to_numpy() if hasattr(factors, "to_numpy") else factors, dtype=np.float32)
 
 
 def _hold_out(matrix: sp.csr_matrix, stopping: EarlyStopping) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:

@@ -1,5 +1,6 @@
-"""Shapes of the networks this project trains, as parameter blocks (no torch import, so
-``kedro`` commands and parameter checks start fast). The networks are in :mod:`.vgg`."""
+"""Shapes of the networks, as parameter blocks (no torch import, so ``kedro`` commands and
+parameter checks start fast). The networks are in :mod:`.vgg` and :mod:`.musicnn`; the
+registry that pairs them is :mod:`.registry`."""
 
 from __future__ import annotations
 
@@ -36,3 +37,45 @@ class VGGConfig:
     @classmethod
     def from_dict(cls, data: dict) -> VGGConfig:
         return cls(**data)
+
+
+@parameters("audio.model")
+class MusicnnVGGConfig:
+    """musicnn's ``vgg``: input batch norm, 5 × (conv 3×3 → ReLU → BN → max pool), dense."""
+
+    n_mels: int = 96  # input frequency bands
+    n_frames: int = 187  # patch length: the dense layer fixes it
+    n_tags: int = 50
+    filters: int = 128  # every conv block
+    pools: tuple[tuple[int, int], ...] = ((4, 1), (2, 2), (2, 2), (2, 2), (4, 4))  # (time, frequency)
+    strides: tuple[tuple[int, int], ...] = ((2, 2), (2, 2), (2, 2), (2, 2), (4, 4))
+
+    def as_dict(self) -> dict:
+        return {k: [list(p) for p in v] if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    def flat_size(self) -> int:
+        """Features after the last pool, flattened: the embedding's size."""
+        time, freq = self.n_frames, self.n_mels
+        for (pt, pf), (st, sf) in zip(self.pools, self.strides, strict=True):
+            time, freq = (time - pt) // st + 1, (freq - pf) // sf + 1
+        return time * freq * self.filters
+
+
+@parameters("audio.model")
+class MusicnnConfig:
+    """musicnn: musically motivated front end, dense mid end, global-pool back end."""
+
+    n_mels: int = 96
+    n_tags: int = 50
+    timbral_filters: int = 204  # int(1.6 × 128), per timbral kernel
+    timbral_heights: tuple[float, ...] = (0.4, 0.7)  # kernel heights as shares of n_mels (7 frames wide)
+    temporal_filters: int = 51  # int(1.6 × 32), per temporal kernel
+    temporal_lengths: tuple[int, ...] = (128, 64, 32)  # frames
+    midend_filters: int = 64
+    backend_units: int = 200  # the penultimate layer: the embedding
+
+    def as_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    def front_channels(self) -> int:
+        return self.timbral_filters * len(self.timbral_heights) + self.temporal_filters * len(self.temporal_lengths)

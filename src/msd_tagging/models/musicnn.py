@@ -21,71 +21,13 @@ The weights are converted by ``tools/convert_musicnn.py`` (ISC licence, see
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from msd_tagging.models.configs import MusicnnConfig, MusicnnVGGConfig
+
 TF_BN_EPS = 1e-3  # tf.compat.v1.layers.batch_normalization's default epsilon
-
-
-@dataclass(frozen=True)
-class MusicnnVGGConfig:
-    """musicnn's ``vgg``: input batch norm, 5 × (conv 3×3 → ReLU → BN → max pool), dense."""
-
-    n_mels: int = 96  # input frequency bands
-    n_frames: int = 187  # patch length: the dense layer fixes it
-    n_tags: int = 50
-    filters: int = 128  # every conv block
-    pools: tuple[tuple[int, int], ...] = ((4, 1), (2, 2), (2, 2), (2, 2), (4, 4))  # (time, frequency)
-    strides: tuple[tuple[int, int], ...] = ((2, 2), (2, 2), (2, 2), (2, 2), (4, 4))
-
-    def as_dict(self) -> dict:
-        return {k: [list(p) for p in v] if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> MusicnnVGGConfig:
-        data = dict(data)
-        for key in ("pools", "strides"):
-            if key in data:
-                data[key] = tuple(tuple(p) for p in data[key])
-        return cls(**data)
-
-    def flat_size(self) -> int:
-        """Features after the last pool, flattened: the embedding's size."""
-        time, freq = self.n_frames, self.n_mels
-        for (pt, pf), (st, sf) in zip(self.pools, self.strides, strict=True):
-            time, freq = (time - pt) // st + 1, (freq - pf) // sf + 1
-        return time * freq * self.filters
-
-
-@dataclass(frozen=True)
-class MusicnnConfig:
-    """musicnn: musically motivated front end, dense mid end, global-pool back end."""
-
-    n_mels: int = 96
-    n_tags: int = 50
-    timbral_filters: int = 204  # int(1.6 × 128), per timbral kernel
-    timbral_heights: tuple[float, ...] = (0.4, 0.7)  # kernel heights as shares of n_mels (7 frames wide)
-    temporal_filters: int = 51  # int(1.6 × 32), per temporal kernel
-    temporal_lengths: tuple[int, ...] = (128, 64, 32)  # frames
-    midend_filters: int = 64
-    backend_units: int = 200  # the penultimate layer: the embedding
-
-    def as_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> MusicnnConfig:
-        data = dict(data)
-        for key in ("timbral_heights", "temporal_lengths"):
-            if key in data:
-                data[key] = tuple(data[key])
-        return cls(**data)
-
-    def front_channels(self) -> int:
-        return self.timbral_filters * len(self.timbral_heights) + self.temporal_filters * len(self.temporal_lengths)
 
 
 def _bn2d(channels: int) -> nn.BatchNorm2d:
@@ -183,12 +125,3 @@ class Musicnn(nn.Module):
         pooled = self.pool_bn(pooled.reshape(pooled.shape[0], -1))  # TF flattens (feature, max|mean)
         embedding = self.penultimate_bn(torch.relu(self.penultimate(pooled)))  # [B, 200]
         return self.output(embedding), embedding
-
-
-ARCHITECTURES = {"musicnn_vgg": (MusicnnVGG, MusicnnVGGConfig), "musicnn": (Musicnn, MusicnnConfig)}
-
-
-def build(architecture: str, config: dict) -> nn.Module:
-    """The network an architecture name and its config dict describe."""
-    module, config_class = ARCHITECTURES[architecture]
-    return module(config_class.from_dict(config))

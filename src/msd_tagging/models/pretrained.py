@@ -21,7 +21,6 @@ WEIGHTS = Path(__file__).resolve().parent / "weights"
 PRETRAINED = ("msd_musicnn", "msd_vgg")
 CHECKSUMS = WEIGHTS / "SHA256SUMS"  # written by tools/convert_musicnn.py beside the files it converts
 REINSTALL = "reinstall msd-tagging (pip install -e . in a clone, or pip install --force-reinstall msd_tagging)"
-FORMAT = "msd-tagging pretrained tagger, version 1"
 # The preprocessing settings a pretrained model fixes; the run's audio.mel must agree.
 MEL_KEYS = ("sample_rate", "n_fft", "hop_length", "n_mels", "fmin", "fmax", "log")
 
@@ -47,16 +46,9 @@ def pretrained_record(name: str) -> dict:
         )
     check_checksum(path)
     record = safe_torch_load(path, "the pretrained weight file", fix=REINSTALL)
-    missing = [k for k in ("format", "architecture", "config", "state_dict", "tags", "preprocessing", "provenance")
-               if k not in record]  # fmt: skip
-    if missing or record["format"] != FORMAT:
-        raise MSDDataError(
-            f"not a self-describing tagger file (missing {', '.join(missing) or 'nothing'}, format "
-            f"{record.get('format')!r})",
-            path=path,
-            fix="regenerate it with tools/convert_musicnn.py",
-        )
-    return record
+    from msd_tagging.models.registry import read_record
+
+    return read_record(record, str(path))
 
 
 def checksums() -> dict[str, str]:
@@ -121,13 +113,12 @@ def check_tags(record: dict, tags: list[str], where: str) -> None:
         )
 
 
-OUTPUT_LAYER = {"musicnn_vgg": "dense", "musicnn": "output"}
-
-
 def in_tag_order(record: dict, tags: list[str]) -> dict:
     """``record`` with its output layer's rows reordered to ``tags`` (the same set)."""
     order = [list(record["tags"]).index(t) for t in tags]
-    layer = OUTPUT_LAYER[record["architecture"]]
+    from msd_tagging.models.registry import architecture
+
+    layer = architecture(record["architecture"]).output_layer
     state = dict(record["state_dict"])
     for part in ("weight", "bias"):
         state[f"{layer}.{part}"] = state[f"{layer}.{part}"][order]

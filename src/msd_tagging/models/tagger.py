@@ -1,6 +1,7 @@
 """A tagger, loaded once and used to score: the pipeline's scoring, Dask scoring and
-``tag_audio`` all go through :class:`Tagger`, whether its network was trained by this
-project or is one of the pretrained MSD taggers (``msd_tagging.models.pretrained``)."""
+``tag_audio`` all go through :class:`Tagger`, whatever the network: one trained by this
+project or one of the pretrained MSD taggers, built through the registry
+(:mod:`msd_tagging.models.registry`) from one kind of record."""
 
 from __future__ import annotations
 
@@ -10,78 +11,74 @@ from typing import Any
 
 import numpy as np
 
-CPU_PATCH_BATCH = 1  # patches per forward pass of a pretrained tagger on a CPU
+from msd_tagging.models.registry import Architecture, architecture, build, read_record
+
+CPU_PATCH_BATCH = 1  # musicnn patches per forward pass on a CPU (see predict_and_embed)
 
 
 @dataclass
 class Tagger:
-    """A network with its tag names, chunk length and device.
+    """A network with its tag names, window length and device.
 
     Attributes:
         network: the ``nn.Module``, in eval mode on ``device``.
         tags: tag names, in output order.
-        chunk_frames: frames per chunk (trained) or patch (pretrained).
+        chunk_frames: frames per window.
         device: the torch device it runs on.
-        pretrained: scores as musicnn does (non-overlapping patches from the start, the
-            trailing partial one dropped, a short clip repeat-padded), and can embed.
+        kind: the architecture (its layout and how a clip is cut into windows).
     """
 
     network: Any
     tags: list[str]
     chunk_frames: int
     device: Any
-    pretrained: bool = False
+    kind: Architecture
 
     @classmethod
     def load(cls, model: dict, device: str = "auto") -> Tagger:
-        """The tagger a saved model holds, on ``device`` (``auto``: CUDA when available).
+        """The tagger a saved model record holds (:func:`~msd_tagging.models.registry.read_record`),
+        on ``device`` (``auto``: CUDA when available)."""
+        import torch
 
-        ``model`` is either a trained VGG (``{"config", "state_dict", "tags",
-        "chunk_frames"}``) or a pretrained record (``architecture`` and ``preprocessing``
-        too, see :func:`msd_tagging.models.pretrained.pretrained_record`)."""
         from msd_tagging.models.training import choose_device
 
+        record = read_record(model)
         chosen = choose_device(device)
-        if "architecture" in model:
-            from msd_tagging.models.musicnn import build
+        kind = architecture(record["architecture"])
+        network = build(record["architecture"], record["config"])
+        network.load_state_dict(record["state_dict"])
+        network = network.to(chosen).eval()
+        if kind.channels_last:
+            network = network.to(memory_format=torch.channels_last)
+        return cls(network, list(record["tags"]), int(record["preprocessing"]["patch_frames"]), chosen, kind)
 
-            network = build(model["architecture"], model["config"])
-            network.load_state_dict(model["state_dict"])
-            network = network.to(chosen).eval()
-            if model["architecture"] == "musicnn_vgg":
-                import torch
-
-                # oneDNN's NHWC convolutions: 1.5x faster for the 128-filter VGG on CPU (slower for musicnn)
-                network = network.to(memory_format=torch.channels_last)
-            frames = int(model["preprocessing"]["patch_frames"])
-            return cls(network, list(model["tags"]), frames, chosen, pretrained=True)
-        from msd_tagging.models.vgg import VGGConfig, VGGTagger
-
-        network = VGGTagger(VGGConfig.from_dict(model["config"]))
-        network.load_state_dict(model["state_dict"])
-        return cls(network.to(chosen), list(model["tags"]), int(model["chunk_frames"]), chosen)
+    @property
+    def pretrained(self) -> bool:
+        """Scores as musicnn does (patches, float32 features), not as this project trains."""
+        return self.kind.windows == "patches"
 
     def predict(self, features: Sequence[np.ndarray], batch_size: int = 64) -> np.ndarray:
-        """Track probabilities ``[len(features), n_tags]``: the mean of chunk (or patch)
-        probabilities over each clip. Torch's global RNG is left as it was."""
+        """Track probabilities ``[len(features), n_tags]``: the mean of window probabilities
+        over each clip. Torch's global RNG is left as it was."""
+        return self.predict_and_embed(features, batch_size)[0]
+
+    def predict_and_embed(self, features: Sequence[np.ndarray], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities ``[n, n_tags]`` and embeddings ``[n, d]``, each the mean over the
+        clip's windows (``cover``: windows covering the clip; ``patches``: musicnn's)."""
         import torch
 
         from msd_tagging.models.training import predict
 
-        if self.pretrained:
-            return self.predict_and_embed(features, batch_size)[0]
-        with torch.random.fork_rng(devices=[]):
-            return predict(self.network, features, self.chunk_frames, batch_size, self.device)
+        if self.kind.windows == "cover":
+            with torch.random.fork_rng(devices=[]):
+                return predict(self.network, features, self.chunk_frames, batch_size, self.device, embed=True)
+        return self._patches(features, batch_size)
 
-    def predict_and_embed(self, features: Sequence[np.ndarray], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-        """Pretrained taggers only: probabilities ``[n, n_tags]`` and embeddings ``[n, d]``,
-        each the mean over the clip's patches (musicnn's ``top_tags`` averages sigmoids)."""
+    def _patches(self, features: Sequence[np.ndarray], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
         from msd_tagging.models.pretrained import patches
 
-        if not self.pretrained:
-            raise ValueError("embeddings come from the pretrained taggers (tag_audio.model: msd_musicnn or msd_vgg)")
         if self.device.type == "cpu":
             # Small batches keep a patch's activations in cache: on 2 cores, 96 patches of
             # msd_vgg take 1.9 s one by one, 3.0 s in batches of 4 and 6.6 s in batches of 64.

@@ -16,16 +16,13 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from msd_tagging.config import parameters, setting
 from msd_tagging.errors import ParameterError
 from msd_tagging.metrics import format_score, macro_scores, per_tag_metrics
-
-if TYPE_CHECKING:  # torch is imported only where training runs, so `kedro` starts fast
-    from msd_tagging.models.vgg import VGGConfig
 
 logger = logging.getLogger(__name__)
 
@@ -126,11 +123,15 @@ def _epoch_plan(rng: np.random.Generator, lengths: np.ndarray, chunk: int) -> li
     return list(zip(order.tolist(), offsets.tolist(), strict=True))
 
 
-def predict(model, features: Sequence[np.ndarray], chunk_frames: int, batch_size: int = 64, device=None) -> np.ndarray:
-    """Track probabilities: the mean of chunk probabilities over chunks covering each clip.
+def predict(
+    model, features: Sequence[np.ndarray], chunk_frames: int, batch_size: int = 64, device=None, *, embed: bool = False
+):
+    """Track probabilities: the mean of chunk probabilities over chunks covering each clip
+    (and, with ``embed``, the mean of the chunks' embeddings).
 
     Returns:
-        float32 ``[shape=(len(features), n_tags)]``.
+        float32 ``[shape=(len(features), n_tags)]``; with ``embed``, a pair with the
+        embeddings ``[shape=(len(features), d)]``.
     """
     import torch
 
@@ -143,19 +144,39 @@ def predict(model, features: Sequence[np.ndarray], chunk_frames: int, batch_size
             starts.append(n - chunk_frames)  # the tail, so the whole clip is covered
         pieces.extend((i, s) for s in starts)
         owner.extend([i] * len(starts))
-    owner = np.asarray(owner)
-    n_tags = model.head.out_features
-    out = np.zeros((len(pieces), n_tags), dtype=np.float32)
+    owner = np.asarray(owner, dtype=np.int64)
+    out, vectors = None, None
     model.eval()
     with torch.inference_mode():
         for start in range(0, len(pieces), batch_size):
             batch = np.stack([_chunk(features[i], s, chunk_frames) for i, s in pieces[start : start + batch_size]])
-            logits = model(torch.from_numpy(batch).to(device))
+            logits, embedding = model(torch.from_numpy(batch).to(device))  # [batch, n_tags], [batch, d]
+            if out is None:
+                out = np.zeros((len(pieces), logits.shape[1]), dtype=np.float32)
+                vectors = np.zeros((len(pieces), embedding.shape[1]), dtype=np.float32) if embed else None
             out[start : start + len(batch)] = torch.sigmoid(logits.float()).cpu().numpy()
-    sums = np.zeros((len(features), n_tags), dtype=np.float64)
-    np.add.at(sums, owner, out)
-    counts = np.bincount(owner, minlength=len(features))[:, None]
+            if embed:
+                vectors[start : start + len(batch)] = embedding.float().cpu().numpy()
+    if out is None:  # no clip: the output layer still says how many tags
+        out = np.zeros((0, _n_outputs(model)), dtype=np.float32)
+    probabilities = _mean_over_chunks(owner, out, len(features))
+    if not embed:
+        return probabilities
+    return probabilities, _mean_over_chunks(owner, vectors if vectors is not None else out[:, :0], len(features))
+
+
+def _mean_over_chunks(owner: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+    sums = np.zeros((n, rows.shape[1]), dtype=np.float64)
+    np.add.at(sums, owner, rows)
+    counts = np.bincount(owner, minlength=n)[:, None]
     return (sums / np.maximum(counts, 1)).astype(np.float32)
+
+
+def _n_outputs(model) -> int:
+    """Tags a network outputs, read off its last linear layer (no input needed)."""
+    import torch
+
+    return [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1].out_features
 
 
 def _validation(model, features, labels, config: TrainConfig, device) -> dict:
@@ -164,13 +185,22 @@ def _validation(model, features, labels, config: TrainConfig, device) -> dict:
     return macro_scores(per_tag_metrics(labels, scores, tags))
 
 
-def _fingerprint(model_config: VGGConfig, config: TrainConfig, n_train: int, n_valid: int, data_key: str) -> dict:
+def _fingerprint(
+    architecture: str, model_config, config: TrainConfig, n_train: int, n_valid: int, data_key: str
+) -> dict:
     keep = {
         k: v
         for k, v in config.as_dict().items()
         if k not in ("num_workers", "eval_batch_size", "threads", "device", "cpu_epoch_limit_minutes", "allow_slow_cpu")
     }
-    return {"model": model_config.as_dict(), "train": keep, "n_train": n_train, "n_valid": n_valid, "data": data_key}
+    return {
+        "architecture": architecture,
+        "model": model_config.as_dict(),
+        "train": keep,
+        "n_train": n_train,
+        "n_valid": n_valid,
+        "data": data_key,
+    }
 
 
 @dataclass
@@ -217,7 +247,8 @@ class _Run:
 
 
 def train(
-    model_config: VGGConfig,
+    architecture: str,
+    model_config,
     config: TrainConfig,
     train_x: Sequence[np.ndarray],
     train_y: np.ndarray,
@@ -229,7 +260,8 @@ def train(
     stop_after_epoch: Callable[[int], bool] | None = None,
     data_key: str = "",
 ) -> TrainResult:
-    """Train a :class:`VGGTagger`, resuming from ``checkpoints`` when they match.
+    """Train a registered architecture (``msd_tagging.models.registry``) of shape
+    ``model_config``, resuming from ``checkpoints`` when they match.
 
     Args:
         train_x, valid_x: features per track, ``[n_mels, n_frames]`` each.
@@ -247,10 +279,10 @@ def train(
     device = choose_device(config.device)
     if config.threads and device.type == "cpu":
         torch.set_num_threads(config.threads)
-    fingerprint = _fingerprint(model_config, config, len(train_x), len(valid_x), data_key)
+    fingerprint = _fingerprint(architecture, model_config, config, len(train_x), len(valid_x), data_key)
     # All randomness is local: torch's global RNG is forked and restored around training.
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        run = _start(model_config, config, device, fingerprint)
+        run = _start(architecture, model_config, config, device, fingerprint)
         state = _resume(run, checkpoints)
         if not state.stopped and device.type == "cpu":
             check_cpu_time(run.model, config, len(train_x), model_config.n_mels)
@@ -290,7 +322,7 @@ def check_cpu_time(model, config: TrainConfig, n_train: int, n_mels: int, *, bat
         for _ in range(batches + 1):  # the first batch warms up the kernels
             started = time.perf_counter()
             optimizer.zero_grad(set_to_none=True)
-            probe(x).float().mean().backward()
+            probe(x)[0].float().mean().backward()
             optimizer.step()
             seconds.append(time.perf_counter() - started)
     per_sample = min(seconds[1:]) / config.batch_size
@@ -318,14 +350,14 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.1f} s"
 
 
-def _start(model_config: VGGConfig, config: TrainConfig, device, fingerprint: dict) -> _Run:
+def _start(architecture: str, model_config, config: TrainConfig, device, fingerprint: dict) -> _Run:
     """A fresh, seeded model, optimiser, schedule and chunk sampler."""
     import torch
 
-    from msd_tagging.models.vgg import VGGTagger
+    from msd_tagging.models.registry import build
 
     torch.manual_seed(config.seed)
-    model = VGGTagger(model_config).to(device)
+    model = build(architecture, model_config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(config.milestones), gamma=config.gamma)
     return _Run(model, optimizer, scheduler, np.random.default_rng(config.seed), device, fingerprint)
@@ -389,7 +421,7 @@ class _EpochRunner:
             x, y = x.to(run.device, non_blocking=True), y.to(run.device, non_blocking=True)
             run.optimizer.zero_grad(set_to_none=True)
             with torch.autocast(run.device.type, dtype=self.amp_dtype, enabled=self.use_amp):  # [batch, n_tags]
-                loss = self.loss_fn(run.model(x).float(), y)
+                loss = self.loss_fn(run.model(x)[0].float(), y)
             self.scaler.scale(loss).backward()
             self.scaler.step(run.optimizer)
             self.scaler.update()

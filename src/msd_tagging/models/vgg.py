@@ -34,7 +34,8 @@ class VGGTagger(nn.Module):
     """Choi et al. 2016 fully convolutional tagger.
 
     Input ``[shape=(batch, n_mels, n_frames)]`` log-mel; output tag logits
-    ``[shape=(batch, n_tags)]`` (apply a sigmoid for probabilities).
+    ``[shape=(batch, n_tags)]`` (apply a sigmoid for probabilities) and the embedding,
+    the globally max-pooled last block ``[shape=(batch, channels[-1])]``.
     """
 
     def __init__(self, config: VGGConfig):
@@ -48,8 +49,8 @@ class VGGTagger(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.channels[-1], config.n_tags)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.input_bn(x.unsqueeze(1))  # (B, 1, n_mels, T)
         x = self.blocks(x)  # (B, C, n_mels', T')
-        x = x.amax(dim=(2, 3))  # (B, C): global max over frequency and time
-        return self.head(self.dropout(x))  # (B, n_tags)
+        embedding = x.amax(dim=(2, 3))  # (B, C): global max over frequency and time
+        return self.head(self.dropout(embedding)), embedding  # (B, n_tags), (B, C)

@@ -93,14 +93,16 @@ def train_tagger(
     checkpoint: CheckpointStore,
     params: AudioParams,
 ) -> tuple[dict, pd.DataFrame]:
-    """Train the VGG tagger on the training split, stopping early on validation PR-AUC; or,
-    with ``params.model_source`` a pretrained MSD tagger, take that one.
+    """Train the tagger (``audio.architecture``, shaped by ``audio.model``; the VGG by
+    default) on the training split, stopping early on validation PR-AUC; or, with
+    ``params.model_source`` a pretrained MSD tagger, take that one.
 
     Returns:
-        The model (``{"config", "state_dict", "tags", "chunk_frames", "preprocessing"}``,
-        or a pretrained record with its outputs in the run's tag order) and the per-epoch
-        history (no rows for a pretrained model).
+        The model record (:func:`~msd_tagging.models.registry.model_record`; a pretrained
+        one has its outputs in the run's tag order) and the per-epoch history (no rows for
+        a pretrained model).
     """
+    from msd_tagging.models.registry import model_record
     from msd_tagging.models.training import train
 
     if params.model_source != "train":
@@ -117,15 +119,12 @@ def train_tagger(
     in_store = tracks["track_id"].isin(features.track_ids)
     ids = [tracks.loc[(tracks["split"] == s) & in_store, "track_id"].tolist() for s in ("train", "valid")]
     key = digest(features.config, *ids, train_y, valid_y)
-    result = train(model_config, config, train_x, train_y, valid_x, valid_y, checkpoint, data_key=key)
-    model = {
-        "config": model_config.as_dict(),
-        "state_dict": result.model_state,
-        "tags": tags,
-        "chunk_frames": config.chunk_frames,
-        "preprocessing": (features.config or {}).get("mel"),
-        "provenance": {"source": "trained by msd-tagging's train_vgg node"},
-    }
+    result = train(
+        params.architecture, model_config, config, train_x, train_y, valid_x, valid_y, checkpoint, data_key=key
+    )
+    preprocessing = {**((features.config or {}).get("mel") or {}), "patch_frames": config.chunk_frames}
+    provenance = {"source": "trained by msd-tagging's train_tagger node", "stopped": result.stopped}
+    model = model_record(params.architecture, model_config, result.model_state, tags, preprocessing, provenance)
     return model, pd.DataFrame(result.history)
 
 

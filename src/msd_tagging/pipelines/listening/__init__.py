@@ -1,4 +1,4 @@
-"""Listening side: BPR factorisation of the plays into track vectors."""
+"""Listening side: the factorisation of the plays into track vectors."""
 
 from msd_tagging.pipelines.listening.pipeline import create_pipeline
 

@@ -15,39 +15,49 @@ logger = logging.getLogger(__name__)
 
 
 def factorise_plays(plays: pd.DataFrame, id_maps: IdMaps, params: ListeningParams) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One MF vector per track of the ID map; tracks without plays are cold (no vector).
+    """One vector per track of the ID map from the factoriser ``listening.model``; tracks
+    without plays are cold (no vector).
 
     With ``listening.early_stopping.enabled``, the number of iterations is chosen on held-out
     plays (:func:`factorise_early_stopped`) and the curve is returned; otherwise the curve
     is empty.
 
     Returns:
-        ``track_id``, ``cold`` and ``f000 … f{d-1}`` plus ``bias`` (implicit's item bias);
-        and the early-stopping curve ``iteration, heldout_auc, seconds``.
+        ``track_id``, ``cold`` and ``f000 … f{d-1}``, plus ``bias`` when the factoriser has
+        an item bias; and the early-stopping curve ``iteration, heldout_auc, seconds``.
     """
-    config, stopping = params.bpr, params.early_stopping
+    factoriser, config, stopping = params.factoriser, params.factoriser_config, params.early_stopping
     matrix = play_matrix(plays, id_maps.size("users"), id_maps.size("tracks"), params.weighting)
-    logger.info("BPR on %d users × %d tracks, %d plays, %d factors.", *matrix.shape, matrix.nnz, config.factors)
+    logger.info(
+        "%s on %d users × %d tracks, %d plays, %d factors.", params.model.upper(), *matrix.shape, matrix.nnz,
+        config.factors,
+    )  # fmt: skip
     if stopping.enabled:
-        factors, curve = factorise_early_stopped(matrix, config, stopping)
+        (vectors, bias), curve = factorise_early_stopped(matrix, factoriser, config, stopping)
     else:
-        factors, curve = factorise(matrix, config), pd.DataFrame(columns=["iteration", "heldout_auc", "seconds"])
+        (vectors, bias), curve = factorise(matrix, factoriser, config), pd.DataFrame(columns=CURVE_COLUMNS)
     cold = np.asarray(matrix.getnnz(axis=0) == 0)
-    factors[cold] = np.nan
-    columns = [f"f{i:03d}" for i in range(config.factors)] + ["bias"]
-    vectors = pd.DataFrame(factors, columns=columns)
-    vectors.insert(0, "cold", cold)
-    vectors.insert(0, "track_id", id_maps.ids("tracks").to_numpy())
-    return vectors, curve
+    table = pd.DataFrame(vectors, columns=[f"f{i:03d}" for i in range(config.factors)])
+    if bias is not None:
+        table["bias"] = bias
+    table.loc[cold, :] = np.nan
+    table.insert(0, "cold", cold)
+    table.insert(0, "track_id", id_maps.ids("tracks").to_numpy())
+    return table, curve
 
 
-def plot_bpr_curve(curve: pd.DataFrame):
-    """Held-out AUC by BPR iteration (an empty frame when early stopping is off)."""
+CURVE_COLUMNS = ["iteration", "heldout_auc", "seconds"]
+
+
+def plot_factorisation_curve(curve: pd.DataFrame, params: ListeningParams):
+    """Held-out AUC by iteration of the factoriser; when early stopping is off there is no
+    curve, and the figure says so in its title."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    name = params.model.upper()
     fig, ax = plt.subplots(figsize=(6, 3.6))
     if len(curve):
         ax.plot(curve["iteration"], curve["heldout_auc"], marker="o")
@@ -56,8 +66,11 @@ def plot_bpr_curve(curve: pd.DataFrame):
             best["iteration"], color="#999999", linestyle="--", label=f"kept: iteration {int(best['iteration'])}"
         )
         ax.legend()
+        ax.set_title(f"{name}: held-out plays")
     else:
-        ax.text(0.5, 0.5, "early stopping off (listening.early_stopping.enabled)", ha="center", va="center")
-    ax.set(xlabel="BPR iterations", ylabel="held-out sampled AUC", title="BPR: held-out plays")
+        ax.set_title(f"{name}: no held-out curve (listening.early_stopping.enabled is false)")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    ax.set(xlabel=f"{name} iterations", ylabel="held-out sampled AUC")
     fig.tight_layout()
     return fig

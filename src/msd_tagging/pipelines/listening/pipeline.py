@@ -11,11 +11,16 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 nodes.factorise_plays,
                 inputs=["plays", "id_maps", "params:listening"],
-                outputs=["track_vectors", "bpr_curve"],
+                outputs=["track_vectors", "factorisation_curve"],
                 name="factorise_plays",
                 tags=["method"],
             ),
-            node(nodes.plot_bpr_curve, inputs="bpr_curve", outputs="bpr_curve_figure", name="plot_bpr_curve"),
+            node(
+                nodes.plot_factorisation_curve,
+                inputs=["factorisation_curve", "params:listening"],
+                outputs="factorisation_curve_figure",
+                name="plot_factorisation_curve",
+            ),
         ],
         tags=["listening"],
     )
