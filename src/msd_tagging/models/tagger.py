@@ -80,8 +80,8 @@ class Tagger:
         from msd_tagging.models.pretrained import patches
 
         if self.device.type == "cpu":
-            # Small batches keep a patch's activations in cache: on 2 cores, 96 patches of
-            # msd_vgg take 1.9 s one by one, 3.0 s in batches of 4 and 6.6 s in batches of 64.
+            # Small batches keep a patch's activations in cache: one patch at a time is the
+            # fastest on a 2-core CPU (benchmarks/results/pretrained_tagging.md).
             batch_size = min(batch_size, CPU_PATCH_BATCH)
         cut = [patches(x, self.chunk_frames) for x in features]
         owner = np.repeat(np.arange(len(cut)), [len(c) for c in cut])

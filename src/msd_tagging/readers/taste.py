@@ -22,7 +22,7 @@ def read_triplets(path: str | PathLike, *, block_size: int = 16 << 20) -> pd.Dat
     """Read ``train_triplets.txt`` (``user<TAB>song<TAB>count``, no header), streaming.
 
     The file is parsed in blocks by pyarrow with the two ID columns dictionary-encoded,
-    so the full 48,373,586-row file becomes three integer columns (about 0.6 GB)
+    so the full 48,373,586-row file becomes three integer columns
     instead of 97 million Python strings.
 
     Args:

@@ -1,0 +1,171 @@
+"""Contract suites, one over every registered variant (as implicit runs one test mixin
+over every model): every declared scorer, every network architecture. The factorisers'
+suite is in ``test_listening.py``. And the scoring → evaluation → reporting stages run as
+one sub-pipeline on small fixture tables, through Kedro's runner, in seconds."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+
+from msd_tagging.mapping import IdMaps
+from msd_tagging.models.registry import ARCHITECTURES, build, make_config, model_record
+from msd_tagging.models.tagger import Tagger
+from msd_tagging.params import EvaluationParams, FiguresParams, ListeningParams, ReportingParams, ScoringParams
+from msd_tagging.scoring.scorers import SCORERS
+
+TAGS = ["rock", "jazz", "80s"]
+N = {"train": 90, "valid": 30, "test": 30}
+
+
+def _world(seed: int = 0) -> dict:
+    """Tracks whose listening vectors and audio scores both know their tags (the audio a
+    little, the vectors more): every scorer has something to learn."""
+    rng = np.random.default_rng(seed)
+    splits = [s for s, n in N.items() for _ in range(n)]
+    ids = [f"T{i:03d}" for i in range(len(splits))]
+    labels = (rng.random((len(ids), len(TAGS))) < 0.3).astype(np.uint8)
+    vectors = rng.normal(0, 0.3, (len(ids), 8)) + labels @ rng.normal(0, 1, (len(TAGS), 8))
+    vectors[-3:] = np.nan  # three cold test tracks
+    audio = np.clip(0.5 * labels + rng.uniform(0, 0.5, labels.shape), 0, 1)
+    track_vectors = pd.DataFrame(vectors, columns=[f"f{j:03d}" for j in range(8)]).assign(bias=0.0)
+    track_vectors.insert(0, "cold", np.isnan(vectors[:, 0]))
+    track_vectors.insert(0, "track_id", ids)
+    frame = {"track_id": ids, **{t: labels[:, j] for j, t in enumerate(TAGS)}}
+    plays_rows = [(u, i, 1 + u % 3) for i in range(len(ids) - 3) for u in range(i % 7, 40, 7)]
+    return {
+        "tracks": pd.DataFrame({"track_id": ids, "split": splits}),
+        "tag_labels": pd.DataFrame(frame),
+        "track_vectors": track_vectors,
+        "audio_scores": pd.DataFrame({"track_id": ids, **{t: audio[:, j] for j, t in enumerate(TAGS)}}),
+        "plays": pd.DataFrame(plays_rows, columns=["user_idx", "track_idx", "play_count"]),
+        "id_maps": IdMaps.build(users=[f"u{u}" for u in range(40)], tracks=ids),
+        "track_metadata": pd.DataFrame({"track_id": ids, "artist": "A", "title": "t"}),
+        "params:listening": ListeningParams(top_n=10, calibration="platt"),
+        "params:scoring": ScoringParams(classifier={"cs": [0.1, 1.0]}, fusion={"grid_step": 0.25}),
+        "params:evaluation": EvaluationParams(split="test"),
+        "params:reporting": ReportingParams(playlists={"tags": ["rock"], "length": 5}, cold_start={"popularity_edges": [0, 1, 10]}),
+        "params:figures": FiguresParams(
+            highlight_tag="rock", grid_tags=["rock", "jazz"], tsne={"sample_size": 60, "perplexity": 5},
+            agreement={"highlight_tag": "rock", "grid_tags": ["rock"], "k": 3},
+        ),
+    }  # fmt: skip
+
+
+def _score_every_scorer(world: dict) -> dict[str, pd.DataFrame]:
+    """Each declared scorer's function on the world, in declaration order (later scorers
+    read earlier ones' scores)."""
+    data = dict(world)
+    out = {}
+    for scorer in SCORERS:
+        if scorer.function is None:
+            continue
+        result = scorer.function(*[data[name] for name in scorer.inputs])
+        scores = result[0] if isinstance(result, tuple) else result
+        data[f"{scorer.name}_scores"] = scores
+        out[scorer.name] = scores
+    return out
+
+
+@pytest.fixture(scope="module")
+def scored() -> tuple[dict, dict]:
+    world = _world()
+    return world, _score_every_scorer(world)
+
+
+@pytest.mark.parametrize("name", [s.name for s in SCORERS if s.function is not None])
+def test_every_scorer_writes_a_score_table(scored, name):
+    world, tables = scored
+    scores = tables[name]
+    assert list(scores.columns) == ["track_id", *TAGS]  # track_id first, then the vocabulary in order
+    assert scores["track_id"].is_unique and set(scores["track_id"]) <= set(world["tracks"]["track_id"])
+    values = scores[TAGS].to_numpy(dtype=float)
+    assert np.isfinite(values).all() and values.min() >= 0.0 and values.max() <= 1.0
+    listening_only = next(s for s in SCORERS if s.name == name).kind == "listening"
+    cold = world["track_vectors"].loc[world["track_vectors"]["cold"], "track_id"]
+    assert scores["track_id"].isin(cold).any() != listening_only  # listening scores skip cold tracks
+
+
+@pytest.mark.parametrize("name", [s.name for s in SCORERS if s.function is not None])
+def test_no_scorer_reads_a_test_label(scored, name):
+    """Scrambled test labels change no score: test labels are for the tables only."""
+    world, tables = scored
+    labels = world["tag_labels"].copy()
+    test = (world["tracks"]["split"] == "test").to_numpy()
+    labels.loc[test, TAGS] = 1 - labels.loc[test, TAGS]
+    again = _score_every_scorer({**world, "tag_labels": labels})
+    pd.testing.assert_frame_equal(again[name], tables[name])
+
+
+# --- every architecture ------------------------------------------------------------------
+
+SMALL_SHAPES = {
+    "vgg": {"n_mels": 16, "n_tags": 3, "channels": [4, 8], "pools": [[2, 2], [2, 2]]},
+    "musicnn_vgg": {"n_mels": 96, "n_frames": 187, "n_tags": 3, "filters": 8},
+    "musicnn": {"n_mels": 96, "n_tags": 3, "timbral_filters": 8, "temporal_filters": 4, "midend_filters": 8,
+                "backend_units": 16},
+}  # fmt: skip
+
+
+def test_every_architecture_has_small_test_shapes():
+    assert set(SMALL_SHAPES) == set(ARCHITECTURES)
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_every_architecture_returns_logits_and_an_embedding_and_round_trips(name):
+    kind = ARCHITECTURES[name]
+    config = make_config(name, SMALL_SHAPES[name])
+    torch.manual_seed(0)
+    network = build(name, config).eval()
+    frames = getattr(config, "n_frames", 60)
+    window = (2, config.n_mels, frames) if kind.layout == "mels_frames" else (2, frames, config.n_mels)
+    with torch.no_grad():
+        logits, embedding = network(torch.randn(*window))
+    assert logits.shape == (2, 3) and embedding.ndim == 2 and embedding.shape[0] == 2
+    # Saved as a record, loaded back safely (plain tensors and data only), it scores the same.
+    preprocessing = {"sample_rate": 16000, "n_mels": config.n_mels, "patch_frames": frames}
+    record = model_record(name, config, network.state_dict(), ["a", "b", "c"], preprocessing, {"source": "test"})
+    buffer = io.BytesIO()
+    torch.save(record, buffer)
+    buffer.seek(0)
+    tagger = Tagger.load(torch.load(buffer, weights_only=True), "cpu")
+    clips = [np.random.default_rng(i).normal(size=(config.n_mels, frames * 2)).astype(np.float32) for i in range(3)]
+    probabilities, embeddings = tagger.predict_and_embed(clips)
+    assert probabilities.shape == (3, 3) and embeddings.shape == (3, embedding.shape[1])
+    assert ((probabilities > 0) & (probabilities < 1)).all()
+    # A clip two windows long is scored as the mean of its two windows, cut either way.
+    halves = [clips[0][:, :frames], clips[0][:, frames:]]
+    if kind.layout == "frames_mels":
+        halves = [h.T for h in halves]
+    with torch.no_grad():
+        batch = torch.from_numpy(np.ascontiguousarray(np.stack(halves)))
+        expected = torch.sigmoid(network(batch)[0]).numpy().mean(axis=0)
+    assert probabilities[0] == pytest.approx(expected, abs=1e-5)
+
+
+# --- scoring -> evaluation -> reporting, as one sub-pipeline --------------------------
+
+
+def test_scoring_evaluation_and_reporting_run_as_one_sub_pipeline():
+    """The three stages after the audio and listening sides, wired by the registry, on
+    fixture tables in an in-memory catalog: every scorer is scored, evaluated and tabled."""
+    from msd_tagging.pipeline_registry import build_pipelines
+
+    pipelines = build_pipelines()
+    pipeline = pipelines["scoring"] + pipelines["evaluation"] + pipelines["reporting"]
+    world = _world()
+    catalog = DataCatalog({name: MemoryDataset(value, copy_mode="assign") for name, value in world.items()})
+    missing = pipeline.inputs() - set(world)
+    assert missing == set()
+    outputs = SequentialRunner().run(pipeline, catalog)
+    table_1 = catalog.load("table_1") if "table_1" in catalog else outputs["table_1"].load()
+    assert table_1["method"].tolist() == ["VGG (audio)", "MF-centroids", "Hybrid"]
+    assert table_1[["roc_auc", "pr_auc"]].apply(lambda c: c.between(0, 1)).all().all()
+    extended = catalog.load("extended_table") if "extended_table" in catalog else outputs["extended_table"].load()
+    assert extended["scorer"].tolist() == [s.name for s in SCORERS]
