@@ -528,3 +528,17 @@ def test_a_two_point_sensitivity_sweep_on_the_tiny_world(tiny_run, tmp_path, mon
     csv = pd.read_csv(tmp_path / "out" / "sensitivity.csv")
     assert len(csv) == 2 and {"hybrid_roc_auc_gain", "best_fusion_pr_auc_gain", "mf_classifier_pr_auc_gain"} <= set(csv)
     assert (tmp_path / "out" / "sensitivity.png").stat().st_size > 0
+
+
+def test_a_plain_session_running_another_envs_head_is_stopped_before_anything(tmp_path, monkeypatch):
+    """The project's session picks the env's head; a plain KedroSession asked for `hybrid`
+    (the MSD head) in the catalogue env is stopped by name before a file is drawn."""
+    from msd_tagging.errors import ParameterError
+
+    conf = _conf(tmp_path, {"catalogue": _catalogue_env(tmp_path, "wronghead")})
+    monkeypatch.chdir(tmp_path)
+    bootstrap_project(REPO)
+    with KedroSession.create(project_path=REPO, env="catalogue", conf_source=str(conf)) as session:
+        with pytest.raises(ParameterError, match=r"ingestion.source: the env reads 'tables' raw data, .*'msd'"):
+            session.run(pipeline_names=["hybrid"])
+    assert not (tmp_path / "data/01_raw/wronghead").exists()

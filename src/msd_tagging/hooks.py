@@ -184,6 +184,23 @@ class RunCostHooks:
         self._costs.clear()
 
 
+def _check_ingestion_head(nodes, catalog) -> None:
+    """Stop when the pipeline's ingestion head reads another kind of raw data than the env
+    (a plain ``KedroSession`` running ``hybrid``, the MSD head, in ``--env catalogue``)."""
+    from msd_tagging.errors import ParameterError
+
+    heads = {n.namespace.split(".")[0] for n in nodes if "ingestion" in n.tags and n.namespace}
+    ingestion = catalog.load("params:ingestion") if "params:ingestion" in catalog else None
+    source = getattr(ingestion, "source", None) or (ingestion or {}).get("source", "msd")
+    if heads and source not in heads:
+        raise ParameterError(
+            "ingestion.source",
+            f"the env reads {source!r} raw data, but the pipeline's ingestion head is {', '.join(sorted(heads))!r}.",
+            fix=f"run pipeline 'hybrid.{source}', or run through the project's session (kedro run, or "
+            "settings.SESSION_CLASS), which picks it for 'hybrid'.",
+        )
+
+
 class RawDataHooks:
     """Before a run that ingests raw data, draw the demo world when its env draws one and
     its files are missing or were drawn from other parameters (the ``draw_world`` node of
@@ -202,6 +219,7 @@ class RawDataHooks:
         nodes = pipeline.nodes
         if any(n.name == "draw_world" for n in nodes) or not any("ingestion" in n.tags for n in nodes):
             return
+        _check_ingestion_head(nodes, catalog)
         if "raw_folder" not in catalog:
             return
         from msd_tagging.demo.world import DemoWorldConfig
