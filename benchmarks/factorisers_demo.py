@@ -59,7 +59,7 @@ def main() -> int:
         point = {"factoriser": model, "splits": {}}
         for split in ("valid", "test"):
             seconds = _kedro(
-                "--pipelines=hybrid", f"--env={args.env}", "--from-nodes=factorise_plays",
+                "--pipelines=hybrid", f"--env={args.env}", "--from-nodes=factorise_plays,audio.evaluate_scorer",
                 f"--params=listening.model={model},evaluation.split={split}",
             )  # fmt: skip
             rows = {r["scorer"]: r for r in _newest(reporting, "extended_table")["rows"]}

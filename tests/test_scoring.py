@@ -141,3 +141,60 @@ def test_fast_ranking_quality_equals_scikit_learn_with_ties():
     expected = [0.5 * (roc_auc_score(y, r) + average_precision_score(y, r)) for r in rows]
     np.testing.assert_allclose(ranking_quality(y, rows), expected, rtol=1e-12)
     assert np.isnan(ranking_quality(np.zeros(5), rng.random(5)))
+
+
+# --- the paired bootstrap ---------------------------------------------------------------
+
+
+def test_weighted_metrics_equal_scikit_learn_on_every_resample_ties_included():
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from msd_tagging.metrics import bootstrap_weights, weighted_ranking_metrics
+
+    rng = np.random.default_rng(0)
+    for trial in range(12):
+        y = rng.random(150) < 0.25
+        scores = np.round(rng.random(150) + 0.3 * y, 1)  # many ties
+        if trial == 0:
+            scores = np.full(150, 0.5)  # one run: everything tied
+        weights = bootstrap_weights(150, 5, seed=trial)
+        weights[:, 0] = 1  # the sample itself
+        roc, ap = weighted_ranking_metrics(y, scores, weights)
+        for b in range(5):
+            drawn = np.repeat(np.arange(150), weights[:, b])
+            assert roc[b] == pytest.approx(roc_auc_score(y[drawn], scores[drawn]), abs=1e-12)
+            assert ap[b] == pytest.approx(average_precision_score(y[drawn], scores[drawn]), abs=1e-12)
+
+
+def test_bootstrap_intervals_contain_the_estimate_and_narrow_as_n_grows():
+    from msd_tagging.metrics import bootstrap_macro, bootstrap_weights, interval, macro_scores, per_tag_metrics
+
+    rng = np.random.default_rng(1)
+    widths = []
+    for n in (100, 400, 1600):
+        labels = (rng.random((n, 3)) < 0.2).astype(np.int8)
+        scores = labels * 0.4 + rng.random((n, 3))
+        point = macro_scores(per_tag_metrics(labels, scores, ["a", "b", "c"]))
+        roc, ap = bootstrap_macro(labels, scores, bootstrap_weights(n, 400, seed=0))
+        for samples, estimate in ((roc, point["roc_auc_macro"]), (ap, point["pr_auc_macro"])):
+            low, high = interval(samples)
+            assert low < estimate < high
+        widths.append(np.subtract(*interval(roc)[::-1]))
+    assert widths[0] > widths[1] > widths[2]  # about halves each time n is four times larger
+    assert widths[0] / widths[2] == pytest.approx(4, rel=0.5)
+
+
+def test_a_paired_gain_interval_is_narrower_than_the_two_intervals_apart():
+    """The same resampled tracks for both scorers: their shared noise cancels in the gain."""
+    from msd_tagging.metrics import bootstrap_macro, bootstrap_weights, interval
+
+    rng = np.random.default_rng(2)
+    labels = (rng.random((300, 2)) < 0.3).astype(np.int8)
+    base = labels * 0.5 + rng.random((300, 2))
+    better = base + 0.2 * labels + 0.05 * rng.random((300, 2))
+    weights = bootstrap_weights(300, 500, seed=0)
+    a, _ = bootstrap_macro(labels, base, weights)
+    b, _ = bootstrap_macro(labels, better, weights)
+    low, high = interval(b - a)
+    assert low > 0  # the gain is real: its interval excludes zero
+    assert high - low < (np.subtract(*interval(a)[::-1]) + np.subtract(*interval(b)[::-1])) / 2
