@@ -144,7 +144,11 @@ def test_table_1_schema():
     assert table.columns.tolist() == [
         "method",
         "roc_auc",
+        "roc_auc_low",
+        "roc_auc_high",
         "pr_auc",
+        "pr_auc_low",
+        "pr_auc_high",
         "tracks_scored",
         "tags_scored",
         "paper_msd_roc_auc",
@@ -173,6 +177,32 @@ def test_tag_agreement_beats_shuffled_on_a_clustered_tag():
     result = tag_agreement(frame, labels, figures)
     rock = result["tags"]["rock"]
     assert rock["agreement"] > 0.9 and rock["shuffled"] < 0.5 and rock["ratio"] > 2
+    assert rock["queries"] == 30 and rock["agreement_interval"][0] <= rock["agreement"] <= rock["agreement_interval"][1]
+
+
+def test_tag_agreement_on_a_sample_of_queries_agrees_with_the_full_search():
+    """A common tag: a seeded sample of its tracks is queried, not all of them; the
+    sample's share lands within its interval of the exact one, and the interval is honest."""
+    from msd_tagging.pipelines.reporting.nodes import tag_agreement
+
+    rng = np.random.default_rng(3)
+    n = 2000
+    tagged = rng.random(n) < 0.3
+    vectors = rng.normal(0, 1, size=(n, 8)) + np.outer(tagged, [1.5, 0, 0, 0, 0, 0, 0, 0])
+    frame = pd.DataFrame(vectors, columns=[f"f{i:03d}" for i in range(8)])
+    frame.insert(0, "cold", False)
+    frame.insert(0, "track_id", [f"t{i}" for i in range(n)])
+    labels = pd.DataFrame({"track_id": frame["track_id"], "rock": tagged.astype(np.uint8)})
+
+    def run(queries: int) -> dict:
+        agreement = {"k": 10, "seed": 0, "queries": queries, "highlight_tag": "rock", "grid_tags": ["rock"]}
+        return tag_agreement(frame, labels, FiguresParams(agreement=agreement))["tags"]["rock"]
+
+    exact, sampled = run(n), run(150)
+    assert exact["queries"] == int(tagged.sum()) and sampled["queries"] == 150
+    low, high = sampled["agreement_interval"]
+    assert low <= exact["agreement"] <= high and high - low < 0.15
+    assert exact["shuffled"] == pytest.approx(run(n)["shuffled"])  # seeded
 
 
 def test_single_thread_bpr_is_reproducible():

@@ -198,3 +198,28 @@ def test_a_paired_gain_interval_is_narrower_than_the_two_intervals_apart():
     low, high = interval(b - a)
     assert low > 0  # the gain is real: its interval excludes zero
     assert high - low < (np.subtract(*interval(a)[::-1]) + np.subtract(*interval(b)[::-1])) / 2
+
+
+def test_a_rare_tag_missing_from_a_resample_counts_at_its_point_value():
+    """On two dozen tracks a tag with one positive draws none in a third of the resamples.
+    Leaving it out there leans the resamples toward the other tags (here: the easy ones),
+    far enough to put the estimate outside its own interval; counted at its point value,
+    every resample averages the same tags and the interval holds the estimate."""
+    from msd_tagging.metrics import bootstrap_macro, bootstrap_weights, interval, macro_scores, per_tag_metrics
+
+    rng = np.random.default_rng(5)
+    n = 24
+    labels = (rng.random((n, 8)) < 0.4).astype(np.int8)
+    labels[:, :4] = 0
+    labels[rng.choice(n, 4, replace=False), np.arange(4)] = 1  # four tags with a single positive
+    scores = rng.random((n, 8)) + labels[:, :] * np.array([0, 0, 0, 0, 2, 2, 2, 2])  # rare tags: guessed
+    per_tag = per_tag_metrics(labels, scores, [str(t) for t in range(8)])
+    estimate = macro_scores(per_tag)["pr_auc_macro"]
+    weights = bootstrap_weights(n, 1000, seed=0)
+    _, leaning = bootstrap_macro(labels, scores, weights)
+    _, filled = bootstrap_macro(
+        labels, scores, weights, point=(per_tag["roc_auc"].to_numpy(), per_tag["pr_auc"].to_numpy())
+    )
+    assert not interval(leaning)[0] < estimate  # the estimate falls below the leaning interval
+    low, high = interval(filled)
+    assert low < estimate < high

@@ -62,6 +62,8 @@ class IngestionParams:
     listen_repeats: Literal["auto", "drop", "keep"] = "auto"  # listens logged twice (same user, track, time)
     max_repeated_listen_fraction: float = setting(0.05, minimum=0.0, maximum=1.0)
     report_max_listed: int = setting(1000, minimum=0)  # IDs listed per reason in reports
+    untagged: Literal["unlabelled", "negative"] = "negative"  # a catalogue track with no vocabulary tag row:
+    # unlabelled (kept out of training and evaluation, tagged) or a negative for every tag (the MSD's split)
     vocabulary: VocabularyConfig = setting(factory=VocabularyConfig)
     split: SplitConfig = setting(factory=SplitConfig)
 
@@ -190,9 +192,19 @@ class ScoringParams:
     fusion: FusionConfig = setting(factory=FusionConfig)
 
 
+@parameters("evaluation.bootstrap")
+class BootstrapConfig:
+    """The paired bootstrap over the evaluated tracks (one resampling shared by every scorer)."""
+
+    samples: int = setting(1000, minimum=0)  # resamples; 0: no intervals
+    seed: int = setting(0, minimum=0)
+    confidence: float = setting(0.95, above=0.0, maximum=0.999)
+
+
 @parameters("evaluation")
 class EvaluationParams:
     split: Split = "test"
+    bootstrap: BootstrapConfig = setting(factory=BootstrapConfig)
 
 
 @parameters("reporting.cold_start")
@@ -233,6 +245,8 @@ class TSNEConfig:
 @parameters("figures.agreement")
 class AgreementConfig:
     k: int = setting(10, minimum=1)  # neighbours in MF space
+    queries: int = setting(1000, minimum=2)  # tagged tracks queried per tag (a seeded sample when more)
+    bootstrap: int = setting(1000, minimum=0)  # resamples of the queries for each share's interval
     memory_mb: int = setting(512, minimum=1)  # neighbour search in blocks of about this size
     seed: int = setting(0, minimum=0)
     highlight_tag: str = "Hip-Hop"
@@ -245,6 +259,23 @@ class FiguresParams:
     grid_tags: tuple[str, ...] = ("Hip-Hop", "metal", "jazz", "country", "00s", "80s")
     tsne: TSNEConfig = setting(factory=TSNEConfig)
     agreement: AgreementConfig = setting(factory=AgreementConfig)
+
+
+# --- tagging -----------------------------------------------------------------------------
+
+
+@parameters("tagging")
+class TaggingParams:
+    """The tagged catalogue (``parameters_tagging.yml``): which scorer tags which tracks,
+    the decisions' thresholds, and what the report shows."""
+
+    threshold: Literal["f1", "precision"] = "f1"  # per tag, on validation: the F1-optimal one, or the
+    target_precision: float = setting(0.7, above=0.0, maximum=1.0)  # lowest one reaching this precision
+    min_positives: int = setting(5, minimum=1)  # validation positives a tag needs for a threshold
+    top_k: int = setting(5, minimum=1)  # tags per track in catalogue_top_tags.csv
+    figure_tags: tuple[str, ...] = ("Hip-Hop", "jazz", "80s", "00s")  # precision-recall curves in the report
+    examples: int = setting(8, minimum=0)  # untagged tracks shown with their decided tags
+    seed: int = setting(0, minimum=0)  # the prediction intervals' draws
 
 
 # --- tag_audio ------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from msd_tagging.errors import MSDDataError
-from msd_tagging.metrics import macro_scores, per_tag_metrics
+from msd_tagging.metrics import bootstrap_macro, bootstrap_weights, interval, macro_scores, per_tag_metrics
 from msd_tagging.scoring.scores import tag_columns
 
 logger = logging.getLogger(__name__)
@@ -57,8 +57,9 @@ def _some(items: list[str], limit: int = 10) -> str:
 
 def align(
     scores: pd.DataFrame, labels: pd.DataFrame, track_ids: pd.Series
-) -> tuple[np.ndarray, np.ndarray, list[str], int]:
-    """Rows of ``track_ids`` that have scores, as ``(y_true, y_score, tags, n_missing)``.
+) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """Rows of ``track_ids`` that have scores, as ``(y_true, y_score, tags, scored)``;
+    ``scored`` marks which of ``track_ids`` they are.
 
     Both frames hold ``track_id`` then one column per tag; the tag columns of ``labels``
     set the order.
@@ -68,21 +69,54 @@ def align(
     scored = scores.set_index("track_id").reindex(wanted)
     have = scored[tags].notna().all(axis=1).to_numpy()
     truth = labels.set_index("track_id").reindex(wanted)[tags].to_numpy()[have]
-    return truth.astype(np.int8), scored[tags].to_numpy(dtype=np.float64)[have], tags, int((~have).sum())
+    return truth.astype(np.int8), scored[tags].to_numpy(dtype=np.float64)[have], tags, have
 
 
-def evaluate(scores: pd.DataFrame, labels: pd.DataFrame, track_ids: pd.Series) -> tuple[dict, pd.DataFrame]:
+def evaluate(
+    scores: pd.DataFrame,
+    labels: pd.DataFrame,
+    track_ids: pd.Series,
+    weights: np.ndarray | None = None,
+    confidence: float = 0.95,
+) -> tuple[dict, pd.DataFrame]:
     """Evaluate a scorer on the given tracks.
+
+    Args:
+        weights: bootstrap resamples of ``track_ids`` (:func:`~msd_tagging.metrics.bootstrap_weights`,
+            one row per track): when given, the summary carries each resample's macro
+            scores and their percentile interval. The same weights for every scorer pair
+            them: a scorer's tracks without scores are left out of its resamples.
 
     Returns:
         ``(summary, per_tag)``: the summary holds macro ROC-AUC and PR-AUC, how many tags
-        and tracks were scored, the excluded tags and the tracks without scores.
+        and tracks were scored, the excluded tags, the tracks without scores, and with
+        ``weights`` the bootstrap (``bootstrap``: per resample; ``interval``).
     """
-    y_true, y_score, tags, missing = align(scores, labels, track_ids)
+    y_true, y_score, tags, have = align(scores, labels, track_ids)
     per_tag = per_tag_metrics(y_true, y_score, tags)
     summary = macro_scores(per_tag)
-    summary.update(n_tracks_scored=int(len(y_true)), n_tracks_without_scores=missing)
+    summary.update(n_tracks_scored=int(len(y_true)), n_tracks_without_scores=int((~have).sum()))
+    if weights is not None and weights.shape[1] and len(y_true):
+        kept = (per_tag["positives"].gt(0) & per_tag["negatives"].gt(0)).to_numpy()
+        point = (per_tag["roc_auc"].to_numpy(), per_tag["pr_auc"].to_numpy())
+        roc, ap = bootstrap_macro(y_true, y_score, weights[have], tags_kept=kept, point=point)
+        summary["bootstrap"] = {"roc_auc": np.round(roc, 6).tolist(), "pr_auc": np.round(ap, 6).tolist()}
+        summary["interval"] = {
+            "confidence": confidence,
+            "samples": int(weights.shape[1]),
+            "roc_auc": list(interval(roc, confidence, centre=summary["roc_auc_macro"])),
+            "pr_auc": list(interval(ap, confidence, centre=summary["pr_auc_macro"])),
+        }
     return summary, per_tag
+
+
+def split_weights(n: int, bootstrap) -> np.ndarray | None:
+    """The bootstrap resamples of a split's ``n`` tracks, in the tracks table's order, from
+    ``evaluation.bootstrap`` (``None`` with ``samples: 0``). Every scorer, bin and tag
+    evaluated on that split draws the same ones: that pairs them."""
+    if not bootstrap.samples:
+        return None
+    return bootstrap_weights(n, bootstrap.samples, bootstrap.seed)
 
 
 def require_scored(summary: dict, what: str) -> None:

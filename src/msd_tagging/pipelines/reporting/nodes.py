@@ -11,9 +11,10 @@ import pandas as pd
 from msd_tagging.listening.centroids import nearest_neighbours, nearest_to_centroids, tag_centroids, unit
 from msd_tagging.listening.factorisation import warm_vectors
 from msd_tagging.mapping import IdMaps
-from msd_tagging.params import FiguresParams, ListeningParams, ReportingParams
+from msd_tagging.metrics import bootstrap_weights, interval
+from msd_tagging.params import EvaluationParams, FiguresParams, ListeningParams, ReportingParams
 from msd_tagging.readers import tags_in_vocabulary
-from msd_tagging.scoring.evaluation import evaluate, popularity_bins
+from msd_tagging.scoring.evaluation import evaluate, popularity_bins, split_weights
 from msd_tagging.scoring.scorers import Scorer, paper_relative_gain, training_side
 from msd_tagging.scoring.scores import tag_columns
 
@@ -24,18 +25,42 @@ logger = logging.getLogger(__name__)
 
 
 def _metric_rows(metrics: dict[str, dict], scorers) -> list[dict]:
-    """One row per scorer, in declaration order: its macro scores and what was scored."""
-    return [
-        {
-            "scorer": s.name,
-            "roc_auc": metrics[s.name]["roc_auc_macro"],
-            "pr_auc": metrics[s.name]["pr_auc_macro"],
-            "tracks_scored": metrics[s.name]["n_tracks_scored"],
-            "tags_scored": metrics[s.name]["n_tags_scored"],
-        }
-        for s in scorers
-        if s.name in metrics
-    ]
+    """One row per scorer, in declaration order: its macro scores with their bootstrap
+    intervals (when the metrics carry them) and what was scored."""
+    rows = []
+    for s in scorers:
+        if s.name not in metrics:
+            continue
+        m = metrics[s.name]
+        shown = m.get("interval") or {}
+        rows.append(
+            {
+                "scorer": s.name,
+                "roc_auc": m["roc_auc_macro"],
+                "roc_auc_low": (shown.get("roc_auc") or [None, None])[0],
+                "roc_auc_high": (shown.get("roc_auc") or [None, None])[1],
+                "pr_auc": m["pr_auc_macro"],
+                "pr_auc_low": (shown.get("pr_auc") or [None, None])[0],
+                "pr_auc_high": (shown.get("pr_auc") or [None, None])[1],
+                "tracks_scored": m["n_tracks_scored"],
+                "tags_scored": m["n_tags_scored"],
+            }
+        )
+    return rows
+
+
+def _with_interval(value: float, low, high, fmt: str = "{:.4f}") -> str:
+    """``0.7871 [0.7650, 0.8080]``, or the value alone without an interval."""
+    if low is None or high is None or not np.isfinite(low):
+        return fmt.format(value)
+    return f"{fmt.format(value)} [{fmt.format(low)}, {fmt.format(high)}]"
+
+
+INTERVAL_NOTE = (
+    "Brackets: the 95 % interval of a paired bootstrap over the split's tracks (the same {samples} resamples "
+    "for every scorer, evaluation.bootstrap; percentiles centred on the estimate by their median). An interval says how far the figure could move with another draw "
+    "of tracks like these; a gain whose interval excludes zero is unlikely to be luck on these tracks."
+)
 
 
 def tables_for(scorers: tuple[Scorer, ...]):
@@ -54,7 +79,8 @@ def tables_for(scorers: tuple[Scorer, ...]):
 
 
 def build_table_1(metrics: dict[str, dict], scorers: tuple[Scorer, ...]) -> tuple[pd.DataFrame, str, dict]:
-    """Table 1 of the paper: the scorers the paper reports, beside its MSD figures.
+    """Table 1 of the paper: the scorers the paper reports, beside its MSD figures, with
+    95 % bootstrap intervals.
 
     Args:
         metrics: ``{scorer}_metrics`` dicts of the scorers with paper figures.
@@ -79,36 +105,64 @@ def build_table_1(metrics: dict[str, dict], scorers: tuple[Scorer, ...]) -> tupl
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
-        f"| {r.method} | {r.roc_auc:.4f} | {r.pr_auc:.4f} | {r.tracks_scored} | {r.tags_scored} | {r.paper_msd_roc_auc:.4f} | {r.paper_msd_pr_auc:.4f} |"
+        f"| {r.method} | {_with_interval(r.roc_auc, r.roc_auc_low, r.roc_auc_high)} | "
+        f"{_with_interval(r.pr_auc, r.pr_auc_low, r.pr_auc_high)} | {r.tracks_scored} | {r.tags_scored} | "
+        f"{r.paper_msd_roc_auc:.4f} | {r.paper_msd_pr_auc:.4f} |"
         for r in table.itertuples()
     ]
     lines += ["", "MF-centroids score only tracks with plays; the hybrid falls back to audio for the others."]
+    if "interval" in metrics["audio"]:
+        lines += ["", INTERVAL_NOTE.format(samples=metrics["audio"]["interval"]["samples"])]
     return table, "\n".join(lines) + "\n", {"split": split, "rows": rows}
 
 
+def paired_gains(metrics: dict[str, dict], name: str, confidence: float = 0.95) -> dict:
+    """Scorer ``name``'s gain over VGG (audio), relative and absolute, with the interval of
+    the paired bootstrap (the same resampled tracks for both) and whether it excludes zero."""
+    audio = metrics["audio"]
+    out = {}
+    for metric, key in (("roc_auc", "roc_auc_macro"), ("pr_auc", "pr_auc_macro")):
+        point = metrics[name][key] / audio[key] - 1
+        entry = {"relative": point, "absolute": metrics[name][key] - audio[key]}
+        if "bootstrap" in metrics[name] and "bootstrap" in audio:
+            ours, base = (np.asarray(m["bootstrap"][metric], dtype=float) for m in (metrics[name], audio))
+            low, high = interval(ours / base - 1, confidence, centre=point)
+            entry.update(relative_low=low, relative_high=high, excludes_zero=bool(low > 0 or high < 0))
+        out[metric] = entry
+    return out
+
+
+def _extended_row(row: dict, labels: dict[str, str], gains: dict) -> dict:
+    """One scorer's row of the extended table: scores and gains with their intervals."""
+    return {
+        "scorer": row["scorer"],
+        "method": labels[row["scorer"]],
+        **{k: row[k] for k in ("roc_auc", "roc_auc_low", "roc_auc_high", "pr_auc", "pr_auc_low", "pr_auc_high")},
+        **{
+            f"{metric}_gain{suffix}": gains[metric].get(field)
+            for metric in ("roc_auc", "pr_auc")
+            for suffix, field in (("", "relative"), ("_low", "relative_low"), ("_high", "relative_high"))
+        },
+        "roc_auc_gain_excludes_zero": gains["roc_auc"].get("excludes_zero"),
+        "pr_auc_gain_excludes_zero": gains["pr_auc"].get("excludes_zero"),
+        "tracks_scored": row["tracks_scored"],
+        "tags_scored": row["tags_scored"],
+    }
+
+
 def build_extended_table(metrics: dict[str, dict], scorers: tuple[Scorer, ...]) -> tuple[pd.DataFrame, str, dict]:
-    """Table 1 with every declared scorer and its relative gain over VGG (audio).
+    """Table 1 with every declared scorer and its relative gain over VGG (audio), with 95 %
+    intervals for the scores and for the gains (paired bootstrap).
 
     Args:
         metrics: ``{scorer}_metrics`` dicts, keyed by scorer name.
         scorers: the scorer declaration.
     """
     audio = metrics["audio"]
+    confidence = (audio.get("interval") or {}).get("confidence", 0.95)
     labels = {s.name: s.label for s in scorers}
-    rows = []
-    for row in _metric_rows(metrics, scorers):
-        rows.append(
-            {
-                "scorer": row["scorer"],
-                "method": labels[row["scorer"]],
-                "roc_auc": row["roc_auc"],
-                "pr_auc": row["pr_auc"],
-                "roc_auc_gain": row["roc_auc"] / audio["roc_auc_macro"] - 1,
-                "pr_auc_gain": row["pr_auc"] / audio["pr_auc_macro"] - 1,
-                "tracks_scored": row["tracks_scored"],
-                "tags_scored": row["tags_scored"],
-            }
-        )
+    rows = [_extended_row(row, labels, paired_gains(metrics, row["scorer"], confidence))
+            for row in _metric_rows(metrics, scorers)]  # fmt: skip
     table = pd.DataFrame(rows)
     fused = table[table["scorer"].isin([s.name for s in scorers if s.kind == "fused"])]
     best = fused.loc[(fused["roc_auc_gain"] + fused["pr_auc_gain"]).idxmax()]
@@ -122,7 +176,11 @@ def build_extended_table(metrics: dict[str, dict], scorers: tuple[Scorer, ...]) 
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
-        f"| `{r.scorer}` | {r.method} | {r.roc_auc:.4f} | {r.pr_auc:.4f} | {r.roc_auc_gain:+.1%} | {r.pr_auc_gain:+.1%} | {r.tracks_scored} | {r.tags_scored} |"
+        f"| `{r.scorer}` | {r.method} | {_with_interval(r.roc_auc, r.roc_auc_low, r.roc_auc_high)} | "
+        f"{_with_interval(r.pr_auc, r.pr_auc_low, r.pr_auc_high)} | "
+        f"{_with_interval(r.roc_auc_gain, r.roc_auc_gain_low, r.roc_auc_gain_high, '{:+.1%}')} | "
+        f"{_with_interval(r.pr_auc_gain, r.pr_auc_gain_low, r.pr_auc_gain_high, '{:+.1%}')} | "
+        f"{r.tracks_scored} | {r.tags_scored} |"
         for r in table.itertuples()
     ]
     lines += [
@@ -131,6 +189,8 @@ def build_extended_table(metrics: dict[str, dict], scorers: tuple[Scorer, ...]) 
         f"Best fused scorer here: `{best['scorer']}`, {ratio_roc:.1f}× the paper's relative ROC-AUC gain and {ratio_pr:.1f}× its PR-AUC gain.",
         "Fusion weights and the classifier's strength are fitted on the validation split only; listening scorers score warm tracks only.",
     ]
+    if "interval" in audio:
+        lines += ["", INTERVAL_NOTE.format(samples=audio["interval"]["samples"])]
     record = {
         "split": audio["split"],
         "rows": rows,
@@ -150,13 +210,16 @@ def cold_start_metrics(
     tracks: pd.DataFrame,
     tag_labels: pd.DataFrame,
     reporting: ReportingParams,
+    evaluation: EvaluationParams,
     **scores: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Metrics of each scorer per popularity bin (play count, zero included) on ``reporting.cold_start.split``.
+    """Metrics of each scorer per popularity bin (play count, zero included) on
+    ``reporting.cold_start.split``, with 95 % bootstrap intervals: the evaluation's
+    resamples of the split, restricted to each bin's tracks (a small bin gets a wide one).
 
     Returns:
-        A long table: ``bin, scorer, tracks, tracks_scored, tags_scored, roc_auc, pr_auc``,
-        bins in popularity order.
+        A long table: ``bin, scorer, tracks, tracks_scored, tags_scored, roc_auc,
+        roc_auc_low, roc_auc_high, pr_auc, pr_auc_low, pr_auc_high``, bins in popularity order.
     """
     params = reporting.cold_start
     per_track = plays.groupby("track_idx")["play_count"].sum()
@@ -165,30 +228,36 @@ def cold_start_metrics(
     split_ids = tracks.loc[tracks["split"] == params.split, "track_id"]
     popularity = counts.reindex(split_ids.to_numpy(), fill_value=0)
     bins = popularity_bins(popularity, params.popularity_edges)
+    weights = split_weights(len(split_ids), evaluation.bootstrap)
+    confidence = evaluation.bootstrap.confidence
     rows = []
     for name in bins.cat.categories:
-        ids = pd.Series(bins.index[bins == name])
+        in_bin = (bins == name).to_numpy()
+        ids = pd.Series(bins.index[in_bin])
         for scorer, frame in scores.items():
             row = {"bin": name, "scorer": scorer.removesuffix("_scores"), "tracks": len(ids)}
-            scored = ids[ids.isin(frame["track_id"])]
-            if scored.empty:
-                rows.append({**row, "tracks_scored": 0, "tags_scored": 0, "roc_auc": np.nan, "pr_auc": np.nan})
-                continue
-            summary, _ = evaluate(frame, tag_labels, scored)
+            summary, _ = evaluate(frame, tag_labels, ids, None if weights is None else weights[in_bin], confidence)
+            shown = summary.get("interval") or {}
             rows.append(
                 {
                     **row,
                     "tracks_scored": summary["n_tracks_scored"],
                     "tags_scored": summary["n_tags_scored"],
-                    "roc_auc": summary["roc_auc_macro"],
-                    "pr_auc": summary["pr_auc_macro"],
+                    "roc_auc": summary["roc_auc_macro"] if summary["n_tags_scored"] else np.nan,
+                    "roc_auc_low": (shown.get("roc_auc") or [np.nan, np.nan])[0],
+                    "roc_auc_high": (shown.get("roc_auc") or [np.nan, np.nan])[1],
+                    "pr_auc": summary["pr_auc_macro"] if summary["n_tags_scored"] else np.nan,
+                    "pr_auc_low": (shown.get("pr_auc") or [np.nan, np.nan])[0],
+                    "pr_auc_high": (shown.get("pr_auc") or [np.nan, np.nan])[1],
                 }
             )
     return pd.DataFrame(rows)
 
 
 def plot_cold_start(table: pd.DataFrame, reporting: ReportingParams):
-    """Macro ROC-AUC and PR-AUC of each scorer by popularity bin (:func:`cold_start_metrics`)."""
+    """Macro ROC-AUC and PR-AUC of each scorer by popularity bin (:func:`cold_start_metrics`),
+    with each bin's size under it and each point's 95 % bootstrap interval as a bar: a
+    small bin's wide bar shows how little it says."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -196,17 +265,20 @@ def plot_cold_start(table: pd.DataFrame, reporting: ReportingParams):
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     order = list(dict.fromkeys(table["bin"]))
-    for scorer, group in table.groupby("scorer", sort=False):
-        group = group.set_index("bin").reindex(order)
-        for ax, metric in zip(axes, ("roc_auc", "pr_auc"), strict=True):
-            ax.plot(order, group[metric], marker="o", label=scorer)
     sizes = table.drop_duplicates("bin").set_index("bin")["tracks"].reindex(order)
+    scorers = list(dict.fromkeys(table["scorer"]))
+    for k, (scorer, group) in enumerate(table.groupby("scorer", sort=False)):
+        group = group.set_index("bin").reindex(order)
+        x = np.arange(len(order)) + (k - (len(scorers) - 1) / 2) * 0.08  # side by side within a bin
+        for ax, metric in zip(axes, ("roc_auc", "pr_auc"), strict=True):
+            low, high = group.get(f"{metric}_low"), group.get(f"{metric}_high")
+            errors = None
+            if low is not None and high is not None:
+                errors = np.vstack([group[metric] - low, high - group[metric]]).clip(min=0)
+            ax.errorbar(x, group[metric], yerr=errors, marker="o", capsize=2, label=scorer, linewidth=1)
     for ax, metric in zip(axes, ("ROC-AUC", "PR-AUC"), strict=True):
-        ax.set(
-            xlabel="plays of the track (tracks in bin: " + ", ".join(f"{b}: {n}" for b, n in sizes.items()) + ")",
-            ylabel=f"macro {metric}",
-        )
-        ax.xaxis.label.set_size(7)
+        ax.set_xticks(range(len(order)), [f"{b}\n({n} tracks)" for b, n in sizes.items()], fontsize=7)
+        ax.set(xlabel="plays of the track", ylabel=f"macro {metric} (95 % interval)")
     axes[0].legend(fontsize=7)
     fig.suptitle(f"Cold start: {reporting.cold_start.split} tracks by popularity")
     fig.tight_layout()
@@ -355,36 +427,65 @@ def tag_agreement(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame, figures
     track's k nearest neighbours in MF space (cosine) that carry the tag too, against
     the same share with the tag's labels shuffled across tracks (seeded).
 
-    Neighbours are found in blocks (:func:`nearest_neighbours`), for the tagged and
-    shuffled-tagged tracks only when all tracks would not fit ``figures.agreement.memory_mb``.
+    The queries are at most ``figures.agreement.queries`` tagged tracks per tag (and as
+    many shuffled-tagged ones), drawn with a seed, so the cost does not grow with a tag's
+    frequency (every tagged track is a query when there are fewer). Each share carries a
+    95 % bootstrap interval over its queries. Neighbours are found in blocks
+    (:func:`nearest_neighbours`), for the query tracks only when all tracks would not fit
+    ``figures.agreement.memory_mb``.
     """
     params = figures.agreement
     warm, unit = _warm_split_vectors(track_vectors, tag_labels)
     labels = tag_labels.set_index("track_id").loc[warm["track_id"]]
-    k = params.k
     rng = np.random.default_rng(params.seed)
-    vocabulary = tag_columns(tag_labels)
+    sampler = np.random.default_rng([params.seed, 1])  # apart: the shuffles stay those of the full search
     groups = {}
-    for tag in tags_in_vocabulary([params.highlight_tag, *params.grid_tags], vocabulary, "figures.grid_tags"):
+    for tag in tags_in_vocabulary(
+        [params.highlight_tag, *params.grid_tags], tag_columns(tag_labels), "figures.grid_tags"
+    ):
         has = labels[tag].to_numpy() == 1
-        groups[tag] = (has, rng.permutation(has)) if has.sum() >= 2 else (has, None)
+        if has.sum() < 2:
+            groups[tag] = (has, None, None)
+            continue
+        shuffled = rng.permutation(has)
+        groups[tag] = (has, shuffled, [_queries(m, params.queries, sampler) for m in (has, shuffled)])
     memory = params.memory_mb << 20
-    wanted = [np.flatnonzero(m) for has, shuffled in groups.values() if shuffled is not None for m in (has, shuffled)]
+    wanted = [q for _, _, queries in groups.values() if queries for q in queries]
     rows = None if 12 * len(unit) ** 2 <= memory or not wanted else np.unique(np.concatenate(wanted))
-    found = nearest_neighbours(unit, k, rows, memory_bytes=memory)
+    found = nearest_neighbours(unit, params.k, rows, memory_bytes=memory)
     position = np.full(len(unit), -1)
     position[np.arange(len(unit)) if rows is None else rows] = np.arange(len(found))
     out = {}
-    for tag, (has, shuffled) in groups.items():
+    for tag, (has, shuffled, queries) in groups.items():
         if shuffled is None:
-            out[tag] = {"tracks": int(has.sum()), "agreement": None, "shuffled": None}
+            out[tag] = {"tracks": int(has.sum()), "queries": 0, "agreement": None, "shuffled": None}
             continue
-        agreement = float(has[found[position[has]]].mean())
-        baseline = float(shuffled[found[position[shuffled]]].mean())
+        (agreement, low, high), (baseline, b_low, b_high) = (
+            _share(mask[found[position[q]]], params) for mask, q in zip((has, shuffled), queries, strict=True)
+        )
         out[tag] = {
             "tracks": int(has.sum()),
+            "queries": int(len(queries[0])),
             "agreement": agreement,
+            "agreement_interval": [low, high],
             "shuffled": baseline,
+            "shuffled_interval": [b_low, b_high],
             "ratio": agreement / baseline if baseline else None,
         }
-    return {"k": k, "tracks": int(len(warm)), "tags": out}
+    return {"k": params.k, "tracks": int(len(warm)), "queries_per_tag": params.queries, "tags": out}
+
+
+def _queries(mask: np.ndarray, limit: int, rng: np.random.Generator) -> np.ndarray:
+    """The rows of ``mask`` to query: all of them, or ``limit`` drawn without replacement."""
+    rows = np.flatnonzero(mask)
+    return rows if len(rows) <= limit else np.sort(rng.choice(rows, size=limit, replace=False))
+
+
+def _share(hits: np.ndarray, params) -> tuple[float, float, float]:
+    """The share of neighbours ``hits`` ``[queries, k]`` that carry the tag, and its 95 %
+    bootstrap interval over the queries."""
+    per_query = hits.mean(axis=1)
+    if not params.bootstrap:
+        return float(per_query.mean()), None, None
+    weights = bootstrap_weights(len(per_query), params.bootstrap, params.seed).astype(np.float64)
+    return (float(per_query.mean()), *interval(per_query @ weights / weights.sum(axis=0), 0.95))

@@ -35,6 +35,7 @@ def _tables(scorers: tuple[Scorer, ...]) -> Pipeline:
                     "tracks": "tracks",
                     "tag_labels": "tag_labels",
                     "reporting": "params:reporting",
+                    "evaluation": "params:evaluation",
                     **{f"{s.name}_scores": f"{s.name}_scores" for s in scorers if s.cold_start},
                 },
                 outputs="cold_start_metrics",
