@@ -413,7 +413,8 @@ def test_every_parameter_a_node_reads_is_a_typed_top_level_block():
                 assert is_block(hints.get(argument)), f"{node.name}: {argument} ({dataset}) is not a typed block"
                 seen.add(dataset.removeprefix("params:"))
     assert seen == {
-        "audio", "demo_data", "evaluation", "figures", "ingestion", "listening", "reporting", "scoring", "tag_audio"
+        "audio", "demo_data", "evaluation", "figures", "ingestion", "listening", "reporting", "scoring", "tag_audio",
+        "tagging",
     }  # fmt: skip
 
 
@@ -574,7 +575,7 @@ def test_null_tag_weights_stop_ingestion_naming_the_file(tmp_path):
             ["rock", "jazz"],
             IngestionParams(tag_threshold=50, max_bad_tag_rows_fraction=0.01),
         )
-    labels, stats = build_tag_labels(
+    labels, _, stats = build_tag_labels(
         tracks, read_lastfm_tags_db(path), ["rock", "jazz"], IngestionParams(max_bad_tag_rows_fraction=0.9)
     )
     assert stats["lastfm_rows_unusable"]["by_reason"] == {"null_weight": 2}

@@ -60,6 +60,20 @@ def test_build_tracks_refuses_train_test_leak(unique_tracks):
         nodes.build_tracks({}, [tid(0), tid(1), tid(2)], [tid(1)], unique_tracks, PARAMS)
 
 
+def test_the_msd_split_stays_as_published_when_untagged_tracks_are_unlabelled(unique_tracks, caplog):
+    """``ingestion.untagged: unlabelled`` is a catalogue's setting: the Pons split is used as
+    it is, and the log says so."""
+    import dataclasses
+    import logging
+
+    unlabelled = dataclasses.replace(PARAMS, untagged="unlabelled")
+    with caplog.at_level(logging.INFO):
+        tracks, stats = nodes.build_tracks({}, [tid(0), tid(1), tid(2)], [tid(3), tid(5)], unique_tracks, unlabelled)
+    plain, _ = nodes.build_tracks({}, [tid(0), tid(1), tid(2)], [tid(3), tid(5)], unique_tracks, PARAMS)
+    pd.testing.assert_frame_equal(tracks, plain)
+    assert stats["untagged"]["as"] == "negative" and "the MSD's split is used as published" in caplog.text
+
+
 def test_songs_to_tracks_drops_mismatches_keeps_accepted(unique_tracks, split_tracks):
     mismatches = pd.DataFrame({"song_id": [sid(1), sid(2)], "track_id": [tid(1), tid(2)]})
     accepted = pd.DataFrame({"song_id": [sid(2)], "track_id": [tid(2)]})
@@ -138,7 +152,7 @@ def test_tag_labels_merge_spellings_and_threshold(split_tracks):
             "weight": [30.0, 80.0, 40.0, 51.0, 100.0, 50.0, 100.0],
         }
     )
-    labels, stats = nodes.build_tag_labels(split_tracks, lastfm, ["rock", "Hip-Hop"], PARAMS)
+    labels, crowd, stats = nodes.build_tag_labels(split_tracks, lastfm, ["rock", "Hip-Hop"], PARAMS)
     assert labels.columns.tolist() == ["track_id", "rock", "Hip-Hop"]
     assert labels.set_index("track_id").loc[[tid(0), tid(1), tid(2), tid(3)]].to_numpy().tolist() == [
         [0, 1],  # best of two spellings (80) is above 50

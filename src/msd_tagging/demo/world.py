@@ -106,7 +106,9 @@ class DemoWorldConfig:
     quality_weight: float = setting(2.0, minimum=0.0)
     era_audible: float = setting(0.5, minimum=0.0, maximum=1.0)  # share of tracks whose production sounds like
     # their real era
-    untagged_fraction: float = setting(0.04, minimum=0.0, maximum=1.0)  # tracks with no Last.fm tags at all
+    never_tagged_fraction: float = setting(0.04, minimum=0.0, maximum=1.0)  # tracks nobody tagged on Last.fm
+    untagged_fraction: float = setting(0.0, minimum=0.0, maximum=0.9)  # split tracks whose crowd tags are all
+    # removed from the written tags and kept apart (hidden_tags.csv): unlabelled tracks with a known answer
     spurious_rate: float = setting(0.8, minimum=0.0)  # mean number of random vocabulary tags per track
     tag_dropout: float = setting(0.0, minimum=0.0, maximum=0.99)  # share of vocabulary tag rows Last.fm users
     # never gave (drawn apart: audio and listening stay the same world's)
@@ -152,6 +154,8 @@ class DemoWorld:
         mismatches: ``song_id, track_id, artist, title, accepted`` wrong matches.
         train_ids: training then validation IDs, as in ``filtered_list_train.cP``.
         test_ids: as in ``filtered_list_test.cP``.
+        hidden: the tag rows removed from tracks made untagged (``untagged_fraction``):
+            the known answer for those tracks, written apart from the tags.
     """
 
     config: DemoWorldConfig
@@ -162,6 +166,7 @@ class DemoWorld:
     train_ids: list[str]
     test_ids: list[str]
     tags: tuple[str, ...] = MSD_50_TAGS
+    hidden: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -179,13 +184,13 @@ def build_world(config: DemoWorldConfig) -> DemoWorld:
     tracks = _draw_tracks(config, rng)
     lastfm = _draw_lastfm_tags(tracks, config, rng)
     triplets, mismatches = _draw_listening(tracks, config, rng)
-    lastfm = _drop_tags(lastfm, config)
+    lastfm, hidden = _hide_tags(_drop_tags(lastfm, config), tracks, config)
     in_split = tracks[tracks["split"] != "none"]
     train_ids = list(in_split.loc[in_split["split"] == "train", "track_id"]) + list(
         in_split.loc[in_split["split"] == "valid", "track_id"]
     )
     test_ids = list(in_split.loc[in_split["split"] == "test", "track_id"])
-    return DemoWorld(config, tracks, triplets, lastfm, mismatches, train_ids, test_ids)
+    return DemoWorld(config, tracks, triplets, lastfm, mismatches, train_ids, test_ids, hidden=hidden)
 
 
 # --- tracks -------------------------------------------------------------------------
@@ -418,7 +423,7 @@ def _draw_lastfm_tags(tracks: pd.DataFrame, config: DemoWorldConfig, rng: np.ran
     strengths = _tag_strengths(tracks)
     # A duplicate track carries its original's tags, as re-releases on Last.fm mostly do.
     source = np.where(tracks["duplicate_of"].to_numpy() >= 0, tracks["duplicate_of"].to_numpy(), np.arange(len(tracks)))
-    untagged = rng.random(len(tracks)) < config.untagged_fraction
+    untagged = rng.random(len(tracks)) < config.never_tagged_fraction
     ids: list[str] = []
     tags: list[str] = []
     weights: list[int] = []
@@ -457,6 +462,23 @@ def _drop_tags(lastfm: pd.DataFrame, config: DemoWorldConfig) -> pd.DataFrame:
     vocabulary = lastfm["tag"].map(normalise_tag).isin({normalise_tag(t) for t in MSD_50_TAGS})
     dropped = vocabulary.to_numpy() & (rng.random(len(lastfm)) < config.tag_dropout)
     return lastfm[~dropped].reset_index(drop=True)
+
+
+def _hide_tags(
+    lastfm: pd.DataFrame, tracks: pd.DataFrame, config: DemoWorldConfig
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Remove every tag row of a share ``untagged_fraction`` of the split tracks that have
+    tags, with a generator of its own (the rest of the world is drawn exactly as without
+    it); the removed rows are returned apart, as the known answer for those tracks."""
+    empty = lastfm.iloc[:0]
+    if config.untagged_fraction <= 0:
+        return lastfm, empty
+    rng = np.random.default_rng([config.seed, 2])
+    split = tracks.loc[tracks["split"] != "none", "track_id"]
+    candidates = np.sort(split[split.isin(lastfm["track_id"])].to_numpy())
+    chosen = rng.choice(candidates, size=int(round(config.untagged_fraction * len(candidates))), replace=False)
+    hidden = lastfm["track_id"].isin(chosen).to_numpy()
+    return lastfm[~hidden].reset_index(drop=True), lastfm[hidden].reset_index(drop=True)
 
 
 # --- listening ----------------------------------------------------------------------

@@ -63,6 +63,9 @@ LAYOUT = {
 TRUNCATE_TO = 0.35  # fraction of bytes a truncated demo MP3 keeps
 # The same world as a catalogue's plain tables (conf/catalogue): audio found by track ID.
 TABLES_LAYOUT = {"plays": "plays.csv", "tags": "tags.csv", "tracks": "tracks.csv", "audio": "audio"}
+# The tag rows removed from the tracks made untagged (demo_data.untagged_fraction): their
+# known answer, beside the raw data and read by no pipeline (benchmarks/tag_completion.py).
+HIDDEN_TAGS = "hidden_tags.csv"
 
 
 def python2_pickle_str_list(items: list[str]) -> bytes:
@@ -156,6 +159,7 @@ def write_catalogue(world: DemoWorld, root: str | os.PathLike, *, workers: int =
     with staged_folder(root) as staging:
         for name, table in catalogue_tables(world).items():
             table.to_csv(staging / TABLES_LAYOUT[name], index=False, lineterminator="\n")
+        _write_hidden(world, staging)
         flaws = _write_audio(world, staging / TABLES_LAYOUT["audio"], workers=workers, progress=progress, flat=True)
         manifest = {**_manifest(world, flaws), "format": "tables", "files": dict(TABLES_LAYOUT)}
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
@@ -293,6 +297,12 @@ def _write_tables(world: DemoWorld, out: Path) -> None:
     (out / LAYOUT["split_train"]).write_bytes(python2_pickle_str_list(world.train_ids))
     (out / LAYOUT["split_test"]).write_bytes(python2_pickle_str_list(world.test_ids))
     _write_lastfm_db(world, out / LAYOUT["lastfm_tags_db"])
+    _write_hidden(world, out)
+
+
+def _write_hidden(world: DemoWorld, out: Path) -> None:
+    if world.hidden is not None and len(world.hidden):
+        world.hidden[["track_id", "tag", "weight"]].to_csv(out / HIDDEN_TAGS, index=False, lineterminator="\n")
 
 
 def _write_lastfm_db(world: DemoWorld, path: Path) -> None:

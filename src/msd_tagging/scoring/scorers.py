@@ -62,7 +62,8 @@ def mf_centroid_scores(
     tag_labels: pd.DataFrame,
     params: ListeningParams,
 ) -> pd.DataFrame:
-    """MF-centroid tag probabilities of every split track with a vector (cold tracks get none).
+    """MF-centroid tag probabilities of every catalogue track with a vector, in a split or
+    not (cold tracks get none).
 
     The centroids come from the audio tagger's top training tracks (no labels). The
     cosines are then mapped to probabilities by ``params.calibration``: ``platt``
@@ -102,7 +103,7 @@ def mf_centroid_scores(
         scores = quantile_calibrate(scores, scores[train], audio_train)
     out = score_table(warm["track_id"].to_numpy(), scores, tags)
     logger.info(
-        "MF-centroids: %d warm split tracks scored, centroids from the top %d of %d training tracks, %s calibration.",
+        "MF-centroids: %d warm tracks scored, centroids from the top %d of %d training tracks, %s calibration.",
         len(out),
         params.top_n,
         int(train.sum()),
@@ -135,7 +136,7 @@ def mf_classifier_scores(
     track_vectors: pd.DataFrame, tracks: pd.DataFrame, tag_labels: pd.DataFrame, scoring: ScoringParams
 ) -> tuple[pd.DataFrame, dict]:
     """Per-tag logistic regression on MF vectors, trained on the training tracks' tags, its
-    strength chosen on validation. Scores every warm split track; cold tracks get none.
+    strength chosen on validation. Scores every warm catalogue track; cold tracks get none.
 
     Returns:
         Scores (``track_id`` + tags) and a report of the choice.

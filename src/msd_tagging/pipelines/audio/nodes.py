@@ -22,7 +22,8 @@ logger = logging.getLogger(__name__)
 def extract_features(
     tracks: pd.DataFrame, raw_inventory: dict, feature_store: FeatureStoreWriter, params: AudioParams
 ) -> pd.DataFrame:
-    """Decode every split track with an audio file (empty ones too, so they are reported)
+    """Decode every catalogue track with an audio file, in a split or not (empty ones too,
+    so they are reported)
     and write its log-mel into the store, in parallel and resumably; the store's manifest.
 
     The raw data's identity goes with the store, so features of a redrawn demo world are
@@ -47,7 +48,8 @@ def feature_report(features: FeatureStore, tracks: pd.DataFrame, ingestion: Inge
     ``ingestion.report_max_listed`` listed per reason)."""
     limit = ingestion.report_max_listed
     manifest = features.manifest
-    no_file = tracks[~tracks["audio_status"].isin(["ok", "empty"])]
+    in_split = tracks["split"].isin(("train", "valid", "test")).to_numpy()
+    no_file = tracks[~tracks["audio_status"].isin(["ok", "empty"]).to_numpy() & in_split]
     not_tried = tracks[tracks["audio_status"].isin(["ok", "empty"]) & ~tracks["track_id"].isin(manifest["track_id"])]
     damaged = manifest[manifest["status"] != "ok"]
     said = manifest["detail"].fillna("").str.contains(DECODER_PREFIX, regex=False)  # what the C decoder printed
@@ -168,7 +170,8 @@ def plot_training(history: pd.DataFrame):
 
 
 def score_audio(model: dict, features: FeatureStore, tracks: pd.DataFrame, params: AudioParams) -> pd.DataFrame:
-    """Tag probabilities of every split track with features (mean over covering chunks).
+    """Tag probabilities of every catalogue track with features, in a split or not (mean
+    over covering chunks): the tagged catalogue tags them all.
 
     Tracks are scored in passes of ``audio.scoring.tracks_per_task``, so memory stays bounded
     at any catalogue size. With ``dask_scheduler`` set, the passes run on the Dask

@@ -79,9 +79,41 @@ def build_tracks(
         "split_tracks_not_in_unique_tracks_ids": _listed(unknown, params.report_max_listed),
         "songs_with_several_split_tracks": int(shared["song_id"].nunique()),
         "songs_across_splits": int((across > 1).sum()),
+        "untagged": {"as": "negative", "note": "the MSD's published split is used as it is"},
     }
     logger.info("Split sizes: %s", stats["split_sizes"])
+    _say_the_split_is_published(params)
     return tracks, stats
+
+
+def _say_the_split_is_published(params: IngestionParams) -> None:
+    if params.untagged == "unlabelled":
+        logger.info(
+            "ingestion.untagged=unlabelled applies to a catalogue's tables; the MSD's split is used as published "
+            "(its split tracks without a vocabulary tag stay negatives)."
+        )
+
+
+def list_tracks(split_tracks: pd.DataFrame, plays: pd.DataFrame, metadata: pd.DataFrame) -> pd.DataFrame:
+    """Every track with evidence to tag it by: the head's tracks (split ones first, then any
+    it lists outside the splits), then the other tracks with plays, with split ``none``.
+
+    Returns:
+        ``track_id, song_id, artist, title, split``: the catalogue the run scores and tags.
+    """
+    listed = split_tracks.assign(split=split_tracks["split"].fillna("none"))
+    others = pd.Index(plays["track_id"].cat.categories).difference(pd.Index(listed["track_id"])).sort_values()
+    meta = metadata.drop_duplicates("track_id").set_index("track_id").reindex(others)
+    extra = pd.DataFrame(
+        {
+            "track_id": others.to_numpy(dtype=object),
+            "song_id": None,
+            "artist": meta["artist"].to_numpy() if "artist" in meta else None,
+            "title": meta["title"].to_numpy() if "title" in meta else None,
+            "split": "none",
+        }
+    )
+    return pd.concat([listed[["track_id", "song_id", "artist", "title", "split"]], extra], ignore_index=True)
 
 
 def resolve_audio(
@@ -89,7 +121,8 @@ def resolve_audio(
 ) -> tuple[pd.DataFrame, dict]:
     """Add each track's audio path and whether the file is there and non-empty.
 
-    ``audio_status`` is ``ok``, ``empty`` (zero bytes), ``missing`` (no file at the
+    Every track of the catalogue gets a status; the bounds on missing audio are the split
+    tracks'. ``audio_status`` is ``ok``, ``empty`` (zero bytes), ``missing`` (no file at the
     path), ``dangling_link`` (a symbolic link to nothing) or ``not_indexed`` (the path
     index has no entry). Decoding problems such as truncation are the feature extractor's
     to find. Links that point outside the audio root are followed and counted; files
@@ -113,17 +146,29 @@ def resolve_audio(
         default="ok",
     )
     out = tracks.assign(audio_path=paths, audio_status=status)
-    bad = out[out["audio_status"] != "ok"]
-    stats = _audio_stats(out, bad, link, audio_listing, audio_paths.convention, params.report_max_listed)
-    fraction = len(bad) / max(len(out), 1)
+    in_split = out["split"].isin(SPLITS).to_numpy()
+    bad = out[(out["audio_status"] != "ok").to_numpy() & in_split]
+    stats = _audio_stats(
+        out[in_split], bad, link[in_split], audio_listing, audio_paths.convention, params.report_max_listed
+    )
+    stats["tracks_outside_splits"] = {
+        "count": int((~in_split).sum()),
+        "with_audio": int(((out["audio_status"] == "ok").to_numpy() & ~in_split).sum()),
+    }
+    fraction = len(bad) / max(int(in_split.sum()), 1)
     if fraction > params.max_missing_audio_fraction:
         raise MSDDataError(
-            f"{len(bad)} of {len(out)} split tracks ({fraction:.1%}) have no usable audio file, above "
+            f"{len(bad)} of {int(in_split.sum())} split tracks ({fraction:.1%}) have no usable audio file, above "
             f"max_missing_audio_fraction={params.max_missing_audio_fraction}; "
             f"e.g. {bad['track_id'].iloc[0]} expected at {bad['audio_path'].iloc[0]}.",
             fix="check the audio root and path convention in conf/<env>/catalog.yml, or raise the threshold.",
         )
-    _require_audio_in_every_split(out)
+    _require_audio_in_every_split(out[in_split])
+    _warn_about_audio(stats)
+    return out, stats
+
+
+def _warn_about_audio(stats: dict) -> None:
     for reason, items in stats["tracks_without_audio"].items():
         logger.warning(
             "%d split track(s) without usable audio (%s), e.g. %s",
@@ -139,7 +184,6 @@ def resolve_audio(
             named["count"],
             named["paths"][0] if named["paths"] else "?",
         )
-    return out, stats
 
 
 def _require_audio_in_every_split(out: pd.DataFrame) -> None:
@@ -187,6 +231,20 @@ def _audio_stats(
     }
 
 
+def _evidence_counts(tracks: pd.DataFrame, played: pd.Index) -> dict:
+    """How many tracks of the catalogue can be tagged from what: audio, plays, both, neither."""
+    audio = (tracks["audio_status"] == "ok").to_numpy()
+    plays = tracks["track_id"].isin(played).to_numpy()
+    return {
+        "tracks": int(len(tracks)),
+        "in_splits": int(tracks["split"].isin(SPLITS).sum()),
+        "audio_and_plays": int((audio & plays).sum()),
+        "audio_only": int((audio & ~plays).sum()),
+        "plays_only": int((~audio & plays).sum()),
+        "neither": int((~audio & ~plays).sum()),
+    }
+
+
 def track_metadata(tracks: pd.DataFrame) -> pd.DataFrame:
     """``track_id, artist, title`` of every track the raw data names (MSD's
     ``unique_tracks`` or a catalogue's tracks table), one row per track, for reports."""
@@ -205,7 +263,7 @@ def build_id_maps(tracks: pd.DataFrame, plays: pd.DataFrame, song_tracks: pd.Dat
     Tracks: the split tracks in split order, then the other tracks with plays. Users:
     those with plays. Songs: those mapped to a track. Tags: the vocabulary in order.
     """
-    split_ids = tracks["track_id"]
+    split_ids = tracks.loc[tracks["split"].isin(SPLITS), "track_id"]
     other = pd.Index(plays["track_id"].cat.categories).difference(pd.Index(split_ids)).sort_values()
     return IdMaps.build(
         users=plays["user_id"].cat.categories,
@@ -224,32 +282,39 @@ def index_plays(plays: pd.DataFrame, id_maps: IdMaps) -> pd.DataFrame:
 
 def build_tag_labels(
     tracks: pd.DataFrame, lastfm_tags: pd.DataFrame, tag_list: list[str], params: IngestionParams
-) -> tuple[pd.DataFrame, dict]:
-    """Binary labels, split tracks × vocabulary tags.
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Binary labels, split tracks × vocabulary tags (``tag_labels``, what training and
+    evaluation read), and the same labels for every track of the catalogue
+    (``crowd_labels``: what the crowd already says, beside the tags decided here).
 
     Tag spellings are normalised (``Hip-Hop``, ``hip hop`` and `` HIP-HOP `` are one
     tag); where a track has several spellings of a tag, or the same row twice, the highest
     weight counts. A tag is positive when its weight is above ``params.tag_threshold``.
-    Works on category codes: the 8.6M Last.fm rows never become Python strings.
 
     Rows the reader could not use (NULL or text weights, unknown ROWIDs, ...) are counted in
     the report; above ``params.max_bad_tag_rows_fraction`` of the file the run stops.
 
     Returns:
         ``track_id`` then one uint8 column per tag in vocabulary order, one row per
-        split track in ``tracks`` order; and stats.
+        split track in ``tracks`` order; the same for every track; and stats.
 
     Raises:
         MSDDataError: when too many rows are unusable, or no tag has a positive training track.
     """
     unusable = _check_unusable_tag_rows(lastfm_tags, params.max_bad_tag_rows_fraction)
+    everyone = tracks
+    tracks = tracks[tracks["split"].isin(SPLITS).to_numpy()].reset_index(drop=True)
+    all_labels = label_matrix(everyone, lastfm_tags, tag_list, params.tag_threshold)[0]
     labels, frame, best, (tags, category_tag, in_split, in_vocab) = label_matrix(
         tracks, lastfm_tags, tag_list, params.tag_threshold
     )
-    out = pd.DataFrame(labels, columns=list(tag_list))
-    out.insert(0, "track_id", tracks["track_id"].to_numpy())
+    out, crowd = (
+        pd.DataFrame(matrix, columns=list(tag_list)).assign(track_id=ids)[["track_id", *tag_list]]
+        for matrix, ids in ((labels, tracks["track_id"].to_numpy()), (all_labels, everyone["track_id"].to_numpy()))
+    )
 
     split = tracks["split"].to_numpy()
+    outside = ~everyone["split"].isin(SPLITS).to_numpy()
     stats = {
         "lastfm_rows_read": int(len(lastfm_tags)),
         "lastfm_rows_unusable": unusable,
@@ -264,6 +329,7 @@ def build_tag_labels(
             s: {tag: int(n) for tag, n in zip(tag_list, labels[split == s].sum(axis=0), strict=True)} for s in SPLITS
         },
         "tracks_without_positive_tag": {s: int((labels[split == s].sum(axis=1) == 0).sum()) for s in SPLITS},
+        "crowd_tagged_tracks_outside_splits": int((all_labels[outside].sum(axis=1) > 0).sum()),
     }
     if (split == "train").any():
         top = f"{float(frame['weight'].max()):g}" if len(frame) else "none (no vocabulary tag on a split track)"
@@ -273,7 +339,7 @@ def build_tag_labels(
             "train",
             detail=f"The highest weight of a vocabulary tag on a split track is {top}; ingestion.tag_threshold is {params.tag_threshold:g}.",
         )
-    return out, stats
+    return out, crowd, stats
 
 
 def label_matrix(tracks: pd.DataFrame, tag_rows: pd.DataFrame, tag_list: list[str], threshold: float):
@@ -373,7 +439,8 @@ def ingestion_report(
     """One JSON report: rows read, rows dropped by reason, split sizes, tracks without
     audio, tracks without plays."""
     played = pd.Index(plays["track_id"].cat.categories)
-    cold = tracks[~tracks["track_id"].isin(played)]
+    split_tracks = tracks[tracks["split"].isin(SPLITS).to_numpy()]
+    cold = split_tracks[~split_tracks["track_id"].isin(played)]
     return {
         "source": split_stats["source"],
         "splits": split_stats,
@@ -385,4 +452,5 @@ def ingestion_report(
             "count": {s: int((cold["split"] == s).sum()) for s in SPLITS},
             "track_ids": _listed(cold["track_id"], params.report_max_listed),
         },
+        "catalogue": _evidence_counts(tracks, played),
     }

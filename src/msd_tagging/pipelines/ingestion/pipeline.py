@@ -31,8 +31,14 @@ def shared(roles: dict[str, str]) -> Pipeline:
     return Pipeline(
         [
             node(
+                nodes.list_tracks,
+                inputs=["split_tracks", "plays_by_id", "track_metadata"],
+                outputs="listed_tracks",
+                name="list_tracks",
+            ),
+            node(
                 nodes.resolve_audio,
-                inputs=["split_tracks", audio_index, "audio_listing", "params:ingestion"],
+                inputs=["listed_tracks", audio_index, "audio_listing", "params:ingestion"],
                 outputs=["tracks", "audio_stats"],
                 name="resolve_audio",
             ),
@@ -51,8 +57,8 @@ def shared(roles: dict[str, str]) -> Pipeline:
             ),
             node(
                 nodes.build_tag_labels,
-                inputs=["split_tracks", tag_rows, tag_list, "params:ingestion"],
-                outputs=["tag_labels", "tag_stats"],
+                inputs=["tracks", tag_rows, tag_list, "params:ingestion"],
+                outputs=["tag_labels", "crowd_labels", "tag_stats"],
                 name="build_tag_labels",
             ),
             node(

@@ -137,21 +137,27 @@ def choose_vocabulary(tags: pd.DataFrame, tracks: pd.DataFrame, params: Ingestio
 def assign_split(
     tracks: pd.DataFrame, tags: pd.DataFrame, tag_list: list[str], audio_paths: AudioPathIndex, params: IngestionParams
 ) -> tuple[pd.DataFrame, dict]:
-    """Split tracks ``track_id, song_id, artist, title, split`` (train, then valid, then
-    test, each in table order) and the split's report.
+    """Every track of the tracks table ``track_id, song_id, artist, title, split``: the
+    split tracks first (train, then valid, then test, each in table order), then the others
+    with split ``none``; and the split's report.
 
     The table's ``split`` column is used when it names any split; tracks it leaves empty
     have plays only. Otherwise every track with an audio file is split: seeded,
     artist-disjoint, stratified over the vocabulary's tags (``params.split``); tracks
-    without audio keep their plays for the listening side only.
+    without audio keep their plays for the listening side only. With ``ingestion.untagged:
+    unlabelled`` a track with no vocabulary tag row is in no split (neither trained nor
+    evaluated on, but tagged), whatever its split column says.
     """
     config = params.split
-    labels = label_matrix(tracks, tags, tag_list, params.tag_threshold)[0]
+    labels, frame, _, _ = label_matrix(tracks, tags, tag_list, params.tag_threshold)
+    tagged = np.zeros(len(tracks), dtype=bool)
+    tagged[frame["track"].to_numpy()] = True  # a row of a vocabulary tag, whatever its weight
+    eligible = tagged if params.untagged == "unlabelled" else np.ones(len(tracks), dtype=bool)
     given = tracks["split"].notna().any()
     if given:
-        split = tracks["split"].to_numpy(dtype=object)
+        split = np.where(eligible, tracks["split"].to_numpy(dtype=object), None)
     else:
-        heard = tracks["track_id"].isin(audio_paths.table["track_id"]).to_numpy()
+        heard = tracks["track_id"].isin(audio_paths.table["track_id"]).to_numpy() & eligible
         split = np.full(len(tracks), None, dtype=object)
         split[heard] = artist_disjoint_split(tracks["artist"][heard], labels[heard], config)
     in_split = pd.Series(split).isin(TABLE_SPLITS).to_numpy()
@@ -166,18 +172,27 @@ def assign_split(
                 name,
                 ", ".join(short[:10]),
             )
-    out = tracks.assign(split=split, song_id=tracks["track_id"])[in_split]
-    order = np.argsort(pd.Categorical(out["split"], categories=TABLE_SPLITS).codes, kind="stable")
+    out = tracks.assign(split=np.where(in_split, split, "none"), song_id=tracks["track_id"])
+    order = np.argsort(pd.Categorical(out["split"], categories=(*TABLE_SPLITS, "none")).codes, kind="stable")
     out = out.iloc[order][["track_id", "song_id", "artist", "title", "split"]].reset_index(drop=True)
     stats = {
         "source": "tables",
         "split_made": not given,
         "split_sizes": balance["sizes"],
         "tracks_outside_splits": int((~in_split).sum()),
+        "untagged": {
+            "as": params.untagged,
+            "tracks": int((~tagged).sum()),
+            "kept_out_of_the_splits": int((~tagged & ~in_split).sum()) if params.untagged == "unlabelled" else 0,
+        },
         "balance": balance,
         "config": {"proportions": list(config.proportions), "seed": config.seed} if not given else None,
     }
-    logger.info("Split sizes: %s (%s).", stats["split_sizes"], "made here" if not given else "from the tracks table")
+    logger.info(
+        "Split sizes: %s (%s); %d track(s) without a vocabulary tag row (%s).",
+        stats["split_sizes"], "made here" if not given else "from the tracks table", int((~tagged).sum()),
+        params.untagged,
+    )  # fmt: skip
     return out, stats
 
 
