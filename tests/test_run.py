@@ -200,7 +200,11 @@ def test_hybrid_generates_then_ingests_the_demo(tiny_run, monkeypatch):
     labels = pd.read_parquet(primary / "tag_labels.parquet")
     plays = pd.read_parquet(primary / "plays.parquet")
     assert labels.columns[1:].tolist()[:3] == ["rock", "pop", "alternative"] and labels.shape == (96, 51)
-    assert labels["track_id"].tolist() == tracks["track_id"].tolist()
+    in_splits = tracks[tracks["split"] != "none"]
+    assert labels["track_id"].tolist() == in_splits["track_id"].tolist() and len(in_splits) == 96
+    assert set(tracks.loc[tracks["split"] == "none", "track_id"]) <= set(
+        pd.read_parquet(primary / "id_maps/tracks.parquet")["id"]
+    )  # the other tracks of the catalogue: those with plays
     assert plays[["user_idx", "track_idx"]].duplicated().sum() == 0
     assert (plays["play_count"] >= 1).all()
     for mismatched in manifest["mismatched_tracks"]:
@@ -240,6 +244,19 @@ def test_hybrid_generates_then_ingests_the_demo(tiny_run, monkeypatch):
     assert (tmp_path / "data/08_reporting/tiny/cold_start.png").stat().st_size > 0
     playlists = pd.read_csv(tmp_path / "data/08_reporting/tiny/tag_playlists.csv")
     assert set(playlists["tag"]) == {"Hip-Hop", "jazz", "80s", "00s", "party"}
+
+    # Intervals on every claim, and the tagged catalogue: the tracks outside the splits
+    # with plays only are tagged from listening.
+    for row in record["rows"]:
+        assert row["roc_auc_low"] <= row["roc_auc"] <= row["roc_auc_high"]
+        assert row["pr_auc_low"] <= row["pr_auc"] <= row["pr_auc_high"]
+    assert "Brackets: the 95 % interval" in table_md.read_text()
+    catalogue = pd.read_parquet(tmp_path / "data/07_model_output/tiny/catalogue_tags.parquet")
+    evidence = catalogue.drop_duplicates("track_id").set_index("track_id")["evidence"].astype(str)
+    outside = tracks.loc[tracks["split"] == "none", "track_id"]
+    assert set(evidence.reindex(outside)) == {"listening"}  # plays, no audio: the demo world's extra tracks
+    assert set(evidence.index) >= set(scores["track_id"])  # every track with audio
+    assert (tmp_path / "data/08_reporting/tiny/catalogue_report.md").read_text().startswith("# The tagged catalogue")
 
     # tag_audio on a folder of the world's clips plus a broken file: same probabilities
     # as the pipeline's own scoring, the broken file reported.
@@ -392,6 +409,13 @@ def test_a_tiny_rehearsal_world_at_the_msd_shape_is_ingested(tmp_path, monkeypat
     assert report["plays"]["rows_read"] == config.count("n_triplets")
     assert report["tags"]["lastfm_rows_read"] == config.count("n_tid_tag")
     assert report["audio"]["audio_status"] == {"ok": 242}
+    from msd_tagging.demo.rehearsal import vocabulary_shares
+    from msd_tagging.demo.world import MSD_50_TAGS
+
+    positives = report["tags"]["positives_per_tag"]
+    for tag in ("rock", "jazz", "Hip-Hop"):  # Last.fm's density on the split tracks
+        share = vocabulary_shares()[MSD_50_TAGS.index(tag)]
+        assert sum(positives[s][tag] for s in ("train", "valid", "test")) == max(1, round(share * 242))
 
 
 def test_the_hybrid_runs_on_a_pretrained_msd_tagger_without_training(tmp_path, monkeypatch):
@@ -435,12 +459,14 @@ def _catalogue_env(tmp_path: Path, run_name: str, **ingestion) -> dict[str, dict
 
 
 def test_the_demo_world_as_tables_gives_the_msd_formats_results(tiny_run, tmp_path, monkeypatch):
-    """The same tiny world, written as plain tables with its own split and the MSD's 50 tags:
-    every primary table, score and table of results equals the MSD-format run's."""
+    """The same tiny world, written as plain tables with its own split and the MSD's 50 tags
+    (untagged tracks as negatives, as the MSD's split has them): every primary table,
+    score and table of results equals the MSD-format run's."""
     from msd_tagging.demo.world import MSD_50_TAGS
 
     msd_path, _ = tiny_run
-    conf = _conf(tmp_path, {"catalogue": _catalogue_env(tmp_path, "tinycat", vocabulary={"tags": list(MSD_50_TAGS)})})
+    env = _catalogue_env(tmp_path, "tinycat", vocabulary={"tags": list(MSD_50_TAGS)}, untagged="negative")
+    conf = _conf(tmp_path, {"catalogue": env})
     _run(conf, "catalogue", tmp_path, monkeypatch)
     tables, msd = tmp_path / "data", msd_path / "data"
     assert (tmp_path / "data/01_raw/tinycat/tracks.csv").is_file()  # the example was drawn as tables
@@ -452,14 +478,16 @@ def test_the_demo_world_as_tables_gives_the_msd_formats_results(tiny_run, tmp_pa
     ours, theirs = (
         pd.read_parquet(d / "03_primary" / r / "tracks.parquet") for d, r in ((tables, "tinycat"), (msd, "tiny"))
     )
-    pd.testing.assert_frame_equal(
-        ours[["track_id", "artist", "title", "split"]], theirs[["track_id", "artist", "title", "split"]]
-    )
+    columns = ["track_id", "artist", "title", "split"]
+    in_splits = [t[t["split"] != "none"][columns].reset_index(drop=True) for t in (ours, theirs)]
+    pd.testing.assert_frame_equal(*in_splits)
+    assert set(theirs["track_id"]) <= set(ours["track_id"])  # the tables list every catalogue track
     for name in ("audio_scores", "mf_scores", "hybrid_scores"):
-        pd.testing.assert_frame_equal(
-            pd.read_parquet(tables / f"07_model_output/tinycat/{name}.parquet"),
-            pd.read_parquet(msd / f"07_model_output/tiny/{name}.parquet"),
+        a, b = (
+            pd.read_parquet(d / f"07_model_output/{r}/{name}.parquet").sort_values("track_id", ignore_index=True)
+            for d, r in ((tables, "tinycat"), (msd, "tiny"))
         )
+        pd.testing.assert_frame_equal(a, b)
     for table in ("table_1", "extended_table"):
         a = sorted((tables / f"08_reporting/tinycat/{table}.json").glob(f"*/{table}.json"))[-1]
         b = sorted((msd / f"08_reporting/tiny/{table}.json").glob(f"*/{table}.json"))[-1]  # others rerun tiny
@@ -484,14 +512,21 @@ def test_the_catalogue_env_makes_an_artist_disjoint_split_and_its_own_vocabulary
     _run(conf, "catalogue", tmp_path, monkeypatch)
     run = tmp_path / "data"
     split = pd.read_parquet(run / "03_primary/madecat/tracks.parquet")
+    split = split[split["split"] != "none"]  # the catalogue's other tracks are tagged, not split
     assert split.groupby("artist")["split"].nunique().max() == 1  # no artist in two splits
     heard = [p.stem for p in (raw / "audio").glob("*.mp3")]
-    assert set(split["split"]) == {"train", "valid", "test"} and sorted(split["track_id"]) == sorted(heard)
+    assert set(split["split"]) == {"train", "valid", "test"}
     report = json.loads((run / "08_reporting/madecat/ingestion_report.json").read_text())
     assert report["splits"]["split_made"] and report["splits"]["balance"]["artists_in_several_splits"] == 0
     assert set(report["splits"]["balance"]["tags_short_of_positives"]) == {"train", "valid", "test"}
     vocabulary = json.loads((run / "03_primary/madecat/vocabulary.json").read_text())
     assert len(vocabulary) == 20 and "rock" in vocabulary
+    from msd_tagging.readers.lastfm import normalise_tag
+
+    rows = pd.read_csv(raw / "tags.csv", dtype=str)
+    keys = {normalise_tag(t) for t in vocabulary}
+    tagged = set(rows.loc[rows["tag"].map(normalise_tag).isin(keys), "track_id"])
+    assert sorted(split["track_id"]) == sorted(set(heard) & tagged)  # unlabelled tracks stay out of the split
     for name in ("table_1", "extended_table"):
         assert list((run / f"08_reporting/madecat/{name}.json").glob(f"*/{name}.json"))
     assert (run / "08_reporting/madecat/figure_1_tsne.png").stat().st_size > 0
@@ -499,7 +534,8 @@ def test_the_catalogue_env_makes_an_artist_disjoint_split_and_its_own_vocabulary
 
 def test_a_two_point_sensitivity_sweep_on_the_tiny_world(tiny_run, tmp_path, monkeypatch):
     """benchmarks/sensitivity.py: the default point is a plain run (its Table 1 is the tiny
-    run's); a listening-only point reuses the default's clips and trained VGG."""
+    run's); a listening-only point reuses the default's clips and trained VGG; every point
+    runs once per seed, and the table shows the mean with the seeds' range."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("sensitivity", REPO / "benchmarks" / "sensitivity.py")
@@ -514,10 +550,13 @@ def test_a_two_point_sensitivity_sweep_on_the_tiny_world(tiny_run, tmp_path, mon
     }
     (tmp_path / "overrides.yml").write_text(yaml.safe_dump(overrides))
     frame = sensitivity.main(
-        ["--knobs", "scene_strength=1,0.5", "--scratch", str(tmp_path / "scratch"), "--params-file",
+        ["--knobs", "scene_strength=1,0.5", "--seeds", "0,1", "--scratch", str(tmp_path / "scratch"), "--params-file",
          str(tmp_path / "overrides.yml"), "--out", str(tmp_path / "out" / "sensitivity")]
     )  # fmt: skip
-    assert frame["knob"].tolist() == ["default", "scene_strength"] and frame["value"].iloc[1] == 0.5
+    assert frame["knob"].tolist() == ["default", "scene_strength"] * 2 and frame["value"].iloc[1] == 0.5
+    assert frame["seed"].tolist() == [0, 0, 1, 1]
+    assert frame.iloc[2]["vgg_roc_auc"] != frame.iloc[0]["vgg_roc_auc"]  # another world, another training
+    assert frame.iloc[3]["reused"] == "clips; trained VGG"  # from its own seed's default
     expected = sorted((tiny_run[0] / "data/08_reporting/tiny/table_1.json").glob("*/table_1.json"))[-1]
     assert frame.iloc[0]["table_1"] == {
         r["method"]: (r["roc_auc"], r["pr_auc"]) for r in json.loads(expected.read_text())["rows"]
@@ -526,7 +565,8 @@ def test_a_two_point_sensitivity_sweep_on_the_tiny_world(tiny_run, tmp_path, mon
     assert frame.iloc[1]["vgg_roc_auc"] == frame.iloc[0]["vgg_roc_auc"]  # same audio, same tagger
     assert frame.iloc[1]["mf_roc_auc"] != frame.iloc[0]["mf_roc_auc"]  # other listening
     csv = pd.read_csv(tmp_path / "out" / "sensitivity.csv")
-    assert len(csv) == 2 and {"hybrid_roc_auc_gain", "best_fusion_pr_auc_gain", "mf_classifier_pr_auc_gain"} <= set(csv)
+    assert "2 seeds" in (tmp_path / "out" / "sensitivity.md").read_text()
+    assert len(csv) == 4 and {"hybrid_roc_auc_gain", "best_fusion_pr_auc_gain", "mf_classifier_pr_auc_gain"} <= set(csv)
     assert (tmp_path / "out" / "sensitivity.png").stat().st_size > 0
 
 

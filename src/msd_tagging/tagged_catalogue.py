@@ -1,0 +1,198 @@
+"""The deliverable of a run: every track with evidence tagged, in three tables.
+
+- ``catalogue_tags.parquet``, long: ``track_id, tag, probability, decided, evidence,
+  scorer, crowd_tagged``. ``decided`` is true or false, or missing where the tag is
+  undecided on the track's class (too few validation positives for a threshold);
+  ``crowd_tagged`` says whether the crowd's tags already had it.
+- ``catalogue_top_tags.csv``, wide: each track's ``k`` most probable tags with their
+  probabilities, and its decided tags.
+- ``tag_suggestions.csv``: the tags decided on tracks whose crowd tags lack them, ranked,
+  each with the precision its tag and class are expected to give (from test).
+
+Built per evidence class from score matrices, so the long table (19M rows at the MSD's
+380k tracks) is assembled once, in columns, with categorical IDs and tags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from msd_tagging.tagging import EVIDENCE, decide, threshold_vector
+
+
+@dataclass
+class ClassTags:
+    """One evidence class's tracks with their probabilities, decisions and crowd labels."""
+
+    klass: str
+    scorer: str | None
+    ids: np.ndarray  # [n] track IDs
+    positions: np.ndarray  # [n] rows of the evidence table, to keep the catalogue's order
+    probabilities: np.ndarray  # [n, tags] float32, NaN without a scorer
+    decided: np.ndarray  # [n, tags] int8: 1, 0, -1 undecided
+    crowd: np.ndarray  # [n, tags] bool
+
+
+def class_tags(
+    selection: dict,
+    thresholds: pd.DataFrame,
+    evidence: pd.DataFrame,
+    crowd_labels: pd.DataFrame,
+    scores: dict[str, pd.DataFrame],
+    tags: list[str],
+) -> list[ClassTags]:
+    """Each evidence class's tracks scored by its chosen scorer and decided by its thresholds."""
+    crowd = crowd_labels.set_index("track_id")[tags]
+    out = []
+    for klass in EVIDENCE:
+        positions = np.flatnonzero((evidence["evidence"] == klass).to_numpy())
+        ids = evidence["track_id"].to_numpy()[positions]
+        name = selection[klass]["chosen"]
+        if name is None:
+            probabilities = np.full((len(ids), len(tags)), np.nan, dtype=np.float32)
+        else:
+            table = scores[name].set_index("track_id")[tags]
+            probabilities = table.reindex(pd.Index(ids)).to_numpy(dtype=np.float32)
+        decided = decide(probabilities, threshold_vector(thresholds, klass, tags))
+        known = crowd.reindex(pd.Index(ids)).fillna(0).to_numpy(dtype=bool)
+        out.append(ClassTags(klass, name, ids, positions, probabilities, decided, known))
+    return out
+
+
+def long_table(parts: list[ClassTags], tags: list[str]) -> pd.DataFrame:
+    """``catalogue_tags``: a row per (track, tag), tracks in the catalogue's order."""
+    order = np.argsort(np.concatenate([p.positions for p in parts]), kind="stable")
+    ids = np.concatenate([p.ids for p in parts])[order]
+    probabilities = np.concatenate([p.probabilities for p in parts])[order]
+    decided = np.concatenate([p.decided for p in parts])[order]
+    crowd = np.concatenate([p.crowd for p in parts])[order]
+    klass = np.concatenate([np.full(len(p.ids), i, dtype=np.int8) for i, p in enumerate(parts)])[order]
+    scorer_names = sorted({p.scorer for p in parts if p.scorer})
+    scorer = np.concatenate(
+        [np.full(len(p.ids), scorer_names.index(p.scorer) if p.scorer else -1, dtype=np.int8) for p in parts]
+    )[order]
+    n, t = probabilities.shape
+    flat = decided.reshape(-1)
+    decisions = pd.array(flat == 1, dtype="boolean")
+    decisions[flat == -1] = pd.NA
+    return pd.DataFrame(
+        {
+            "track_id": pd.Categorical.from_codes(np.repeat(np.arange(n), t), categories=pd.Index(ids)),
+            "tag": pd.Categorical.from_codes(np.tile(np.arange(t), n), categories=list(tags)),
+            "probability": probabilities.reshape(-1),
+            "decided": decisions,
+            "evidence": pd.Categorical.from_codes(np.repeat(klass, t), categories=[p.klass for p in parts]),
+            "scorer": pd.Categorical.from_codes(np.repeat(scorer, t), categories=scorer_names),
+            "crowd_tagged": crowd.reshape(-1),
+        }
+    )
+
+
+def top_tags(parts: list[ClassTags], tags: list[str], tracks: pd.DataFrame, k: int) -> pd.DataFrame:
+    """``catalogue_top_tags``: per track, its ``k`` most probable tags and their
+    probabilities, its decided tags, and its crowd tags."""
+    k = min(k, len(tags))
+    names = np.asarray(tags, dtype=object)
+    meta = (
+        tracks.drop_duplicates("track_id")
+        .set_index("track_id")
+        .reindex(pd.Index(np.concatenate([p.ids for p in parts])))
+    )
+    frames = []
+    for p in parts:
+        filled = np.where(np.isnan(p.probabilities), -np.inf, p.probabilities)
+        best = np.argsort(-filled, axis=1, kind="stable")[:, :k]
+        frame = pd.DataFrame({"track_id": p.ids, "evidence": p.klass, "scorer": p.scorer, "position": p.positions})
+        for rank in range(k):
+            column = best[:, rank]
+            probability = p.probabilities[np.arange(len(p.ids)), column]
+            frame[f"tag_{rank + 1}"] = np.where(np.isnan(probability), None, names[column])
+            frame[f"probability_{rank + 1}"] = np.round(probability, 4)
+        frame["decided_tags"] = _joined(p.decided == 1, names)
+        frame["crowd_tags"] = _joined(p.crowd, names)
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True).sort_values("position", kind="stable").drop(columns="position")
+    out.insert(1, "artist", meta["artist"].reindex(out["track_id"]).to_numpy() if "artist" in meta else None)
+    out.insert(2, "title", meta["title"].reindex(out["track_id"]).to_numpy() if "title" in meta else None)
+    return out.reset_index(drop=True)
+
+
+def _joined(mask: np.ndarray, names: np.ndarray) -> list[str]:
+    """Each row's tags where ``mask`` holds, ``"; "``-joined."""
+    rows, cols = np.nonzero(mask)
+    grouped = pd.Series(names[cols]).groupby(rows).agg("; ".join)
+    return grouped.reindex(range(len(mask)), fill_value="").tolist()
+
+
+def suggestions(parts: list[ClassTags], tags: list[str], tracks: pd.DataFrame, expected: pd.DataFrame) -> pd.DataFrame:
+    """``tag_suggestions``: tags decided on tracks whose crowd tags lack them, with the
+    precision expected of each (class, tag) on test and its interval; ranked by that
+    expected precision, then by probability."""
+    names = np.asarray(tags, dtype=object)
+    frames = []
+    for p in parts:
+        rows, cols = np.nonzero((p.decided == 1) & ~p.crowd)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "track_id": p.ids[rows],
+                    "tag": names[cols],
+                    "probability": p.probabilities[rows, cols],
+                    "evidence": p.klass,
+                    "scorer": p.scorer,
+                    "track_had_crowd_tags": p.crowd.any(axis=1)[rows],
+                }
+            )  # fmt: skip
+        )
+    out = pd.concat(frames, ignore_index=True)
+    columns = ["precision", "precision_low", "precision_high", "recall"]
+    if len(expected):
+        keyed = expected.set_index(["evidence", "tag"]).reindex(columns=columns).add_prefix("expected_")
+        out = out.join(keyed, on=["evidence", "tag"])
+    else:
+        for c in columns:
+            out[f"expected_{c}"] = np.nan
+    meta = tracks.drop_duplicates("track_id").set_index("track_id")
+    for c in ("artist", "title"):
+        out[c] = out["track_id"].map(meta[c]) if c in meta else None
+    out = out.sort_values(["expected_precision", "probability"], ascending=False, kind="stable", na_position="last")
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    first = ["rank", "track_id", "artist", "title", "tag", "probability", "expected_precision",
+             "expected_precision_low", "expected_precision_high", "expected_recall"]  # fmt: skip
+    return out[first + [c for c in out.columns if c not in first]].reset_index(drop=True)
+
+
+def summary(parts: list[ClassTags], evidence: pd.DataFrame, tracks: pd.DataFrame) -> dict:
+    """Coverage and gains: per class, tracks, crowd-tagged ones, tracks given tags, tracks
+    that gained a tag the crowd lacked; and the tracks with neither evidence, by why."""
+    classes = {}
+    for p in parts:
+        tagged = (p.decided == 1).any(axis=1)
+        untagged = ~p.crowd.any(axis=1)
+        classes[p.klass] = {
+            "tracks": int(len(p.ids)),
+            "scorer": p.scorer,
+            "crowd_tagged": int((~untagged).sum()),
+            "untagged": int(untagged.sum()),
+            "given_a_tag": int(tagged.sum()),
+            "untagged_given_a_tag": int((tagged & untagged).sum()),
+            "gained_a_tag": int(((p.decided == 1) & ~p.crowd).any(axis=1).sum()),
+            "decided_tags": int((p.decided == 1).sum()),
+            "suggested_tags": int(((p.decided == 1) & ~p.crowd).sum()),
+        }
+    neither = evidence.loc[evidence["evidence"] == "none", "track_id"]
+    status = tracks.drop_duplicates("track_id").set_index("track_id").get("audio_status")
+    why = status.reindex(neither).fillna("not in the tracks table") if status is not None else pd.Series(dtype=object)
+    return {
+        "tracks": int(len(evidence)),
+        "tagged_tracks": int(sum(c["tracks"] for c in classes.values())),
+        "classes": classes,
+        "neither": {
+            "count": int(len(neither)),
+            "by_audio_status": {str(k): int(v) for k, v in why.value_counts().items()},
+            "track_ids": neither.head(20).tolist(),
+        },
+    }
