@@ -1,9 +1,10 @@
 """Custom Kedro datasets: the MSD readers, a catalogue's tables, the demo world's folder,
-the feature store, the ID maps, and the atomic wrapper of every file dataset."""
+the feature and embedding stores, the ID maps, and the atomic wrapper of every file dataset."""
 
 from msd_tagging.datasets.atomic import AtomicDataset
 from msd_tagging.datasets.audio import AudioListingDataset, AudioPathsDataset
 from msd_tagging.datasets.demo_world import RawFolderDataset, RawInventoryDataset
+from msd_tagging.datasets.embeddings import EmbeddingManifestDataset, EmbeddingStoreDataset
 from msd_tagging.datasets.features import FeatureManifestDataset, FeatureStoreDataset
 from msd_tagging.datasets.id_maps import IdMapsDataset
 from msd_tagging.datasets.msd_files import MSDFileDataset
@@ -15,6 +16,8 @@ __all__ = [
     "AudioListingDataset",
     "AudioPathsDataset",
     "CheckpointDataset",
+    "EmbeddingManifestDataset",
+    "EmbeddingStoreDataset",
     "FeatureManifestDataset",
     "FeatureStoreDataset",
     "IdMapsDataset",
