@@ -654,8 +654,9 @@ def render_pretrained_models(r: dict) -> str:
             f"{provenance['validation_roc_auc']:.4f} / {provenance['validation_pr_auc']:.4f} | {with_embedding} values |"
         )
     lines.append(
-        "| `trained` | the VGG this project trained (`kedro run --pipeline=hybrid` first); on the demo it learned "
-        "synthesised audio | its own validation, in `vgg_training_history.csv` | none |"
+        "| `run` (`trained`) | the run's own audio model in its vocabulary (`kedro run --pipeline=hybrid` first): the "
+        "VGG it trained (on the demo it learned synthesised audio) or its head on a pretrained embedding | its own "
+        "validation, in `vgg_training_history.csv` or the head's record | none |"
     )
     return "\n".join(lines)
 

@@ -152,7 +152,7 @@ def test_tag_audio_says_what_to_do_without_a_trained_model_or_with_other_feature
     from msd_tagging.pipelines.tag_audio.nodes import tag_audio_files
 
     folder = _folder(tmp_path)
-    with pytest.raises(MSDDataError, match="no trained model yet"):
+    with pytest.raises(MSDDataError, match="no audio model yet"):
         tag_audio_files(None, _params(folder, model="trained"), CPU)
     with pytest.raises(MSDDataError, match="n_mels: run 64, model 96"):
         tag_audio_files(None, _params(folder, model="msd_vgg"), dataclasses.replace(CPU, mel=MelConfig(n_mels=64)))

@@ -90,3 +90,44 @@ def test_the_promised_precision_and_recall_hold_on_the_hidden_tracks(completed):
     assert len(table) >= 5, table
     assert table["inside"].mean() >= 0.8, table[["evidence", "tag", "precision", "predicted_precision_low",
                                                  "predicted_precision_high", "recall", "inside"]]  # fmt: skip
+
+
+def test_a_head_on_pretrained_embeddings_tags_the_catalogue_and_new_audio(tmp_path, monkeypatch):
+    """``audio.model_source: head`` on the example catalogue in its own vocabulary: the audio
+    side is a head on msd_musicnn's embeddings, Table 1 and the tagged catalogue come from
+    it, and ``tag_audio.model: run`` scores a clip as the run's audio scores did."""
+    import shutil
+
+    env = _catalogue_env(tmp_path, "headcat", vocabulary={"top_n": 20})
+    env["parameters_audio.yml"]["audio"].update(
+        model_source="head", head={"kinds": ["logistic", "mlp"], "max_epochs": 30, "hidden": 32}
+    )
+    conf = _conf(tmp_path, {"catalogue": env})
+    _run(conf, "catalogue", tmp_path, monkeypatch)
+    data = tmp_path / "data"
+    model = json.loads((data / "08_reporting/headcat/ingestion_report.json").read_text())
+    assert model["splits"]["split_sizes"]["train"] > 0
+    (table,) = (data / "08_reporting/headcat/table_1.json").glob("*/table_1.json")
+    rows = json.loads(table.read_text())["rows"]
+    assert (
+        15 <= rows[0]["tags_scored"] <= 20 and 0.5 < rows[0]["roc_auc"] <= 1.0
+    )  # the head, in the run's 20 tags (those with test positives)
+    scores = pd.read_parquet(data / "07_model_output/headcat/audio_scores.parquet")
+    assert scores.shape[1] == 21
+    catalogue = pd.read_parquet(data / "07_model_output/headcat/catalogue_tags.parquet")
+    assert catalogue["tag"].nunique() == 20
+
+    raw = Path(env["globals.yml"]["raw_root"])
+    new = tmp_path / "new_audio"
+    new.mkdir()
+    sample = [p for p in sorted((raw / "audio").glob("*.mp3")) if p.stem in set(scores["track_id"])][:3]
+    for clip in sample:
+        shutil.copy(clip, new / clip.name)
+    _run(conf, "catalogue", tmp_path, monkeypatch, pipeline="tag_audio",
+         params={"tag_audio": {"input_dir": str(new), "top_k": 3, "model": "run"}})  # fmt: skip
+    tagged = pd.read_csv(data / "07_model_output/headcat/tag_audio.csv").set_index("file")
+    by_track = scores.set_index("track_id")
+    for clip in sample:
+        row = tagged.loc[clip.name]
+        assert row["probability_1"] == pytest.approx(by_track.loc[clip.stem, row["tag_1"]], abs=1e-4)
+        assert row["probability_1"] == pytest.approx(by_track.loc[clip.stem].max(), abs=1e-4)

@@ -91,6 +91,40 @@ class AudioScoringConfig:
     tracks_per_task: int = setting(2000, minimum=1)  # tracks scored per pass (bounds memory), and per Dask task
 
 
+@parameters("audio.head")
+class HeadParams:
+    """A head on a pretrained model's embeddings (``audio.model_source: head``), trained on
+    the run's training split in the run's vocabulary; the kind with the best validation
+    criterion is kept."""
+
+    embedding: Literal["msd_musicnn", "msd_vgg"] = "msd_musicnn"  # whose embedding it reads
+    kinds: tuple[Literal["logistic", "mlp"], ...] = ("logistic", "mlp")
+    cs: tuple[float, ...] = setting((0.01, 0.1, 1.0), above=0.0)  # logistic: inverse L2 strengths tried
+    hidden: int = setting(256, minimum=1)  # mlp: hidden units
+    dropout: float = setting(0.3, minimum=0.0, maximum=0.9)
+    lr: float = setting(1e-3, above=0.0)
+    weight_decay: float = setting(1e-4, minimum=0.0)
+    batch_size: int = setting(128, minimum=1)
+    max_epochs: int = setting(200, minimum=1)
+    patience: int = setting(10, minimum=1)  # epochs without a better validation criterion before stopping
+    seed: int = setting(0, minimum=0)
+    threads: int = setting(1, minimum=0)  # torch threads for the mlp; 1: bit-reproducible, 0: torch's default
+
+    def __post_init__(self):
+        if not self.kinds:
+            raise ParameterError("audio.head.kinds", "is empty.", fix="give logistic, mlp or both.")
+
+
+@parameters("audio.embeddings")
+class EmbeddingParams:
+    """The embedding store (``embed_tracks``): each track's pooled pretrained embedding."""
+
+    model: Literal["auto", "none", "msd_musicnn", "msd_vgg"] = "auto"  # auto: the head's when model_source
+    # is head, else none (nothing computed)
+    with_std: bool = False  # also store the patches' standard deviation after the mean
+    tracks_per_shard: int = setting(512, minimum=1)
+
+
 @parameters("audio")
 class AudioParams:
     """The audio side (``parameters_audio.yml``): log-mel front end, damage rules,
@@ -100,8 +134,10 @@ class AudioParams:
     damage: DamageConfig = setting(factory=DamageConfig)
     extraction: ExtractionConfig = setting(factory=ExtractionConfig)
     dask_scheduler: str | None = None  # a Dask scheduler address: extraction and scoring run there
-    model_source: Literal["train", "msd_musicnn", "msd_vgg"] = "train"
+    model_source: Literal["train", "msd_musicnn", "msd_vgg", "head"] = "train"
     scoring: AudioScoringConfig = setting(factory=AudioScoringConfig)
+    head: HeadParams = setting(factory=HeadParams)
+    embeddings: EmbeddingParams = setting(factory=EmbeddingParams)
     architecture: str = "vgg"  # what train_tagger trains: a trainable entry of msd_tagging.models.registry
     model: Any = setting(factory=VGGConfig)  # that architecture's shape (its config block)
     train: TrainConfig = setting(factory=TrainConfig)
@@ -119,6 +155,19 @@ class AudioParams:
         if not isinstance(self.model, Mapping | ARCHITECTURES[self.architecture].config):
             raise ParameterError("audio.model", f"expected a block of settings, found {self.model!r}.")
         object.__setattr__(self, "model", make_config(self.architecture, self.model))
+        if self.model_source == "head" and self.embeddings.model not in ("auto", self.head.embedding):
+            raise ParameterError(
+                "audio.embeddings.model",
+                f"is {self.embeddings.model!r}, but the head reads {self.head.embedding!r} embeddings.",
+                fix="leave audio.embeddings.model at auto, or set it to audio.head.embedding.",
+            )
+
+    @property
+    def embedding_model(self) -> str | None:
+        """The pretrained model whose embeddings the run stores (None: none are computed)."""
+        if self.embeddings.model == "auto":
+            return self.head.embedding if self.model_source == "head" else None
+        return None if self.embeddings.model == "none" else self.embeddings.model
 
 
 # --- listening ------------------------------------------------------------------------
@@ -293,7 +342,8 @@ class TagAudioParams:
     """Settings of ``tag_audio`` (``parameters_tag_audio.yml``)."""
 
     input_dir: str
-    model: Literal["msd_musicnn", "msd_vgg", "trained"] = "msd_musicnn"  # pretrained on the MSD, or this project's
+    model: Literal["msd_musicnn", "msd_vgg", "run", "trained"] = "msd_musicnn"  # pretrained on the MSD, or the
+    # run's own audio model in its vocabulary (run; trained: the old name)
     embeddings: bool = False  # also write each file's penultimate-layer embedding (pretrained models)
     pattern: str = "*.mp3"  # a glob, or bare extensions: "wav", "mp3|flac"
     recursive: bool = True
@@ -307,7 +357,7 @@ class TagAudioParams:
     heartbeat_seconds: float = setting(30.0, above=0.0)  # outside a terminal, a progress line this often
 
     def __post_init__(self):
-        if self.embeddings and self.model == "trained":
+        if self.embeddings and self.model in ("run", "trained"):
             raise ParameterError(
                 "tag_audio.embeddings",
                 "embeddings come from the pretrained taggers only.",

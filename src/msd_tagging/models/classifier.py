@@ -31,7 +31,8 @@ class TagClassifier:
     def predict(self, vectors: np.ndarray) -> np.ndarray:
         """Tag probabilities ``[n, n_tags]``."""
         logits = ((vectors - self.mean) / self.scale) @ self.coef.T + self.intercept
-        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+        with np.errstate(over="ignore"):  # exp overflows to inf for very negative logits: probability 0
+            return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
 
 
 def fit_tag_classifier(

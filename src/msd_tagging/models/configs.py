@@ -79,3 +79,22 @@ class MusicnnConfig:
 
     def front_channels(self) -> int:
         return self.timbral_filters * len(self.timbral_heights) + self.temporal_filters * len(self.temporal_lengths)
+
+
+@parameters("audio.head")
+class HeadNetConfig:
+    """A head on a pretrained model's embedding: the saved shape of :class:`~msd_tagging.models.heads.EmbeddingHead`.
+
+    ``hidden`` 0 is a per-tag logistic regression (one linear layer); otherwise a small MLP.
+    ``embedding`` names the pretrained model whose embedding it reads, so a saved head
+    rebuilds the whole tagger (``tag_audio.model: run``).
+    """
+
+    embedding: str = "msd_musicnn"
+    input_dim: int = setting(200, minimum=1)
+    n_tags: int = setting(50, minimum=1)
+    hidden: int = setting(0, minimum=0)
+    dropout: float = setting(0.0, minimum=0.0, maximum=0.9)
+
+    def as_dict(self) -> dict:
+        return asdict(self)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from msd_tagging.errors import MSDDataError
-from msd_tagging.models.configs import MusicnnConfig, MusicnnVGGConfig, VGGConfig
+from msd_tagging.models.configs import HeadNetConfig, MusicnnConfig, MusicnnVGGConfig, VGGConfig
 
 FORMAT = "msd-tagging tagger, version 2"
 FORMATS = (FORMAT, "msd-tagging pretrained tagger, version 1")  # the shipped weights' format, the same keys
@@ -37,9 +37,10 @@ class Architecture:
         layout: the window's axes: ``mels_frames`` (``[batch, n_mels, frames]``) or
             ``frames_mels`` (``[batch, frames, n_mels]``, musicnn's TensorFlow layout).
         windows: how a clip is cut for scoring: ``cover`` (windows of ``patch_frames``
-            covering the whole clip, the tail included: trained on random chunks) or
+            covering the whole clip, the tail included: trained on random chunks),
             ``patches`` (musicnn's: non-overlapping from the start, a trailing partial
-            one dropped, a short clip repeat-padded).
+            one dropped, a short clip repeat-padded) or ``embedding`` (a head: its
+            pretrained network's patches, their embedding pooled).
         output_layer: the name of its last layer's parameters (reordering a model's tags).
         trainable: whether ``train_tagger`` trains it here.
         channels_last: run on CPU in channels-last memory (faster for 128-filter convs).
@@ -61,6 +62,9 @@ ARCHITECTURES: dict[str, Architecture] = {
         channels_last=True,
     ),
     "musicnn": Architecture("msd_tagging.models.musicnn:Musicnn", MusicnnConfig, "frames_mels", "patches", "output"),
+    # A head on a pretrained network's embedding (audio.model_source: head): trained by
+    # train_tagger, fed the pooled embeddings the run stores.
+    "head": Architecture("msd_tagging.models.heads:EmbeddingHead", HeadNetConfig, "embedding", "embedding", "output"),
 }  # fmt: skip
 
 

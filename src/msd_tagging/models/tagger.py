@@ -33,6 +33,7 @@ class Tagger:
     chunk_frames: int
     device: Any
     kind: Architecture
+    base: Tagger | None = None  # a head's pretrained network, whose embedding it reads
 
     @classmethod
     def load(cls, model: dict, device: str = "auto") -> Tagger:
@@ -50,12 +51,23 @@ class Tagger:
         network = network.to(chosen).eval()
         if kind.channels_last:
             network = network.to(memory_format=torch.channels_last)
-        return cls(network, list(record["tags"]), int(record["preprocessing"]["patch_frames"]), chosen, kind)
+        base = None
+        if kind.windows == "embedding":  # a head: its pretrained network computes what it reads
+            from msd_tagging.models.pretrained import pretrained_record
+
+            base = cls.load(pretrained_record(record["config"]["embedding"]), device)
+        frames = int(record["preprocessing"]["patch_frames"])
+        return cls(network, list(record["tags"]), frames, chosen, kind, base)
 
     @property
     def pretrained(self) -> bool:
         """Scores as musicnn does (patches, float32 features), not as this project trains."""
         return self.kind.windows == "patches"
+
+    @property
+    def is_head(self) -> bool:
+        """A head on a pretrained embedding (it reads the float16 log-mels a run stores)."""
+        return self.base is not None
 
     def predict(self, features: Sequence[np.ndarray], batch_size: int = 64) -> np.ndarray:
         """Track probabilities ``[len(features), n_tags]``: the mean of window probabilities
@@ -72,9 +84,37 @@ class Tagger:
         if self.kind.windows == "cover":
             with torch.random.fork_rng(devices=[]):
                 return predict(self.network, features, self.chunk_frames, batch_size, self.device, embed=True)
+        if self.is_head:
+            return self.predict_from_embeddings(self.base.pooled_embeddings(features, batch_size=batch_size))
         return self._patches(features, batch_size)
 
+    def predict_from_embeddings(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A head's probabilities ``[n, n_tags]`` from stored embeddings ``[n, d]`` (their
+        mean part), and those embeddings."""
+        import torch
+
+        width = self.network.config.input_dim
+        with torch.inference_mode():
+            logits, _ = self.network(torch.from_numpy(np.ascontiguousarray(embeddings[:, :width])).to(self.device))
+        return torch.sigmoid(logits.float()).cpu().numpy(), embeddings[:, :width]
+
+    def pooled_embeddings(self, features: Sequence[np.ndarray], *, with_std: bool = False, batch_size: int = 64):
+        """Each clip's embedding ``[n, d]``: the mean over its patches (musicnn's windows),
+        and with ``with_std`` their standard deviation after it ``[n, 2d]``."""
+        patches = self._patch_outputs(features, batch_size)[1]
+        owner, rows, n = patches
+        mean = _mean_by(owner, [rows], n)
+        if not with_std:
+            return mean
+        deviation = rows.astype(np.float64) - mean[owner].astype(np.float64)
+        return np.hstack([mean, np.sqrt(_mean_by(owner, [deviation**2], n))])
+
     def _patches(self, features: Sequence[np.ndarray], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        (owner, probabilities, n), (_, embeddings, _) = self._patch_outputs(features, batch_size)
+        return _mean_by(owner, [probabilities], n), _mean_by(owner, [embeddings], n)
+
+    def _patch_outputs(self, features: Sequence[np.ndarray], batch_size: int):
+        """Per patch: ``((owner, probabilities, n_clips), (owner, embeddings, n_clips))``."""
         import torch
 
         from msd_tagging.models.pretrained import patches
@@ -92,7 +132,9 @@ class Tagger:
                 logits, embedding = self.network(torch.from_numpy(stacked[start : start + batch_size]).to(self.device))
                 probabilities.append(torch.sigmoid(logits.float()).cpu().numpy())
                 embeddings.append(embedding.float().cpu().numpy())
-        return _mean_by(owner, probabilities, len(cut)), _mean_by(owner, embeddings, len(cut))
+        probabilities = np.concatenate(probabilities) if probabilities else np.zeros((0, len(self.tags)), np.float32)
+        embeddings = np.concatenate(embeddings) if embeddings else np.zeros((0, 0), np.float32)
+        return (owner, probabilities, len(cut)), (owner, embeddings, len(cut))
 
 
 def _mean_by(owner: np.ndarray, pieces: list[np.ndarray], n: int) -> np.ndarray:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from msd_tagging.audio.signal import DECODER_PREFIX, STATUSES
 from msd_tagging.audio.store import ExtractionPlan, FeatureStore, FeatureStoreWriter
+from msd_tagging.errors import MSDDataError
 from msd_tagging.models.training import CheckpointStore, TrainConfig
 from msd_tagging.params import AudioParams, IngestionParams
 from msd_tagging.provenance import digest
@@ -41,6 +42,32 @@ def extract_features(
         scheduler=params.dask_scheduler,
     )
     return feature_store.extract(plan)
+
+
+def embed_tracks(features: FeatureStore, embedding_store, params: AudioParams) -> pd.DataFrame:
+    """The pooled pretrained embedding of every track with features (``audio.embeddings``;
+    by default the head's model when ``audio.model_source`` is ``head``, else nothing is
+    computed and the manifest is empty), into the embedding store, resumably.
+
+    Returns:
+        The store's manifest (``track_id, shard``).
+    """
+    from types import SimpleNamespace
+
+    from msd_tagging.models.pretrained import check_preprocessing, pretrained_record
+
+    model = params.embedding_model
+    if model is None:
+        logger.info("No embeddings needed (audio.model_source=%s, audio.embeddings.model=%s).",
+                    params.model_source, params.embeddings.model)  # fmt: skip
+        return pd.DataFrame({"track_id": pd.Series(dtype=object), "shard": pd.Series(dtype=object)})
+    record = pretrained_record(model)
+    check_preprocessing(record, (features.config or {}).get("mel", {}), f"audio.embeddings ({model})")
+    settings = SimpleNamespace(
+        with_std=params.embeddings.with_std, tracks_per_shard=params.embeddings.tracks_per_shard,
+        device=params.train.device, dask_scheduler=params.dask_scheduler,
+    )  # fmt: skip
+    return embedding_store.embed(features, model, record, settings)
 
 
 def feature_report(features: FeatureStore, tracks: pd.DataFrame, ingestion: IngestionParams) -> dict:
@@ -90,23 +117,28 @@ def _split_arrays(features: FeatureStore, tag_labels: pd.DataFrame, tracks: pd.D
 
 def train_tagger(
     features: FeatureStore,
+    embeddings,
     tag_labels: pd.DataFrame,
     tracks: pd.DataFrame,
     checkpoint: CheckpointStore,
     params: AudioParams,
 ) -> tuple[dict, pd.DataFrame]:
-    """Train the tagger (``audio.architecture``, shaped by ``audio.model``; the VGG by
-    default) on the training split, stopping early on validation PR-AUC; or, with
-    ``params.model_source`` a pretrained MSD tagger, take that one.
+    """The audio model, by ``audio.model_source``: ``train`` trains ``audio.architecture``
+    (shaped by ``audio.model``; the VGG by default) on the training split's log-mels,
+    stopping early on validation PR-AUC; ``head`` fits a head on the stored embeddings
+    (``audio.head``); ``msd_vgg`` / ``msd_musicnn`` take that pretrained MSD tagger. Each
+    reads the store its model needs (log-mels, or embeddings).
 
     Returns:
         The model record (:func:`~msd_tagging.models.registry.model_record`; a pretrained
         one has its outputs in the run's tag order) and the per-epoch history (no rows for
-        a pretrained model).
+        a pretrained model or a head).
     """
     from msd_tagging.models.registry import model_record
     from msd_tagging.models.training import train
 
+    if params.model_source == "head":
+        return _head(embeddings, tag_labels, tracks, params), pd.DataFrame(columns=HISTORY_COLUMNS)
     if params.model_source != "train":
         return _pretrained(params.model_source, features, tag_labels), pd.DataFrame(columns=HISTORY_COLUMNS)
     model_config = dataclasses.replace(params.model, n_tags=tag_labels.shape[1] - 1)
@@ -128,6 +160,50 @@ def train_tagger(
     provenance = {"source": "trained by msd-tagging's train_tagger node", "stopped": result.stopped}
     model = model_record(params.architecture, model_config, result.model_state, tags, preprocessing, provenance)
     return model, pd.DataFrame(result.history)
+
+
+def _head(embeddings, tag_labels: pd.DataFrame, tracks: pd.DataFrame, params: AudioParams) -> dict:
+    """A head on the stored embeddings, fitted on the training split, chosen on validation."""
+    from msd_tagging.models.heads import fit_head
+    from msd_tagging.models.pretrained import pretrained_record
+    from msd_tagging.models.registry import model_record
+
+    name = params.head.embedding
+    base = pretrained_record(name)
+    if embeddings.config is None or embeddings.config.get("model") != name:
+        raise MSDDataError(
+            f"audio.model_source=head reads {name} embeddings, but the embedding store holds "
+            f"{(embeddings.config or {}).get('model') or 'none'}",
+            fix="rerun embed_tracks (kedro run --pipeline=hybrid), which fills the store for the head's model",
+        )
+    tags = tag_columns(tag_labels)
+    arrays = {}
+    for split in ("train", "valid"):
+        ids = tracks.loc[(tracks["split"] == split) & tracks["track_id"].isin(embeddings.track_ids), "track_id"]
+        labels = tag_labels.set_index("track_id").loc[ids].to_numpy(dtype=np.int8)
+        require_positives(labels, tags, split)
+        arrays[split] = (embeddings.rows(ids)[:, : _width(base)], labels)
+    fitted = fit_head(*arrays["train"], *arrays["valid"], params.head, name)
+    logger.info(
+        "Head on %s embeddings: %s kept (validation %s), trained on %d tracks.",
+        name, fitted.kind, ", ".join(f"{k} {q:.4f}" for k, q in fitted.validation.items()), len(arrays["train"][0]),
+    )  # fmt: skip
+    provenance = {
+        "source": f"a {fitted.kind} head on {name} embeddings, trained by msd-tagging's train_tagger node",
+        "embedding": name, "kind": fitted.kind, "validation": fitted.validation,
+        "criterion": "macro (ROC-AUC + PR-AUC) / 2 on validation",
+    }  # fmt: skip
+    return model_record("head", fitted.config, fitted.state_dict, tags, base["preprocessing"], provenance)
+
+
+def _width(record: dict) -> int:
+    """The embedding size of a pretrained model (the mean part of a stored row)."""
+    from msd_tagging.models.registry import build
+
+    config = record["config"]
+    if "backend_units" in config:
+        return int(config["backend_units"])
+    return int(build(record["architecture"], config).config.flat_size())
 
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "valid_roc_auc", "valid_pr_auc"]
@@ -169,9 +245,12 @@ def plot_training(history: pd.DataFrame):
     return fig
 
 
-def score_audio(model: dict, features: FeatureStore, tracks: pd.DataFrame, params: AudioParams) -> pd.DataFrame:
+def score_audio(
+    model: dict, features: FeatureStore, embeddings, tracks: pd.DataFrame, params: AudioParams
+) -> pd.DataFrame:
     """Tag probabilities of every catalogue track with features, in a split or not (mean
-    over covering chunks): the tagged catalogue tags them all.
+    over covering chunks; a head reads the stored embeddings): the tagged catalogue tags
+    them all.
 
     Tracks are scored in passes of ``audio.scoring.tracks_per_task``, so memory stays bounded
     at any catalogue size. With ``dask_scheduler`` set, the passes run on the Dask
@@ -180,6 +259,15 @@ def score_audio(model: dict, features: FeatureStore, tracks: pd.DataFrame, param
     train, dask_scheduler = params.train, params.dask_scheduler
     size = params.scoring.tracks_per_task
     ids = tracks.loc[tracks["track_id"].isin(features.track_ids), "track_id"].tolist()
+    if model.get("architecture") == "head":
+        from msd_tagging.models.tagger import Tagger
+
+        stored = set(embeddings.track_ids)
+        ids = [t for t in ids if t in stored]
+        if not ids:
+            return score_table(ids, np.zeros((0, len(model["tags"])), np.float32), model["tags"])
+        return score_table(ids, Tagger.load(model, train.device).predict_from_embeddings(embeddings.rows(ids))[0],
+                           model["tags"])  # fmt: skip
     if dask_scheduler:
         from distributed import Client
 

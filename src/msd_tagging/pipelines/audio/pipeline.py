@@ -22,9 +22,16 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="feature_report",
             ),
             node(
+                nodes.embed_tracks,
+                inputs=["features", "embedding_store", "params:audio"],
+                outputs="audio_embeddings",
+                name="embed_tracks",
+            ),
+            node(
                 nodes.train_tagger,
                 inputs=[
                     "features",
+                    "audio_embeddings",
                     "tag_labels",
                     "tracks",
                     "vgg_checkpoint",
@@ -40,6 +47,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=[
                     "vgg_model",
                     "features",
+                    "audio_embeddings",
                     "tracks",
                     "params:audio",
                 ],

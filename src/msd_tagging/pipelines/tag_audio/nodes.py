@@ -48,8 +48,8 @@ def tag_audio_files(
     """Top tags of every audio file in ``tag_audio.input_dir``.
 
     The tagger is ``tag_audio.model``: a pretrained MSD tagger shipped with the package, or
-    ``trained``, the model the hybrid pipeline trained (``trained``; ``None`` before any
-    training). Its preprocessing must match ``audio.mel``. Damaged files (empty,
+    ``run``, the run's own audio model in the run's vocabulary (the VGG it trained, or its
+    head on a pretrained embedding; ``trained`` is the old name; ``None`` before any run). Its preprocessing must match ``audio.mel``. Damaged files (empty,
     unreadable, not audio, truncated, too short, silent, non-finite) are kept in the
     output with their status and no tags, and counted in the report; they never stop the
     run.
@@ -129,11 +129,11 @@ def _chosen_model(name: str, trained: dict | None, mel: MelConfig) -> dict:
     """The model record ``tag_audio.model`` names, checked against the run's log-mel settings."""
     from msd_tagging.models.pretrained import check_preprocessing, pretrained_record
 
-    if name != "trained":
+    if name not in ("run", "trained"):
         record = pretrained_record(name)
     elif trained is None:
         raise MSDDataError(
-            "tag_audio.model is 'trained', but this run has no trained model yet",
+            f"tag_audio.model is {name!r}, but this run has no audio model yet",
             fix="run `kedro run --pipeline=hybrid` first, or tag with a pretrained model: "
             "--params=tag_audio.model=msd_musicnn",
         )
