@@ -139,6 +139,9 @@ def measure(scratch: Path, world: str) -> list[dict]:
             "best_fused": extended["best_fused"],
             "fused": {k: best.get(k) for k in ("roc_auc", "roc_auc_low", "roc_auc_high", "pr_auc", "pr_auc_low",
                                                "pr_auc_high")},
+            "from_audio": {k: by["fusion_from_audio"].get(k) for k in ("roc_auc", "roc_auc_low", "roc_auc_high",
+                                                                       "pr_auc", "pr_auc_low", "pr_auc_high")}
+            if "fusion_from_audio" in by else None,
             "embed_seconds": nodes.get("embed_tracks", {}).get("seconds"),
             "embed_seconds_per_30s": (nodes["embed_tracks"]["seconds"] / audio_s * 30)
             if audio["model_source"] == "head" and "embed_tracks" in nodes else None,
@@ -159,9 +162,9 @@ def markdown(record: dict) -> str:
         "audio ROC-AUC and its training seconds in the same world. Embedding: seconds of `embed_tracks` per 30 s "
         "of audio on this machine; demo clips last 6 s.",
         "",
-        "| world | audio model | tags | audio alone | best fused (scorer) | embedding s / 30 s | training s | "
-        "audio ROC-AUC vs train | training time vs train |",
-        "|---|---|---:|---|---|---:|---:|---:|---:|",
+        "| world | audio model | tags | audio alone | audio + listening predicted from audio | best fused (scorer) | "
+        "embedding s / 30 s | training s | audio ROC-AUC vs train | training time vs train |",
+        "|---|---|---:|---|---|---|---:|---:|---:|---:|",
     ]
 
     def cell(m: dict) -> str:
@@ -177,7 +180,8 @@ def markdown(record: dict) -> str:
                 else f"{r.embed_seconds_per_30s:.2f}"
             )
             lines.append(
-                f"| {world} | {r.audio_model} | {r.tags} | {cell(r.audio)} | {cell(r.fused)} (`{r.best_fused}`) | "
+                f"| {world} | {r.audio_model} | {r.tags} | {cell(r.audio)} | "
+                f"{cell(r.from_audio) if isinstance(r.from_audio, dict) else '–'} | {cell(r.fused)} (`{r.best_fused}`) | "
                 f"{embed} | {r.train_seconds:.1f} | {r.audio['roc_auc'] / base.audio['roc_auc']:.3f} | "
                 f"{r.train_seconds / base.train_seconds:.3f} |"
             )

@@ -112,6 +112,12 @@ def collect(data_root: Path, run: str, log: Path | None, catalogue_run: str | No
         },
         "base_rate_tags": [t for t in mf.columns if mf[t].nunique() == 1],
         "fusion_global_weight": json.loads((output / "fusion_global_weights.json").read_text())["global_weight"],
+        "from_audio": {
+            "listening": json.loads((reporting / "listening_from_audio_report.json").read_text()),
+            "classifier": json.loads((reporting / "mf_classifier_from_audio_report.json").read_text()),
+        }
+        if (reporting / "listening_from_audio_report.json").is_file()
+        else None,
         "agreement": json.loads((reporting / "figure_1_tag_agreement.json").read_text()),
         "cold_start": pd.read_csv(reporting / "cold_start_metrics.csv").to_dict("records"),
         "playlists": {
@@ -127,7 +133,8 @@ def collect(data_root: Path, run: str, log: Path | None, catalogue_run: str | No
     return record
 
 
-PAIRS = (("hybrid_core", "hybrid"), ("mf_core", "mf"), ("fusion_global", "hybrid"), ("fusion_by_tag", "hybrid"))
+PAIRS = (("hybrid_core", "hybrid"), ("mf_core", "mf"), ("fusion_global", "hybrid"), ("fusion_by_tag", "hybrid"),
+         ("fusion_from_audio", "audio"), ("mf_classifier_from_audio", "audio"))  # fmt: skip
 
 
 def _paired_differences(reporting: Path) -> dict:
@@ -409,9 +416,35 @@ def render_findings(r: dict) -> str:
             f"With {few} plays the MF classifier scores {cold.loc[(few, 'mf_classifier'), 'roc_auc']:.3f} against audio "
             f"{cold.loc[(few, 'audio'), 'roc_auc']:.3f}, and `fusion_classifier` {cold.loc[(few, 'fusion_classifier'), 'roc_auc']:.3f}. "
             f"The top bin ({top} plays, {int(cold.loc[(top, 'audio'), 'tracks'])} tracks) is small and noisy.",
+            *_from_audio_finding(r, ext, cold, bins[0]),
             f"- Playlists: of the labelled tracks among the nearest to each centroid, {playlists} carry the tag.",
         ]
     )
+
+
+def _from_audio_finding(r: dict, ext: dict, cold: pd.DataFrame, unplayed: str) -> list[str]:
+    """What listening predicted from audio gives a track nobody has played."""
+    told = r.get("from_audio")
+    if not told or "fusion_from_audio" not in ext:
+        return []
+    losses = told["listening"]["losses"]
+    cosines = ", ".join(f"{k} {v['valid_mean_cosine']:.3f}" for k, v in losses.items())
+    n = int(cold.loc[(unplayed, "audio"), "tracks"])
+    on_unplayed = ""
+    if (unplayed, "fusion_from_audio") in cold.index and n:
+        on_unplayed = (
+            f" On the {n} test tracks nobody played, {cold.loc[(unplayed, 'fusion_from_audio'), 'roc_auc']:.3f} "
+            f"against audio {cold.loc[(unplayed, 'audio'), 'roc_auc']:.3f} (a small bin: see its interval in "
+            "`cold_start.png`)."
+        )
+    return [
+        f"- Listening predicted from audio (`fusion_from_audio`, every test track scored from its audio alone, its "
+        f"plays never read): {ext['fusion_from_audio']['roc_auc']:.4f} ROC-AUC against VGG's "
+        f"{ext['audio']['roc_auc']:.4f}{_difference(r, 'fusion_from_audio-audio')}. The network's validation "
+        f"mean cosine to the true vectors: {cosines} (the mean vector alone: "
+        f"{told['listening']['baseline_mean_vector_valid_cosine']:.3f}); the `{told['classifier']['loss']}` loss "
+        f"was chosen on validation tags.{on_unplayed}"
+    ]
 
 
 def render_costs(r: dict) -> str:

@@ -205,14 +205,21 @@ def test_scoring_runs_in_bounded_passes_of_tracks(tmp_path, monkeypatch):
 
     train = {"device": "cpu", "eval_batch_size": 4}
     passes = []
-    real = Tagger.predict
+    real = Tagger.predict_and_embed
     monkeypatch.setattr(
         Tagger,
-        "predict",
+        "predict_and_embed",
         lambda self, features, batch_size=64: passes.append(len(features)) or real(self, features, batch_size),
     )
-    small = score_audio(model, store, None, tracks, AudioParams(train=train, scoring={"tracks_per_task": 3}))
+    small, small_embedded = score_audio(
+        model, store, None, tracks, AudioParams(train=train, scoring={"tracks_per_task": 3})
+    )
     assert passes == [3, 3, 1]
-    whole = score_audio(model, store, None, tracks, AudioParams(train=train, scoring={"tracks_per_task": 1000}))
-    assert small["track_id"].tolist() == whole["track_id"].tolist()
+    whole, whole_embedded = score_audio(
+        model, store, None, tracks, AudioParams(train=train, scoring={"tracks_per_task": 1000})
+    )
+    assert small["track_id"].tolist() == whole["track_id"].tolist() == small_embedded["track_id"].tolist()
     np.testing.assert_allclose(small[["a", "b"]].to_numpy(), whole[["a", "b"]].to_numpy(), atol=1e-6)
+    # The embedding comes out of the same pass: the network's penultimate layer (8 channels), per track.
+    assert small_embedded.shape == (len(small), 1 + 8)
+    np.testing.assert_allclose(small_embedded.iloc[:, 1:].to_numpy(), whole_embedded.iloc[:, 1:].to_numpy(), atol=1e-6)

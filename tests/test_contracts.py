@@ -32,6 +32,16 @@ def _world(seed: int = 0) -> dict:
     ids = [f"T{i:03d}" for i in range(len(splits))]
     labels = (rng.random((len(ids), len(TAGS))) < 0.3).astype(np.uint8)
     vectors = rng.normal(0, 0.3, (len(ids), 8)) + labels @ rng.normal(0, 1, (len(TAGS), 8))
+    from_audio = [
+        pd.DataFrame(0.6 * vectors + rng.normal(0, 0.6, vectors.shape), columns=[f"f{j:03d}" for j in range(8)])
+        .assign(bias=0.0)
+        .pipe(
+            lambda f, loss=loss: (
+                f.insert(0, "loss", loss) or f.insert(0, "cold", False) or f.insert(0, "track_id", ids) or f
+            )
+        )
+        for loss in ("cosine", "infonce")
+    ]  # every track with audio, the cold ones too: predicted from audio, not from plays
     vectors[-3:] = np.nan  # three cold test tracks
     audio = np.clip(0.5 * labels + rng.uniform(0, 0.5, labels.shape), 0, 1)
     track_vectors = pd.DataFrame(vectors, columns=[f"f{j:03d}" for j in range(8)]).assign(bias=0.0)
@@ -43,6 +53,7 @@ def _world(seed: int = 0) -> dict:
         "tracks": pd.DataFrame({"track_id": ids, "split": splits}),
         "tag_labels": pd.DataFrame(frame),
         "track_vectors": track_vectors,
+        "predicted_vectors": pd.concat(from_audio, ignore_index=True),
         "audio_scores": pd.DataFrame({"track_id": ids, **{t: audio[:, j] for j, t in enumerate(TAGS)}}),
         "plays": pd.DataFrame(plays_rows, columns=["user_idx", "track_idx", "play_count"]),
         "id_maps": IdMaps.build(users=[f"u{u}" for u in range(40)], tracks=ids),

@@ -77,8 +77,8 @@ def test_dask_scoring_equals_local(tiny_world, tiny_root, tmp_path, cluster):
     }
     tracks = tiny_world.tracks[tiny_world.tracks["split"] != "none"][["track_id", "split"]]
     local_params = AudioParams(train={"device": "cpu", "eval_batch_size": 16}, scoring={"tracks_per_task": 10})
-    local = score_audio(model, store, None, tracks, local_params)
-    remote = score_audio(
+    local, local_embedded = score_audio(model, store, None, tracks, local_params)
+    remote, remote_embedded = score_audio(
         model, store, None, tracks, dataclasses.replace(local_params, dask_scheduler=cluster.scheduler_address)
     )
     assert len(local) == len(store.track_ids)
@@ -86,3 +86,5 @@ def test_dask_scoring_equals_local(tiny_world, tiny_root, tmp_path, cluster):
     # convolution sums in another order when a batch holds other chunks or threads).
     assert local["track_id"].tolist() == remote["track_id"].tolist()
     np.testing.assert_allclose(local[["a", "b", "c"]].to_numpy(), remote[["a", "b", "c"]].to_numpy(), rtol=0, atol=1e-6)
+    assert local_embedded["track_id"].tolist() == remote_embedded["track_id"].tolist() == local["track_id"].tolist()
+    np.testing.assert_allclose(local_embedded.iloc[:, 1:].to_numpy(), remote_embedded.iloc[:, 1:].to_numpy(), atol=1e-5)

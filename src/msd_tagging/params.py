@@ -173,6 +173,30 @@ class AudioParams:
 # --- listening ------------------------------------------------------------------------
 
 
+@parameters("listening.from_audio")
+class FromAudioParams:
+    """Listening for unplayed tracks (``listening.from_audio``): a network from the run's
+    audio embedding to the factoriser's vector, trained on warm training tracks, one per
+    loss, each with early stopping on the warm validation tracks' mean cosine
+    (:mod:`msd_tagging.listening.from_audio`)."""
+
+    losses: tuple[Literal["cosine", "infonce"], ...] = ("cosine", "infonce")
+    hidden: int = setting(256, minimum=0)  # 0: linear
+    temperature: float = setting(0.1, above=0.0)  # infonce only
+    lr: float = setting(1e-3, above=0.0)
+    weight_decay: float = setting(1e-4, minimum=0.0)
+    batch_size: int = setting(256, minimum=2)
+    max_epochs: int = setting(200, minimum=1)
+    patience: int = setting(10, minimum=1)
+    recall_sample: int = setting(2000, minimum=10)  # validation tracks the reported recall@10 ranks among
+    seed: int = setting(0, minimum=0)
+    threads: int = setting(1, minimum=0)  # torch threads; 1: bit-reproducible, 0: torch's default
+
+    def __post_init__(self):
+        if not self.losses:
+            raise ParameterError("listening.from_audio.losses", "is empty.", fix="give cosine, infonce or both.")
+
+
 @parameters("listening", blocks={name: f.config for name, f in FACTORISERS.items()})
 class ListeningParams:
     """The listening side (``parameters_listening.yml``): the factorisation of plays
@@ -187,6 +211,7 @@ class ListeningParams:
     top_n: int = setting(50, minimum=1)  # training tracks per tag averaged into its centroid
     calibration: Literal["platt", "audio_quantiles", "cosine"] = "platt"
     platt_c: float = setting(1.0, above=0.0)
+    from_audio: FromAudioParams = setting(factory=FromAudioParams)
 
     def __post_init__(self):
         if self.model not in FACTORISERS:
@@ -322,6 +347,7 @@ class TaggingParams:
     target_precision: float = setting(0.7, above=0.0, maximum=1.0)  # lowest one reaching this precision
     min_positives: int = setting(5, minimum=1)  # validation positives a tag needs for a threshold
     top_k: int = setting(5, minimum=1)  # tags per track in catalogue_top_tags.csv
+    suggestions_per_track: int = setting(10, minimum=1)  # at most, in tag_suggestions.csv (its best first)
     figure_tags: tuple[str, ...] = ("Hip-Hop", "jazz", "80s", "00s")  # precision-recall curves in the report
     examples: int = setting(8, minimum=0)  # untagged tracks shown with their decided tags
     seed: int = setting(0, minimum=0)  # the prediction intervals' draws

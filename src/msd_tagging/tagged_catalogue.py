@@ -127,34 +127,49 @@ def _joined(mask: np.ndarray, names: np.ndarray) -> list[str]:
     return grouped.reindex(range(len(mask)), fill_value="").tolist()
 
 
-def suggestions(parts: list[ClassTags], tags: list[str], tracks: pd.DataFrame, expected: pd.DataFrame) -> pd.DataFrame:
+def suggestions(
+    parts: list[ClassTags], tags: list[str], tracks: pd.DataFrame, expected: pd.DataFrame, per_track: int = 10
+) -> pd.DataFrame:
     """``tag_suggestions``: tags decided on tracks whose crowd tags lack them, with the
-    precision expected of each (class, tag) on test and its interval; ranked by that
-    expected precision, then by probability."""
-    names = np.asarray(tags, dtype=object)
+    precision expected of each (class, tag) on test and its interval; at most
+    ``per_track`` per track (its best by expected precision, then probability), ranked by
+    that expected precision, then by probability. Tag, evidence and scorer columns are
+    categorical, so a catalogue of millions of suggestions stays small in memory."""
+    columns = ["precision", "precision_low", "precision_high", "recall"]
+    keyed = (
+        expected.set_index(["evidence", "tag"]).reindex(columns=columns)
+        if len(expected)
+        else pd.DataFrame(columns=columns, index=pd.MultiIndex.from_tuples([], names=["evidence", "tag"]))
+    )
     frames = []
     for p in parts:
         rows, cols = np.nonzero((p.decided == 1) & ~p.crowd)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "track_id": p.ids[rows],
-                    "tag": names[cols],
-                    "probability": p.probabilities[rows, cols],
-                    "evidence": p.klass,
-                    "scorer": p.scorer,
-                    "track_had_crowd_tags": p.crowd.any(axis=1)[rows],
-                }
-            )  # fmt: skip
+        per_tag = keyed.reindex(pd.MultiIndex.from_product([[p.klass], tags])).to_numpy(dtype=np.float64)
+        precision = per_tag[cols, 0]
+        probability = p.probabilities[rows, cols]
+        # Each track's best first (expected precision, then probability), then at most per_track of them.
+        order = np.lexsort((-probability, -np.nan_to_num(precision, nan=-1.0), rows))
+        rows, cols, precision, probability = rows[order], cols[order], precision[order], probability[order]
+        starts = np.r_[0, np.flatnonzero(np.diff(rows)) + 1] if len(rows) else np.zeros(0, dtype=np.int64)
+        within = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+        keep = within < per_track
+        rows, cols = rows[keep], cols[keep]
+        frame = pd.DataFrame(
+            {
+                "track_id": p.ids[rows],
+                "tag": pd.Categorical.from_codes(cols, categories=list(tags)),
+                "probability": probability[keep],
+                "evidence": p.klass,
+                "scorer": p.scorer,
+                "track_had_crowd_tags": p.crowd.any(axis=1)[rows],
+            }
         )
+        for j, c in enumerate(columns):
+            frame[f"expected_{c}"] = per_tag[cols, j]
+        frames.append(frame)
     out = pd.concat(frames, ignore_index=True)
-    columns = ["precision", "precision_low", "precision_high", "recall"]
-    if len(expected):
-        keyed = expected.set_index(["evidence", "tag"]).reindex(columns=columns).add_prefix("expected_")
-        out = out.join(keyed, on=["evidence", "tag"])
-    else:
-        for c in columns:
-            out[f"expected_{c}"] = np.nan
+    for c in ("tag", "evidence", "scorer"):
+        out[c] = out[c].astype("category")
     meta = tracks.drop_duplicates("track_id").set_index("track_id")
     for c in ("artist", "title"):
         out[c] = out["track_id"].map(meta[c]) if c in meta else None

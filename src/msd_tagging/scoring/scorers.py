@@ -20,6 +20,7 @@ import pandas as pd
 from msd_tagging.errors import MSDDataError
 from msd_tagging.listening.centroids import centroid_scores, platt_calibrate, quantile_calibrate
 from msd_tagging.listening.factorisation import warm_vectors
+from msd_tagging.metrics import macro_quality
 from msd_tagging.models.classifier import fit_tag_classifier
 from msd_tagging.params import ListeningParams, ScoringParams
 from msd_tagging.scoring.scores import fit_fusion_weights, fuse, score_table, tag_columns
@@ -171,6 +172,64 @@ def mf_classifier_scores(
     return scores, report
 
 
+def mf_classifier_from_audio_scores(
+    track_vectors: pd.DataFrame,
+    predicted_vectors: pd.DataFrame,
+    tracks: pd.DataFrame,
+    tag_labels: pd.DataFrame,
+    scoring: ScoringParams,
+) -> tuple[pd.DataFrame, dict]:
+    """The MF classifier on listening predicted from audio: fitted as ``mf_classifier`` on
+    the warm training tracks' vectors, it scores every track with audio from its predicted
+    vector (:mod:`msd_tagging.listening.from_audio`), so a track nobody has played gets
+    listening-informed tags. The loss whose predictions score the validation tracks best
+    (macro (ROC-AUC + PR-AUC) / 2) is kept. A track's own plays never enter its score.
+
+    Returns:
+        Scores (``track_id`` + tags) and a report of the choices.
+    """
+    from msd_tagging.listening.from_audio import LOSS_COLUMN, predictions_for
+
+    tags = tag_columns(tag_labels)
+    warm, vectors = warm_vectors(track_vectors, tracks["track_id"])
+    split = warm["track_id"].map(tracks.set_index("track_id")["split"])
+    train, valid = (split == "train").to_numpy(), (split == "valid").to_numpy()
+    if not train.any() or not valid.any():
+        raise MSDDataError(
+            "the MF classifier needs warm training and validation tracks; found none", fix="check the split files"
+        )
+    model = fit_tag_classifier(
+        vectors[train],
+        labels_for(tag_labels, warm["track_id"][train], tags, "training"),
+        vectors[valid],
+        labels_for(tag_labels, warm["track_id"][valid], tags, "validation"),
+        scoring.classifier.cs,
+        seed=scoring.classifier.seed,
+    )
+    valid_ids = tracks.loc[tracks["split"] == "valid", "track_id"]
+    quality, scored = {}, {}
+    for loss in dict.fromkeys(predicted_vectors[LOSS_COLUMN]):
+        predicted, matrix = warm_vectors(predictions_for(predicted_vectors, loss))
+        scored[loss] = score_table(predicted["track_id"].to_numpy(), model.predict(matrix), tags)
+        on_valid = predicted["track_id"].isin(valid_ids).to_numpy()
+        ids = predicted["track_id"][on_valid]
+        quality[loss] = macro_quality(
+            labels_for(tag_labels, ids, tags, "validation"), scored[loss].to_numpy()[on_valid, 1:].astype(np.float64)
+        )
+    best = max(quality, key=quality.get)
+    logger.info(
+        "MF classifier on listening predicted from audio: the %s loss chosen on validation (%s).",
+        best, ", ".join(f"{k}: {q:.4f}" for k, q in quality.items()),
+    )  # fmt: skip
+    report = {
+        "c": model.c,
+        "loss": best,
+        "validation_quality_by_loss": quality,
+        "criterion": "macro (ROC-AUC + PR-AUC) / 2 on validation tracks, from their predicted vectors",
+    }
+    return scored[best], report
+
+
 def learned_fusion(
     audio_scores: pd.DataFrame,
     listening_scores: pd.DataFrame,
@@ -320,6 +379,17 @@ SCORERS: tuple[Scorer, ...] = (
     Scorer(
         "fusion_classifier", "VGG + MF classifier, per-tag weights (validation)", per_tag_fusion,
         ("audio_scores", "mf_classifier_scores", *_FUSION), ("fusion_classifier_weights",), cold_start=True,
+    ),
+    # Listening predicted from audio (listening.from_audio): every track with audio, played or not.
+    Scorer(
+        "mf_classifier_from_audio", "MF classifier on listening predicted from audio",
+        mf_classifier_from_audio_scores, ("track_vectors", "predicted_vectors", "tracks", "tag_labels", "params:scoring"),
+        ("mf_classifier_from_audio_report",), kind="audio", cold_start=True,
+    ),
+    Scorer(
+        "fusion_from_audio", "VGG + MF classifier on predicted listening, per-tag weights (validation)", per_tag_fusion,
+        ("audio_scores", "mf_classifier_from_audio_scores", *_FUSION), ("fusion_from_audio_weights",), kind="audio",
+        cold_start=True,
     ),
 )  # fmt: skip
 

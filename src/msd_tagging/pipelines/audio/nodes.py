@@ -247,28 +247,31 @@ def plot_training(history: pd.DataFrame):
 
 def score_audio(
     model: dict, features: FeatureStore, embeddings, tracks: pd.DataFrame, params: AudioParams
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tag probabilities of every catalogue track with features, in a split or not (mean
     over covering chunks; a head reads the stored embeddings): the tagged catalogue tags
-    them all.
+    them all. The model's embedding of each track comes out of the same pass (the mean over
+    windows of its penultimate layer; a head's input embedding): listening is predicted
+    from it for tracks nobody has played (:mod:`msd_tagging.listening.from_audio`).
 
     Tracks are scored in passes of ``audio.scoring.tracks_per_task``, so memory stays bounded
     at any catalogue size. With ``dask_scheduler`` set, the passes run on the Dask
     cluster's workers, which read the feature store from the same (shared) path.
+
+    Returns:
+        The score table (``track_id`` + tags) and the embedding table (``track_id, e000, …``).
     """
     train, dask_scheduler = params.train, params.dask_scheduler
     size = params.scoring.tracks_per_task
     ids = tracks.loc[tracks["track_id"].isin(features.track_ids), "track_id"].tolist()
+    empty = (np.zeros((0, len(model["tags"])), np.float32), np.zeros((0, 0), np.float32))
     if model.get("architecture") == "head":
         from msd_tagging.models.tagger import Tagger
 
         stored = set(embeddings.track_ids)
         ids = [t for t in ids if t in stored]
-        if not ids:
-            return score_table(ids, np.zeros((0, len(model["tags"])), np.float32), model["tags"])
-        return score_table(ids, Tagger.load(model, train.device).predict_from_embeddings(embeddings.rows(ids))[0],
-                           model["tags"])  # fmt: skip
-    if dask_scheduler:
+        outputs = Tagger.load(model, train.device).predict_from_embeddings(embeddings.rows(ids)) if ids else empty
+    elif dask_scheduler:
         from distributed import Client
 
         parts = [ids[i : i + size] for i in range(0, len(ids), size)]
@@ -280,21 +283,33 @@ def score_audio(
             futures = [
                 client.submit(score_partition, shipped, str(features.root), part, train, pure=False) for part in parts
             ]
-            probabilities = (
-                np.concatenate(client.gather(futures)) if parts else np.zeros((0, len(model["tags"])), np.float32)
-            )
+            outputs = _joined(client.gather(futures)) if parts else empty
     else:  # in passes of tracks_per_task tracks: 2.4M chunks of the MSD never sit in memory at once
         from msd_tagging.models.tagger import Tagger
 
         tagger = Tagger.load(model, train.device)  # once, not per pass
         parts = [_predict(tagger, features, ids[i : i + size], train) for i in range(0, len(ids), size)]
-        probabilities = np.concatenate(parts) if parts else np.zeros((0, len(model["tags"])), np.float32)
-    return score_table(ids, probabilities, model["tags"])
+        outputs = _joined(parts) if parts else empty
+    probabilities, embedded = outputs
+    return score_table(ids, probabilities, model["tags"]), embedding_table(ids, embedded)
 
 
-def score_partition(model: dict, features: FeatureStore | str, ids: list[str], train: TrainConfig) -> np.ndarray:
-    """Probabilities of ``ids`` ``[len(ids), n_tags]``; runs locally or on a Dask worker
-    (``features`` is then the store's path)."""
+def embedding_table(ids, embeddings: np.ndarray) -> pd.DataFrame:
+    """``track_id, e000, …`` (float32) from embeddings ``[len(ids), d]``."""
+    table = pd.DataFrame(embeddings.astype(np.float32), columns=[f"e{i:03d}" for i in range(embeddings.shape[1])])
+    table.insert(0, "track_id", np.asarray(ids, dtype=object))
+    return table
+
+
+def _joined(parts) -> tuple[np.ndarray, np.ndarray]:
+    return np.concatenate([p for p, _ in parts]), np.concatenate([e for _, e in parts])
+
+
+def score_partition(
+    model: dict, features: FeatureStore | str, ids: list[str], train: TrainConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities ``[len(ids), n_tags]`` and embeddings ``[len(ids), d]`` of ``ids``;
+    runs locally or on a Dask worker (``features`` is then the store's path)."""
     from msd_tagging.models.tagger import Tagger
 
     if not isinstance(features, FeatureStore):
@@ -302,5 +317,5 @@ def score_partition(model: dict, features: FeatureStore | str, ids: list[str], t
     return _predict(Tagger.load(model, train.device), features, ids, train)
 
 
-def _predict(tagger, features: FeatureStore, ids: list[str], train: TrainConfig) -> np.ndarray:
-    return tagger.predict([features.features(t) for t in ids], train.eval_batch_size)
+def _predict(tagger, features: FeatureStore, ids: list[str], train: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    return tagger.predict_and_embed([features.features(t) for t in ids], train.eval_batch_size)

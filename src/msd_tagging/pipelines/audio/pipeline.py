@@ -51,7 +51,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "tracks",
                     "params:audio",
                 ],
-                outputs="audio_scores",
+                outputs=["audio_scores", "audio_track_embeddings"],
                 name="score_audio",
                 tags=["method"],
             ),

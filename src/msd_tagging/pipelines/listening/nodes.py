@@ -74,3 +74,13 @@ def plot_factorisation_curve(curve: pd.DataFrame, params: ListeningParams):
     ax.set(xlabel=f"{name} iterations", ylabel="held-out sampled AUC")
     fig.tight_layout()
     return fig
+
+
+def predict_listening(
+    audio_track_embeddings: pd.DataFrame, track_vectors: pd.DataFrame, tracks: pd.DataFrame, params: ListeningParams
+) -> tuple[pd.DataFrame, dict]:
+    """A listening vector predicted from audio alone for every track with audio, one per
+    loss of ``listening.from_audio`` (:func:`msd_tagging.listening.from_audio.predict_listening`)."""
+    from msd_tagging.listening.from_audio import predict_listening as predict
+
+    return predict(audio_track_embeddings, track_vectors, tracks, params.from_audio)

@@ -21,6 +21,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="factorisation_curve_figure",
                 name="plot_factorisation_curve",
             ),
+            node(
+                nodes.predict_listening,
+                inputs=["audio_track_embeddings", "track_vectors", "tracks", "params:listening"],
+                outputs=["predicted_vectors", "listening_from_audio_report"],
+                name="predict_listening",
+            ),
         ],
         tags=["listening"],
     )

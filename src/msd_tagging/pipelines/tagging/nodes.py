@@ -134,7 +134,7 @@ def tag_catalogue(
     return (
         tagged_catalogue.long_table(parts, tags),
         tagged_catalogue.top_tags(parts, tags, tracks, params.top_k),
-        tagged_catalogue.suggestions(parts, tags, tracks, tagging_expectations_table),
+        tagged_catalogue.suggestions(parts, tags, tracks, tagging_expectations_table, params.suggestions_per_track),
         summary,
     )
 
