@@ -18,11 +18,14 @@ left in the process, so the tag agreement is then run again alone
 (``kedro run --env scale --nodes=tag_agreement`` on the run's outputs, under
 ``/usr/bin/time -v``): its process peak is the node's own memory plus loading its inputs.
 ``--isolated-only`` repeats just that on an earlier run's outputs and updates the report.
+``--heads-only`` measures the head on 201,680 training embeddings and the audio ->
+listening head at the MSD's shape (``heads_scale.py``: drawn embeddings, since embedding
+the rehearsal's clips says nothing of real previews) and adds them to the report.
 This is a benchmark, never a test: it takes more than half an hour.
 
 Usage::
 
-    python benchmarks/msd_scale.py [--scale 1.0] [--regenerate] [--isolated-only]
+    python benchmarks/msd_scale.py [--scale 1.0] [--regenerate] [--isolated-only] [--heads-only]
 """
 
 from __future__ import annotations
@@ -56,8 +59,17 @@ def main() -> int:
     parser.add_argument(
         "--isolated-only", action="store_true", help="only re-run the isolated nodes on the last run's outputs"
     )
+    parser.add_argument(
+        "--heads-only", action="store_true", help="only measure the two heads at the MSD shape (heads_scale.py)"
+    )
     args = parser.parse_args()
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
+    if args.heads_only:
+        import heads_scale
+
+        record = json.loads((RESULTS / "msd_scale.json").read_text())
+        record["heads"] = {"commit": _commit(), "machine": _machine(), **heads_scale.measure()}
+        return _write(record)
     if args.isolated_only:
         record = json.loads((RESULTS / "msd_scale.json").read_text())
         record["isolated"] = _isolated(env)
@@ -196,6 +208,7 @@ def _markdown(record: dict) -> str:
                 f"{alone['node_seconds']:.0f} s | {alone['node_seconds'] / ISOLATED_SECONDS[node]:.2f} |"
             )
     lines += _tagging_rows(record)
+    lines += _heads_rows(record)
     if record["process_peak_rss_mb"]:
         lines.append(
             f"| no process above 8 GB | {record['process_peak_rss_mb'] / 1024:.1f} GB | {record['process_peak_rss_mb'] / RSS_BUDGET_MB:.2f} |"
@@ -245,6 +258,26 @@ def _tagging_rows(record: dict) -> list[str]:
             f"tagging nodes peak at {peak / 1024:.1f} GB | {extra / 1024:+.2f} GB | "
             f"{max(extra, 0) / TAGGING_BUDGET['extra_rss_mb']:.2f} |"
         )
+    return rows
+
+
+def _heads_rows(record: dict) -> list[str]:
+    """The heads at the MSD shape (``--heads-only``), reported beside the run's budgets."""
+    heads = record.get("heads")
+    if not heads:
+        return []
+    shape = heads["shape"]
+    rows = []
+    for piece, what in (("head", f"`audio.head` on {shape['train']:,} training embeddings ({shape['embedding']} "
+                                 f"values, {shape['tags']} tags)"),
+                        ("from_audio", f"audio -> listening (`listening.from_audio`, both losses) on the warm "
+                                       f"of {shape['train']:,} training tracks")):  # fmt: skip
+        r = heads.get(piece) or {}
+        if r.get("completed"):
+            rows.append(
+                f"| {what}, drawn embeddings, alone in a process (commit `{heads['commit']}`) | "
+                f"{r['seconds'] / 60:.1f} min, {r['process_peak_rss_mb'] / 1024:.2f} GB | – |"
+            )
     return rows
 
 
