@@ -18,7 +18,8 @@ training seconds, from the run's per-node cost table.
 
 Usage::
 
-    python benchmarks/heads.py [--worlds demo,catalogue,renamed] [--scratch DIR]
+    python benchmarks/heads.py [--worlds demo,catalogue,renamed] [--scratch DIR] [--note TEXT]
+    python benchmarks/heads.py --rewrite --note TEXT   # redraw heads.md with a note
 
 Writes ``benchmarks/results/heads.{json,md}``.
 """
@@ -187,6 +188,8 @@ def markdown(record: dict) -> str:
             )
     lines += ["", "A demo gain is a direction, not a size: the demo's audio is synthesised, and the MSD taggers "
               "were trained on real music."]  # fmt: skip
+    if record.get("note"):
+        lines += ["", f"Note: {record['note']}"]
     return "\n".join(lines) + "\n"
 
 
@@ -194,7 +197,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worlds", default="demo,catalogue,renamed")
     parser.add_argument("--scratch", type=Path)
+    parser.add_argument("--note", help="what else the machine ran meanwhile, said under the table")
+    parser.add_argument("--rewrite", action="store_true", help="only redraw heads.md from heads.json (with --note)")
     args = parser.parse_args(argv)
+    if args.rewrite:
+        record = json.loads((RESULTS / "heads.json").read_text())
+        if args.note:
+            record["note"] = args.note
+        (RESULTS / "heads.json").write_text(json.dumps(record, indent=2) + "\n")
+        (RESULTS / "heads.md").write_text(markdown(record))
+        return 0
     scratch = args.scratch or Path(tempfile.mkdtemp(prefix="heads-"))
     started = time.perf_counter()
     rows = [row for world in args.worlds.split(",") for row in measure(scratch, world)]
@@ -205,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": time.perf_counter() - started,
         "baseline": "train",
         "rows": rows,
+        **({"note": args.note} if args.note else {}),
     }  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "heads.json").write_text(json.dumps(record, indent=2) + "\n")

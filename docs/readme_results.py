@@ -723,8 +723,34 @@ def render_provenance(r: dict) -> str:
     )
 
 
+def _benchmark_markdown(name: str) -> str | None:
+    """A benchmark's own Markdown report, rendered from its results file by its ``markdown``
+    (its title dropped), or ``None`` when it has not been run."""
+    import importlib.util
+
+    results = BENCHMARKS / f"{name}.json"
+    if not results.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", PROJECT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = module.markdown(json.loads(results.read_text()))
+    return "\n".join(line for line in text.splitlines() if not line.startswith("# ")).strip()
+
+
+def render_heads(r: dict) -> str:
+    """Heads on pretrained embeddings against the VGG trained here (benchmarks/results/heads.*)
+    and the pretrained networks against this machine's limit (network_speed.*)."""
+    parts = [_benchmark_markdown("heads") or "(not measured yet: `python benchmarks/heads.py`)"]
+    speed = _benchmark_markdown("network_speed")
+    if speed:
+        parts += ["", "The networks' speed against this machine's limit (`benchmarks/network_speed.py`):", "", speed]
+    return "\n".join(parts)
+
+
 RENDERERS = {
     "catalogue": render_catalogue,
+    "heads": render_heads,
     "table-1": render_table_1,
     "tag-groups": render_tag_groups,
     "base-rate": render_base_rate,

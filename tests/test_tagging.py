@@ -158,6 +158,12 @@ def test_suggestions_are_decided_tags_the_crowd_lacks_ranked_by_expected_precisi
     wanted = long[long["decided"].fillna(False).astype(bool) & ~long["crowd_tagged"]]
     assert len(out) == len(wanted) and out["rank"].tolist() == list(range(1, len(out) + 1))
     assert out["expected_precision"].is_monotonic_decreasing
+    # At most per_track per track: each track keeps its best by expected precision, then probability.
+    capped = tagged_catalogue.suggestions(parts, TAGS, tracks, table, per_track=1)
+    assert capped["track_id"].is_unique and set(capped["track_id"]) == set(out["track_id"])
+    best = out.sort_values(["expected_precision", "probability"], ascending=False, kind="stable")
+    best = best.drop_duplicates("track_id").set_index("track_id")
+    assert (capped.set_index("track_id").loc[best.index, "tag"].astype(str) == best["tag"].astype(str)).all()
     top = tagged_catalogue.top_tags(parts, TAGS, tracks, k=1)
     assert len(top) == long["track_id"].nunique()
     first = top.iloc[0]
