@@ -500,7 +500,7 @@ def render_full_run(r: dict) -> str:
     ingestion = [
         "build_tracks", "build_tag_labels", "map_songs_to_tracks", "resolve_audio", "build_plays", "build_id_maps",
         "index_plays", "feature_report", "ingestion_report", "msd.build_tracks", "msd.map_songs_to_tracks",
-        "msd.build_plays", "msd.track_metadata",
+        "msd.build_plays", "msd.track_metadata", "list_tracks",
     ]  # fmt: skip
     figures = ["tsne", "tag_agreement", "figure_1", "tsne_embedding", "tsne_figures"]
     named = {"draw_world", "demo_data", "extract_features", "train_tagger", "train_vgg", "score_audio",
@@ -524,7 +524,8 @@ def render_full_run(r: dict) -> str:
         "| stage | measured at the MSD shape (rehearsal) | for real 30-s previews and the paper-scale VGG | peak memory |",
         "|---|---|---|---|",
         f"| ingestion (48.4M triplets, 8.6M Last.fm rows, 1M tracks) | {seconds(*ingestion):.0f} s of node time; "
-        f"`build_plays` {seconds('build_plays'):.0f} s | the same | {peak('build_plays'):.1f} GB (`build_plays`) |",
+        f"`build_plays` {seconds('build_plays', 'msd.build_plays'):.0f} s | the same | "
+        f"{peak('build_plays', 'msd.build_plays'):.1f} GB (`build_plays`) |",
         f"| log-mel features, 241,889 files | {seconds('extract_features') / 60:.1f} min (2-s clips) | about "
         f"{extraction_hours:.1f} h on 2 cores ({previews['ours_ms']:.0f} ms per 30-s preview per core, "
         f"`feature_extraction.md` at `{extraction['commit']}`) | {peak('extract_features'):.1f} GB main; workers small |",
