@@ -133,16 +133,9 @@ def mean_fusion(audio_scores: pd.DataFrame, listening_scores: pd.DataFrame) -> p
     return fuse(audio_scores, listening_scores, 0.5)
 
 
-def mf_classifier_scores(
-    track_vectors: pd.DataFrame, tracks: pd.DataFrame, tag_labels: pd.DataFrame, scoring: ScoringParams
-) -> tuple[pd.DataFrame, dict]:
-    """Per-tag logistic regression on MF vectors, trained on the training tracks' tags, its
-    strength chosen on validation. Scores every warm catalogue track; cold tracks get none.
-
-    Returns:
-        Scores (``track_id`` + tags) and a report of the choice.
-    """
-    tags = tag_columns(tag_labels)
+def _fit_classifier(track_vectors, tracks, tag_labels, tags, scoring: ScoringParams):
+    """The warm tracks, their vectors, and per-tag logistic regressions fitted on the
+    training ones, their strength chosen on the validation ones."""
     warm, vectors = warm_vectors(track_vectors, tracks["track_id"])
     split = warm["track_id"].map(tracks.set_index("track_id")["split"])
     train, valid = (split == "train").to_numpy(), (split == "valid").to_numpy()
@@ -158,6 +151,20 @@ def mf_classifier_scores(
         scoring.classifier.cs,
         seed=scoring.classifier.seed,
     )
+    return warm, vectors, model
+
+
+def mf_classifier_scores(
+    track_vectors: pd.DataFrame, tracks: pd.DataFrame, tag_labels: pd.DataFrame, scoring: ScoringParams
+) -> tuple[pd.DataFrame, dict]:
+    """Per-tag logistic regression on MF vectors, trained on the training tracks' tags, its
+    strength chosen on validation. Scores every warm catalogue track; cold tracks get none.
+
+    Returns:
+        Scores (``track_id`` + tags) and a report of the choice.
+    """
+    tags = tag_columns(tag_labels)
+    warm, vectors, model = _fit_classifier(track_vectors, tracks, tag_labels, tags, scoring)
     logger.info(
         "MF classifier: C = %g chosen on validation (%s).",
         model.c,
@@ -191,21 +198,7 @@ def mf_classifier_from_audio_scores(
     from msd_tagging.listening.from_audio import LOSS_COLUMN, predictions_for
 
     tags = tag_columns(tag_labels)
-    warm, vectors = warm_vectors(track_vectors, tracks["track_id"])
-    split = warm["track_id"].map(tracks.set_index("track_id")["split"])
-    train, valid = (split == "train").to_numpy(), (split == "valid").to_numpy()
-    if not train.any() or not valid.any():
-        raise MSDDataError(
-            "the MF classifier needs warm training and validation tracks; found none", fix="check the split files"
-        )
-    model = fit_tag_classifier(
-        vectors[train],
-        labels_for(tag_labels, warm["track_id"][train], tags, "training"),
-        vectors[valid],
-        labels_for(tag_labels, warm["track_id"][valid], tags, "validation"),
-        scoring.classifier.cs,
-        seed=scoring.classifier.seed,
-    )
+    model = _fit_classifier(track_vectors, tracks, tag_labels, tags, scoring)[2]
     valid_ids = tracks.loc[tracks["split"] == "valid", "track_id"]
     quality, scored = {}, {}
     for loss in dict.fromkeys(predicted_vectors[LOSS_COLUMN]):
