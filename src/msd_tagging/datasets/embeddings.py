@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
-from msd_tagging.files import atomic_path
-from msd_tagging.models.embeddings import MANIFEST_FILE, EmbeddingStore, EmbeddingStoreWriter
+from msd_tagging.datasets.features import StoreManifestDataset
+from msd_tagging.models.embeddings import EmbeddingStore, EmbeddingStoreWriter
 
 
 class EmbeddingStoreDataset(AbstractDataset[None, EmbeddingStoreWriter]):
@@ -36,27 +35,10 @@ class EmbeddingStoreDataset(AbstractDataset[None, EmbeddingStoreWriter]):
         return {"path": str(self._writer.root)}
 
 
-class EmbeddingManifestDataset(AbstractDataset[pd.DataFrame, EmbeddingStore]):
-    """The store's manifest (``track_id, shard`` in row order), saved as
-    ``<store>/manifest.parquet``; loads the read side over it (its ``config.json`` says
-    which model, weights, preprocessing and features made it)."""
+class EmbeddingManifestDataset(StoreManifestDataset):
+    """The store's manifest (``track_id, shard`` in row order), returned by ``embed_tracks``;
+    loads the read side over it (its ``config.json`` says which model, weights,
+    preprocessing and features made it)."""
 
-    def __init__(self, path: str, metadata: dict | None = None):
-        self._root = Path(path)
-        self.metadata = metadata
-
-    def save(self, data: pd.DataFrame) -> None:
-        self._root.mkdir(parents=True, exist_ok=True)
-        with atomic_path(self._root / MANIFEST_FILE) as partial:
-            data.to_parquet(partial, index=False)
-
-    def load(self) -> EmbeddingStore:
-        if not (self._root / MANIFEST_FILE).is_file():
-            raise DatasetError(f"{self._root}: no embedding manifest; run embed_tracks first")
-        return EmbeddingStore(self._root, pd.read_parquet(self._root / MANIFEST_FILE))
-
-    def _exists(self) -> bool:
-        return (self._root / MANIFEST_FILE).is_file()
-
-    def _describe(self) -> dict[str, Any]:
-        return {"path": str(self._root)}
+    store = EmbeddingStore
+    made_by = "embed_tracks"

@@ -41,14 +41,17 @@ class FeatureStoreDataset(AbstractDataset[None, FeatureStoreWriter]):
         return {"path": str(self._writer.root), "audio_root": str(self._writer.audio_root)}
 
 
-class FeatureManifestDataset(AbstractDataset[pd.DataFrame, FeatureStore]):
-    """The store's manifest (one row per track tried: status, shard, offset, frames), saved
-    as ``<store>/manifest.parquet`` by the extraction node's return; loads the store's read
-    side (:class:`~msd_tagging.audio.store.FeatureStore`) over it.
+class StoreManifestDataset(AbstractDataset[pd.DataFrame, Any]):
+    """A store's manifest, saved atomically as ``<store>/manifest.parquet`` by the node that
+    fills the store; loads the store's read side (``store``) over it. Subclasses name the
+    store and the node.
 
     Args:
         path: the store folder.
     """
+
+    store: Any = None  # the read side's class: store(root, manifest)
+    made_by: str = ""  # the node that writes the store, for the error when it has not run
 
     def __init__(self, path: str, metadata: dict | None = None):
         self._root = Path(path)
@@ -59,13 +62,22 @@ class FeatureManifestDataset(AbstractDataset[pd.DataFrame, FeatureStore]):
         with atomic_path(self._root / MANIFEST_FILE) as partial:
             data.to_parquet(partial, index=False)
 
-    def load(self) -> FeatureStore:
+    def load(self):
         if not self._exists():
-            raise DatasetError(f"{self._root}: no feature manifest; run extract_features first")
-        return FeatureStore(self._root, pd.read_parquet(self._root / MANIFEST_FILE))
+            raise DatasetError(f"{self._root}: no manifest; run {self.made_by} first")
+        return type(self).store(self._root, pd.read_parquet(self._root / MANIFEST_FILE))
 
     def _exists(self) -> bool:
         return (self._root / MANIFEST_FILE).is_file()
 
     def _describe(self) -> dict[str, Any]:
         return {"path": str(self._root)}
+
+
+class FeatureManifestDataset(StoreManifestDataset):
+    """The feature store's manifest (one row per track tried: status, shard, offset,
+    frames), returned by ``extract_features``; loads the store's read side
+    (:class:`~msd_tagging.audio.store.FeatureStore`) over it."""
+
+    store = FeatureStore
+    made_by = "extract_features"
