@@ -153,6 +153,8 @@ def measure(scratch: Path, world: str) -> list[dict]:
 
 
 def markdown(record: dict) -> str:
+    others = sorted({r["commit"] for r in record["rows"] if r.get("commit", record["commit"]) != record["commit"]})
+    kept = sorted({r["world"] for r in record["rows"] if r.get("commit", record["commit"]) != record["commit"]})
     lines = [
         "# The audio side from heads on pretrained embeddings",
         "",
@@ -161,7 +163,8 @@ def markdown(record: dict) -> str:
         "95 % bootstrap intervals, the audio side alone and the best fused scorer (audio with listening, fitted on "
         "validation). `train`, the VGG trained here, is the named baseline: the last columns are ratios to its "
         "audio ROC-AUC and its training seconds in the same world. Embedding: seconds of `embed_tracks` per 30 s "
-        "of audio on this machine; demo clips last 6 s.",
+        "of audio on this machine; demo clips last 6 s."
+        + (f" Rows of {', '.join(kept)} were measured at `{'`, `'.join(others)}`." if others else ""),
         "",
         "| world | audio model | tags | audio alone | audio + listening predicted from audio | best fused (scorer) | "
         "embedding s / 30 s | training s | audio ROC-AUC vs train | training time vs train |",
@@ -199,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scratch", type=Path)
     parser.add_argument("--note", help="what else the machine ran meanwhile, said under the table")
     parser.add_argument("--rewrite", action="store_true", help="only redraw heads.md from heads.json (with --note)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep heads.json's rows of the worlds not run now (each keeps its commit)"
+    )
     args = parser.parse_args(argv)
     if args.rewrite:
         record = json.loads((RESULTS / "heads.json").read_text())
@@ -209,10 +215,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     scratch = args.scratch or Path(tempfile.mkdtemp(prefix="heads-"))
     started = time.perf_counter()
-    rows = [row for world in args.worlds.split(",") for row in measure(scratch, world)]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True,
+                            text=True).stdout.strip()  # fmt: skip
+    worlds = args.worlds.split(",")
+    rows = [{**row, "commit": commit} for world in worlds for row in measure(scratch, world)]
+    if args.keep and (RESULTS / "heads.json").is_file():
+        previous = json.loads((RESULTS / "heads.json").read_text())
+        kept = [{"commit": previous["commit"], **r} for r in previous["rows"] if r["world"] not in worlds]
+        rows = kept + rows
     record = {
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True,
-                                 text=True).stdout.strip(),
+        "commit": commit,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "seconds": time.perf_counter() - started,
         "baseline": "train",

@@ -257,6 +257,8 @@ def sweep(knobs: dict[str, list[float]], scratch: Path, overrides: dict, seeds: 
                     **runner.results(point),
                 }
             )
+            # every finished run is on disk at once, so a sweep cut short keeps its runs
+            pd.DataFrame(rows).drop(columns="table_1").to_csv(scratch / "partial.csv", index=False)
             print(
                 f"{point.name}: {seconds:.0f} s; hybrid gain {rows[-1]['hybrid_roc_auc_gain']:+.1%} / "
                 f"{rows[-1]['hybrid_pr_auc_gain']:+.1%}",
