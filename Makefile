@@ -37,9 +37,17 @@ $(VENV)/.installed-%: pyproject.toml $(VENV)/.torch
 	$(BIN)/python -m pip install --quiet -e ".[$*]"
 	@touch $@
 
+# The package alone, with its runtime dependencies (what the demo needs).
+$(VENV)/.installed-base: pyproject.toml $(VENV)/.torch
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
 venv: $(VENV)/.installed-test
 
-demo: $(VENV)/.installed-test
+# The demo needs the package alone; `make demo` says so before it installs anything else.
+demo: $(VENV)/.installed-base
+	@echo "make demo: installed msd_tagging and its runtime dependencies only (no test, jupyter, viz or dask extra;"
+	@echo "           'pip install -e \".[jupyter,viz]\"' adds kedro jupyter and kedro viz)"
 	$(BIN)/kedro run --pipeline=hybrid
 
 test: lint
