@@ -43,3 +43,18 @@ class ParameterError(ValueError):
             text += f" Fix: {fix}"
         super().__init__(text)
         self.name = name
+
+
+def expected_error(exc: BaseException) -> BaseException | None:
+    """The error a user can fix behind ``exc`` (Kedro wraps a dataset's in its own):
+    a :class:`MSDDataError`, a :class:`ParameterError` or a YAML error in a conf file;
+    ``None`` when there is none, which is a bug to show with its traceback."""
+    import yaml
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (MSDDataError, ParameterError, yaml.YAMLError)):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None

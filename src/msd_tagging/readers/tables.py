@@ -64,8 +64,8 @@ def require_columns(frame: pd.DataFrame, columns: tuple[str, ...], what: str) ->
             f"the {what} table has no column {', '.join(map(repr, missing))} (its columns: "
             f"{', '.join(map(repr, frame.columns)) or 'none'}).",
             path=_source(frame, what),
-            fix=f"name the columns {', '.join(columns)} in {header}, or map yours to them in the catalog entry; "
-            f"{FORMATS_FIX}.",
+            fix=f"name the columns {', '.join(columns)} in {header}, or map yours to them in the catalog entry "
+            f"(columns: {{{missing[0]}: your_column}}); {FORMATS_FIX}.",
         )
     if frame.empty:
         raise MSDDataError(f"the {what} table has no rows.", path=_source(frame, what), fix="export the table again.")
@@ -366,6 +366,9 @@ def read_tags(frame: pd.DataFrame) -> pd.DataFrame:
     _check_no_delimiter(frame, ("track_id",), "tags")
     weighted = "weight" in frame.columns
     weights = _numbers(frame, "weight", "tags") if weighted else np.full(len(frame), np.inf)
+    scale = frame.attrs.get("weight_scale")
+    if weighted and scale is not None:  # the catalog entry's weight_scale: onto Last.fm's 0-100
+        weights = np.round(weights * (100.0 / scale), 9)
     if weighted and (weights < 0).any():
         row = int(np.flatnonzero(weights < 0)[0])
         raise MSDDataError(
@@ -380,6 +383,8 @@ def read_tags(frame: pd.DataFrame) -> pd.DataFrame:
     table = table[~repeated.to_numpy()].reset_index(drop=True)
     out = _with_attrs(table, frame, len(frame), {"blank_tag": int(blank.sum())}, {"repeated_row": int(repeated.sum())})
     out.attrs["weighted"] = weighted
+    if weighted and scale is not None:
+        out.attrs["weight_scale"] = scale
     if weighted and len(table):
         top = int(np.argmax(weights))
         out.attrs["weight_range"] = (float(weights.min()), float(weights.max()), where(frame, top))

@@ -407,6 +407,11 @@ def _check_unusable_tag_rows(lastfm_tags: pd.DataFrame, limit: float) -> dict:
         "by_reason": dropped,
         **({"merged": dict(lastfm_tags.attrs["merged_rows"])} if "merged_rows" in lastfm_tags.attrs else {}),
         "duplicate_tids": int(lastfm_tags.attrs.get("duplicate_tids", 0)),
+        **(
+            {"weights_rescaled": f"0-{lastfm_tags.attrs['weight_scale']:g} to 0-100 (catalog entry's weight_scale)"}
+            if "weight_scale" in lastfm_tags.attrs
+            else {}
+        ),
         "examples": {k: v for k, v in lastfm_tags.attrs.get("examples", {}).items() if v},
     }
     source = lastfm_tags.attrs.get("source", "the Last.fm tags")
