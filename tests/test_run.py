@@ -180,6 +180,40 @@ def test_a_normal_run_raises_no_python_warning(tiny_run):
     assert (tmp_path / "warnings.txt").read_text() == ""
 
 
+def test_a_past_table_1_leads_to_its_parameters_commit_and_model(tiny_run, capsys):
+    """The run record beside each versioned Table 1 (msd_tagging.run_record)."""
+    import subprocess
+
+    from msd_tagging import runs
+
+    tmp_path, conf = tiny_run
+    reporting = tmp_path / "data/08_reporting/tiny"
+    version = sorted(p.parent.name for p in (reporting / "table_1.json").glob("*/table_1.json"))[0]
+    record = runs.run_record(reporting, version)
+    assert record["version"] == version and record["run"]["env"] == "tiny"
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    assert record["code"]["commit"] == head and isinstance(record["code"]["dirty"], bool)
+    expected = yaml.safe_load((conf / "base/parameters_listening.yml").read_text())["listening"]["bpr"]["factors"]
+    assert record["parameters"]["listening"]["bpr"]["factors"] == expected
+    assert record["parameters"]["audio"]["train"]["max_epochs"] == FAST_AUDIO["audio"]["train"]["max_epochs"]
+    model = record["outputs"]["vgg_model"]
+    kept = Path(model["kept_as"])
+    assert kept.is_file() and kept.parent == tmp_path / "data/09_runs/tiny/objects"
+    assert torch.load(kept, weights_only=True)["architecture"] == torch.load(model["path"], weights_only=True)[
+        "architecture"
+    ]
+    assert {"audio_scores", "hybrid_scores", "track_vectors"} <= set(record["outputs"])
+    assert runs.main(["--reporting", str(reporting), "--show", version]) == 0
+    shown = capsys.readouterr().out
+    assert head in shown and "vgg.pt" in shown and str(kept) in shown
+    other = copy.deepcopy(record)
+    other["parameters"]["listening"]["bpr"]["factors"] = expected + 1
+    other["outputs"]["vgg_model"]["sha256"] = "0" * 64
+    diff = runs.differences(record, other)
+    assert set(diff["name"]) == {"listening.bpr.factors", "vgg_model"}
+    assert diff.set_index("name").loc["listening.bpr.factors", "b"] == expected + 1
+
+
 def test_hybrid_generates_then_ingests_the_demo(tiny_run, monkeypatch):
     tmp_path, conf = tiny_run
 

@@ -5,6 +5,12 @@ UTC timestamps, so sorting them sorts the runs::
 
     python -m msd_tagging.runs                      # data/08_reporting/demo, Table 1
     python -m msd_tagging.runs --run msd --table extended_table --last 5
+
+Each version has a run record beside it (:mod:`msd_tagging.run_record`): its parameters,
+env, commit and the models and score files it wrote, by content::
+
+    python -m msd_tagging.runs --show 2026-12-02T04.30.00.000Z      # what made that Table 1
+    python -m msd_tagging.runs --diff 2026-12-01T10.00.00.000Z last  # what differed between two runs
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import argparse
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -95,6 +102,78 @@ def _rows(path: Path, key: str) -> list[dict]:
     return rows
 
 
+def run_record(reporting: str | Path, version: str) -> dict:
+    """The run record saved with ``version`` (``last``: the newest), with ``version`` set.
+
+    Raises:
+        MSDDataError: naming the folder when there is no such record.
+    """
+    folder = Path(reporting) / "run_record.json"
+    saved = sorted(p.parent.name for p in folder.glob("*/run_record.json")) if folder.is_dir() else []
+    if version in ("last", "previous") and saved:
+        version = saved[-1] if version == "last" or len(saved) < 2 else saved[-2]
+    path = folder / version / "run_record.json"
+    if not path.is_file():
+        raise MSDDataError(
+            f"no run record of version {version!r} (saved: {', '.join(saved[-5:]) or 'none'}"
+            f"{', ...' if len(saved) > 5 else ''})",
+            path=folder,
+            fix="pick a version that `python -m msd_tagging.runs` lists; runs before run records have none",
+        )
+    return json.loads(path.read_text())
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"listening": {"bpr": {"factors": 200}}}`` as ``{"listening.bpr.factors": 200}``."""
+    if isinstance(data, dict) and data:
+        out = {}
+        for key, value in data.items():
+            out.update(flatten(value, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): data}
+
+
+def differences(a: dict, b: dict) -> pd.DataFrame:
+    """What differed between two run records: ``what, name, a, b`` per differing item
+    (the run, the code, each parameter, each output's content)."""
+    rows = []
+    sides = {
+        "run": (flatten(a["run"]), flatten(b["run"])),
+        "code": (flatten(a["code"]), flatten(b["code"])),
+        "parameter": (flatten(a["parameters"]), flatten(b["parameters"])),
+        "input": ({k: v.get("sha256", v.get("modified")) for k, v in a["inputs"].items()},
+                  {k: v.get("sha256", v.get("modified")) for k, v in b["inputs"].items()}),
+        "output": ({k: v["sha256"][:12] for k, v in a["outputs"].items()},
+                   {k: v["sha256"][:12] for k, v in b["outputs"].items()}),
+    }  # fmt: skip
+    for what, (left, right) in sides.items():
+        for name in sorted(set(left) | set(right)):
+            if left.get(name) != right.get(name):
+                rows.append({"what": what, "name": name, "a": left.get(name, "–"), "b": right.get(name, "–")})
+    return pd.DataFrame(rows, columns=["what", "name", "a", "b"])
+
+
+def describe(record: dict) -> str:
+    """A run record as a few lines: when, what, which code, which model."""
+    code, run = record["code"], record["run"]
+    model = record["outputs"].get("vgg_model") or next(
+        (v for k, v in record["outputs"].items() if k.endswith("_model") or k.endswith("head")), None
+    )
+    lines = [
+        f"version   {record['version']}  (finished {record['finished']})",
+        f"env       {run.get('env') or 'base'}; pipelines {', '.join(run.get('pipeline_names') or ['__default__'])}"
+        + (f"; --params {run['runtime_params']}" if run.get("runtime_params") else ""),
+        f"commit    {code['commit'] or 'not a git checkout'}" + (" (uncommitted changes)" if code["dirty"] else ""),
+        "packages  " + ", ".join(f"{k} {v}" for k, v in code["packages"].items() if v),
+        f"model     {model['path']} sha256 {model['sha256'][:16]}" + (f", kept as {model['kept_as']}" if
+                                                                       model.get("kept_as") else "")
+        if model else "model     (none written by this run)",
+        f"outputs   {len(record['outputs'])} files by content, {len(record['inputs'])} inputs; parameters: "
+        f"{len(flatten(record['parameters']))} values (--json for all)",
+    ]  # fmt: skip
+    return "\n".join(lines)
+
+
 def side_by_side(versions: pd.DataFrame, *, collapse: bool = True) -> pd.DataFrame:
     """One row per run (oldest first), one column per method, ``ROC-AUC / PR-AUC`` in each cell.
 
@@ -122,10 +201,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", default="table_1", choices=sorted(TABLES))
     parser.add_argument("--last", type=_positive, default=None, help="only the newest N runs (N >= 1)")
     parser.add_argument("--all", action="store_true", help="one row per saved version, even when results repeat")
+    parser.add_argument("--show", metavar="VERSION", help="what made one version: parameters, commit, model (last)")
+    parser.add_argument("--diff", nargs=2, metavar=("A", "B"), help="what differed between two versions")
+    parser.add_argument("--json", action="store_true", help="with --show: the whole run record as JSON")
     args = parser.parse_args(argv)
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
     reporting = Path(args.reporting) if args.reporting else Path(args.data_root) / "08_reporting" / args.run
     try:
+        if args.show:
+            record = run_record(reporting, args.show)
+            print(json.dumps(record, indent=2) if args.json else describe(record))  # noqa: T201
+            return 0
+        if args.diff:
+            a, b = (run_record(reporting, v) for v in args.diff)
+            diff = differences(a, b)
+            print(f"{a['version']} (a) against {b['version']} (b):")  # noqa: T201
+            print(diff.to_string(index=False) if len(diff) else "no difference")  # noqa: T201
+            return 0
         table = side_by_side(load_versions(reporting, args.table, args.last), collapse=not args.all)
     except MSDDataError as exc:
         parser.exit(2, f"error: {exc}\n")

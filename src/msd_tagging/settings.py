@@ -8,6 +8,7 @@ import warnings
 from kedro.config import OmegaConfigLoader
 
 from msd_tagging.hooks import RawDataHooks, RunCostHooks, RunStartHooks, plain_logs_outside_terminal
+from msd_tagging.run_record import RunRecordHooks
 from msd_tagging.session import ProjectSession
 
 # Two warnings every run would print that are not ours to fix, silenced narrowly by
@@ -49,7 +50,7 @@ CONFIG_LOADER_ARGS = {
 }
 
 _COSTS = RunCostHooks()
-HOOKS = (RunStartHooks(), _COSTS, RawDataHooks(_COSTS))
+HOOKS = (RunStartHooks(), _COSTS, RawDataHooks(_COSTS), RunRecordHooks())
 
 # `kedro run --pipeline=hybrid` runs the env's ingestion head (msd_tagging.session).
 SESSION_CLASS = ProjectSession

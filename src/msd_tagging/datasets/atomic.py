@@ -75,6 +75,14 @@ class AtomicDataset(AbstractDataset):
         """The wrapped dataset's type, as the catalog gives it (``pandas.ParquetDataset``)."""
         return str(self._config["type"])
 
+    @property
+    def filepath(self) -> Path | None:
+        """The local file this entry names (without a version folder); ``None`` for a
+        remote one."""
+        if self._protocol not in LOCAL_PROTOCOLS:
+            return None
+        return Path(get_protocol_and_path(str(self._config["filepath"]))[1])
+
     def _reader(self) -> AbstractDataset:
         if self._version is None:
             return AbstractDataset.from_config("_atomic", dict(self._config))

@@ -59,6 +59,11 @@ class MSDFileDataset(AbstractDataset[None, Any]):
         self._optional = optional
         self.metadata = metadata
 
+    @property
+    def filepath(self) -> Path:
+        """The file this entry names (the run record hashes it)."""
+        return self._filepath
+
     def load(self) -> Any:
         if self._optional and not self._filepath.exists():
             logger.info("Optional %s file %s is absent; using none.", self._format, self._filepath)

@@ -74,9 +74,9 @@ class TableDataset(AbstractDataset[None, pd.DataFrame | None]):
         self._filepath = Path(filepath)
         self._optional = optional
         self._columns = _column_map(columns, self._filepath)
-        self._load_args = dict(load_args or {})
-        self._encoding = self._load_args.pop("encoding", encoding)
-        refused = sorted({"dtype", "names", "converters", "index_col"} & set(self._load_args))
+        self._pandas_args = dict(load_args or {})
+        self._encoding = self._pandas_args.pop("encoding", encoding)
+        refused = sorted({"dtype", "names", "converters", "index_col"} & set(self._pandas_args))
         if refused:
             raise MSDDataError(
                 f"load_args {', '.join(refused)} cannot be set for a catalogue table: every column is read as text "
@@ -92,6 +92,11 @@ class TableDataset(AbstractDataset[None, pd.DataFrame | None]):
             )
         self._weight_scale = None if weight_scale is None else float(weight_scale)
         self.metadata = metadata
+
+    @property
+    def filepath(self) -> Path:
+        """The file this entry names (the run record hashes it)."""
+        return self._filepath
 
     def load(self) -> pd.DataFrame | None:
         path = self._filepath
@@ -130,7 +135,7 @@ class TableDataset(AbstractDataset[None, pd.DataFrame | None]):
         frame.attrs = {
             "source": str(path),
             "format": "csv" if text else "parquet",
-            "delimiter": self._load_args.get("sep", DELIMITED[self._suffix()[0]]) if text else None,
+            "delimiter": self._pandas_args.get("sep", DELIMITED[self._suffix()[0]]) if text else None,
             "columns": dict(self._columns),
             **({"weight_scale": self._weight_scale} if self._weight_scale is not None else {}),
         }
@@ -195,7 +200,7 @@ class TableDataset(AbstractDataset[None, pd.DataFrame | None]):
 
         suffix, compressed = self._suffix()
         if suffix in PARQUET:
-            return ParquetDataset(filepath=str(self._filepath), load_args=dict(self._load_args))
+            return ParquetDataset(filepath=str(self._filepath), load_args=dict(self._pandas_args))
         if suffix not in DELIMITED:
             raise MSDDataError(
                 f"cannot tell the table's format from its extension {suffix or '(none)'!r}.",
@@ -209,7 +214,7 @@ class TableDataset(AbstractDataset[None, pd.DataFrame | None]):
             "na_values": [""],
             "encoding": self._encoding,  # utf-8-sig: a BOM from spreadsheet exports is not part of the first name
             "compression": "gzip" if compressed else None,
-            **self._load_args,
+            **self._pandas_args,
         }
         return CSVDataset(filepath=str(self._filepath), load_args=load_args)
 
@@ -231,7 +236,7 @@ class TableDataset(AbstractDataset[None, pd.DataFrame | None]):
             "optional": self._optional,
             "encoding": self._encoding,
             "columns": self._columns,
-            "load_args": self._load_args,
+            "load_args": self._pandas_args,
             "weight_scale": self._weight_scale,
         }
 

@@ -28,6 +28,11 @@ class TorchModelDataset(AbstractDataset[dict, dict]):
         self._missing_ok = missing_ok
         self.metadata = metadata
 
+    @property
+    def filepath(self) -> Path:
+        """The file this entry names (the run record hashes it)."""
+        return self._path
+
     def load(self) -> dict | None:
         if self._missing_ok and not self._path.exists():
             return None
