@@ -36,3 +36,22 @@ def test_a_run_logged_without_a_terminal_has_unwrapped_lines_and_no_library_nois
     report = json.loads((tmp_path / "data/08_reporting/tiny/feature_report.json").read_text())
     said = report["decoder_messages"]  # what libmpg123 said is in the report instead
     assert said["count"] >= 1 and said["files"][0]["message"].startswith("decoder: ")
+
+
+def test_a_run_logged_to_a_file_shows_progress_while_long_steps_run(tmp_path):
+    """Heartbeats outside a terminal: every step with a Progress says items done, rate and
+    time left, and every node says it is still running (here every 0.5 s and 1 s, instead
+    of 30 s and 60 s), so no step of a real run is silent for more than a minute."""
+    conf = _conf(tmp_path, {"tiny": _tiny_env(tmp_path)})
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "MSD_TAGGING_HEARTBEAT_SECONDS": "0.5"}
+    with open(tmp_path / "run.log", "w") as log:
+        done = subprocess.run(
+            [sys.executable, "-m", "kedro", "run", "--env", "tiny", "--conf-source", str(conf), "--pipeline=hybrid",
+             "--to-nodes=train_tagger"],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=600,
+        )  # fmt: skip
+    text = (tmp_path / "run.log").read_text()
+    assert done.returncode == 0, text[-3000:]
+    assert re.search(r"node \S+: still running after \d+ s", text), text[-3000:]
+    assert re.search(r"demo audio: \d+ of \d+ clips \(\d+%\), [\d.e+]+ clips/s", text), text[-3000:]
+    assert re.search(r"(log-mel|epoch \d+): \d+ of \d+ (tracks|batches)", text)

@@ -199,9 +199,10 @@ def test_a_past_table_1_leads_to_its_parameters_commit_and_model(tiny_run, capsy
     model = record["outputs"]["vgg_model"]
     kept = Path(model["kept_as"])
     assert kept.is_file() and kept.parent == tmp_path / "data/09_runs/tiny/objects"
-    assert torch.load(kept, weights_only=True)["architecture"] == torch.load(model["path"], weights_only=True)[
-        "architecture"
-    ]
+    assert (
+        torch.load(kept, weights_only=True)["architecture"]
+        == torch.load(model["path"], weights_only=True)["architecture"]
+    )
     assert {"audio_scores", "hybrid_scores", "track_vectors"} <= set(record["outputs"])
     assert runs.main(["--reporting", str(reporting), "--show", version]) == 0
     shown = capsys.readouterr().out

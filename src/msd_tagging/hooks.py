@@ -139,6 +139,49 @@ def parse_cost_log(text: str) -> dict | None:
     return {"nodes": nodes, "total": total} if total is not None else None
 
 
+class _Heartbeat:
+    """Outside a terminal, a log line every ``every`` seconds while a node runs: a step
+    with no progress of its own (a factorisation, a fit) still shows it is alive. Steps
+    with a :class:`~msd_tagging.progress.Progress` say more (items done, rate, time left).
+    ``every`` is twice ``MSD_TAGGING_HEARTBEAT_SECONDS`` (default 60 s; 0: off)."""
+
+    def __init__(self, every: float | None = None):
+        from msd_tagging.progress import heartbeat_seconds
+
+        if every is None:
+            every = 2 * heartbeat_seconds()
+        self.every = every
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, name: str) -> None:
+        import sys
+
+        if self.every <= 0 or sys.stderr.isatty():
+            return
+        self._stop.clear()
+        started = time.monotonic()
+
+        def beat() -> None:
+            while not self._stop.wait(self.every):
+                rss = _rss_mb()
+                logger.info("node %s: still running after %s%s", name, _elapsed(time.monotonic() - started),
+                            f", RSS {rss:.0f} MB" if rss else "")  # fmt: skip
+
+        self._thread = threading.Thread(target=beat, name="node-heartbeat", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+
+def _elapsed(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
 class RunCostHooks:
     """Logs each node's seconds and peak RSS, and a summary table after the run.
 
@@ -147,6 +190,7 @@ class RunCostHooks:
 
     def __init__(self):
         self._sampler = _PeakSampler()
+        self._heartbeat = _Heartbeat()
         self._started: dict[str, float] = {}
         self._costs: list[tuple[str, float, float | None, float]] = []
 
@@ -159,12 +203,19 @@ class RunCostHooks:
     @hook_impl
     def before_node_run(self, node) -> None:
         self._sampler.start()
+        self._heartbeat.start(node.name)
         self._started[node.name] = time.perf_counter()
 
     @hook_impl
     def after_node_run(self, node) -> None:
+        self._heartbeat.stop()
         seconds = time.perf_counter() - self._started.pop(node.name, time.perf_counter())
         self.record(node.name, seconds, self._sampler.stop())
+
+    @hook_impl
+    def on_node_error(self, node) -> None:
+        self._heartbeat.stop()
+        self._sampler.stop()
 
     @hook_impl
     def after_pipeline_run(self, run_params: dict | None = None) -> None:
@@ -227,11 +278,15 @@ class RawDataHooks:
 
         config = catalog.load("params:demo_data")
         config = config if isinstance(config, DemoWorldConfig) else DemoWorldConfig(**config)
-        sampler = _PeakSampler()
+        sampler, heartbeat = _PeakSampler(), _Heartbeat()
         sampler.start()
+        heartbeat.start("draw_world")
         started = time.perf_counter()
-        record = draw_world(catalog.load("raw_inventory"), config, catalog.load("raw_folder"))
-        catalog.save("raw_data", record)
+        try:
+            record = draw_world(catalog.load("raw_inventory"), config, catalog.load("raw_folder"))
+            catalog.save("raw_data", record)
+        finally:
+            heartbeat.stop()
         peak = sampler.stop()
         if self._costs is not None:
             self._costs.record("draw_world", time.perf_counter() - started, peak)

@@ -9,11 +9,17 @@ running figures the step adds (hours of audio, say).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
 
-HEARTBEAT_SECONDS = 30.0
+HEARTBEAT_SECONDS = 30.0  # MSD_TAGGING_HEARTBEAT_SECONDS overrides it (a node's own heartbeat: twice that)
+
+
+def heartbeat_seconds() -> float:
+    """Seconds between heartbeat lines: ``MSD_TAGGING_HEARTBEAT_SECONDS``, else 30."""
+    return float(os.environ.get("MSD_TAGGING_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS))
 
 
 class Progress:
@@ -28,6 +34,8 @@ class Progress:
         terminal: force the bar (True) or the heartbeat (False); default: whether
             stderr is a terminal.
         extra: a function giving more to say in each heartbeat ("2.5 h of audio").
+        enabled: False shows nothing (a caller's ``progress=False``).
+        leave: keep the terminal bar when done (tqdm's ``leave``).
     """
 
     def __init__(
@@ -36,22 +44,26 @@ class Progress:
         desc: str,
         unit: str = "item",
         *,
-        every: float = HEARTBEAT_SECONDS,
+        every: float | None = None,
         logger: logging.Logger | None = None,
         terminal: bool | None = None,
         extra: Callable[[], str] | None = None,
+        enabled: bool = True,
+        leave: bool = True,
     ):
-        self.total, self.desc, self.unit, self.every = total, desc, unit, every
+        self.total, self.desc, self.unit = total, desc, unit
+        self.every = heartbeat_seconds() if every is None else every
         self.done = 0
         self.logger = logger or logging.getLogger(__name__)
         self.extra = extra
         self.terminal = sys.stderr.isatty() if terminal is None else terminal
+        self.enabled = enabled
         self._started = self._last = time.monotonic()
         self._bar = None
-        if self.terminal:
+        if self.terminal and enabled:
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=total, desc=desc, unit=unit)
+            self._bar = tqdm(total=total, desc=desc, unit=unit, leave=leave)
 
     def update(self, n: int = 1) -> None:
         self.done += n
@@ -59,7 +71,7 @@ class Progress:
             self._bar.update(n)
             return
         now = time.monotonic()
-        if now - self._last >= self.every:
+        if self.enabled and now - self._last >= self.every:
             self._last = now
             self.logger.info("%s", self.line(now))
 
@@ -68,11 +80,13 @@ class Progress:
         elapsed = max((now or time.monotonic()) - self._started, 1e-9)
         rate = self.done / elapsed
         parts = [
-            f"{self.desc}: {self.done} of {self.total} {self.unit}s" if self.total else f"{self.desc}: {self.done}"
+            f"{self.desc}: {self.done} of {self.total} {_plural(self.unit)}"
+            if self.total
+            else f"{self.desc}: {self.done}"
         ]
         if self.total:
             parts[0] += f" ({self.done / self.total:.0%})"
-        parts.append(f"{rate:.3g} {self.unit}s/s")
+        parts.append(f"{rate:.3g} {_plural(self.unit)}/s")
         if self.total and rate > 0:
             parts.append(f"about {_duration((self.total - self.done) / rate)} left")
         if self.extra is not None:
@@ -82,7 +96,7 @@ class Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
-        elif self.done and time.monotonic() - self._started >= self.every:
+        elif self.enabled and self.done and time.monotonic() - self._started >= self.every:
             self.logger.info("%s (done)", self.line())
 
     def __enter__(self) -> Progress:
@@ -90,6 +104,10 @@ class Progress:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _plural(unit: str) -> str:
+    return unit + ("es" if unit.endswith(("s", "sh", "ch", "x")) else "s")
 
 
 def _duration(seconds: float) -> str:

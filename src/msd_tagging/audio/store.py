@@ -244,10 +244,10 @@ def _open_store(plan: ExtractionPlan, root: Path) -> None:
 
 def _run_shards(plan: ExtractionPlan, tasks: list[tuple], counts: dict, *, total: int, progress: bool) -> None:
     """Extract every shard task on Dask, in this process or in a pool; add their counts."""
-    from tqdm.auto import tqdm
+    from msd_tagging.progress import Progress
 
     workers = plan.workers or os.cpu_count() or 1
-    bar = tqdm(total=total, desc="log-mel", unit="track", disable=None if progress else True)
+    bar = Progress(total, "log-mel", "track", enabled=progress, logger=logger)
     with ExitStack() as stack:
         if plan.scheduler:
             results = _on_dask(plan.scheduler, tasks)

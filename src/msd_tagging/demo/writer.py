@@ -338,7 +338,7 @@ def _write_audio(
 ) -> dict[str, list[str]]:
     """Render every clip (``flat``: ``<track_id>.mp3`` in one folder, else the MSD's
     track-ID tree), damaging the flawed ones; returns the flawed track IDs by flaw."""
-    from tqdm.auto import tqdm
+    from msd_tagging.progress import Progress
 
     config = world.config
     jobs, flaws = [], {}
@@ -354,7 +354,7 @@ def _write_audio(
         jobs.append((attrs, str(path), config.sample_rate, config.seconds, int(row["audio_seed"]), row["flaw"]))
 
     workers = workers or os.cpu_count() or 1
-    bar = tqdm(total=len(jobs), desc="demo audio", unit="clip", disable=None if progress else True)
+    bar = Progress(len(jobs), "demo audio", "clip", enabled=progress, logger=logger)
     if workers == 1:
         for job in jobs:
             _render_to_file(job)

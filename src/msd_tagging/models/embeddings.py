@@ -151,11 +151,11 @@ def _open(root: Path, config: dict) -> None:
 
 
 def _embed_all(features: FeatureStore, todo: list[str], record: dict, settings, root: Path, progress: bool) -> None:
-    from tqdm.auto import tqdm
+    from msd_tagging.progress import Progress
 
     size = settings.tracks_per_shard
     parts = [todo[i : i + size] for i in range(0, len(todo), size)]
-    bar = tqdm(total=len(todo), desc="embeddings", unit="track", disable=None if progress else True)
+    bar = Progress(len(todo), "embeddings", "track", enabled=progress, logger=logger)
     if settings.dask_scheduler:
         from distributed import Client, as_completed
 

@@ -402,7 +402,8 @@ class _EpochRunner:
 
     def __call__(self, epoch: int) -> dict:
         import torch
-        from tqdm.auto import tqdm
+
+        from msd_tagging.progress import Progress
 
         run, config = self.run, self.config
         plan = _epoch_plan(run.rng, self.lengths, config.chunk_frames)
@@ -416,8 +417,9 @@ class _EpochRunner:
         )
         run.model.train()
         started, total, seen = time.perf_counter(), 0.0, 0
-        bar = tqdm(loader, desc=f"epoch {epoch}", unit="batch", leave=False, disable=None if self.progress else True)
-        for x, y in bar:
+        bar = Progress(len(loader), f"epoch {epoch}", "batch", enabled=self.progress, leave=False, logger=logger)
+        for x, y in loader:
+            bar.update()
             x, y = x.to(run.device, non_blocking=True), y.to(run.device, non_blocking=True)
             run.optimizer.zero_grad(set_to_none=True)
             with torch.autocast(run.device.type, dtype=self.amp_dtype, enabled=self.use_amp):  # [batch, n_tags]
@@ -427,6 +429,7 @@ class _EpochRunner:
             self.scaler.update()
             total += float(loss.detach()) * len(x)
             seen += len(x)
+        bar.close()
         run.scheduler.step()
         seconds = time.perf_counter() - started
         return {

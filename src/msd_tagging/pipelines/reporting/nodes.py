@@ -366,7 +366,7 @@ def tsne_embedding(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame, figure
         if len(warm) > params.sample_size
         else np.arange(len(warm))
     )
-    from tqdm.auto import tqdm
+    from msd_tagging.progress import Progress
 
     every = 25
 
@@ -378,7 +378,7 @@ def tsne_embedding(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame, figure
         perplexity=params.perplexity, metric="cosine", n_jobs=params.n_jobs or -1, random_state=params.seed,
         verbose=False, callbacks=tick, callbacks_every_iters=every,
     )  # fmt: skip
-    bar = tqdm(total=tsne.early_exaggeration_iter + tsne.n_iter, desc="t-SNE", unit="iter", disable=None)
+    bar = Progress(tsne.early_exaggeration_iter + tsne.n_iter, "t-SNE", "iteration", logger=logger)
     xy = np.asarray(tsne.fit(unit[rows]))
     bar.close()
     logger.info("t-SNE of %d of %d warm split tracks.", len(rows), len(warm))
