@@ -4,7 +4,7 @@
 #
 # torch: on a machine without CUDA we install the CPU wheel *first*, so that the
 # `torch` requirement of this package is already satisfied and pip never pulls a
-# multi-GB CUDA build. Override TORCH_SPEC / TORCH_INDEX for other setups (README, "GPU install").
+# multi-GB CUDA build. Override TORCH_SPEC / TORCH_INDEX for other setups (docs/quickstart.md, "GPU install").
 
 PYTHON      ?= python3.11
 VENV        ?= .venv
@@ -16,7 +16,7 @@ HAS_CUDA    := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/
 export KEDRO_DISABLE_TELEMETRY := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test lint venv bench viz-site clean-data
+.PHONY: demo test lint venv bench viz-site clean-data docs docs-build
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'" >&2; exit 1; }
@@ -57,6 +57,14 @@ test: lint
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The docs site (mkdocs.yml): served on http://127.0.0.1:8000, or built with --strict into build/docs.
+export NO_MKDOCS_2_WARNING := 1
+docs: $(VENV)/.installed-test
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
+docs-build: $(VENV)/.installed-test
+	$(BIN)/mkdocs build --strict
 
 # The kedro-viz static site in build/, with this machine's absolute project path taken out.
 viz-site: $(VENV)/.installed-test

@@ -1,10 +1,11 @@
-"""The README's result figures, produced from a run's outputs so they cannot drift.
+"""The result figures of the README and the docs pages, produced from a run's outputs so
+they cannot drift.
 
 Three steps::
 
     python docs/readme_results.py collect --log run.log   # a run's outputs -> docs/results/demo.json
-    python docs/readme_results.py write                   # docs/results/demo.json -> README blocks
-    python docs/readme_results.py check                   # exit 1 if the README differs (a test runs it)
+    python docs/readme_results.py write                   # docs/results/demo.json -> README and docs blocks
+    python docs/readme_results.py check                   # exit 1 if a page differs (a test runs it)
 
 ``collect`` reads the newest versions of Table 1 and the extended table, the per-tag
 metrics, the fitted fusion weight, the MF scores, Figure 1's agreement, the cold-start
@@ -13,7 +14,9 @@ per-node cost table of the run's log, and the example catalogue's tagged catalog
 (``--catalogue-run``, from ``kedro run --pipeline=hybrid --env catalogue``), and records
 the commit and the machine. ``write``
 replaces each block between ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->`` in
-README.md by its rendering; nothing between the markers is typed by hand.
+README.md and every page of ``docs/`` by its rendering; nothing between the markers is
+typed by hand. ``collect`` also copies the run's Figure 1 into ``docs/images/``, so the
+README's figure is the run's.
 """
 
 from __future__ import annotations
@@ -32,6 +35,12 @@ import pandas as pd
 PROJECT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT / "docs" / "results" / "demo.json"
 README = PROJECT / "README.md"
+FIGURES = {"figure_1_tsne.png": "figure_1_tsne.png"}  # the run's reporting file: its copy in docs/images/
+
+
+def pages() -> list[Path]:
+    """Every page with results blocks: the README and the docs site's pages."""
+    return [README, *sorted((PROJECT / "docs").glob("*.md"))]
 
 # The demo world's hidden tag groups (msd_tagging.demo.world): where tag information lives.
 ERAS = ("60s", "70s", "80s", "90s", "00s")
@@ -718,9 +727,9 @@ def render_pretrained(r: dict) -> str:
 
 def render_provenance(r: dict) -> str:
     return (
-        f"The figures in this README's results blocks come from one run at `{r['commit']}` on "
+        f"The figures in these results blocks come from one run at `{r['commit']}` on "
         f"{r['machine']['cores']} cores ({r['machine']['cpu']}), collected {r['collected']} into "
-        "`docs/results/demo.json` by `docs/readme_results.py`; a test checks that README and file agree."
+        "`docs/results/demo.json` by `docs/readme_results.py`; a test checks that the pages and the file agree."
     )
 
 
@@ -768,25 +777,40 @@ RENDERERS = {
 }
 
 
-def rendered_readme(readme: str, record: dict) -> str:
-    """``readme`` with every results block rendered from ``record``."""
+def rendered_readme(readme: str, record: dict, page: str = "README.md") -> str:
+    """``readme`` (a page) with every results block rendered from ``record``. Images are
+    linked from the repository root; a page of ``docs/`` gets them relative to itself."""
 
     def fill(match: re.Match) -> str:
         name = match.group("name")
         if name not in RENDERERS:
-            raise SystemExit(f"README.md has a results block {name!r} that nothing renders")
-        return f"{match.group(1)}{RENDERERS[name](record)}\n{match.group(4)}"
+            raise SystemExit(f"{page} has a results block {name!r} that nothing renders")
+        body = RENDERERS[name](record)
+        if page != "README.md":
+            body = body.replace("](docs/images/", "](images/")  # benchmarks/results/ is served as it is
+        return f"{match.group(1)}{body}\n{match.group(4)}"
 
     return BLOCK.sub(fill, readme)
 
 
-def check(readme_path: Path = README, results_path: Path = RESULTS) -> list[str]:
-    """Names of the README blocks that differ from the results file (empty: they agree)."""
-    readme = readme_path.read_text(encoding="utf-8")
-    expected = rendered_readme(readme, json.loads(results_path.read_text()))
-    have = {m.group("name"): m.group("body") for m in BLOCK.finditer(readme)}
-    want = {m.group("name"): m.group("body") for m in BLOCK.finditer(expected)}
-    return sorted(name for name in want if have.get(name) != want[name])
+def check(readme_path: Path | None = None, results_path: Path = RESULTS) -> list[str]:
+    """Names of the blocks that differ from the results file (empty: they agree), as
+    ``page:block`` for a docs page; of one page when ``readme_path`` is given."""
+    record = json.loads(results_path.read_text())
+    stale = []
+    for path in [readme_path] if readme_path else pages():
+        text = path.read_text(encoding="utf-8")
+        expected = rendered_readme(text, record, path.name if path.parent != PROJECT else "README.md")
+        have = {m.group("name"): m.group("body") for m in BLOCK.finditer(text)}
+        want = {m.group("name"): m.group("body") for m in BLOCK.finditer(expected)}
+        prefix = "" if path == README else f"{path.name}:"
+        stale += [f"{prefix}{name}" for name in want if have.get(name) != want[name]]
+    return sorted(stale)
+
+
+def rendered_blocks() -> set[str]:
+    """The names of the results blocks the pages hold."""
+    return {m.group("name") for path in pages() for m in BLOCK.finditer(path.read_text(encoding="utf-8"))}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -799,22 +823,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.step == "collect":
         record = collect(Path(args.data_root), args.run, Path(args.log) if args.log else None, args.catalogue_run)
+        for source, copy in FIGURES.items():
+            figure = Path(args.data_root) / "08_reporting" / args.run / source
+            (PROJECT / "docs" / "images" / copy).write_bytes(figure.read_bytes())
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
         print(f"wrote {RESULTS.relative_to(PROJECT)} (commit {record['commit']})")
     elif args.step == "write":
-        README.write_text(
-            rendered_readme(README.read_text(encoding="utf-8"), json.loads(RESULTS.read_text())), encoding="utf-8"
-        )
-        print("README.md results blocks rewritten")
+        record = json.loads(RESULTS.read_text())
+        for path in pages():
+            text = path.read_text(encoding="utf-8")
+            name = "README.md" if path == README else path.name
+            if BLOCK.search(text):
+                path.write_text(rendered_readme(text, record, name), encoding="utf-8")
+                print(f"{path.relative_to(PROJECT)}: results blocks rewritten")
     else:
         stale = check()
         if stale:
             print(
-                f"README.md results blocks differ from {RESULTS.relative_to(PROJECT)}: {', '.join(stale)}; run: python docs/readme_results.py write"
+                f"results blocks differ from {RESULTS.relative_to(PROJECT)}: {', '.join(stale)}; run: python docs/readme_results.py write"
             )
             return 1
-        print("README.md agrees with the results file")
+        print("README.md and docs/ agree with the results file")
     return 0
 
 

@@ -65,7 +65,7 @@ RELIABILITY_TESTS = re.compile(r"`(tests/[\w/]+\.py::test_\w+)`")
 
 
 def reliability_test_ids() -> set[str]:
-    return set(RELIABILITY_TESTS.findall((REPO / "RELIABILITY.md").read_text()))
+    return set(RELIABILITY_TESTS.findall((REPO / "docs" / "reliability.md").read_text()))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,6 +1,6 @@
 """A catalogue's tables, listen logs, shipped weights and credentials tried as a hostile
 user would (issue 20): each case either stops naming the file, the line and the fix, or is
-skipped and counted. RELIABILITY.md lists them."""
+skipped and counted. docs/reliability.md lists them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bad-input cases not covered elsewhere; RELIABILITY.md lists the whole suite
+"""Bad-input cases not covered elsewhere; docs/reliability.md lists the whole suite
 (``pytest -m bad_input`` runs it alone)."""
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def test_yaml_with_python_tags_is_rejected(tmp_path):
 
 
 def test_reliability_md_names_real_tests():
-    """Every test RELIABILITY.md cites exists, so the suite it describes is the one that runs."""
+    """Every test docs/reliability.md cites exists, so the suite it describes is the one that runs."""
     import ast
 
     from tests.conftest import REPO, reliability_test_ids
@@ -77,7 +77,7 @@ def test_reliability_md_names_real_tests():
         path, name = test_id.split("::")
         tree = ast.parse((REPO / path).read_text())
         functions = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
-        assert name in functions, f"RELIABILITY.md cites {test_id}, which does not exist"
+        assert name in functions, f"docs/reliability.md cites {test_id}, which does not exist"
 
 
 # --- 1. the demo generator never replaces a folder it did not write ------------------

@@ -135,7 +135,7 @@ def test_every_dataset_resolves_to_the_intended_catalog_entry(tmp_path, monkeypa
 
 @pytest.mark.parametrize("env", ["base", "catalogue"])
 def test_the_documented_entry_points_have_only_persisted_inputs(monkeypatch, env):
-    """README's `--from-nodes` entry points, in every env: the node exists and every input
+    """The `--from-nodes` entry points of docs/quickstart.md ("Partial runs"), in every env: the node exists and every input
     is on disk (or a parameter), so a partial run starting there finds what it needs."""
     import re
 
@@ -150,12 +150,12 @@ def test_the_documented_entry_points_have_only_persisted_inputs(monkeypatch, env
         catalog = context.catalog
         source = context.config_loader["parameters"]["ingestion"]["source"]
     nodes = {n.name: n for n in register_pipelines()[f"hybrid.{source}"].nodes}
-    text = (REPO / "README.md").read_text()
+    text = (REPO / "docs" / "quickstart.md").read_text()
     block = re.search(r"<!-- entry-points -->(.*?)<!-- /entry-points -->", text, re.DOTALL)
     documented = re.findall(r"`([\w.]+)`", block.group(1))
     assert len(documented) >= 10
     for name in documented + re.findall(r"--from-nodes=([\w.]+)", text):
-        assert name in nodes, f"README names node {name}, which {env}'s hybrid pipeline lacks"
+        assert name in nodes, f"docs/quickstart.md names node {name}, which {env}'s hybrid pipeline lacks"
         for dataset in nodes[name].inputs:
             if not dataset.startswith("params:"):
                 assert dataset in catalog and not isinstance(catalog[dataset], MemoryDataset), (name, dataset)

@@ -28,7 +28,7 @@ class TableDataset(AbstractDataset[None, pd.DataFrame | None]):
     value. A byte-order mark and CRLF line endings are accepted. The loaded frame carries
     its file in ``attrs["source"]``, its format (``csv`` or ``parquet``) and delimiter.
 
-    An export as it comes is mapped by configuration alone (README, "Your own catalogue")::
+    An export as it comes is mapped by configuration alone (docs/catalogue.md)::
 
         catalogue_listens:
           type: msd_tagging.datasets.TableDataset

@@ -5,10 +5,10 @@ implicit's own factory (which picks the CPU or the CUDA class), and how its fitt
 hands over item vectors: ``item_vectors(model) -> (vectors, bias or None)``, on the CPU
 (implicit's ``to_cpu()`` for a GPU model). ``listening.model`` names the one a run uses.
 Adding a factoriser is its settings class and builder, one entry here and one YAML block
-(README, "Adding a factoriser").
+(docs/extending.md, "Adding a factoriser").
 
 The paper used WARP (LightFM); implicit has no WARP, and LightFM is not offered (see the
-README's listening side).
+docs/results.md, the listening side).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ saved model, trained here or shipped pretrained, is one record::
 ``patch_frames``, its window length. Training, :class:`~msd_tagging.models.tagger.Tagger`
 (scoring, Dask scoring, ``tag_audio``) and the pretrained checks all build networks
 through :func:`build` and read records through :func:`read_record`. Adding an
-architecture is its module, one entry here and one ``audio.model`` block (README,
+architecture is its module, one entry here and one ``audio.model`` block (docs/extending.md,
 "Adding an architecture"). No torch import at module level.
 """
 
@@ -73,7 +73,7 @@ def architecture(name: str) -> Architecture:
     if name not in ARCHITECTURES:
         raise MSDDataError(
             f"no architecture named {name!r}; the registry has {', '.join(ARCHITECTURES)}.",
-            fix="add it to msd_tagging.models.registry.ARCHITECTURES (README, 'Adding an architecture').",
+            fix="add it to msd_tagging.models.registry.ARCHITECTURES (docs/extending.md, 'Adding an architecture').",
         )
     return ARCHITECTURES[name]
 

@@ -93,7 +93,7 @@ def choose_device(requested: str = "auto", parameter: str = "audio.train.device"
         raise ParameterError(
             parameter,
             f"{requested!r} asked for, but this torch {torch.__version__} {why}.",
-            fix=f"set {parameter}: auto (CUDA when available, else CPU) or cpu; for a GPU see the README's 'GPU install'.",
+            fix=f"set {parameter}: auto (CUDA when available, else CPU) or cpu; for a GPU see docs/quickstart.md, 'GPU install'.",
         )
     return torch.device(requested)
 
@@ -337,7 +337,7 @@ def check_cpu_time(model, config: TrainConfig, n_train: int, n_mels: int, *, bat
             f"training on this CPU would take about {_duration(epoch)} per epoch and up to "
             f"{_duration(epoch * config.max_epochs)} in all (the limit is audio.train.cpu_epoch_limit_minutes="
             f"{config.cpu_epoch_limit_minutes:g}). Nothing was trained.",
-            fix="train on a GPU (README, 'GPU install'), use a smaller audio.model, or set "
+            fix="train on a GPU (docs/quickstart.md, 'GPU install'), use a smaller audio.model, or set "
             "audio.train.allow_slow_cpu: true to train on this CPU anyway.",
         )
     return epoch

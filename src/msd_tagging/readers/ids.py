@@ -51,7 +51,7 @@ def existing_file(path: str | PathLike, what: str) -> Path:
         raise MSDDataError(
             f"{what} not found.",
             path=p,
-            fix="point the base path in conf/<env>/globals.yml at the folder that holds it (see README, 'Real MSD').",
+            fix="point the base path in conf/<env>/globals.yml at the folder that holds it (see docs/msd.md).",
         )
     if not p.is_file():
         raise MSDDataError(f"{what} is not a regular file.", path=p)

@@ -32,7 +32,7 @@ from msd_tagging.readers.audio_paths import safe_relative_path
 logger = logging.getLogger(__name__)
 
 TABLE_SPLITS = ("train", "valid", "test")
-FORMATS_FIX = "see the README, 'Your own catalogue', for the columns each table needs"
+FORMATS_FIX = "see docs/catalogue.md for the columns each table needs"
 MAX_PLAY_COUNT = int(np.iinfo(np.int32).max)  # plays of one (user, track) pair, as stored
 LISTEN_REPEATS = ("auto", "drop", "keep")
 _WHOLE = re.compile(r"\+?\d+(\.0*)?")

@@ -4,7 +4,7 @@ and the paper's figures where the paper has a row for it.
 The scoring pipeline runs every declared function, the evaluation pipeline evaluates every
 scorer, and Table 1, the extended table and the cold-start analysis are built from this
 list. Adding a scorer is its function (score tables in, a score table out) and one
-:class:`Scorer` entry in :data:`SCORERS` (README, "Adding a scorer").
+:class:`Scorer` entry in :data:`SCORERS` (docs/extending.md, "Adding a scorer").
 """
 
 from __future__ import annotations

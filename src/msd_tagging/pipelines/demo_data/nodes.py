@@ -53,10 +53,10 @@ def world_to_draw(raw_inventory: dict, config: DemoWorldConfig) -> DemoWorld | R
             raise MSDDataError(
                 f"raw {'catalogue tables' if tables else 'MSD files'} missing under {root}: {', '.join(missing)}.",
                 fix="set raw_root (and tables.*) in conf/<env>/globals.yml to your catalogue's tables, as the "
-                "README's 'Your own catalogue' section shows."
+                "docs/catalogue.md shows."
                 if tables
                 else "set raw_root in conf/<env>/globals.yml to your MSD folder and lay the files out "
-                "as the README's 'Real MSD' section shows.",
+                "as docs/msd.md shows.",
             )
         logger.info("Using the raw files under %s (demo generation is off).", root)
         return RawDataOnDisk(root=root, source="external")

@@ -5,7 +5,7 @@ A head module names its ``SOURCE`` (the value of ``ingestion.source`` that picks
 vocabulary the shared ingestion nodes read), and returns its nodes as a pipeline
 namespaced by its source, ending in ``split_tracks``, ``split_stats``, ``plays_by_id``,
 ``play_stats``, ``song_tracks``, ``song_stats`` and ``track_metadata``. Adding a kind of
-raw data is a new module here and an env that sets ``ingestion.source`` (README,
+raw data is a new module here and an env that sets ``ingestion.source`` (docs/extending.md,
 "Adding an ingestion head").
 """
 
