@@ -42,6 +42,7 @@ def pages() -> list[Path]:
     """Every page with results blocks: the README and the docs site's pages."""
     return [README, *sorted((PROJECT / "docs").glob("*.md"))]
 
+
 # The demo world's hidden tag groups (msd_tagging.demo.world): where tag information lives.
 ERAS = ("60s", "70s", "80s", "90s", "00s")
 QUALITIES = ("beautiful", "catchy", "sexy", "party")

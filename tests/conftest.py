@@ -12,6 +12,9 @@ from msd_tagging.demo.world import DemoWorldConfig, build_world
 from msd_tagging.demo.writer import write_world
 
 REPO = Path(__file__).resolve().parents[1]
+# With the mlflow extra installed, runs are not tracked in tests, except in test_tracking.py.
+os.environ.setdefault("MSD_TAGGING_MLFLOW", "0")
+
 SAMPLES = Path(os.environ.get("MSD_SAMPLES", REPO.parent / "shared" / "msd-format-samples"))
 
 # Small enough to draw and render in a few seconds on one core.

@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import warnings
 from pathlib import Path
 
 import click
@@ -68,7 +69,9 @@ def _readable_errors(callback):
     @functools.wraps(callback)
     def wrapper(*args, verbose: bool = False, **kwargs):
         try:
-            return callback(*args, **kwargs)
+            with warnings.catch_warnings():  # plugins imported before settings.py can reset its filters
+                warnings.filterwarnings("ignore", message=r"Option '--pipeline' is deprecated")
+                return callback(*args, **kwargs)
         except Exception as exc:
             expected = expected_error(exc)
             if expected is None or verbose or os.environ.get(TRACEBACK_VARIABLE, "") not in ("", "0"):

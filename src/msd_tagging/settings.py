@@ -10,6 +10,7 @@ from kedro.config import OmegaConfigLoader
 from msd_tagging.hooks import RawDataHooks, RunCostHooks, RunStartHooks, plain_logs_outside_terminal
 from msd_tagging.run_record import RunRecordHooks
 from msd_tagging.session import ProjectSession
+from msd_tagging.tracking import tracking_hooks
 
 # Two warnings every run would print that are not ours to fix, silenced narrowly by
 # message and module: the README's documented `kedro run --pipeline=hybrid` still works
@@ -33,6 +34,13 @@ warnings.filterwarnings(
     module=r"kedro\.config\.omegaconf_config",
 )
 
+# kedro-mlflow 2.0 (the optional `mlflow` extra) defines its config with Pydantic-1-style
+# classes and calls the same OmegaConf function; MLflow warns about a model class it
+# defines itself. None of them is ours to fix.
+warnings.filterwarnings("ignore", message=r"Support for class-based `config` is deprecated", module=r"kedro_mlflow\.")
+warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", module=r"kedro_mlflow\.")
+warnings.filterwarnings("ignore", message=r".*Add type hints to the `predict` method", module=r"mlflow\.pyfunc\.")
+
 # Outside a terminal, plain unwrapped log lines from the first record on (msd_tagging.hooks);
 # the RunStartHooks do it again in case logging was configured after this import.
 plain_logs_outside_terminal()
@@ -50,7 +58,10 @@ CONFIG_LOADER_ARGS = {
 }
 
 _COSTS = RunCostHooks()
-HOOKS = (RunStartHooks(), _COSTS, RawDataHooks(_COSTS), RunRecordHooks())
+# Pluggy calls the last registered first: the run record is written before MLflow logs it.
+HOOKS = (RunStartHooks(), _COSTS, RawDataHooks(_COSTS), *tracking_hooks(), RunRecordHooks())
+# kedro-mlflow (the `mlflow` extra) runs through msd_tagging.tracking, not its own hook.
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow")  # its metadata spells it either way
 
 # `kedro run --pipeline=hybrid` runs the env's ingestion head (msd_tagging.session).
 SESSION_CLASS = ProjectSession
