@@ -173,11 +173,11 @@ def _catalogue(n_artists: int = 120, seed: int = 0) -> tuple[pd.Series, np.ndarr
 
 def test_the_split_keeps_every_artist_in_one_split_and_follows_the_seed():
     artists, labels = _catalogue()
-    config = SplitConfig(proportions=(0.8, 0.1, 0.1), seed=3)
+    config = SplitConfig(proportions=(0.8, 0.1, 0.1), seed=3, min_split_tracks=0)  # the shares as given
     split = artist_disjoint_split(artists, labels, config)
     assert pd.Series(split).groupby(artists.to_numpy()).nunique().max() == 1
     assert (split == artist_disjoint_split(artists, labels, config)).all()
-    other = artist_disjoint_split(artists, labels, SplitConfig(proportions=(0.8, 0.1, 0.1), seed=4))
+    other = artist_disjoint_split(artists, labels, SplitConfig(proportions=(0.8, 0.1, 0.1), seed=4, min_split_tracks=0))
     assert not (split == other).all()
     balance = split_balance(split, labels, [f"t{i}" for i in range(8)], artists, config)
     assert balance["artists_in_several_splits"] == 0
@@ -224,3 +224,18 @@ def test_the_demo_world_exports_tables_its_own_readers_accept(tiny_world):
     plays = read_plays(tables["plays"].astype(str))
     assert plays["track_id"].isin(tracks["track_id"]).all() and (plays["play_count"] >= 1).all()
     assert set(read_tags(tables["tags"].astype(str))["track_id"]) <= set(tracks["track_id"])
+
+
+def test_a_small_catalogues_made_split_grows_valid_and_test_and_a_small_split_is_warned(caplog):
+    from msd_tagging.splitting import PONS_PROPORTIONS, SplitConfig, scaled_proportions
+
+    config = SplitConfig()
+    assert scaled_proportions(config, 241_889) == pytest.approx(PONS_PROPORTIONS)  # the MSD's size: Pons' shares
+    train, valid, test = scaled_proportions(config, 1_949)  # the catalogue of issue 24: 95 valid tracks before
+    assert valid * 1_949 >= 200 and test * 1_949 >= 200 and train == pytest.approx(1 - valid - test)
+    assert scaled_proportions(config, 300)[1:] == (0.2, 0.25)  # capped: train keeps the most
+    assert scaled_proportions(SplitConfig(min_split_tracks=0), 1_949) == pytest.approx(PONS_PROPORTIONS)
+    artists = pd.Series([f"a{i}" for i in range(1_949)])
+    labels = np.random.default_rng(0).random((1_949, 5)) < 0.2
+    split = artist_disjoint_split(artists, labels, config)
+    assert (split == "valid").sum() >= 195 and (split == "test").sum() >= 195

@@ -28,11 +28,17 @@ class SplitConfig:
         proportions: shares of train, valid and test (normalised); Pons et al.'s by default.
         seed: the seed of the tie-breaking order; the same seed gives the same split.
         min_positives: a tag with fewer positives than this in a split is reported.
+        min_split_tracks: validation and test get at least this many tracks where the
+            catalogue allows: for a small catalogue their shares grow (up to
+            :data:`MAX_VALID_SHARE` and :data:`MAX_TEST_SHARE`), since fusion weights,
+            classifier strengths and thresholds are fitted on validation, and intervals
+            come from test. 0 keeps ``proportions`` as they are.
     """
 
     proportions: tuple[float, ...] = setting(PONS_PROPORTIONS, minimum=0.0)
     seed: int = setting(20191104, minimum=0)
     min_positives: int = setting(1, minimum=0)
+    min_split_tracks: int = setting(200, minimum=0)
 
     def __post_init__(self):
         name = "ingestion.split"
@@ -46,6 +52,22 @@ class SplitConfig:
         if sum(shares) <= 0 or shares[0] <= 0 or shares[2] <= 0:
             raise ParameterError(f"{name}.proportions", "train and test need a share above 0.")
         object.__setattr__(self, "proportions", tuple(float(s) / sum(shares) for s in shares))
+
+
+MAX_VALID_SHARE, MAX_TEST_SHARE = 0.2, 0.25  # how far a small catalogue's shares may grow
+
+
+def scaled_proportions(config: SplitConfig, n_tracks: int) -> tuple[float, float, float]:
+    """The shares a made split uses for ``n_tracks``: ``config.proportions``, with
+    validation and test grown to ``config.min_split_tracks`` tracks each where they would
+    get fewer (up to a fifth and a quarter of the catalogue), train taking the rest."""
+    train, valid, test = config.proportions
+    if config.min_split_tracks and n_tracks:
+        floor = config.min_split_tracks / n_tracks
+        valid = min(max(valid, floor), MAX_VALID_SHARE) if valid > 0 else 0.0
+        test = min(max(test, floor), MAX_TEST_SHARE)
+        valid, test = max(valid, config.proportions[1]), max(test, config.proportions[2])
+    return (1.0 - valid - test, valid, test)
 
 
 def artist_disjoint_split(artists: pd.Series, labels: np.ndarray, config: SplitConfig) -> np.ndarray:
@@ -69,7 +91,7 @@ def artist_disjoint_split(artists: pd.Series, labels: np.ndarray, config: SplitC
     group_labels = np.zeros((n_groups, labels.shape[1]))
     np.add.at(group_labels, group_of, labels.astype(np.float64))
 
-    share = np.asarray(config.proportions)
+    share = np.asarray(scaled_proportions(config, n))
     totals = labels.sum(axis=0).astype(np.float64)
     wanted_tags = share[:, None] * totals[None, :]  # [3, tags]
     wanted_tracks = share * n

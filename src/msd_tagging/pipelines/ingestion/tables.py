@@ -27,7 +27,7 @@ from msd_tagging.readers.tables import (
     read_tags,
     read_tracks,
 )
-from msd_tagging.splitting import artist_disjoint_split, split_balance
+from msd_tagging.splitting import artist_disjoint_split, scaled_proportions, split_balance
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +163,19 @@ def assign_split(
     in_split = pd.Series(split).isin(TABLE_SPLITS).to_numpy()
     _require_every_split(split[in_split], tracks["artist"][in_split], given, tracks.attrs.get("source"))
     balance = split_balance(split[in_split], labels[in_split], tag_list, tracks["artist"][in_split], config)
+    if not given:
+        balance["shares_used"] = dict(zip(TABLE_SPLITS, map(float, scaled_proportions(config, int(in_split.sum()))),
+                                          strict=True))  # fmt: skip
+    small = {s: n for s, n in balance["sizes"].items() if s != "train" and n < config.min_split_tracks}
+    if small:
+        logger.warning(
+            "Small split(s): %s tracks. Fusion weights, the classifier's strength and the tagging thresholds are "
+            "fitted on valid, and what to expect is measured on test: with so few tracks they are rough. %s",
+            ", ".join(f"{s} {n}" for s, n in small.items()),
+            "Give the tracks table's split column more valid and test tracks."
+            if given else "The catalogue is too small for more (ingestion.split.min_split_tracks).",
+        )  # fmt: skip
+        balance["small_splits"] = small
     for name, short in balance["tags_short_of_positives"].items():
         if short:
             logger.warning(
