@@ -329,6 +329,15 @@ class AgreementConfig:
 
 @parameters("figures")
 class FiguresParams:
+    """Figure 1 and what every figure says about its data (``parameters_figures.yml``).
+
+    Attributes:
+        note: said at the foot of every figure when not empty (the rehearsal world's
+            ``conf/scale`` says its plays and tags are random, so curves at chance and
+            shapeless pictures are what to expect there).
+    """
+
+    note: str = ""
     highlight_tag: str = "Hip-Hop"
     grid_tags: tuple[str, ...] = ("Hip-Hop", "metal", "jazz", "country", "00s", "80s")
     tsne: TSNEConfig = setting(factory=TSNEConfig)

@@ -25,6 +25,13 @@ import logging
 import os
 from pathlib import Path
 
+try:  # the optional `mlflow` extra
+    import mlflow
+    from kedro.framework.hooks import hook_impl
+    from kedro_mlflow.framework.hooks import MlflowHook
+except ImportError:
+    MlflowHook = None
+
 logger = logging.getLogger(__name__)
 
 SWITCH = "MSD_TAGGING_MLFLOW"
@@ -33,11 +40,7 @@ ARTIFACTS = ("table_1_markdown", "extended_table_markdown", "catalogue_report_ma
 
 def tracking_hooks() -> tuple:
     """The MLflow hook when kedro-mlflow is installed, else none."""
-    try:
-        import kedro_mlflow  # noqa: F401
-    except ImportError:
-        return ()
-    return (_hook_class()(),)
+    return () if MlflowHook is None else (ProjectMlflowHook(),)
 
 
 def scorer_metrics(name: str, metrics: dict) -> dict[str, float]:
@@ -57,13 +60,41 @@ def scorer_metrics(name: str, metrics: dict) -> dict[str, float]:
     return out
 
 
-def _hook_class():
+def log_run(context, run_params: dict, pipeline, catalog, run_id: str) -> None:
+    """Log what the module says to the active MLflow run: parameters, metrics, artifacts, code."""
     import mlflow
-    from kedro.framework.hooks import hook_impl
-    from kedro_mlflow.framework.hooks import MlflowHook
 
     from msd_tagging.run_record import dataset_path, git_state, plain
     from msd_tagging.runs import flatten
+
+    params = flatten(plain(context.params))
+    mlflow.log_params({k: ("" if v is None else str(v))[:6000] for k, v in params.items()})
+    code = git_state(Path(run_params.get("project_path") or Path.cwd()))
+    mlflow.set_tags({"git_commit": code["commit"] or "", "git_dirty": str(code["dirty"])})
+    written = pipeline.all_outputs()
+    metrics = {}
+    for name in sorted(n for n in written if n.endswith("_metrics") and n in catalog):
+        path = dataset_path(catalog[name])
+        if path is not None and path.suffix == ".json" and path.is_file():
+            metrics.update(scorer_metrics(name, json.loads(path.read_text())))
+    if metrics:
+        mlflow.log_metrics(metrics)
+    for name in sorted(written):
+        if name not in catalog:
+            continue
+        path = dataset_path(catalog[name])
+        if path is None:
+            continue
+        latest = _latest(path)
+        if latest is not None and (latest.suffix == ".png" or name in ARTIFACTS):
+            mlflow.log_artifact(str(latest), artifact_path="reporting")
+    record = next(iter(sorted((_reporting(catalog) / "run_record.json").glob("*/run_record.json"))[-1:]), None)
+    if record is not None:
+        mlflow.log_artifact(str(record), artifact_path="reporting")
+    logger.info("MLflow: %d parameters, %d metrics logged to run %s.", len(params), len(metrics), run_id)
+
+
+if MlflowHook is not None:
 
     class ProjectMlflowHook(MlflowHook):
         """kedro-mlflow's hook, with this project's parameters, metrics and artifacts."""
@@ -119,35 +150,6 @@ def _hook_class():
         def on_pipeline_error(self, error, run_params, pipeline, catalog) -> None:
             if self._on:
                 super().on_pipeline_error(error, run_params, pipeline, catalog)
-
-        def _log(self, run_params, pipeline, catalog) -> None:
-            params = flatten(plain(self._context.params))
-            mlflow.log_params({k: ("" if v is None else str(v))[:6000] for k, v in params.items()})
-            code = git_state(Path(run_params.get("project_path") or Path.cwd()))
-            mlflow.set_tags({"git_commit": code["commit"] or "", "git_dirty": str(code["dirty"])})
-            written = pipeline.all_outputs()
-            metrics = {}
-            for name in sorted(n for n in written if n.endswith("_metrics") and n in catalog):
-                path = dataset_path(catalog[name])
-                if path is not None and path.suffix == ".json" and path.is_file():
-                    metrics.update(scorer_metrics(name, json.loads(path.read_text())))
-            if metrics:
-                mlflow.log_metrics(metrics)
-            for name in sorted(written):
-                if name not in catalog:
-                    continue
-                path = dataset_path(catalog[name])
-                if path is None:
-                    continue
-                latest = _latest(path)
-                if latest is not None and (latest.suffix == ".png" or name in ARTIFACTS):
-                    mlflow.log_artifact(str(latest), artifact_path="reporting")
-            record = next(iter(sorted((_reporting(catalog) / "run_record.json").glob("*/run_record.json"))[-1:]), None)
-            if record is not None:
-                mlflow.log_artifact(str(record), artifact_path="reporting")
-            logger.info("MLflow: %d parameters, %d metrics logged to run %s.", len(params), len(metrics), self.run_id)
-
-    return ProjectMlflowHook
 
 
 def _latest(path: Path) -> Path | None:

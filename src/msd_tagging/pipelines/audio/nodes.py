@@ -11,8 +11,9 @@ import pandas as pd
 from msd_tagging.audio.signal import DECODER_PREFIX, STATUSES
 from msd_tagging.audio.store import ExtractionPlan, FeatureStore, FeatureStoreWriter
 from msd_tagging.errors import MSDDataError
+from msd_tagging.figures import with_note
 from msd_tagging.models.training import CheckpointStore, TrainConfig
-from msd_tagging.params import AudioParams, IngestionParams
+from msd_tagging.params import AudioParams, FiguresParams, IngestionParams
 from msd_tagging.provenance import digest
 from msd_tagging.scoring.evaluation import require_positives
 from msd_tagging.scoring.scores import score_table, tag_columns
@@ -222,7 +223,7 @@ def _pretrained(source: str, features: FeatureStore, tag_labels: pd.DataFrame) -
     return in_tag_order(record, tags)
 
 
-def plot_training(history: pd.DataFrame):
+def plot_training(history: pd.DataFrame, figures: FiguresParams):
     """Loss and validation metrics per epoch (a note instead for a pretrained model)."""
     import matplotlib
 
@@ -234,7 +235,7 @@ def plot_training(history: pd.DataFrame):
         left.text(0.5, 0.5, "pretrained tagger: no training in this run", ha="center", va="center")
         right.axis("off")
         left.axis("off")
-        return fig
+        return with_note(fig, figures.note)
     left.plot(history["epoch"], history["train_loss"], marker="o")
     left.set(xlabel="epoch", ylabel="training BCE loss", title="Loss")
     right.plot(history["epoch"], history["valid_roc_auc"], marker="o", label="ROC-AUC")
@@ -242,7 +243,7 @@ def plot_training(history: pd.DataFrame):
     right.set(xlabel="epoch", ylabel="macro", title="Validation")
     right.legend()
     fig.tight_layout()
-    return fig
+    return with_note(fig, figures.note)
 
 
 def score_audio(

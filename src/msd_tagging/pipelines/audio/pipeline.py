@@ -41,7 +41,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="train_tagger",
                 tags=["method"],
             ),
-            node(nodes.plot_training, "vgg_training_history", "vgg_training_curves", name="plot_training"),
+            node(
+                nodes.plot_training,
+                ["vgg_training_history", "params:figures"],
+                "vgg_training_curves",
+                name="plot_training",
+            ),
             node(
                 nodes.score_audio,
                 inputs=[

@@ -163,28 +163,7 @@ def assign_split(
     in_split = pd.Series(split).isin(TABLE_SPLITS).to_numpy()
     _require_every_split(split[in_split], tracks["artist"][in_split], given, tracks.attrs.get("source"))
     balance = split_balance(split[in_split], labels[in_split], tag_list, tracks["artist"][in_split], config)
-    if not given:
-        balance["shares_used"] = dict(zip(TABLE_SPLITS, map(float, scaled_proportions(config, int(in_split.sum()))),
-                                          strict=True))  # fmt: skip
-    small = {s: n for s, n in balance["sizes"].items() if s != "train" and n < config.min_split_tracks}
-    if small:
-        logger.warning(
-            "Small split(s): %s tracks. Fusion weights, the classifier's strength and the tagging thresholds are "
-            "fitted on valid, and what to expect is measured on test: with so few tracks they are rough. %s",
-            ", ".join(f"{s} {n}" for s, n in small.items()),
-            "Give the tracks table's split column more valid and test tracks."
-            if given else "The catalogue is too small for more (ingestion.split.min_split_tracks).",
-        )  # fmt: skip
-        balance["small_splits"] = small
-    for name, short in balance["tags_short_of_positives"].items():
-        if short:
-            logger.warning(
-                "%d tag(s) have fewer than %d positive(s) in the %s split: %s.",
-                len(short),
-                config.min_positives,
-                name,
-                ", ".join(short[:10]),
-            )
+    _report_split_sizes(balance, config, given, int(in_split.sum()))
     out = tracks.assign(split=np.where(in_split, split, "none"), song_id=tracks["track_id"])
     order = np.argsort(pd.Categorical(out["split"], categories=(*TABLE_SPLITS, "none")).codes, kind="stable")
     out = out.iloc[order][["track_id", "song_id", "artist", "title", "split"]].reset_index(drop=True)
@@ -207,6 +186,33 @@ def assign_split(
         params.untagged,
     )  # fmt: skip
     return out, stats
+
+
+def _report_split_sizes(balance: dict, config, given: bool, n_tracks: int) -> None:
+    """Warn about (and add to the split's report) a split too small for the fits on it, and
+    tags short of positives; record the shares a made split used."""
+    if not given:
+        balance["shares_used"] = dict(zip(TABLE_SPLITS, map(float, scaled_proportions(config, n_tracks)),
+                                          strict=True))  # fmt: skip
+    small = {s: n for s, n in balance["sizes"].items() if s != "train" and n < config.min_split_tracks}
+    if small:
+        logger.warning(
+            "Small split(s): %s tracks. Fusion weights, the classifier's strength and the tagging thresholds are "
+            "fitted on valid, and what to expect is measured on test: with so few tracks they are rough. %s",
+            ", ".join(f"{s} {n}" for s, n in small.items()),
+            "Give the tracks table's split column more valid and test tracks."
+            if given else "The catalogue is too small for more (ingestion.split.min_split_tracks).",
+        )  # fmt: skip
+        balance["small_splits"] = small
+    for name, short in balance["tags_short_of_positives"].items():
+        if short:
+            logger.warning(
+                "%d tag(s) have fewer than %d positive(s) in the %s split: %s.",
+                len(short),
+                config.min_positives,
+                name,
+                ", ".join(short[:10]),
+            )
 
 
 def _require_every_split(split: np.ndarray, artists: pd.Series, given: bool, source: str | None) -> None:

@@ -7,9 +7,10 @@ import logging
 import numpy as np
 import pandas as pd
 
+from msd_tagging.figures import with_note
 from msd_tagging.listening.factorisation import factorise, factorise_early_stopped, play_matrix
 from msd_tagging.mapping import IdMaps
-from msd_tagging.params import ListeningParams
+from msd_tagging.params import FiguresParams, ListeningParams
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def factorise_plays(plays: pd.DataFrame, id_maps: IdMaps, params: ListeningParam
 CURVE_COLUMNS = ["iteration", "heldout_auc", "seconds"]
 
 
-def plot_factorisation_curve(curve: pd.DataFrame, params: ListeningParams):
+def plot_factorisation_curve(curve: pd.DataFrame, params: ListeningParams, figures: FiguresParams):
     """Held-out AUC by iteration of the factoriser; when early stopping is off there is no
     curve, and the figure says so in its title."""
     import matplotlib
@@ -73,7 +74,7 @@ def plot_factorisation_curve(curve: pd.DataFrame, params: ListeningParams):
         ax.set_yticks([])
     ax.set(xlabel=f"{name} iterations", ylabel="held-out sampled AUC")
     fig.tight_layout()
-    return fig
+    return with_note(fig, figures.note)
 
 
 def predict_listening(

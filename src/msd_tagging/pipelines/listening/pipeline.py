@@ -17,7 +17,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 nodes.plot_factorisation_curve,
-                inputs=["factorisation_curve", "params:listening"],
+                inputs=["factorisation_curve", "params:listening", "params:figures"],
                 outputs="factorisation_curve_figure",
                 name="plot_factorisation_curve",
             ),

@@ -8,6 +8,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from msd_tagging.figures import with_note
 from msd_tagging.listening.centroids import nearest_neighbours, nearest_to_centroids, tag_centroids, unit
 from msd_tagging.listening.factorisation import warm_vectors
 from msd_tagging.mapping import IdMaps
@@ -254,7 +255,7 @@ def cold_start_metrics(
     return pd.DataFrame(rows)
 
 
-def plot_cold_start(table: pd.DataFrame, reporting: ReportingParams):
+def plot_cold_start(table: pd.DataFrame, reporting: ReportingParams, figures: FiguresParams):
     """Macro ROC-AUC and PR-AUC of each scorer by popularity bin (:func:`cold_start_metrics`),
     with each bin's size under it and each point's 95 % bootstrap interval as a bar: a
     small bin's wide bar shows how little it says."""
@@ -282,7 +283,7 @@ def plot_cold_start(table: pd.DataFrame, reporting: ReportingParams):
     axes[0].legend(fontsize=7)
     fig.suptitle(f"Cold start: {reporting.cold_start.split} tracks by popularity")
     fig.tight_layout()
-    return fig
+    return with_note(fig, figures.note)
 
 
 # --- playlists ------------------------------------------------------------------------
@@ -419,7 +420,7 @@ def tsne_figures(embedding: pd.DataFrame, tag_labels: pd.DataFrame, params: Figu
     for axis in np.ravel(axes)[len(tags) :]:
         axis.axis("off")
     grid.tight_layout()
-    return single, grid
+    return with_note(single, params.note), with_note(grid, params.note)
 
 
 def tag_agreement(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame, figures: FiguresParams) -> dict:

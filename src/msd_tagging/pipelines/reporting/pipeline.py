@@ -43,7 +43,7 @@ def _tables(scorers: tuple[Scorer, ...]) -> Pipeline:
             ),
             node(
                 nodes.plot_cold_start,
-                inputs=["cold_start_metrics", "params:reporting"],
+                inputs=["cold_start_metrics", "params:reporting", "params:figures"],
                 outputs="cold_start_figure",
                 name="plot_cold_start",
             ),

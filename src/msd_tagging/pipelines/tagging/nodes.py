@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from msd_tagging import tagged_catalogue, tagging
-from msd_tagging.params import EvaluationParams, TaggingParams
+from msd_tagging.figures import with_note
+from msd_tagging.params import EvaluationParams, FiguresParams, TaggingParams
 from msd_tagging.scoring.scorers import Scorer
 from msd_tagging.scoring.scores import tag_columns
 
@@ -145,6 +146,7 @@ def plot_precision_recall(
     track_evidence: pd.DataFrame,
     tag_labels: pd.DataFrame,
     params: TaggingParams,
+    figures: FiguresParams,
     **scores: pd.DataFrame,
 ):
     """Test precision–recall curves of a few tags (``tagging.figure_tags``) for the main
@@ -178,4 +180,4 @@ def plot_precision_recall(
     ax.title.set_size(9)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    return fig
+    return with_note(fig, figures.note)

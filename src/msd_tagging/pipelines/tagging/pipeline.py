@@ -69,7 +69,7 @@ def _deliverable(scores: dict[str, str]) -> list:
         ),
         node(
             nodes.plot_precision_recall,
-            inputs={**decided, "tag_labels": "tag_labels", **scores},
+            inputs={**decided, "tag_labels": "tag_labels", "figures": "params:figures", **scores},
             outputs="catalogue_precision_recall",
             name="plot_precision_recall",
         ),
