@@ -143,7 +143,7 @@ if MlflowHook is not None:
             if self._is_mlflow_enabled and self.run_id is not None:
                 if mlflow.active_run() is None:
                     mlflow.start_run(run_id=self.run_id, nested=self.mlflow_config.tracking.run.nested)
-                self._log(run_params, pipeline, catalog)
+                log_run(self._context, run_params, pipeline, catalog, self.run_id)
             super().after_pipeline_run(run_params, pipeline, catalog)
 
         @hook_impl
