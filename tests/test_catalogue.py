@@ -239,3 +239,9 @@ def test_a_small_catalogues_made_split_grows_valid_and_test_and_a_small_split_is
     labels = np.random.default_rng(0).random((1_949, 5)) < 0.2
     split = artist_disjoint_split(artists, labels, config)
     assert (split == "valid").sum() >= 195 and (split == "test").sum() >= 195
+    from msd_tagging.pipelines.ingestion.tables import _report_split_sizes
+
+    balance = {"sizes": {"train": 1625, "valid": 95, "test": 229}, "tags_short_of_positives": {}}
+    with caplog.at_level("WARNING"):
+        _report_split_sizes(balance, config, True, 1_949)  # a given split: not grown, warned
+    assert balance["small_splits"] == {"valid": 95} and "Small split(s): valid 95 tracks" in caplog.text
