@@ -52,7 +52,24 @@ def _class(path: str):
 
 
 def _doc(cls) -> str:
-    return inspect.cleandoc(cls.__doc__ or "").replace("``", "`")
+    """A class docstring as Markdown: its ``Attributes:`` section as a list of fields."""
+    import re
+
+    out, in_attributes = [], False
+    for line in inspect.cleandoc(cls.__doc__ or "").replace("``", "`").splitlines():
+        if line.strip() == "Attributes:":
+            in_attributes = True
+            out += ["", "Fields:", ""]
+            continue
+        field = re.match(r"    (\w+): (.*)", line) if in_attributes else None
+        if field:
+            out.append(f"- `{field.group(1)}`: {field.group(2)}")
+        elif in_attributes and line.startswith("        "):
+            out[-1] += " " + line.strip()
+        else:
+            in_attributes = in_attributes and bool(line.strip())
+            out.append(line)
+    return re.sub(r":(?:data|class|func|mod):`~?([\w.]+)`", r"`\1`", "\n".join(out))
 
 
 def parameters_reference() -> str:
