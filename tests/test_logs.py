@@ -55,3 +55,29 @@ def test_a_run_logged_to_a_file_shows_progress_while_long_steps_run(tmp_path):
     assert re.search(r"node \S+: still running after \d+ s", text), text[-3000:]
     assert re.search(r"demo audio: \d+ of \d+ clips \(\d+%\), [\d.e+]+ clips/s", text), text[-3000:]
     assert re.search(r"(log-mel|epoch \d+): \d+ of \d+ (tracks|batches)", text)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_the_rehearsal_worlds_figures_say_their_data_are_random():
+    """conf/scale's figures.note reaches every figure node, and is drawn at the foot."""
+    import pandas as pd
+    from kedro.config import OmegaConfigLoader
+
+    from msd_tagging import settings
+    from msd_tagging.params import FiguresParams, ListeningParams
+    from msd_tagging.pipeline_registry import register_pipelines
+    from msd_tagging.pipelines.listening.nodes import plot_factorisation_curve
+
+    loader = OmegaConfigLoader(str(REPO / "conf"), env="scale", **settings.CONFIG_LOADER_ARGS)
+    note = loader["parameters"]["figures"]["note"]
+    assert "random" in note.lower()
+    assert (
+        loader.__class__(str(REPO / "conf"), env="base", **settings.CONFIG_LOADER_ARGS)["parameters"]["figures"]["note"]
+        == ""
+    )
+    figures = {"plot_factorisation_curve", "plot_cold_start", "plot_training", "plot_precision_recall", "tsne_figures"}
+    nodes = {n.name: n for n in register_pipelines()["hybrid"].nodes}
+    assert all("params:figures" in nodes[name].inputs for name in figures)
+    curve = pd.DataFrame({"iteration": [1, 2], "heldout_auc": [0.50, 0.49]})
+    fig = plot_factorisation_curve(curve, ListeningParams(), FiguresParams(note=note))
+    assert note in [t.get_text() for t in fig.texts]

@@ -143,13 +143,13 @@ class _Heartbeat:
     """Outside a terminal, a log line every ``every`` seconds while a node runs: a step
     with no progress of its own (a factorisation, a fit) still shows it is alive. Steps
     with a :class:`~msd_tagging.progress.Progress` say more (items done, rate, time left).
-    ``every`` is twice ``MSD_TAGGING_HEARTBEAT_SECONDS`` (default 60 s; 0: off)."""
+    ``every`` is 1.5 times ``MSD_TAGGING_HEARTBEAT_SECONDS`` (default 45 s; 0: off)."""
 
     def __init__(self, every: float | None = None):
         from msd_tagging.progress import heartbeat_seconds
 
         if every is None:
-            every = 2 * heartbeat_seconds()
+            every = 1.5 * heartbeat_seconds()
         self.every = every
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 
-HEARTBEAT_SECONDS = 30.0  # MSD_TAGGING_HEARTBEAT_SECONDS overrides it (a node's own heartbeat: twice that)
+HEARTBEAT_SECONDS = 30.0  # MSD_TAGGING_HEARTBEAT_SECONDS overrides it (a node's own heartbeat: 1.5 times that)
 
 
 def heartbeat_seconds() -> float:
