@@ -3,43 +3,17 @@
 https://docs.kedro.org/en/stable/configure/configuration_basics/
 """
 
-import warnings
-
 from kedro.config import OmegaConfigLoader
 
 from msd_tagging.hooks import RawDataHooks, RunCostHooks, RunStartHooks, plain_logs_outside_terminal
+from msd_tagging.quiet import quiet_dependencies
 from msd_tagging.run_record import RunRecordHooks
 from msd_tagging.session import ProjectSession
 from msd_tagging.tracking import tracking_hooks
 
-# Two warnings every run would print that are not ours to fix, silenced narrowly by
-# message and module: the README's documented `kedro run --pipeline=hybrid` still works
-# in Kedro 1.x (`--pipelines` is the new spelling), and OmegaConf 2.4 deprecates a call
-# that Kedro's own config loader makes.
-warnings.filterwarnings(
-    "ignore",
-    message=r"Option '--pipeline' is deprecated",
-    module=r"kedro\.framework\.cli\.project",
-)
-# kedro-viz 12.5 imports a FastAPI response class that FastAPI 0.16x deprecates.
-warnings.filterwarnings(
-    "ignore",
-    message=r"ORJSONResponse is deprecated",
-    module=r"kedro_viz\.",
-)
-warnings.filterwarnings(
-    "ignore",
-    message=r"register_new_resolver\(\) is deprecated",
-    category=UserWarning,
-    module=r"kedro\.config\.omegaconf_config",
-)
-
-# kedro-mlflow 2.0 (the optional `mlflow` extra) defines its config with Pydantic-1-style
-# classes and calls the same OmegaConf function; MLflow warns about a model class it
-# defines itself. None of them is ours to fix.
-warnings.filterwarnings("ignore", message=r"Support for class-based `config` is deprecated", module=r"kedro_mlflow\.")
-warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", module=r"kedro_mlflow\.")
-warnings.filterwarnings("ignore", message=r".*Add type hints to the `predict` method", module=r"mlflow\.pyfunc\.")
+# Dependencies' warnings that are not ours to fix, silenced narrowly (msd_tagging.quiet):
+# Kedro runs the same function at start-up, before plugins load (a `kedro.init` entry point).
+quiet_dependencies()
 
 # Outside a terminal, plain unwrapped log lines from the first record on (msd_tagging.hooks);
 # the RunStartHooks do it again in case logging was configured after this import.
