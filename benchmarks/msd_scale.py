@@ -26,6 +26,7 @@ This is a benchmark, never a test: it takes more than half an hour.
 Usage::
 
     python benchmarks/msd_scale.py [--scale 1.0] [--regenerate] [--isolated-only] [--heads-only]
+    python benchmarks/msd_scale.py --rewrite --note TEXT   # redraw the report with a note
 """
 
 from __future__ import annotations
@@ -62,8 +63,15 @@ def main() -> int:
     parser.add_argument(
         "--heads-only", action="store_true", help="only measure the two heads at the MSD shape (heads_scale.py)"
     )
+    parser.add_argument("--note", help="what else the machine ran meanwhile, said under the report")
+    parser.add_argument("--rewrite", action="store_true", help="only redraw msd_scale.md from msd_scale.json")
     args = parser.parse_args()
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
+    if args.rewrite:
+        record = json.loads((RESULTS / "msd_scale.json").read_text())
+        if args.note:
+            record["note"] = args.note
+        return _write(record)
     if args.heads_only:
         import heads_scale
 
@@ -185,6 +193,7 @@ def _markdown(record: dict) -> str:
         f"Completed: **{'yes' if record['completed'] else 'no'}**. World drawn in {record['generation_seconds'] or 0:.0f} s "
         f"(0 when reused); run {record['run_wall_seconds']:.0f} s; process peak RSS "
         f"{record['process_peak_rss_mb'] or 0:.0f} MB (`/usr/bin/time -v`).",
+        *([f"Note: {record['note']}"] if record.get("note") else []),
         "",
         "| budget | measured | ratio to budget |",
         "|---|---:|---:|",
