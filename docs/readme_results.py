@@ -529,7 +529,8 @@ def render_full_run(r: dict) -> str:
         f"`{scale['commit']}`): the whole `hybrid` pipeline completed in {scale['costs']['total']['seconds'] / 60:.1f} min "
         f"of node time, {total / 60:.1f} min with drawing the world, process peak "
         f"{scale['process_peak_rss_mb'] / 1024:.1f} GB. The rehearsal's clips last 2 s and its VGG is small; the "
-        'column for real previews and the paper-scale VGG scales per-unit measurements ("est." marks an estimate).',
+        'column for real previews and the paper-scale VGG scales per-unit measurements ("est." marks an estimate).'
+        + (f" {scale['note']}" if scale.get("note") else ""),
         "",
         "| stage | measured at the MSD shape (rehearsal) | for real 30-s previews and the paper-scale VGG | peak memory |",
         "|---|---|---|---|",
