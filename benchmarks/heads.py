@@ -56,7 +56,8 @@ def _conf(scratch: Path, world: str) -> tuple[Path, str]:
     if not conf.exists():
         shutil.copytree(PROJECT / "conf", conf, ignore=shutil.ignore_patterns("local"))
         (conf / "local").mkdir()
-    env = conf / world
+    name = world if world == "demo" else f"heads_{world}"  # never conf/catalogue itself
+    env = conf / name
     source = "base" if world == "demo" else "catalogue"
     if world != "demo":
         shutil.copytree(conf / "catalogue", env, dirs_exist_ok=True)
@@ -67,7 +68,7 @@ def _conf(scratch: Path, world: str) -> tuple[Path, str]:
     if "tables" in globals_:
         globals_["tables"] = {k: str(raw / Path(v).name) for k, v in globals_["tables"].items()}
     (env / "globals.yml").write_text(yaml.safe_dump(globals_))
-    return conf, world
+    return conf, name
 
 
 def _rename(raw: Path) -> None:
