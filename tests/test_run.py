@@ -567,6 +567,33 @@ def test_the_catalogue_env_makes_an_artist_disjoint_split_and_its_own_vocabulary
     assert (run / "08_reporting/madecat/figure_1_tsne.png").stat().st_size > 0
 
 
+def test_a_vocabulary_that_is_not_the_msds_runs_end_to_end(tmp_path, monkeypatch):
+    """A catalogue whose tags share no name with the MSD's (every tag renamed): the
+    figures, the agreement and the playlists take the vocabulary's first tags instead of
+    the configured MSD ones, and every report comes out."""
+    from msd_tagging.demo.world import DemoWorldConfig, build_world
+    from msd_tagging.demo.writer import write_catalogue
+
+    env = _catalogue_env(tmp_path, "renamedcat", vocabulary={"top_n": 12})
+    conf = _conf(tmp_path, {"catalogue": env})
+    raw = Path(env["globals.yml"]["raw_root"])
+    write_catalogue(build_world(DemoWorldConfig(**TINY)), raw, workers=1, progress=False)
+    tags = pd.read_csv(raw / "tags.csv", dtype=str, keep_default_na=False)
+    names = {t: f"label {i:02d}" for i, t in enumerate(dict.fromkeys(tags["tag"]))}
+    tags.assign(tag=tags["tag"].map(names)).to_csv(raw / "tags.csv", index=False)
+    _run(conf, "catalogue", tmp_path, monkeypatch)
+    reporting = tmp_path / "data/08_reporting/renamedcat"
+    vocabulary = json.loads((tmp_path / "data/03_primary/renamedcat/vocabulary.json").read_text())
+    assert all(t.startswith("label ") for t in vocabulary)
+    playlists = pd.read_csv(reporting / "tag_playlists.csv")
+    assert len(playlists) and set(playlists["tag"]) <= set(vocabulary)
+    agreement = json.loads((reporting / "figure_1_tag_agreement.json").read_text())
+    assert set(agreement["tags"]) <= set(vocabulary) and agreement["tags"]
+    for name in ("figure_1_tsne.png", "catalogue_precision_recall.png", "cold_start.png"):
+        assert (reporting / name).stat().st_size > 0
+    assert list((reporting / "extended_table.json").glob("*/extended_table.json"))
+
+
 def test_a_two_point_sensitivity_sweep_on_the_tiny_world(tiny_run, tmp_path, monkeypatch):
     """benchmarks/sensitivity.py: the default point is a plain run (its Table 1 is the tiny
     run's); a listening-only point reuses the default's clips and trained VGG; every point

@@ -33,9 +33,13 @@ def normalise_tag(tag: str) -> str:
     return _SEPARATORS.sub(" ", tag.casefold()).strip()
 
 
-def tags_in_vocabulary(wanted: list[str], vocabulary: list[str], parameter: str) -> list[str]:
+def tags_in_vocabulary(wanted: list[str], vocabulary: list[str], parameter: str, fallback: int = 0) -> list[str]:
     """The tags of ``wanted`` that the vocabulary has, in its spelling; the others are
-    left out with a warning naming ``parameter`` (e.g. a 10-tag ``50tagList.txt``)."""
+    left out with a warning naming ``parameter`` (e.g. a 10-tag ``50tagList.txt``).
+
+    When none is there (a catalogue's own vocabulary) and ``fallback`` is above 0, the
+    vocabulary's first ``fallback`` tags (its most frequent for a made vocabulary) stand in,
+    and the log says so."""
     by_key = {normalise_tag(t): t for t in vocabulary}
     found, missing = [], []
     for tag in wanted:
@@ -46,6 +50,10 @@ def tags_in_vocabulary(wanted: list[str], vocabulary: list[str], parameter: str)
             "%s: %s not in the tag vocabulary (%d tags), left out. Choose from: %s.",
             parameter, ", ".join(map(repr, missing)), len(vocabulary), ", ".join(vocabulary[:20]) + (" …" if len(vocabulary) > 20 else ""),
         )  # fmt: skip
+    if not found and fallback and vocabulary:
+        found = list(vocabulary[:fallback])
+        logger.warning("%s: none in the vocabulary; using its first %d tags: %s.", parameter, len(found),
+                       ", ".join(found))  # fmt: skip
     return list(dict.fromkeys(found))
 
 

@@ -306,7 +306,7 @@ def tag_playlists(
     """
     params = reporting.playlists
     tags = tag_columns(audio_scores)
-    chosen = tags_in_vocabulary(params.tags, tags, "reporting.playlists.tags")
+    chosen = tags_in_vocabulary(params.tags, tags, "reporting.playlists.tags", fallback=len(params.tags))
     warm, vectors = warm_vectors(track_vectors, use_bias=listening.use_bias)  # the whole catalogue
     split = warm["track_id"].map(tracks.set_index("track_id")["split"])
     train, audio_train = training_side(warm, audio_scores, tracks)
@@ -331,7 +331,7 @@ def tag_playlists(
                     "has_tag": labels[tag].get(track_id, pd.NA),
                 }
             )
-    playlists = pd.DataFrame(out)
+    playlists = pd.DataFrame(out, columns=["tag", "rank", "track_id", "artist", "title", "score", "split", "has_tag"])
     playlists["has_tag"] = playlists["has_tag"].astype("Int8")
     for tag, group in playlists.groupby("tag", sort=False):
         known = group["has_tag"].dropna()
@@ -394,6 +394,14 @@ def _scatter(axis, embedding: pd.DataFrame, has_tag: np.ndarray, tag: str) -> No
     axis.set_yticks([])
 
 
+def figure_tags(params: FiguresParams, vocabulary: list[str]) -> tuple[str, list[str]]:
+    """Figure 1's highlighted tag and grid tags in the vocabulary; where a catalogue's own
+    vocabulary has none of them, its first tags stand in (the log says so)."""
+    highlight = tags_in_vocabulary([params.highlight_tag], vocabulary, "figures.highlight_tag", fallback=1)[0]
+    grid = tags_in_vocabulary(params.grid_tags, vocabulary, "figures.grid_tags", fallback=len(params.grid_tags) or 1)
+    return highlight, grid
+
+
 def tsne_figures(embedding: pd.DataFrame, tag_labels: pd.DataFrame, params: FiguresParams):
     """The highlighted-tag scatter and the grid of several tags."""
     import matplotlib
@@ -403,12 +411,11 @@ def tsne_figures(embedding: pd.DataFrame, tag_labels: pd.DataFrame, params: Figu
 
     labels = tag_labels.set_index("track_id").loc[embedding["track_id"]]
     vocabulary = list(labels.columns)
-    highlight = (tags_in_vocabulary([params.highlight_tag], vocabulary, "figures.highlight_tag") or vocabulary[:1])[0]
+    highlight, tags = figure_tags(params, vocabulary)
     single, axis = plt.subplots(figsize=(6, 6))
     _scatter(axis, embedding, labels[highlight].to_numpy() == 1, highlight)
     axis.set_title(f"MF space (t-SNE): tracks tagged {highlight} in red")
     single.tight_layout()
-    tags = tags_in_vocabulary(params.grid_tags, vocabulary, "figures.grid_tags") or vocabulary[:1]
     columns = 3
     grid, axes = plt.subplots(
         max(1, (len(tags) + columns - 1) // columns),
@@ -441,9 +448,8 @@ def tag_agreement(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame, figures
     rng = np.random.default_rng(params.seed)
     sampler = np.random.default_rng([params.seed, 1])  # apart: the shuffles stay those of the full search
     groups = {}
-    for tag in tags_in_vocabulary(
-        [params.highlight_tag, *params.grid_tags], tag_columns(tag_labels), "figures.grid_tags"
-    ):
+    highlight, grid = figure_tags(figures, tag_columns(tag_labels))  # the figure's tags, stand-ins included
+    for tag in dict.fromkeys([highlight, *grid]):
         has = labels[tag].to_numpy() == 1
         if has.sum() < 2:
             groups[tag] = (has, None, None)
