@@ -230,8 +230,9 @@ def test_figure_tags_missing_from_a_short_vocabulary_are_skipped_with_a_warning(
     params = FiguresParams(**chosen, agreement={"k": 3, "seed": 0, **chosen})
     with caplog.at_level("WARNING"):
         result = tag_agreement(vectors, labels, params)
-    assert list(result["tags"]) == ["jazz"]
+    assert list(result["tags"]) == ["rock", "jazz"]  # the figure's tags: the highlight's stand-in, then the grid's
     assert "'Hip-Hop', '80s' not in the tag vocabulary (2 tags), left out" in caplog.text
+    assert "figures.highlight_tag: none in the vocabulary; using its first 1 tags: rock" in caplog.text
     embedding = pd.DataFrame({"track_id": ids, "x": rng.standard_normal(40), "y": rng.standard_normal(40)})
     single, grid = tsne_figures(embedding, labels, params)
     assert "rock" in single.axes[0].get_title() and grid.axes[0].get_title().startswith("jazz")
