@@ -54,7 +54,7 @@ def test_a_run_logged_to_a_file_shows_progress_while_long_steps_run(tmp_path):
     assert done.returncode == 0, text[-3000:]
     assert re.search(r"node \S+: still running after \d+ s", text), text[-3000:]
     assert re.search(r"demo audio: \d+ of \d+ clips \(\d+%\), [\d.e+]+ clips/s", text), text[-3000:]
-    assert re.search(r"(log-mel|epoch \d+): \d+ of \d+ (tracks|batches)", text)
+    assert re.search(r"log-mel: \d+ of \d+ tracks", text)
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

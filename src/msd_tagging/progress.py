@@ -71,7 +71,7 @@ class Progress:
             self._bar.update(n)
             return
         now = time.monotonic()
-        if self.enabled and now - self._last >= self.every:
+        if self.enabled and self.every > 0 and now - self._last >= self.every:
             self._last = now
             self.logger.info("%s", self.line(now))
 
@@ -96,7 +96,7 @@ class Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
-        elif self.enabled and self.done and time.monotonic() - self._started >= self.every:
+        elif self.enabled and self.every > 0 and self.done and time.monotonic() - self._started >= self.every:
             self.logger.info("%s (done)", self.line())
 
     def __enter__(self) -> Progress:
