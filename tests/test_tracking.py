@@ -28,7 +28,7 @@ def test_a_tracked_run_has_flat_parameters_every_scorers_metrics_and_its_artifac
 
     monkeypatch.setenv("MSD_TAGGING_MLFLOW", "1")
     conf = _conf(tmp_path, {"tiny": _tiny_env(tmp_path)})
-    _run(conf, "tiny", tmp_path, monkeypatch)
+    _run(conf, "tiny", tmp_path, monkeypatch, params={"db_password": "hunter2"})
     store = tmp_path / "data/09_runs/mlflow.db"
     assert store.is_file()
     client = MlflowClient(tracking_uri=f"sqlite:///{store}")
@@ -46,3 +46,11 @@ def test_a_tracked_run_has_flat_parameters_every_scorers_metrics_and_its_artifac
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "reporting")}
     assert {"reporting/table_1.md", "reporting/figure_1_tsne.png", "reporting/run_record.json"} <= artifacts
     assert run.data.tags["git_dirty"] in ("True", "False") and run.data.tags["git_commit"]
+    # Issue 29: artifacts beside the store, under data/; nothing else written outside data/; secrets masked.
+    assert experiment.artifact_location == (tmp_path / "data/09_runs/mlartifacts").as_uri()
+    assert list((tmp_path / "data/09_runs/mlartifacts").rglob("run_record.json"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conf", "data"]
+    assert params["db_password"] == "***"
+    for path in [store, *(tmp_path / "data").rglob("run_record.json")]:
+        if path.is_file():
+            assert b"hunter2" not in path.read_bytes(), path

@@ -29,6 +29,7 @@ import json
 import logging
 import os
 import platform
+import re
 import subprocess
 from datetime import UTC, datetime
 from importlib import metadata
@@ -92,6 +93,26 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+# A parameter whose key names a secret (db_password, api_key, access_token, ...) is masked
+# in the run record and in MLflow: runtime --params reach both.
+SECRET_KEY = re.compile(r"password|passwd|secret|token|credential|(?:^|[_.\-])(?:api)?keys?(?:$|[_.\-])|apikey", re.I)
+MASK = "***"
+
+
+def is_secret(key: object) -> bool:
+    """Whether a parameter's key names a secret (``password``, ``token``, ``secret``, ``key``, ``credential``)."""
+    return bool(SECRET_KEY.search(str(key)))
+
+
+def masked(value: Any) -> Any:
+    """``value`` (plain JSON data) with the value of every key that names a secret replaced by ``***``."""
+    if isinstance(value, dict):
+        return {k: MASK if is_secret(k) else masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v) for v in value]
+    return value
+
+
 def _versions() -> dict:
     versions = {"python": platform.python_version()}
     for name in PACKAGES:
@@ -147,17 +168,24 @@ def build_record(run_params: dict, parameters: dict, pipeline, catalog, objects:
         elif name in pipeline.inputs():
             inputs[name] = _input(path)
     keys = ("env", "pipeline_names", "runtime_params", "tags", "node_names", "from_nodes", "to_nodes",
-            "from_inputs", "to_outputs", "load_versions", "namespaces", "runner")  # fmt: skip
+            "from_inputs", "to_outputs", "load_versions", "namespaces")  # fmt: skip
     return {
         "version": run_params.get("run_id"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        "run": {k: run_params.get(k) for k in keys},
+        "run": {**masked(plain({k: run_params.get(k) for k in keys})), "runner": _runner(run_params.get("runner"))},
         "code": {**git_state(project), "packages": _versions()},
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "parameters": plain(parameters),
+        "parameters": masked(plain(parameters)),
         "inputs": inputs,
         "outputs": outputs,
     }
+
+
+def _runner(runner: Any) -> str | None:
+    """The runner by class name (Kedro passes the object; its repr holds a memory address)."""
+    if runner is None or isinstance(runner, str):
+        return runner
+    return type(runner).__name__
 
 
 class RunRecordHooks:

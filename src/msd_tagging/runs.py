@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -103,24 +104,71 @@ def _rows(path: Path, key: str) -> list[dict]:
 
 
 def run_record(reporting: str | Path, version: str) -> dict:
-    """The run record saved with ``version`` (``last``: the newest), with ``version`` set.
+    """The run record saved with ``version`` (``last``: the newest readable one,
+    ``previous``: the one before it), with ``version`` set.
+
+    A damaged record (not JSON, or edited out of shape) is named: skipped with a warning
+    when ``last`` or ``previous`` passes over it, an error when asked for by its version.
 
     Raises:
-        MSDDataError: naming the folder when there is no such record.
+        MSDDataError: naming the folder when there is no such record, or the file when it
+            is damaged.
     """
     folder = Path(reporting) / "run_record.json"
     saved = sorted(p.parent.name for p in folder.glob("*/run_record.json")) if folder.is_dir() else []
-    if version in ("last", "previous") and saved:
-        version = saved[-1] if version == "last" or len(saved) < 2 else saved[-2]
+    if version in ("last", "previous"):
+        readable = []
+        for name in saved:
+            try:
+                readable.append((name, _read_record(folder / name / "run_record.json")))
+            except ValueError as exc:
+                logger.warning("Skipping %s: %s.", folder / name / "run_record.json", exc)
+        wanted = 1 if version == "last" else 2
+        if len(readable) >= wanted:
+            return readable[-wanted][1]
+        if readable:
+            return readable[-1][1]
     path = folder / version / "run_record.json"
     if not path.is_file():
         raise MSDDataError(
-            f"no run record of version {version!r} (saved: {', '.join(saved[-5:]) or 'none'}"
+            f"no readable run record of version {version!r} (saved: {', '.join(saved[-5:]) or 'none'}"
             f"{', ...' if len(saved) > 5 else ''})",
             path=folder,
             fix="pick a version that `python -m msd_tagging.runs` lists; runs before run records have none",
         )
-    return json.loads(path.read_text())
+    try:
+        return _read_record(path)
+    except ValueError as exc:
+        raise MSDDataError(
+            f"the run record is damaged: {exc}.", path=path, fix="pick another version; this one cannot be shown"
+        ) from exc
+
+
+RUNNER_REPR = re.compile(r"<(?:[\w.]+\.)?(\w+) object at 0x[0-9a-f]+>")
+SECTIONS = {"run": dict, "code": dict, "parameters": dict, "inputs": dict, "outputs": dict}
+
+
+def _read_record(path: Path) -> dict:
+    """A run record, checked to have the shape :mod:`msd_tagging.run_record` writes;
+    ``ValueError`` saying what is wrong otherwise (JSONDecodeError is one)."""
+    record = json.loads(path.read_text())
+    if not isinstance(record, dict):
+        raise ValueError(f"not a run record (a JSON {type(record).__name__})")
+    for key, kind in SECTIONS.items():
+        if not isinstance(record.get(key), kind):
+            raise ValueError(f"its {key!r} is {'missing' if key not in record else type(record[key]).__name__}")
+    for name, entry in record["outputs"].items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+            raise ValueError(f"output {name!r} has no sha256")
+    for name, entry in record["inputs"].items():
+        if not isinstance(entry, dict):
+            raise ValueError(f"input {name!r} is not an entry")
+    if not isinstance(record["code"].get("packages", {}), dict):
+        raise ValueError("its code.packages is not a mapping")
+    runner = record["run"].get("runner")
+    if isinstance(runner, str) and (old := RUNNER_REPR.fullmatch(runner)):  # records before the class name
+        record["run"] = {**record["run"], "runner": old.group(1)}
+    return {**record, "version": record.get("version") or path.parent.name}
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -160,18 +208,26 @@ def describe(record: dict) -> str:
         (v for k, v in record["outputs"].items() if k.endswith("_model") or k.endswith("head")), None
     )
     lines = [
-        f"version   {record['version']}  (finished {record['finished']})",
+        f"version   {record['version']}  (finished {record.get('finished', '?')})",
         f"env       {run.get('env') or 'base'}; pipelines {', '.join(run.get('pipeline_names') or ['__default__'])}"
         + (f"; --params {run['runtime_params']}" if run.get("runtime_params") else ""),
-        f"commit    {code['commit'] or 'not a git checkout'}" + (" (uncommitted changes)" if code["dirty"] else ""),
-        "packages  " + ", ".join(f"{k} {v}" for k, v in code["packages"].items() if v),
-        f"model     {model['path']} sha256 {model['sha256'][:16]}" + (f", kept as {model['kept_as']}" if
-                                                                       model.get("kept_as") else "")
+        f"commit    {code.get('commit') or 'not a git checkout'}"
+        + (" (uncommitted changes)" if code.get("dirty") else ""),
+        "packages  " + ", ".join(f"{k} {v}" for k, v in code.get("packages", {}).items() if v),
+        f"model     {model.get('path', '?')} sha256 {model['sha256'][:16]}{_kept(model)}"
         if model else "model     (none written by this run)",
         f"outputs   {len(record['outputs'])} files by content, {len(record['inputs'])} inputs; parameters: "
         f"{len(flatten(record['parameters']))} values (--json for all)",
     ]  # fmt: skip
     return "\n".join(lines)
+
+
+def _kept(entry: dict) -> str:
+    """``, kept as <file>`` when the run record's copy of an output is still there."""
+    kept = entry.get("kept_as")
+    if not kept:
+        return ""
+    return f", kept as {kept}" if Path(kept).is_file() else f" (its copy {kept} is gone: make clean-data removed it?)"
 
 
 def side_by_side(versions: pd.DataFrame, *, collapse: bool = True) -> pd.DataFrame:

@@ -16,6 +16,12 @@ kedro-mlflow's own hook is disabled in ``settings.py`` (it would log each block 
 string) and runs through :class:`ProjectMlflowHook`, which changes only what is logged.
 ``MSD_TAGGING_MLFLOW=0`` turns tracking off with the extra installed (the test suite
 does, except for its MLflow test). ``kedro mlflow ui --env <env>`` shows the runs.
+
+The store and the artifacts stay under ``<data_root>/09_runs/`` (git-ignored with the
+rest of ``data/``), never in a ``mlruns/`` folder of the checkout. Parameters whose key
+names a secret are masked (:func:`msd_tagging.run_record.masked`). Tracking never fails a
+run: a store that cannot be written is named before the first node, and a failure while
+logging a finished run is a warning naming the store and the off switch.
 """
 
 from __future__ import annotations
@@ -64,10 +70,10 @@ def log_run(context, run_params: dict, pipeline, catalog, run_id: str) -> None:
     """Log what the module says to the active MLflow run: parameters, metrics, artifacts, code."""
     import mlflow
 
-    from msd_tagging.run_record import dataset_path, git_state, plain
+    from msd_tagging.run_record import dataset_path, git_state, masked, plain
     from msd_tagging.runs import flatten
 
-    params = flatten(plain(context.params))
+    params = flatten(masked(plain(context.params)))
     mlflow.log_params({k: ("" if v is None else str(v))[:6000] for k, v in params.items()})
     code = git_state(Path(run_params.get("project_path") or Path.cwd()))
     mlflow.set_tags({"git_commit": code["commit"] or "", "git_dirty": str(code["dirty"])})
@@ -94,6 +100,65 @@ def log_run(context, run_params: dict, pipeline, catalog, run_id: str) -> None:
     logger.info("MLflow: %d parameters, %d metrics logged to run %s.", len(params), len(metrics), run_id)
 
 
+def sqlite_store(uri: str | None) -> Path | None:
+    """The file of a ``sqlite:///`` tracking URI (relative to the working folder), else None."""
+    if not uri or not uri.startswith("sqlite:///"):
+        return None
+    return Path(uri.removeprefix("sqlite:///"))
+
+
+def configured_uri(context) -> str | None:
+    """The tracking URI ``conf/<env>/mlflow.yml`` names (kedro-mlflow's own pattern for the file)."""
+    from kedro.config import MissingConfigException
+
+    loader = context.config_loader
+    loader.config_patterns.setdefault("mlflow", ["mlflow*", "mlflow*/**", "**/mlflow*"])
+    try:
+        return ((loader["mlflow"] or {}).get("server") or {}).get("mlflow_tracking_uri")
+    except MissingConfigException:
+        return None
+
+
+def check_store(uri: str | None) -> None:
+    """Stop before the first node when the SQLite store cannot be written: naming it, and
+    how to turn tracking off."""
+    from msd_tagging.errors import MSDDataError
+
+    store = sqlite_store(uri)
+    if store is None:
+        return
+    folder = next((p for p in (store.parent, *store.parent.parents) if p.exists()), Path("."))
+    writable = os.access(store, os.W_OK) if store.exists() else os.access(folder, os.W_OK | os.X_OK)
+    if not writable:
+        raise MSDDataError(
+            "the MLflow tracking store cannot be written (read-only file or folder).",
+            path=store,
+            fix=f"make it writable, point server.mlflow_tracking_uri of conf/<env>/mlflow.yml elsewhere, or run "
+            f"without tracking: {SWITCH}=0 kedro run ...",
+        )
+
+
+def _warn_about_old_artifacts(experiment: str, uri: str | None) -> None:
+    """An experiment created before the store had an artifact location of its own keeps
+    writing to ``mlruns/`` in the working folder: say so, and how to move on."""
+    found = mlflow.get_experiment_by_name(experiment)
+    location = (found.artifact_location or "") if found is not None else ""
+    if location.startswith("file:") and location.rstrip("/").endswith("/mlruns/" + found.experiment_id):
+        logger.warning(
+            "MLflow experiment %r keeps its artifacts in %s (it was made before they moved under data/): they stay "
+            "git-ignored there. Delete the store %s to keep new runs' artifacts beside it.",
+            experiment, location, sqlite_store(uri) or uri,
+        )  # fmt: skip
+
+
+def _warn_failed(what: str, uri: str | None, exc: BaseException) -> None:
+    logger.warning(
+        "MLflow tracking failed while %s (%s: %s); the run's own outputs are complete. Store: %s. Check the store, "
+        "or turn tracking off with %s=0.",
+        what, type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "", uri, SWITCH,
+    )  # fmt: skip
+
+
 if MlflowHook is not None:
 
     class ProjectMlflowHook(MlflowHook):
@@ -107,9 +172,23 @@ if MlflowHook is not None:
         @hook_impl
         def after_context_created(self, context) -> None:
             self._on = os.environ.get(SWITCH, "1") not in ("0", "false", "no")
-            if self._on:
-                self._context = context
+            if not self._on:
+                return
+            self._context = context
+            uri = configured_uri(context)
+            check_store(uri)
+            try:
                 super().after_context_created(context)
+            except Exception as exc:  # noqa: BLE001 - a store that refuses us: named, before the first node
+                from msd_tagging.errors import MSDDataError
+
+                raise MSDDataError(
+                    f"the MLflow tracking store cannot be opened ({type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0][:200] if str(exc) else ''}).",
+                    path=sqlite_store(uri) or uri,
+                    fix=f"check the store, or run without tracking: {SWITCH}=0 kedro run ...",
+                ) from exc
+            _warn_about_old_artifacts(self.mlflow_config.tracking.experiment.name, uri)
 
         @hook_impl
         def after_catalog_created(  # noqa: PLR0913 - the hook's own signature
@@ -122,8 +201,11 @@ if MlflowHook is not None:
 
         @hook_impl
         def before_pipeline_run(self, run_params, pipeline, catalog) -> None:
-            if self._on:
-                super().before_pipeline_run(run_params, pipeline, catalog)
+            if self._on:  # kedro-mlflow tags the run with its run_params: --params masked there too
+                from msd_tagging.run_record import masked
+
+                shown = {k: masked(v) if k in ("runtime_params", "extra_params") else v for k, v in run_params.items()}
+                super().before_pipeline_run(shown, pipeline, catalog)
 
         @hook_impl
         def before_node_run(self, node, catalog, inputs, is_async) -> None:
@@ -140,11 +222,19 @@ if MlflowHook is not None:
         def after_pipeline_run(self, run_params, pipeline, catalog) -> None:
             if not self._on:
                 return
-            if self._is_mlflow_enabled and self.run_id is not None:
-                if mlflow.active_run() is None:
-                    mlflow.start_run(run_id=self.run_id, nested=self.mlflow_config.tracking.run.nested)
-                log_run(self._context, run_params, pipeline, catalog, self.run_id)
-            super().after_pipeline_run(run_params, pipeline, catalog)
+            try:
+                if self._is_mlflow_enabled and self.run_id is not None:
+                    if mlflow.active_run() is None:
+                        mlflow.start_run(run_id=self.run_id, nested=self.mlflow_config.tracking.run.nested)
+                    log_run(self._context, run_params, pipeline, catalog, self.run_id)
+                super().after_pipeline_run(run_params, pipeline, catalog)
+            except Exception as exc:  # noqa: BLE001 - every node finished: tracking must not fail the run
+                _warn_failed("logging the finished run", mlflow.get_tracking_uri(), exc)
+                if mlflow.active_run() is not None:
+                    try:
+                        mlflow.end_run("FAILED")
+                    except Exception:  # noqa: BLE001 - the store is gone: nothing more to close
+                        pass
 
         @hook_impl
         def on_pipeline_error(self, error, run_params, pipeline, catalog) -> None:
