@@ -171,11 +171,13 @@ def collect_catalogue(data_root: Path, run: str, examples: int = 5) -> dict:
     """What the example catalogue's run delivered: coverage, what to expect, and excerpts of
     the deliverable tables (tracks without crowd tags first)."""
     reporting, output = data_root / "08_reporting" / run, data_root / "07_model_output" / run
-    top = pd.read_csv(output / "catalogue_top_tags.csv", dtype={"track_id": str})
+    from msd_tagging.datasets import ReportCSVDataset
+
+    top = ReportCSVDataset(filepath=str(output / "catalogue_top_tags.csv")).load()  # text as written: NA is a tag
     for column in ("crowd_tags", "decided_tags"):
         top[column] = top[column].astype("string").fillna("")
     untagged = top[(top["crowd_tags"] == "") & (top["decided_tags"] != "")]
-    suggestions = pd.read_csv(output / "tag_suggestions.csv", dtype={"track_id": str})
+    suggestions = ReportCSVDataset(filepath=str(output / "tag_suggestions.csv")).load()
     long = pd.read_parquet(output / "catalogue_tags.parquet")
     first = long[long["track_id"].astype(str) == str(untagged["track_id"].iloc[0])] if len(untagged) else long.head(0)
     first = first.sort_values("probability", ascending=False).head(4)

@@ -564,11 +564,12 @@ def test_null_tag_weights_stop_ingestion_naming_the_file(tmp_path):
     from msd_tagging.readers import read_lastfm_tags_db
 
     path = tmp_path / "lastfm_tags.db"
-    _dirty_db(path, [(1, 1, None), (2, 3, None), (1, 3, 90.0)])
-    tracks = pd.DataFrame({"track_id": ["TRAAAAA00000000001", "TRAAAAA00000000002"], "split": ["train", "test"]})
+    tids = [f"TRAAAAA0000000000{i}" for i in range(1, 7)]  # a train track, two valid, three test
+    _dirty_db(path, [(1, 1, None), (2, 3, None), (1, 3, 90.0), (1, 1, 70.0), (2, 1, 80.0), (4, 1, 80.0)], tids)
+    tracks = pd.DataFrame({"track_id": tids, "split": ["train", "valid", "valid", "test", "test", "test"]})
     with pytest.raises(
         MSDDataError,
-        match=rf"{path}: 2 of 3 tid_tag rows \(66.7%\) cannot be used \(2 null weight\), above ingestion.max_bad_tag_rows_fraction=0.01",
+        match=rf"{path}: 2 of 6 tid_tag rows \(33.3%\) cannot be used \(2 null weight\), above ingestion.max_bad_tag_rows_fraction=0.01",
     ):
         build_tag_labels(
             tracks,
@@ -580,7 +581,7 @@ def test_null_tag_weights_stop_ingestion_naming_the_file(tmp_path):
         tracks, read_lastfm_tags_db(path), ["rock", "jazz"], IngestionParams(max_bad_tag_rows_fraction=0.9)
     )
     assert stats["lastfm_rows_unusable"]["by_reason"] == {"null_weight": 2}
-    assert labels["jazz"].tolist() == [1, 0]
+    assert labels["jazz"].tolist() == [1, 0, 0, 0, 0, 0]
 
 
 # --- 9. features follow the audio file, not its name ---------------------------------

@@ -126,7 +126,7 @@ def test_every_dataset_resolves_to_the_intended_catalog_entry(tmp_path, monkeypa
         dataset = catalog[name] if name in catalog else MemoryDataset()  # in-memory by design
         kind = getattr(dataset, "wrapped_type", type(dataset).__name__).rsplit(".", 1)[-1]
         if name.endswith("_per_tag_metrics") or name in ("table_1", "extended_table", "cold_start_metrics"):
-            assert kind == "CSVDataset", (name, kind)
+            assert kind == "ReportCSVDataset", (name, kind)
         elif name.endswith(("_metrics", "_weights", "_report", "_json", "_agreement")):
             assert kind == "JSONDataset", (name, kind)
         elif name.endswith("_scores"):
@@ -234,7 +234,11 @@ def test_hybrid_generates_then_ingests_the_demo(tiny_run, monkeypatch):
     tracks = pd.read_parquet(primary / "tracks.parquet")
     labels = pd.read_parquet(primary / "tag_labels.parquet")
     plays = pd.read_parquet(primary / "plays.parquet")
-    assert labels.columns[1:].tolist()[:3] == ["rock", "pop", "alternative"] and labels.shape == (96, 51)
+    assert labels.columns[1:].tolist()[:3] == ["rock", "pop", "alternative"] and len(labels) == 96
+    dropped = report["tags"]["dropped_tags_without_training_positive"]  # the tiny world misses a few tags in train
+    assert labels.shape[1] - 1 + len(dropped) == 50 and all(
+        report["tags"]["positives_per_tag"]["train"][t] == 0 for t in dropped
+    )
     in_splits = tracks[tracks["split"] != "none"]
     assert labels["track_id"].tolist() == in_splits["track_id"].tolist() and len(in_splits) == 96
     assert set(tracks.loc[tracks["split"] == "none", "track_id"]) <= set(
@@ -467,7 +471,8 @@ def test_the_hybrid_runs_on_a_pretrained_msd_tagger_without_training(tmp_path, m
     model = torch.load(next((run / "06_models").rglob("vgg.pt")), weights_only=True)
     assert model["architecture"] == "musicnn_vgg" and model["provenance"]["source"].startswith("musicnn")
     scores = pd.read_parquet(next((run / "07_model_output").rglob("audio_scores.parquet")))
-    assert scores.shape[1] == 51 and scores.drop(columns="track_id").std().gt(0).any()
+    tags = pd.read_parquet(run / "03_primary/tiny/tag_labels.parquet").columns
+    assert scores.columns.tolist() == tags.tolist() and scores.drop(columns="track_id").std().gt(0).any()
     assert list((run / "08_reporting").rglob("table_1.json"))
 
 
@@ -556,11 +561,9 @@ def test_the_catalogue_env_makes_an_artist_disjoint_split_and_its_own_vocabulary
     assert set(report["splits"]["balance"]["tags_short_of_positives"]) == {"train", "valid", "test"}
     vocabulary = json.loads((run / "03_primary/madecat/vocabulary.json").read_text())
     assert len(vocabulary) == 20 and "rock" in vocabulary
-    from msd_tagging.readers.lastfm import normalise_tag
 
     rows = pd.read_csv(raw / "tags.csv", dtype=str)
-    keys = {normalise_tag(t) for t in vocabulary}
-    tagged = set(rows.loc[rows["tag"].map(normalise_tag).isin(keys), "track_id"])
+    tagged = set(rows["track_id"])  # any crowd tag, in the vocabulary or not
     assert sorted(split["track_id"]) == sorted(set(heard) & tagged)  # unlabelled tracks stay out of the split
     for name in ("table_1", "extended_table"):
         assert list((run / f"08_reporting/madecat/{name}.json").glob(f"*/{name}.json"))
@@ -644,3 +647,67 @@ def test_a_plain_session_running_another_envs_head_is_stopped_before_anything(tm
         with pytest.raises(ParameterError, match=r"ingestion.source: the env reads 'tables' raw data, .*'msd'"):
             session.run(pipeline_names=["hybrid"])
     assert not (tmp_path / "data/01_raw/wronghead").exists()
+
+
+HOSTILE_TAGS = ["NA", "None", "null", "100", "007", '=HYPERLINK("http://evil.example/","click")', "a|b",
+                "<script>x</script>"]  # fmt: skip
+
+
+def test_tags_named_na_or_numbers_formulas_and_padded_ids_keep_their_decisions(tmp_path, monkeypatch):
+    """Issue 29: a catalogue whose most frequent tags are named NA, None, null, 100, 007, a
+    formula, a pipe and HTML, with zero-padded track IDs, through hybrid: every tag keeps
+    its decisions, the report renders escaped, no CSV cell starts a formula."""
+    import csv
+
+    from msd_tagging.demo.world import DemoWorldConfig, build_world
+    from msd_tagging.demo.writer import write_catalogue
+
+    env = _catalogue_env(tmp_path, "hostile", vocabulary={"top_n": 12})
+    env["parameters_tagging.yml"] = {"tagging": {"threshold": "f1", "min_positives": 1}}  # decisions on a tiny world
+    conf = _conf(tmp_path, {"catalogue": env})
+    raw = Path(env["globals.yml"]["raw_root"])
+    write_catalogue(build_world(DemoWorldConfig(**TINY)), raw, workers=1, progress=False)
+    tables = {
+        name: pd.read_csv(raw / f"{name}.csv", dtype=str, keep_default_na=False) for name in ("tracks", "tags", "plays")
+    }
+    ids = {t: f"{i:06d}" for i, t in enumerate(tables["tracks"]["track_id"])}
+    names = dict(zip(tables["tags"]["tag"].value_counts().index[: len(HOSTILE_TAGS)], HOSTILE_TAGS, strict=True))
+    for name, table in tables.items():
+        table = table.assign(track_id=table["track_id"].map(ids))
+        if name == "tags":
+            table = table.assign(tag=table["tag"].map(lambda t: names.get(t, t)))
+        if name == "tracks":
+            table.loc[0, "artist"] = "=cmd|' /C calc'!A0"
+        table.to_csv(raw / f"{name}.csv", index=False)
+    for old, new in ids.items():
+        if (raw / "audio" / f"{old}.mp3").exists():  # tracks without audio have plays only
+            (raw / "audio" / f"{old}.mp3").rename(raw / "audio" / f"{new}.mp3")
+    _run(conf, "catalogue", tmp_path, monkeypatch)
+    output, reporting = tmp_path / "data/07_model_output/hostile", tmp_path / "data/08_reporting/hostile"
+    vocabulary = json.loads((tmp_path / "data/03_primary/hostile/vocabulary.json").read_text())
+    assert set(HOSTILE_TAGS) <= set(vocabulary)
+    thresholds = pd.read_parquet(output / "tag_thresholds.parquet")
+    long = pd.read_parquet(output / "catalogue_tags.parquet")
+    decided = thresholds[thresholds["decided"]]
+    assert set(decided["tag"]) & set(HOSTILE_TAGS[:5]), "no NA-like tag was decided anywhere"
+    for row in decided.itertuples():  # a threshold is applied to every track of its class, whatever the tag is named
+        mine = long[(long["tag"] == row.tag) & (long["evidence"] == row.evidence)]
+        assert len(mine) and mine["decided"].notna().all(), (row.evidence, row.tag)
+    assert long["track_id"].astype(str).str.fullmatch(r"\d{6}").all()
+    report = (reporting / "catalogue_report.md").read_text()
+    assert "<script>" not in report and "&lt;script&gt;" in report
+    for path in [p for p in (*output.rglob("*.csv"), *reporting.rglob("*.csv")) if p.is_file()]:
+        with open(path, newline="") as handle:
+            for cells in csv.reader(handle):
+                for cell in cells:
+                    assert not (cell[:1] in ("=", "+", "-", "@", "\t", "\r") and not _number(cell)), (path.name, cell)
+    top = pd.read_csv(output / "catalogue_top_tags.csv", dtype=str, keep_default_na=False)
+    assert top["track_id"].str.fullmatch(r"\d{6}").all() and "'=cmd|' /C calc'!A0" in set(top["artist"])
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

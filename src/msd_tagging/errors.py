@@ -47,14 +47,20 @@ class ParameterError(ValueError):
 
 def expected_error(exc: BaseException) -> BaseException | None:
     """The error a user can fix behind ``exc`` (Kedro wraps a dataset's in its own):
-    a :class:`MSDDataError`, a :class:`ParameterError` or a YAML error in a conf file;
-    ``None`` when there is none, which is a bug to show with its traceback."""
+    a :class:`MSDDataError`, a :class:`ParameterError`, Kedro's check of the typed
+    parameters (which carries our :class:`ParameterError` messages as text) or a YAML
+    error in a conf file; ``None`` when there is none, which is a bug to show with its
+    traceback."""
     import yaml
 
+    try:
+        from kedro.validation import ParameterValidationError
+    except ImportError:  # a Kedro before typed parameters
+        ParameterValidationError = ParameterError  # noqa: N806
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, (MSDDataError, ParameterError, yaml.YAMLError)):
+        if isinstance(exc, (MSDDataError, ParameterError, ParameterValidationError, yaml.YAMLError)):
             return exc
         exc = exc.__cause__ or exc.__context__
     return None

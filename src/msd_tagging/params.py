@@ -62,7 +62,7 @@ class IngestionParams:
     listen_repeats: Literal["auto", "drop", "keep"] = "auto"  # listens logged twice (same user, track, time)
     max_repeated_listen_fraction: float = setting(0.05, minimum=0.0, maximum=1.0)
     report_max_listed: int = setting(1000, minimum=0)  # IDs listed per reason in reports
-    untagged: Literal["unlabelled", "negative"] = "negative"  # a catalogue track with no vocabulary tag row:
+    untagged: Literal["unlabelled", "negative"] = "negative"  # a catalogue track with no crowd tag at all:
     # unlabelled (kept out of training and evaluation, tagged) or a negative for every tag (the MSD's split)
     vocabulary: VocabularyConfig = setting(factory=VocabularyConfig)
     split: SplitConfig = setting(factory=SplitConfig)

@@ -180,6 +180,34 @@ def suggestions(
     return out[first + [c for c in out.columns if c not in first]].reset_index(drop=True)
 
 
+def examples(parts: list[ClassTags], tags: list[str], tracks: pd.DataFrame, k: int, n: int, seed: int) -> list[dict]:
+    """Up to ``n`` tracks without crowd tags that got a decided tag, drawn with ``seed``,
+    in catalogue order: ``track_id, artist, title, evidence, decided`` (tags) and
+    ``probable`` (the ``k`` most probable ``[tag, probability]``)."""
+    pool = [(p, row) for p in parts for row in np.flatnonzero(~p.crowd.any(axis=1) & (p.decided == 1).any(axis=1))]
+    if not pool or not n:
+        return []
+    rng = np.random.default_rng(seed)
+    picked = sorted((pool[i] for i in rng.choice(len(pool), size=min(n, len(pool)), replace=False)),
+                    key=lambda item: int(item[0].positions[item[1]]))  # fmt: skip
+    meta = tracks.drop_duplicates("track_id").set_index("track_id")
+    out = []
+    for p, row in picked:
+        track = p.ids[row]
+        probabilities = np.where(np.isnan(p.probabilities[row]), -np.inf, p.probabilities[row])
+        best = np.argsort(-probabilities, kind="stable")[: min(k, len(tags))]
+        out.append(
+            {"track_id": str(track),
+             **{c: (str(meta.at[track, c]) if c in meta and track in meta.index and pd.notna(meta.at[track, c])
+                    else "") for c in ("artist", "title")},
+             "evidence": p.klass,
+             "decided": [tags[j] for j in np.flatnonzero(p.decided[row] == 1)],
+             "probable": [[tags[j], round(float(p.probabilities[row, j]), 4)] for j in best
+                          if np.isfinite(probabilities[j])]}
+        )  # fmt: skip
+    return out
+
+
 def summary(parts: list[ClassTags], evidence: pd.DataFrame, tracks: pd.DataFrame) -> dict:
     """Coverage and gains: per class, tracks, crowd-tagged ones, tracks given tags, tracks
     that gained a tag the crowd lacked; and the tracks with neither evidence, by why."""

@@ -175,8 +175,10 @@ def class_thresholds(
 ) -> pd.DataFrame:
     """Every (class, tag) threshold, fitted on the class's validation stand-ins with its
     chosen scorer: ``evidence, scorer, tag, threshold, decided, reason, positives,
-    valid_precision, valid_recall``."""
+    valid_precision, valid_recall``. A tag no training track has positive is undecided:
+    the models never saw it, whatever validation happens to show."""
     tags = [c for c in labels.columns if c != "track_id"]
+    trained = training_positives(evidence, labels)
     rows = []
     for klass, choice in selection.items():
         name = choice["chosen"]
@@ -184,7 +186,11 @@ def class_thresholds(
             continue
         _, y, s = stand_in(evidence, "valid", klass, labels, scores[name])
         for j, tag in enumerate(tags):
-            rule = fit_threshold(y[:, j], s[:, j], mode, target, min_positives)
+            rule = (
+                fit_threshold(y[:, j], s[:, j], mode, target, min_positives)
+                if trained[j]
+                else Threshold(None, UNSEEN, int(y[:, j].sum()))
+            )
             rows.append(
                 {"evidence": klass, "scorer": name, "tag": tag, "threshold": rule.value,
                  "decided": rule.value is not None, "reason": rule.reason, "positives": rule.positives,
@@ -193,6 +199,16 @@ def class_thresholds(
     columns = ["evidence", "scorer", "tag", "threshold", "decided", "reason", "positives", "valid_precision",
                "valid_recall"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
+
+
+UNSEEN = "no positive in the training split: the models never saw this tag"
+
+
+def training_positives(evidence: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:
+    """Positive training tracks per tag ``[tags]``, in the labels' tag order."""
+    train = evidence.loc[evidence["split"] == "train", "track_id"]
+    tags = [c for c in labels.columns if c != "track_id"]
+    return labels.loc[labels["track_id"].isin(train), tags].to_numpy().sum(axis=0)
 
 
 def threshold_vector(thresholds: pd.DataFrame, klass: str, tags: list[str]) -> np.ndarray:

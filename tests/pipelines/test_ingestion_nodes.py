@@ -130,7 +130,7 @@ def test_build_plays_merges_repeats_and_counts_drops():
 def test_id_maps_and_indexed_plays(split_tracks):
     song_tracks = pd.DataFrame({"song_id": [sid(0), sid(6)], "track_id": [tid(0), tid(6)]})
     plays, _ = build_plays(_triplets([(uid(1), sid(0), 2), (uid(2), sid(6), 1)]), song_tracks)
-    maps = nodes.build_id_maps(split_tracks, plays, song_tracks, ["rock", "pop"])
+    maps = nodes.build_id_maps(split_tracks, plays, song_tracks, pd.DataFrame(columns=["track_id", "rock", "pop"]))
     assert list(maps.ids("tracks")) == [tid(0), tid(1), tid(2), tid(3), tid(5), tid(6)]  # split first, then played
     indexed = nodes.index_plays(plays, maps)
     assert maps.lookup("tracks", indexed["track_idx"]).tolist() == plays["track_id"].astype(str).tolist()
@@ -145,14 +145,17 @@ def test_id_maps_never_give_minus_one():
 
 
 def test_tag_labels_merge_spellings_and_threshold(split_tracks):
+    # two more validation tracks, and a test positive: validation and test can measure something
+    more = pd.DataFrame({"track_id": [tid(6), tid(7)], "song_id": None, "artist": "", "title": "", "split": "valid"})
+    tracks = pd.concat([split_tracks, more], ignore_index=True)
     lastfm = pd.DataFrame(
         {
-            "track_id": [tid(0), tid(0), tid(1), tid(1), tid(2), tid(3), tid(9)],
-            "tag": ["hip hop", " HIP-HOP ", "Hip-Hop", "rock", "seen live", "ROCK", "rock"],
-            "weight": [30.0, 80.0, 40.0, 51.0, 100.0, 50.0, 100.0],
+            "track_id": [tid(0), tid(0), tid(1), tid(1), tid(2), tid(3), tid(9), tid(6), tid(5)],
+            "tag": ["hip hop", " HIP-HOP ", "Hip-Hop", "rock", "seen live", "ROCK", "rock", "rock", "rock"],
+            "weight": [30.0, 80.0, 40.0, 51.0, 100.0, 50.0, 100.0, 90.0, 90.0],
         }
     )
-    labels, crowd, stats = nodes.build_tag_labels(split_tracks, lastfm, ["rock", "Hip-Hop"], PARAMS)
+    labels, crowd, stats = nodes.build_tag_labels(tracks, lastfm, ["rock", "Hip-Hop"], PARAMS)
     assert labels.columns.tolist() == ["track_id", "rock", "Hip-Hop"]
     assert labels.set_index("track_id").loc[[tid(0), tid(1), tid(2), tid(3)]].to_numpy().tolist() == [
         [0, 1],  # best of two spellings (80) is above 50

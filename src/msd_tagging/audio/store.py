@@ -129,20 +129,24 @@ class FeatureStoreWriter:
         return read_manifest(self.root)
 
 
-def _drop_broken_shards(shards: Path) -> None:
-    """Un-commit shards whose ``.npy`` is gone or holds fewer frames than their manifest
-    part lists (e.g. a store deleted half-way), so that their tracks are extracted again."""
+def drop_broken_shards(shards: Path, rows_of, what: str) -> int:
+    """Un-commit every shard whose ``.npy`` is gone, unreadable, or holds another number of
+    rows than its manifest part says (``rows_of(part)``), so that it is made again; the
+    feature and embedding stores both call it before they count what is done. Returns how
+    many were dropped."""
+    dropped = 0
     for part in sorted(shards.glob("*.parquet")):
-        frames = int(pd.read_parquet(part, columns=["n_frames"])["n_frames"].sum())
         try:
-            intact = np.load(part.with_suffix(".npy"), mmap_mode="r").shape[0] == frames
-        except (OSError, ValueError):
+            expected = int(rows_of(pd.read_parquet(part)))
+            intact = np.load(part.with_suffix(".npy"), mmap_mode="r").shape[0] == expected
+        except (OSError, ValueError, KeyError):  # a cut .npy or parquet part raises one of these
             intact = False
         if not intact:
-            logger.warning(
-                "Feature shard %s lost its features; its tracks are extracted again.", part.with_suffix(".npy")
-            )
+            logger.warning("%s shard %s is missing, cut or short; its tracks are done again.", what,
+                           part.with_suffix(".npy"))  # fmt: skip
             part.unlink()
+            dropped += 1
+    return dropped
 
 
 def _file_stamp(path: str | os.PathLike) -> tuple[int, int]:
@@ -187,7 +191,7 @@ def write_plan(
     """
     root, audio_root = Path(root), Path(audio_root)
     _open_store(plan, root)
-    _drop_broken_shards(root / "shards")
+    drop_broken_shards(root / "shards", lambda part: part["n_frames"].sum(), "Feature")
     changed = _drop_changed_shards(root / "shards", audio_root)
     done = set(read_manifest(root)["track_id"])
     todo = [job for job in plan.jobs if job[0] not in done]

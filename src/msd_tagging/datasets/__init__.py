@@ -8,6 +8,7 @@ from msd_tagging.datasets.embeddings import EmbeddingManifestDataset, EmbeddingS
 from msd_tagging.datasets.features import FeatureManifestDataset, FeatureStoreDataset
 from msd_tagging.datasets.id_maps import IdMapsDataset
 from msd_tagging.datasets.msd_files import MSDFileDataset
+from msd_tagging.datasets.report_csv import ReportCSVDataset
 from msd_tagging.datasets.tables import TableDataset
 from msd_tagging.datasets.torch_files import CheckpointDataset, TorchModelDataset
 
@@ -23,6 +24,7 @@ __all__ = [
     "IdMapsDataset",
     "MSDFileDataset",
     "RawFolderDataset",
+    "ReportCSVDataset",
     "RawInventoryDataset",
     "TableDataset",
     "TorchModelDataset",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ class AudioListingDataset(AbstractDataset[None, pd.DataFrame]):
     """Lists the files under an audio root with their sizes (no audio is decoded).
 
     Loads a DataFrame with ``path`` (POSIX, relative to the folder ``path``),
-    ``size_bytes``, ``link`` and ``bad_name``. ``link`` is ``""`` for a plain file,
+    ``size_bytes``, ``link``, ``bad_name`` and ``special``. ``link`` is ``""`` for a plain file,
     ``"inside"`` / ``"outside"`` for a file reached through a symbolic link (to the file,
     or to a folder above it) whose target lies inside / outside the audio root, and
     ``"dangling"`` for a link to nothing (size -1). Links are followed wherever they
@@ -73,8 +74,12 @@ class AudioListingDataset(AbstractDataset[None, pd.DataFrame]):
     second time (a link loop, or two links to one folder) is listed once; a folder that
     cannot be listed (permissions) is warned and named in ``attrs["unreadable_folders"]``. ``bad_name``
     marks a name that is not valid UTF-8: such a file is shown with ``\\x`` escapes
-    and never matched to a track. ``attrs`` count the linked folders, the loops cut and
-    the bad names. An absent folder lists nothing.
+    and never matched to a track. ``special`` names what an entry is when it is not a
+    regular file (``FIFO``, ``character device``, ``block device``, ``socket``, a link to
+    one included, such as a link to ``/dev/zero``): such an entry is never read (a FIFO
+    would block, a device never ends) and its track's audio status is ``not_a_file``.
+    ``attrs`` count the linked folders, the loops cut and the bad names. An absent folder
+    lists nothing. ``tag_audio`` lists its folder the same way (:func:`list_files`).
     """
 
     def __init__(self, path: str, metadata: dict | None = None):
@@ -82,28 +87,7 @@ class AudioListingDataset(AbstractDataset[None, pd.DataFrame]):
         self.metadata = metadata
 
     def load(self) -> pd.DataFrame:
-        rows: list[tuple[str, int, str, bool]] = []
-        counts = {"linked_folders": 0, "linked_folders_outside": 0, "folder_loops_cut": 0, "bad_names": 0}
-        unreadable: list[str] = []
-        if self._root.is_dir():
-            for folder, files, through in _walk(self._root, counts, unreadable):
-                rows.extend(_entry(self._root, folder, name, through, counts) for name in files)
-        if unreadable:
-            logger.warning(
-                "%d folder(s) under the audio root cannot be listed, e.g. %s; their files count as missing.",
-                len(unreadable), unreadable[0],
-            )  # fmt: skip
-        paths, sizes, links, bad = zip(*rows, strict=True) if rows else ((), (), (), ())
-        frame = pd.DataFrame(
-            {
-                "path": pd.Series(paths, dtype=object),
-                "size_bytes": pd.Series(sizes, dtype="int64"),
-                "link": pd.Series(links, dtype=object),
-                "bad_name": pd.Series(bad, dtype=bool),
-            }
-        )
-        frame.attrs = {"root": str(self._root), **counts, "unreadable_folders": unreadable}
-        return frame
+        return list_files(self._root)
 
     def save(self, data: pd.DataFrame) -> None:
         raise DatasetError(f"{self._root} is raw audio and read-only")
@@ -113,6 +97,53 @@ class AudioListingDataset(AbstractDataset[None, pd.DataFrame]):
 
     def _describe(self) -> dict[str, Any]:
         return {"path": str(self._root)}
+
+
+def list_files(root: Path, raw: bool = False) -> pd.DataFrame:
+    """Every file under ``root``, linked folders followed once each (see
+    :class:`AudioListingDataset`); with ``raw``, also each file's ``relative`` path as
+    the OS spells it (a name that is not UTF-8 included), to open it by."""
+    rows: list[tuple[str, int, str, bool, str]] = []
+    relative: list[str] = []
+    counts = {"linked_folders": 0, "linked_folders_outside": 0, "folder_loops_cut": 0, "bad_names": 0}
+    unreadable: list[str] = []
+    if root.is_dir():
+        for folder, files, through in _walk(root, counts, unreadable):
+            rows.extend(_entry(root, folder, name, through, counts) for name in sorted(files))
+            if raw:
+                relative.extend(os.path.relpath(os.path.join(folder, name), root) for name in sorted(files))
+    if unreadable:
+        logger.warning(
+            "%d folder(s) under the audio root cannot be listed, e.g. %s; their files count as missing.",
+            len(unreadable), unreadable[0],
+        )  # fmt: skip
+    paths, sizes, links, bad, special = zip(*rows, strict=True) if rows else ((), (), (), (), ())
+    frame = pd.DataFrame(
+        {
+            "path": pd.Series(paths, dtype=object),
+            "size_bytes": pd.Series(sizes, dtype="int64"),
+            "link": pd.Series(links, dtype=object),
+            "bad_name": pd.Series(bad, dtype=bool),
+            "special": pd.Series(special, dtype=object),
+        }
+    )
+    if raw:
+        frame["relative"] = pd.Series(relative, dtype=object)
+    frame.attrs = {"root": str(root), **counts, "unreadable_folders": unreadable}
+    return frame
+
+
+SPECIAL = ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+           (stat.S_ISSOCK, "socket"))  # fmt: skip
+
+
+def special_kind(path: str | os.PathLike) -> str:
+    """What ``path`` (links followed) is when it is not a regular file or a folder, else ``""``."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return ""
+    return next((name for test, name in SPECIAL if test(mode)), "")
 
 
 def _walk(root: Path, counts: dict, unreadable: list[str]):
@@ -144,8 +175,8 @@ def _walk(root: Path, counts: dict, unreadable: list[str]):
         yield folder, files, through
 
 
-def _entry(root: Path, folder: str, name: str, through: bool, counts: dict) -> tuple[str, int, str, bool]:
-    """One listed file: ``(path shown, size, link kind, bad name?)``."""
+def _entry(root: Path, folder: str, name: str, through: bool, counts: dict) -> tuple[str, int, str, bool, str]:
+    """One listed file: ``(path shown, size, link kind, bad name?, special kind)``."""
     full = os.path.join(folder, name)
     link = ""
     try:
@@ -154,11 +185,12 @@ def _entry(root: Path, folder: str, name: str, through: bool, counts: dict) -> t
         size, link = -1, "dangling"
     if not link and (through or os.path.islink(full)):
         link = "inside" if Path(full).resolve().is_relative_to(root.resolve()) else "outside"
+    special = special_kind(full)
     shown = (Path(folder).relative_to(root) / name).as_posix()
     if _is_utf8(shown):
-        return shown, size, link, False
+        return shown, size, link, False, special
     counts["bad_names"] += 1
-    return os.fsencode(shown).decode("utf-8", "backslashreplace"), size, link, True
+    return os.fsencode(shown).decode("utf-8", "backslashreplace"), size, link, True, special
 
 
 def _is_utf8(name: str) -> bool:

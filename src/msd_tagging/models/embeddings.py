@@ -13,7 +13,9 @@ The embedding of a track is the mean over its patches of the network's penultima
 (musicnn's ``MSD_musicnn``: 200 values, ``MSD_vgg``: 256), optionally with the standard
 deviation. A shard counts once its ``.parquet`` exists, both files moved into place with
 the ``.npy`` first, so an interrupted run leaves nothing that counts half-done and a rerun
-embeds only the tracks no committed shard has. A store made with another model, other
+embeds only the tracks no committed shard has; a committed shard whose ``.npy`` is cut,
+unreadable or short of rows is redone (as the feature store does), and the read side
+names such a shard rather than shifting rows. A store made with another model, other
 weights, other preprocessing or from another feature store is rebuilt (its rows would be
 another space's); the read side checks the same on load.
 """
@@ -36,6 +38,7 @@ from msd_tagging.errors import MSDDataError
 logger = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.parquet"
+REDO = "rerun the embed_tracks node (kedro run --pipeline=hybrid), which checks every shard and redoes a bad one"
 
 
 def store_config(model: str, record: dict, features: FeatureStore, with_std: bool) -> dict:
@@ -76,9 +79,22 @@ class EmbeddingStore:
     def matrix(self) -> np.ndarray:
         """``[tracks, d]`` float32, rows in manifest order."""
         if self._matrix is None:
-            parts = [np.load(self.root / "shards" / f"{s}.npy") for s in self.manifest["shard"].drop_duplicates()]
+            parts = [self._shard(s, n) for s, n in self.manifest.groupby("shard", sort=False).size().items()]
             self._matrix = np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
         return self._matrix
+
+    def _shard(self, name: str, rows: int) -> np.ndarray:
+        """One shard's rows, checked against its manifest: a cut or short shard would shift
+        every later track's row."""
+        path = self.root / "shards" / f"{name}.npy"
+        try:
+            data = np.load(path)
+        except (OSError, ValueError) as exc:
+            raise MSDDataError(f"the embedding shard cannot be read ({exc}).", path=path, fix=REDO) from exc
+        if data.shape[0] != rows:
+            raise MSDDataError(f"the embedding shard holds {data.shape[0]} rows, its manifest {rows}.", path=path,
+                               fix=REDO)  # fmt: skip
+        return data
 
     def rows(self, track_ids) -> np.ndarray:
         """Embeddings of ``track_ids`` ``[n, d]``; an error names a track without one."""
@@ -125,8 +141,11 @@ class EmbeddingStoreWriter:
             settings: ``audio.embeddings`` (``with_std``, ``tracks_per_shard``, the device,
                 the Dask scheduler address when given).
         """
+        from msd_tagging.audio.store import drop_broken_shards
+
         config = store_config(model, record, features, settings.with_std)
         _open(self.root, config)
+        drop_broken_shards(self.root / "shards", len, "Embedding")
         done = set(read_manifest(self.root)["track_id"])
         todo = [t for t in features.track_ids if t not in done]
         logger.info("Embeddings (%s): %d tracks to embed, %d already in %s.", model, len(todo), len(done), self.root)

@@ -19,6 +19,8 @@ from msd_tagging.files import safe_torch_load
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 PRETRAINED = ("msd_musicnn", "msd_vgg")
+# What each shipped name must hold: its architecture and musicnn's checkpoint it was converted from.
+EXPECTED = {"msd_musicnn": ("musicnn", "MSD_musicnn"), "msd_vgg": ("musicnn_vgg", "MSD_vgg")}
 CHECKSUMS = WEIGHTS / "SHA256SUMS"  # written by tools/convert_musicnn.py beside the files it converts
 REINSTALL = "reinstall msd-tagging (pip install -e . in a clone, or pip install --force-reinstall msd_tagging)"
 # The preprocessing settings a pretrained model fixes; the run's audio.mel must agree.
@@ -48,7 +50,22 @@ def pretrained_record(name: str) -> dict:
     record = safe_torch_load(path, "the pretrained weight file", fix=REINSTALL)
     from msd_tagging.models.registry import read_record
 
-    return read_record(record, str(path))
+    return check_identity(name, read_record(record, str(path)), path)
+
+
+def check_identity(name: str, record: dict, path: Path) -> dict:
+    """Stop when the weight file under ``name`` holds another model (two files swapped,
+    checksum lines and all): its architecture and source must be ``name``'s."""
+    architecture, checkpoint = EXPECTED[name]
+    source = str((record.get("provenance") or {}).get("source", ""))
+    if record["architecture"] != architecture or not source.endswith(f"checkpoint {checkpoint}"):
+        raise MSDDataError(
+            f"the weight file of {name} holds another model (architecture {record['architecture']!r}, "
+            f"{source or 'no source'}), not {architecture!r} from musicnn's {checkpoint}: files were swapped.",
+            path=path,
+            fix=REINSTALL,
+        )
+    return record
 
 
 def checksums() -> dict[str, str]:
@@ -103,18 +120,19 @@ def check_preprocessing(record: dict, mel: dict, where: str) -> None:
 
 
 def check_tags(record: dict, tags: list[str], where: str) -> None:
-    """Stop when the model's tags are not the run's vocabulary (order may differ)."""
+    """Stop when the run's vocabulary has a tag the model does not output (the run may
+    keep fewer: ingestion drops tags no training track has positive)."""
     ours, theirs = set(tags), set(record["tags"])
-    if ours != theirs:
+    if not ours <= theirs:
         raise MSDDataError(
-            f"{where}: the model's {len(theirs)} tags are not the run's {len(ours)}: the run lacks "
-            f"{sorted(theirs - ours)[:10]}, the model lacks {sorted(ours - theirs)[:10]}",
+            f"{where}: the run's {len(ours)} tags are not among the model's {len(theirs)}: the model lacks "
+            f"{sorted(ours - theirs)[:10]}",
             fix="use the MSD's 50-tag vocabulary (ingestion.tag_list), or audio.model_source: train",
         )
 
 
 def in_tag_order(record: dict, tags: list[str]) -> dict:
-    """``record`` with its output layer's rows reordered to ``tags`` (the same set)."""
+    """``record`` with its output layer's rows reordered to ``tags`` (a subset of its own)."""
     order = [list(record["tags"]).index(t) for t in tags]
     from msd_tagging.models.registry import architecture
 
@@ -122,7 +140,7 @@ def in_tag_order(record: dict, tags: list[str]) -> dict:
     state = dict(record["state_dict"])
     for part in ("weight", "bias"):
         state[f"{layer}.{part}"] = state[f"{layer}.{part}"][order]
-    return {**record, "state_dict": state, "tags": list(tags)}
+    return {**record, "config": {**record["config"], "n_tags": len(tags)}, "state_dict": state, "tags": list(tags)}
 
 
 def patches(features: np.ndarray, frames: int) -> np.ndarray:

@@ -35,8 +35,8 @@ TABLE_SPLITS = ("train", "valid", "test")
 FORMATS_FIX = "see docs/catalogue.md for the columns each table needs"
 MAX_PLAY_COUNT = int(np.iinfo(np.int32).max)  # plays of one (user, track) pair, as stored
 LISTEN_REPEATS = ("auto", "drop", "keep")
-_WHOLE = re.compile(r"\+?\d+(\.0*)?")
-_EPOCH = re.compile(r"[+-]?\d+(\.\d*)?")
+_WHOLE = re.compile(r"\+?[0-9]+(\.0*)?")  # ASCII digits only: \d also matches "１２" and "١٢"
+_EPOCH = re.compile(r"[+-]?[0-9]+(\.[0-9]*)?")
 
 
 def _source(frame: pd.DataFrame, what: str) -> str:
@@ -52,7 +52,12 @@ def where(frame: pd.DataFrame, position: int) -> str:
         return f"row {position + 1}"
     before = frame.iloc[:position]  # line breaks inside quoted values of the rows before
     breaks = sum(int(before[c].astype("string").str.count("\n").sum()) for c in before.columns) if position else 0
-    return f"line {position + 2 + breaks}"
+    line = position + 1 + breaks  # 0-based among the lines read, the header being 0
+    for skipped in frame.attrs.get("skipped_lines", ()):  # load_args skiprows: count the lines left out
+        if skipped > line:
+            break
+        line += 1
+    return f"line {line + 1}"
 
 
 def require_columns(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
@@ -79,21 +84,38 @@ def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     return pd.Series(values.to_numpy(dtype=object, na_value=None), index=frame.index, dtype=object)
 
 
-def _check_no_line_breaks(frame: pd.DataFrame, columns, what: str) -> None:
-    """A line break inside a value: almost always a stray quote that merged rows."""
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0 (line breaks, tabs, NUL ...), DEL and C1 controls
+
+
+def _check_no_control_characters(frame: pd.DataFrame, columns, what: str) -> None:
+    """A line break inside a value is almost always a stray quote that merged rows; NUL and
+    other control characters are never text (C1 ones are often cp1252 read as latin-1)."""
     for column in columns:
         if column not in frame.columns:
             continue
-        broken = frame[column].astype("string").str.contains(r"[\r\n]", regex=True, na=False).to_numpy()
-        if broken.any():
-            row = int(np.flatnonzero(broken)[0])
+        values = frame[column].astype("string")
+        found = values.str.contains(CONTROL.pattern, regex=True, na=False).to_numpy()
+        if not found.any():
+            continue
+        row = int(np.flatnonzero(found)[0])
+        value = str(frame[column].iloc[row])
+        char = CONTROL.search(value).group()
+        if char in "\r\n":
             raise MSDDataError(
-                f"column {column!r} holds a line break on {where(frame, row)} ({int(broken.sum())} such row(s)): "
-                f"{str(frame[column].iloc[row])[:80]!r}. A stray quote in the export merges the rows after it "
-                "this way.",
+                f"column {column!r} holds a line break on {where(frame, row)} ({int(found.sum())} such row(s)): "
+                f"{value[:80]!r}. A stray quote in the export merges the rows after it this way.",
                 path=_source(frame, what),
                 fix="remove the stray quote (or quote the field properly), or export without quoting.",
             )
+        c1 = "\x80" <= char <= "\x9f"
+        raise MSDDataError(
+            f"column {column!r} holds the control character U+{ord(char):04X} on {where(frame, row)} "
+            f"({int(found.sum())} such row(s)): {value[:80]!r}. Text never holds one.",
+            path=_source(frame, what),
+            fix="the export was likely read in the wrong encoding: declare encoding: cp1252 in the catalog entry"
+            if c1
+            else "remove control characters (NUL, tabs, escapes) from the export's values.",
+        )
 
 
 def _check_no_delimiter(frame: pd.DataFrame, columns, what: str, *, warn_only=()) -> int:
@@ -170,11 +192,16 @@ def _counts(frame: pd.DataFrame, column: str, what: str) -> np.ndarray:
         row = int(np.flatnonzero(~whole)[0])
         value = frame[column].iloc[row]
         negative = isinstance(value, str) and value.strip().startswith("-")
+        foreign = isinstance(value, str) and any(c.isdigit() and not c.isascii() for c in value)
         raise MSDDataError(
             f"column {column!r} must hold a whole number of 0 or more; {where(frame, row)} has {value!r} "
             f"({int((~whole).sum())} such row(s)).",
             path=_source(frame, what),
-            fix="play counts are 0 or more." if negative else f"write {column} as a whole number, without units.",
+            fix="play counts are 0 or more."
+            if negative
+            else f"write {column} with the digits 0-9 (not full-width or other scripts' digits)."
+            if foreign
+            else f"write {column} as a whole number, without units.",
         )
     digits = text.str.replace(r"^\+", "", regex=True).str.replace(r"\.0*$", "", regex=True).str.lstrip("0")
     long = (digits.str.len() > len(str(MAX_PLAY_COUNT))).to_numpy()
@@ -218,7 +245,7 @@ def read_plays(frame: pd.DataFrame) -> pd.DataFrame:
             :data:`MAX_PLAY_COUNT`, and the pair whose merged rows sum above it.
     """
     require_columns(frame, ("user_id", "track_id", "plays"), "plays")
-    _check_no_line_breaks(frame, ("user_id", "track_id", "plays"), "plays")
+    _check_no_control_characters(frame, ("user_id", "track_id", "plays"), "plays")
     _check_no_delimiter(frame, ("user_id", "track_id"), "plays")
     counts = _counts(frame, "plays", "plays")
     table = pd.DataFrame(
@@ -245,7 +272,7 @@ def read_listens(frame: pd.DataFrame, repeats: str = "auto", max_repeated_fracti
     if repeats not in LISTEN_REPEATS:
         raise ValueError(f"repeats must be one of {LISTEN_REPEATS}, got {repeats!r}")
     require_columns(frame, ("user_id", "track_id", "timestamp"), "listens")
-    _check_no_line_breaks(frame, ("user_id", "track_id", "timestamp"), "listens")
+    _check_no_control_characters(frame, ("user_id", "track_id", "timestamp"), "listens")
     _check_no_delimiter(frame, ("user_id", "track_id"), "listens")
     times = _timestamps(frame)
     table = pd.DataFrame(
@@ -362,9 +389,11 @@ def read_tags(frame: pd.DataFrame) -> pd.DataFrame:
         ``attrs["weighted"]``: whether the table had weights.
     """
     require_columns(frame, ("track_id", "tag"), "tags")
-    _check_no_line_breaks(frame, ("track_id", "tag", "weight"), "tags")
+    _check_no_control_characters(frame, ("track_id", "tag", "weight"), "tags")
     _check_no_delimiter(frame, ("track_id",), "tags")
     weighted = "weight" in frame.columns
+    if not weighted:
+        logger.info("%s: no weight column: every tag row counts as a positive.", _source(frame, "tags"))
     weights = _numbers(frame, "weight", "tags") if weighted else np.full(len(frame), np.inf)
     scale = frame.attrs.get("weight_scale")
     if weighted and scale is not None:  # the catalog entry's weight_scale: onto Last.fm's 0-100
@@ -438,7 +467,7 @@ def read_tracks(frame: pd.DataFrame) -> pd.DataFrame:
     """
     require_columns(frame, ("track_id",), "tracks")
     where_ = _source(frame, "tracks")
-    _check_no_line_breaks(frame, ("track_id", "artist", "title", "audio_path", "split"), "tracks")
+    _check_no_control_characters(frame, ("track_id", "artist", "title", "audio_path", "split"), "tracks")
     flagged = _check_no_delimiter(frame, ("track_id", "audio_path", "split", "artist"), "tracks", warn_only=("artist",))
     table = pd.DataFrame({"track_id": _ids(frame, "track_id", "tracks")})
     for column in ("artist", "title", "audio_path", "split"):

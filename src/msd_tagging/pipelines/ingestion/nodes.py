@@ -123,8 +123,9 @@ def resolve_audio(
 
     Every track of the catalogue gets a status; the bounds on missing audio are the split
     tracks'. ``audio_status`` is ``ok``, ``empty`` (zero bytes), ``missing`` (no file at the
-    path), ``dangling_link`` (a symbolic link to nothing) or ``not_indexed`` (the path
-    index has no entry). Decoding problems such as truncation are the feature extractor's
+    path), ``dangling_link`` (a symbolic link to nothing), ``not_a_file`` (a FIFO, a device
+    or a socket, or a link to one: never read) or ``not_indexed`` (the path index has no
+    entry). Decoding problems such as truncation are the feature extractor's
     to find. Links that point outside the audio root are followed and counted; files
     whose names are not valid UTF-8 are counted and never matched.
 
@@ -136,13 +137,16 @@ def resolve_audio(
         audio_listing = audio_listing.assign(link="")
     if "bad_name" not in audio_listing:
         audio_listing = audio_listing.assign(bad_name=False)
+    if "special" not in audio_listing:
+        audio_listing = audio_listing.assign(special="")
     paths = audio_paths.paths_for(tracks["track_id"])
     listing = audio_listing[~audio_listing["bad_name"].to_numpy(dtype=bool)].set_index("path")
     size = paths.map(listing["size_bytes"])
     link = paths.map(listing["link"])
+    special = paths.map(listing["special"]).fillna("")
     status = np.select(
-        [paths.isna(), size.isna(), size < 0, size == 0],
-        ["not_indexed", "missing", "dangling_link", "empty"],
+        [paths.isna(), size.isna(), size < 0, special != "", size == 0],
+        ["not_indexed", "missing", "dangling_link", "not_a_file", "empty"],
         default="ok",
     )
     out = tracks.assign(audio_path=paths, audio_status=status)
@@ -160,12 +164,17 @@ def resolve_audio(
         raise MSDDataError(
             f"{len(bad)} of {int(in_split.sum())} split tracks ({fraction:.1%}) have no usable audio file, above "
             f"max_missing_audio_fraction={params.max_missing_audio_fraction}; "
-            f"e.g. {bad['track_id'].iloc[0]} expected at {bad['audio_path'].iloc[0]}.",
+            f"e.g. {_expected_at(bad['track_id'].iloc[0], bad['audio_path'].iloc[0])}.",
             fix="check the audio root and path convention in conf/<env>/catalog.yml, or raise the threshold.",
         )
     _require_audio_in_every_split(out[in_split])
     _warn_about_audio(stats)
     return out, stats
+
+
+def _expected_at(track_id: str, path: str | None) -> str:
+    """``TR… expected at A/B/C/TR….mp3``, or ``TR… (no audio file)`` when none is known."""
+    return f"{track_id} (no audio file)" if path is None or pd.isna(path) else f"{track_id} expected at {path}"
 
 
 def _warn_about_audio(stats: dict) -> None:
@@ -194,8 +203,7 @@ def _require_audio_in_every_split(out: pd.DataFrame) -> None:
     if silent:
         raise MSDDataError(
             f"no {' or '.join(silent)} track has a usable audio file ({len(out[out['split'] == silent[0]])} "
-            f"{silent[0]} tracks), e.g. {out.loc[out['split'] == silent[0], 'track_id'].iloc[0]} expected at "
-            f"{out.loc[out['split'] == silent[0], 'audio_path'].iloc[0]}.",
+            f"{silent[0]} tracks), e.g. {_expected_at(*out.loc[out['split'] == silent[0], ['track_id', 'audio_path']].iloc[0])}.",
             fix="check the audio root and path convention in conf/<env>/catalog.yml.",
         )
 
@@ -257,12 +265,16 @@ def track_metadata(tracks: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def build_id_maps(tracks: pd.DataFrame, plays: pd.DataFrame, song_tracks: pd.DataFrame, tag_list: list[str]) -> IdMaps:
+def build_id_maps(
+    tracks: pd.DataFrame, plays: pd.DataFrame, song_tracks: pd.DataFrame, tag_labels: pd.DataFrame
+) -> IdMaps:
     """The project's ID ↔ index maps.
 
     Tracks: the split tracks in split order, then the other tracks with plays. Users:
-    those with plays. Songs: those mapped to a track. Tags: the vocabulary in order.
+    those with plays. Songs: those mapped to a track. Tags: the vocabulary the labels
+    kept, in order.
     """
+    tag_list = [c for c in tag_labels.columns if c != "track_id"]
     split_ids = tracks.loc[tracks["split"].isin(SPLITS), "track_id"]
     other = pd.Index(plays["track_id"].cat.categories).difference(pd.Index(split_ids)).sort_values()
     return IdMaps.build(
@@ -292,10 +304,13 @@ def build_tag_labels(
     weight counts. A tag is positive when its weight is above ``params.tag_threshold``.
 
     Rows the reader could not use (NULL or text weights, unknown ROWIDs, ...) are counted in
-    the report; above ``params.max_bad_tag_rows_fraction`` of the file the run stops.
+    the report; above ``params.max_bad_tag_rows_fraction`` of the file the run stops. A
+    vocabulary tag no training track has positive is dropped with a warning naming it: it
+    could be neither learned nor measured (the labels, the ID maps and every later table
+    have the vocabulary that is left; the stats keep its counts).
 
     Returns:
-        ``track_id`` then one uint8 column per tag in vocabulary order, one row per
+        ``track_id`` then one uint8 column per kept tag in vocabulary order, one row per
         split track in ``tracks`` order; the same for every track; and stats.
 
     Raises:
@@ -308,12 +323,13 @@ def build_tag_labels(
     labels, frame, best, (tags, category_tag, in_split, in_vocab) = label_matrix(
         tracks, lastfm_tags, tag_list, params.tag_threshold
     )
+    split = tracks["split"].to_numpy()
+    kept = _learnable(labels, split, frame, tag_list, params.tag_threshold)
+    vocabulary = [t for t, k in zip(tag_list, kept, strict=True) if k]
     out, crowd = (
-        pd.DataFrame(matrix, columns=list(tag_list)).assign(track_id=ids)[["track_id", *tag_list]]
+        pd.DataFrame(matrix[:, kept], columns=vocabulary).assign(track_id=ids)[["track_id", *vocabulary]]
         for matrix, ids in ((labels, tracks["track_id"].to_numpy()), (all_labels, everyone["track_id"].to_numpy()))
     )
-
-    split = tracks["split"].to_numpy()
     outside = ~everyone["split"].isin(SPLITS).to_numpy()
     stats = {
         "lastfm_rows_read": int(len(lastfm_tags)),
@@ -330,16 +346,50 @@ def build_tag_labels(
         },
         "tracks_without_positive_tag": {s: int((labels[split == s].sum(axis=1) == 0).sum()) for s in SPLITS},
         "crowd_tagged_tracks_outside_splits": int((all_labels[outside].sum(axis=1) > 0).sum()),
+        "dropped_tags_without_training_positive": [t for t, k in zip(tag_list, kept, strict=True) if not k],
     }
-    if (split == "train").any():
+    _require_both_classes(labels[:, kept], split)
+    return out, crowd, stats
+
+
+def _learnable(labels: np.ndarray, split: np.ndarray, frame: pd.DataFrame, tags: list[str], threshold) -> np.ndarray:
+    """Which tags have a positive training track ``[tags]``; the others are warned about,
+    by name. Stops when none has."""
+    train = labels[split == "train"]
+    kept = train.sum(axis=0) > 0 if len(train) else np.ones(len(tags), dtype=bool)
+    if not kept.any():
         top = f"{float(frame['weight'].max()):g}" if len(frame) else "none (no vocabulary tag on a split track)"
         require_positives(
-            labels[split == "train"],
-            list(tag_list),
+            train,
+            list(tags),
             "train",
-            detail=f"The highest weight of a vocabulary tag on a split track is {top}; ingestion.tag_threshold is {params.tag_threshold:g}.",
+            detail=f"The highest weight of a vocabulary tag on a split track is {top}; ingestion.tag_threshold is {threshold:g}.",
         )
-    return out, crowd, stats
+    if not kept.all():
+        dropped = [t for t, k in zip(tags, kept, strict=True) if not k]
+        logger.warning(
+            "%d of %d vocabulary tags have no positive training track and are dropped (they could be neither learned "
+            "nor measured): %s.",
+            len(dropped), len(tags), ", ".join(map(repr, dropped[:20])) + (" ..." if len(dropped) > 20 else ""),
+        )  # fmt: skip
+    return kept
+
+
+def _require_both_classes(labels: np.ndarray, split: np.ndarray) -> None:
+    """Stop when validation or test cannot measure anything: every choice on validation
+    (strengths, weights, thresholds) and every score on test needs a tag with a positive
+    and a negative track there."""
+    sizes = ", ".join(f"{s} {int((split == s).sum())}" for s in SPLITS)
+    for name in ("valid", "test"):
+        held = labels[split == name]
+        positives = held.sum(axis=0)
+        if not ((positives > 0) & (positives < len(held))).any():
+            raise MSDDataError(
+                f"no tag has both a positive and a negative track in the {name} split ({len(held)} track(s); split "
+                f"sizes: {sizes}): nothing can be chosen or measured there.",
+                fix="give the valid and test splits more tracks (a tracks table's split column, or "
+                "ingestion.split.proportions / min_split_tracks for a made split; ingestion.n_train for the MSD).",
+            )
 
 
 def label_matrix(tracks: pd.DataFrame, tag_rows: pd.DataFrame, tag_list: list[str], threshold: float):

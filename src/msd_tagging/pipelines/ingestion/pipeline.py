@@ -44,7 +44,7 @@ def shared(roles: dict[str, str]) -> Pipeline:
             ),
             node(
                 nodes.build_id_maps,
-                inputs=["split_tracks", "plays_by_id", "song_tracks", tag_list],
+                inputs=["split_tracks", "plays_by_id", "song_tracks", "tag_labels"],
                 outputs="id_maps",
                 name="build_id_maps",
             ),

@@ -108,11 +108,12 @@ def choose_vocabulary(tags: pd.DataFrame, tracks: pd.DataFrame, params: Ingestio
     named by their most common spelling).
 
     Raises:
-        MSDDataError: when no tag has a positive track.
+        MSDDataError: when no tag has a positive track, or two given tags are spellings of
+            one tag (``rock`` and ``Rock ``: which one is meant is unclear).
     """
     config = params.vocabulary
     if config.tags is not None:
-        return [str(t) for t in config.tags]
+        return _given_vocabulary([str(t) for t in config.tags], tags.attrs.get("source"))
     positive = tags[(tags["weight"] > params.tag_threshold).to_numpy()]
     spellings = positive["tag"].astype("category").cat
     # Normalise each distinct spelling once, not each of millions of rows.
@@ -134,6 +135,23 @@ def choose_vocabulary(tags: pd.DataFrame, tracks: pd.DataFrame, params: Ingestio
     return chosen
 
 
+def _given_vocabulary(given: list[str], source: str | None) -> list[str]:
+    """``ingestion.vocabulary.tags`` checked: no two spellings of one tag (a tag no training
+    track has positive is dropped later, by ``build_tag_labels``, for every source)."""
+    seen: dict[str, str] = {}
+    for tag in given:
+        key = normalise_tag(tag)
+        if key in seen:
+            raise MSDDataError(
+                f"ingestion.vocabulary.tags names one tag twice: {seen[key]!r} and {tag!r} are spellings of "
+                f"{key!r} (tags are matched case- and space-insensitively, as Hip-Hop and hip hop).",
+                path=source,
+                fix="keep one spelling of each tag in ingestion.vocabulary.tags.",
+            )
+        seen[key] = tag
+    return given
+
+
 def assign_split(
     tracks: pd.DataFrame, tags: pd.DataFrame, tag_list: list[str], audio_paths: AudioPathIndex, params: IngestionParams
 ) -> tuple[pd.DataFrame, dict]:
@@ -145,13 +163,13 @@ def assign_split(
     have plays only. Otherwise every track with an audio file is split: seeded,
     artist-disjoint, stratified over the vocabulary's tags (``params.split``); tracks
     without audio keep their plays for the listening side only. With ``ingestion.untagged:
-    unlabelled`` a track with no vocabulary tag row is in no split (neither trained nor
-    evaluated on, but tagged), whatever its split column says.
+    unlabelled`` a track with no tag row at all is in no split (neither trained nor
+    evaluated on, but tagged), whatever its split column says; a track the crowd tagged
+    with tags outside the vocabulary is labelled, a negative for every vocabulary tag.
     """
     config = params.split
-    labels, frame, _, _ = label_matrix(tracks, tags, tag_list, params.tag_threshold)
-    tagged = np.zeros(len(tracks), dtype=bool)
-    tagged[frame["track"].to_numpy()] = True  # a row of a vocabulary tag, whatever its weight
+    labels = label_matrix(tracks, tags, tag_list, params.tag_threshold)[0]
+    tagged = tracks["track_id"].isin(tags["track_id"]).to_numpy()  # any crowd tag row, in the vocabulary or not
     eligible = tagged if params.untagged == "unlabelled" else np.ones(len(tracks), dtype=bool)
     given = tracks["split"].notna().any()
     if given:
@@ -181,7 +199,7 @@ def assign_split(
         "config": {"proportions": list(config.proportions), "seed": config.seed} if not given else None,
     }
     logger.info(
-        "Split sizes: %s (%s); %d track(s) without a vocabulary tag row (%s).",
+        "Split sizes: %s (%s); %d track(s) without any crowd tag (%s).",
         stats["split_sizes"], "made here" if not given else "from the tracks table", int((~tagged).sum()),
         params.untagged,
     )  # fmt: skip

@@ -6,13 +6,14 @@ import dataclasses
 import logging
 import os
 from collections import Counter
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
 
 from msd_tagging.audio.signal import DamageConfig, MelConfig, NonFiniteFeatures, check_and_extract
 from msd_tagging.errors import MSDDataError
+from msd_tagging.mapping import IdMaps
 from msd_tagging.params import PATTERN_FIX, AudioParams, TagAudioParams
 from msd_tagging.progress import Progress
 
@@ -20,8 +21,15 @@ logger = logging.getLogger(__name__)
 
 
 def find_audio(input_dir: str, pattern: str | list[str], recursive: bool) -> list[Path]:
-    """Files under ``input_dir`` matching ``pattern`` (a glob or several), sorted; errors
-    say how to point it."""
+    """Files under ``input_dir`` matching ``pattern`` (a glob or several, on the path
+    relative to the folder), sorted; errors say how to point it.
+
+    The folder is listed as the catalogue's audio folder is
+    (:func:`~msd_tagging.datasets.audio.list_files`): linked folders followed once each,
+    and every matching entry kept, FIFOs, devices and dangling links included, so that the
+    report names each one it skips and why."""
+    from msd_tagging.datasets.audio import list_files
+
     patterns = [pattern] if isinstance(pattern, str) else list(pattern)
     root = Path(input_dir)
     if not root.is_dir():
@@ -30,8 +38,14 @@ def find_audio(input_dir: str, pattern: str | list[str], recursive: bool) -> lis
             path=root,
             fix="pass the folder of audio files: kedro run --pipeline=tag_audio --params=tag_audio.input_dir=/path/to/mp3s",
         )
-    found = {p for glob in patterns for p in (root.rglob(glob) if recursive else root.glob(glob))}
-    files = sorted(p for p in found if p.is_file() or p.is_symlink())
+    listing = list_files(root, raw=True)
+    files = []
+    for shown, raw in zip(listing["path"], listing["relative"], strict=True):
+        relative = PurePosixPath(shown)
+        if not recursive and len(relative.parts) > 1:
+            continue
+        if any(relative.match(glob) for glob in patterns):
+            files.append(root / raw)
     if not files:
         raise MSDDataError(
             f"no file matches {' or '.join(map(repr, patterns))} under {str(root)!r}"
@@ -39,20 +53,19 @@ def find_audio(input_dir: str, pattern: str | list[str], recursive: bool) -> lis
             path=root,
             fix="check tag_audio.pattern and tag_audio.recursive; " + PATTERN_FIX,
         )
-    return files
+    return sorted(files)
 
 
 def tag_audio_files(
-    trained: dict | None, config: TagAudioParams, audio: AudioParams
+    trained: dict | None, config: TagAudioParams, audio: AudioParams, id_maps: IdMaps | None = None
 ) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """Top tags of every audio file in ``tag_audio.input_dir``.
 
     The tagger is ``tag_audio.model``: a pretrained MSD tagger shipped with the package, or
-    ``run``, the run's own audio model in the run's vocabulary (the VGG it trained, or its
-    head on a pretrained embedding; ``trained`` is the old name; ``None`` before any run). Its preprocessing must match ``audio.mel``. Damaged files (empty,
-    unreadable, not audio, truncated, too short, silent, non-finite) are kept in the
-    output with their status and no tags, and counted in the report; they never stop the
-    run.
+    ``run``, the run's own audio model (``trained``: the old name), in the run's vocabulary
+    (``id_maps``'s tags) and on ``audio.mel``'s features. Damaged files (empty, unreadable,
+    not audio, truncated, too short, silent, non-finite, not a file) are kept in the output
+    with their status and no tags, and counted in the report; they never stop the run.
 
     Returns:
         One row per file: ``file`` (relative to the folder), ``status``, ``detail``,
@@ -63,6 +76,8 @@ def tag_audio_files(
 
     mel = audio.mel
     model = _chosen_model(config.model, trained, mel)
+    if config.model in ("run", "trained"):
+        _check_vocabulary(model, id_maps)
     files = find_audio(config.input_dir, config.globs, config.recursive)[: config.limit or None]
     damage = dataclasses.replace(audio.damage, expected_seconds=config.expected_seconds)
     tagger = Tagger.load(model, audio.train.device)
@@ -144,6 +159,22 @@ def _chosen_model(name: str, trained: dict | None, mel: MelConfig) -> dict:
     return record
 
 
+def _check_vocabulary(model: dict, id_maps: IdMaps | None) -> None:
+    """Stop when the run's model was trained in another vocabulary than the run's now."""
+    if id_maps is None or "tags" not in id_maps.maps:
+        return  # no ingestion to compare with (a model brought from elsewhere)
+    ours = list(id_maps.maps["tags"])
+    theirs = list(model["tags"])
+    if theirs != ours:
+        raise MSDDataError(
+            f"the run's audio model was trained on {len(theirs)} tags, but the run's vocabulary is now {len(ours)} "
+            f"tags (the model lacks {sorted(set(ours) - set(theirs))[:5]}, the vocabulary {sorted(set(theirs) - set(ours))[:5]}"
+            "): it was re-ingested after training.",
+            fix="train again in this vocabulary (kedro run --pipeline=hybrid), or tag with a pretrained model: "
+            "--params=tag_audio.model=msd_musicnn",
+        )
+
+
 def _examine(
     path: Path, root: Path, mel: MelConfig, damage: DamageConfig, max_seconds: float | None, float16: bool = True
 ) -> tuple[dict, np.ndarray | None]:
@@ -151,12 +182,17 @@ def _examine(
 
     A name that is not valid UTF-8 is shown with ``\\x`` escapes, with status ``bad_name``
     and no tags (no table can hold it as text; renaming the file fixes it)."""
+    from msd_tagging.datasets.audio import special_kind
+
     name = path.relative_to(root).as_posix()
     shown = os.fsencode(name).decode("utf-8", "backslashreplace")
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
         return {"file": shown, "status": "bad_name", "detail": "the file name is not valid UTF-8: rename it"}, None
+    special = special_kind(path)
+    if special:  # never opened: a FIFO blocks, a device never ends
+        return {"file": name, "status": "not_a_file", "detail": f"a {special}, not a file: never read"}, None
     try:
         features, status, detail = check_and_extract(path, mel, damage, max_seconds=max_seconds)
     except NonFiniteFeatures:

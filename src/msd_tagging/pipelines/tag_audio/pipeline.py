@@ -10,7 +10,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 nodes.tag_audio_files,
-                inputs=["tag_audio_trained_model", "params:tag_audio", "params:audio"],
+                inputs=["tag_audio_trained_model", "params:tag_audio", "params:audio", "id_maps"],
                 outputs=["tag_audio_predictions", "tag_audio_report", "tag_audio_embeddings"],
                 name="tag_audio_files",
             )

@@ -126,6 +126,7 @@ def tag_catalogue(
         tagging_selection, tag_thresholds, track_evidence, crowd_labels, _scores(scores), tags
     )
     summary = tagged_catalogue.summary(parts, track_evidence, tracks)
+    summary["examples"] = tagged_catalogue.examples(parts, tags, tracks, params.top_k, params.examples, params.seed)
     logger.info(
         "Tagged %d tracks (%d without crowd tags); %d gained a tag the crowd lacked; %d with neither audio nor "
         "plays are not tagged.",

@@ -80,8 +80,6 @@ def _deliverable(scores: dict[str, str]) -> list:
                 "tagging_selection",
                 "tagging_expectations",
                 "tag_thresholds",
-                "catalogue_top_tags",
-                "params:tagging",
             ],  # fmt: skip
             outputs="catalogue_report_markdown",
             name="catalogue_report",

@@ -4,12 +4,24 @@ gained tags, a precision–recall figure and a handful of examples."""
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 
-from msd_tagging.params import TaggingParams
-
 FIGURE = "catalogue_precision_recall.png"  # beside the report (catalog: catalogue_precision_recall)
+
+
+def cell(text: object) -> str:
+    """User text (a tag, an artist, a title, a track ID) as one Markdown table cell: HTML
+    escaped, ``|`` escaped so it cannot split the row, line breaks as spaces."""
+    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+
+
+def code(text: object) -> str:
+    """User text in a code span (track IDs): backticks cannot close it, ``|`` cannot split the row."""
+    shown = str(text).replace("`", "'")
+    return f"`{shown}`".replace("|", "\\|")
 
 
 def _pct(value) -> str:
@@ -45,16 +57,15 @@ def catalogue_report(
     tagging_selection: dict,
     tagging_expectations: dict,
     tag_thresholds: pd.DataFrame,
-    catalogue_top_tags: pd.DataFrame,
-    params: TaggingParams,
 ) -> str:
-    """The report a person reads (``catalogue_report.md``), rendered from the outputs."""
+    """The report a person reads (``catalogue_report.md``), rendered from the outputs. Every
+    piece of user text in a table (tags, IDs, artists, titles) is escaped (:func:`cell`)."""
     lines = _opening(catalogue_summary, tagging_expectations)
     lines += _coverage(catalogue_summary, tagging_selection)
     lines += _expectations(tagging_expectations)
     lines += _per_tag(tagging_expectations, tag_thresholds)
     lines += ["## Precision and recall of a few tags", "", f"![Test precision–recall curves]({FIGURE})", ""]
-    lines += _examples(catalogue_top_tags, params)
+    lines += _examples(catalogue_summary.get("examples", []))
     return "\n".join(lines) + "\n"
 
 
@@ -134,7 +145,7 @@ def _per_tag(expected: dict, thresholds: pd.DataFrame) -> list[str]:
             rule = rules.loc[row["tag"]]
             threshold = "undecided" if not rule["decided"] else f"{rule['threshold']:.3f}"
             table.append(
-                f"| {row['tag']} | {threshold} | {int(rule['positives'])} | {row['positives']} | "
+                f"| {cell(row['tag'])} | {threshold} | {int(rule['positives'])} | {row['positives']} | "
                 f"{_span(row['precision'], row.get('precision_interval'))} | "
                 f"{_span(row['recall'], row.get('recall_interval'))} | "
                 f"{_range(row.get('predicted_precision_interval'))} | {_range(row.get('predicted_recall_interval'))} |"
@@ -147,30 +158,25 @@ def _per_tag(expected: dict, thresholds: pd.DataFrame) -> list[str]:
     undecided = thresholds[~thresholds["decided"]]
     if len(undecided):
         lines += [f"Undecided ({len(undecided)} class/tag pairs, never thresholded blindly): "
-                  + "; ".join(f"{r.evidence}/{r.tag} ({r.reason})" for r in undecided.head(12).itertuples())
+                  + "; ".join(f"{r.evidence}/{cell(r.tag)} ({cell(r.reason)})" for r in undecided.head(12).itertuples())
                   + ("; …" if len(undecided) > 12 else "") + ".", ""]  # fmt: skip
     return lines
 
 
-def _examples(top: pd.DataFrame, params: TaggingParams) -> list[str]:
-    top = top.assign(**{c: top[c].astype("string").fillna("") for c in ("crowd_tags", "decided_tags")})
-    pool = top[(top["crowd_tags"] == "") & (top["decided_tags"] != "")]
-    if pool.empty or not params.examples:
+def _examples(picked: list[dict]) -> list[str]:
+    """The examples the summary drew (tracks without crowd tags, with their decided tags)."""
+    if not picked:
         return []
-    picked = pool.sample(n=min(params.examples, len(pool)), random_state=params.seed).sort_index()
     lines = [
         "## Examples: tracks without crowd tags",
         "",
         "| track | artist – title | evidence | decided tags | most probable |",
         "|---|---|---|---|---|",
     ]
-    for row in picked.itertuples():
-        probable = ", ".join(
-            f"{getattr(row, f'tag_{r}')} {getattr(row, f'probability_{r}'):.2f}"
-            for r in range(1, params.top_k + 1)
-            if hasattr(row, f"tag_{r}") and isinstance(getattr(row, f"tag_{r}"), str)
-        )
+    for row in picked:
+        probable = ", ".join(f"{cell(tag)} {p:.2f}" for tag, p in row["probable"])
         lines.append(
-            f"| `{row.track_id}` | {row.artist} – {row.title} | {row.evidence} | {row.decided_tags} | {probable} |"
+            f"| {code(row['track_id'])} | {cell(row['artist'])} – {cell(row['title'])} | {row['evidence']} | "
+            f"{'; '.join(cell(t) for t in row['decided'])} | {probable} |"
         )
     return [*lines, ""]
