@@ -1,22 +1,36 @@
-"""Benchmark: is the precision the tagged catalogue promises the precision untagged tracks get?
+"""Benchmark: do the tagged catalogue's decisions hold the precision they promise on tracks
+nobody tagged?
 
-Draws the example catalogue (the demo world as plain tables, ``--env catalogue``) with
-``demo_data.untagged_fraction`` (default 0.2): that share of its split tracks loses every
-crowd tag, the removed rows kept apart in ``hidden_tags.csv``. The run
-(``kedro run --pipeline=hybrid --env catalogue``) treats them as unlabelled, tags them and
-predicts per evidence class and tag the precision and recall its decisions should show on
-the class's untagged tracks. :mod:`msd_tagging.demo.completion` then compares the
-decisions on the hidden tracks with the removed tags.
+For each world seed and hidden share, draws the example catalogue (the demo world as plain
+tables, ``--env catalogue``) with ``demo_data.untagged_fraction``: that share of its split
+tracks loses every crowd tag, the removed rows kept apart in ``hidden_tags.csv``. The run
+(``kedro run --pipeline=hybrid --env catalogue``, the default rule) treats them as
+unlabelled and tags them. Then every rule is applied to the same run's scores and labelled
+tracks, with the library code the pipeline calls, and its decisions on the hidden tracks
+meet the removed tags:
 
-The named baseline, measured on the same hidden tracks: tagging at random at each tag's
-rate, whose precision is the tag's share among them. The table gives the run's precision
-as a ratio to it (lift).
+* ``f1 (validation)``: each tag's F1-optimal threshold on validation (the old default);
+* ``precision point (validation)``: the lowest threshold whose validation precision reaches
+  the target (the old precision rule: a point estimate);
+* ``certified``: the new default (:mod:`msd_tagging.catalogue.decisions`), at targets 0.6,
+  0.7 and 0.8; and two variants measured to choose it: ``certified, per-tag estimate`` (each
+  tag's shrunk precision at the target instead of its lower bound) and ``certified per tag,
+  not pooled`` (Learn-Then-Test on each tag's own pairs).
+
+Per rule, target, seed and share: decisions per hidden track, realised pooled precision
+with its 95 % interval (a bootstrap over hidden tracks), the share of decided pairs whose
+hidden precision is below the target beyond sampling noise (a one-sided binomial test at
+5 %, pairs with at least 5 hidden decisions), pooled recall, correct decisions per hidden
+track, the lowest lift among pairs with at least 10 hidden decisions, and for ``certified``
+the decided pairs' mean calibrated probability. The named baseline, on the same hidden
+tracks: tagging at random at each tag's rate (its precision is the tags' rates, weighted
+by how often each is decided).
 
 Usage::
 
-    python benchmarks/tag_completion.py [--untagged-fraction 0.2] [--scratch DIR] [--out benchmarks/results/tag_completion]
+    python benchmarks/tag_completion.py [--seeds 20191104 1 2] [--fractions 0.2 0.4] [--scratch DIR]
 
-Writes ``--out`` ``.json`` and ``.md``.
+Writes ``benchmarks/results/tag_completion.{json,md}``. Not a test: about 20 min on 2 cores.
 """
 
 from __future__ import annotations
@@ -31,16 +45,18 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
+TARGETS = (0.6, 0.7, 0.8)
 
 
-def run_catalogue(scratch: Path, fraction: float, params: dict | None = None) -> Path:
-    """``kedro run --pipeline=hybrid --env catalogue`` on the example catalogue with
-    ``untagged_fraction``, in a scratch copy of conf/ (a ``bench`` env over conf/catalogue)."""
+def run_catalogue(scratch: Path, fraction: float, seed: int) -> Path:
+    """``kedro run --pipeline=hybrid --env catalogue`` on the example catalogue of world
+    ``seed`` with ``untagged_fraction``, in a scratch copy of conf/."""
     from kedro.framework.project import settings
     from kedro.framework.startup import bootstrap_project
 
@@ -54,92 +70,271 @@ def run_catalogue(scratch: Path, fraction: float, params: dict | None = None) ->
     globals_["tables"] = {k: str(raw / Path(v).name) for k, v in globals_["tables"].items()}
     (env / "globals.yml").write_text(yaml.safe_dump(globals_))
     demo = yaml.safe_load((env / "parameters_demo_data.yml").read_text())
-    demo["demo_data"]["untagged_fraction"] = fraction
+    demo["demo_data"].update(untagged_fraction=fraction, seed=seed)
     (env / "parameters_demo_data.yml").write_text(yaml.safe_dump(demo))
-    for name, data in (params or {}).items():
-        (env / name).write_text(yaml.safe_dump(data))
     bootstrap_project(PROJECT)
     with settings.SESSION_CLASS.create(project_path=PROJECT, env="catalogue", conf_source=str(conf)) as session:
         session.run(pipeline_names=["hybrid"])
     return scratch
 
 
-def results(scratch: Path, run_name: str = "catalogue") -> tuple[pd.DataFrame, dict]:
-    from msd_tagging.demo.completion import run_check
+def rules():
+    """``(name, target, fit)``: ``fit(y, s, y_valid, s_valid, trained)`` gives a function of
+    hidden scores ``[n, tags]`` to ``(decided [n, tags], probability [n, tags] | None)``."""
+    from msd_tagging.catalogue import decisions as D
+
+    def certified(target, **changes):
+        settings = D.RuleSettings(target=target, **changes)
+
+        def fit(y, s, yv, sv, trained):
+            fitted = D.ClassDecisions(settings).fit(y, s, trained)
+            return lambda sh: (D.decide(fitted.calibrator_.rank(sh), fitted.thresholds_),
+                               fitted.calibrator_.transform(sh))  # fmt: skip
+
+        return fit
+
+    def per_tag(threshold):
+        def fit(y, s, yv, sv, trained):
+            t = np.array([threshold(yv[:, j], sv[:, j]) if yv[:, j].sum() >= 5 else np.nan for j in range(y.shape[1])])
+            return lambda sh: (D.decide(sh, t), None)
+
+        return fit
+
+    def not_pooled(target):
+        settings = D.RuleSettings(target=target)
+
+        def fit(y, s, yv, sv, trained):
+            t = np.array([D.certify(y[:, j], s[:, j], target, settings.delta, D.smallest_certifiable(target, settings.delta),
+                                    settings.ratio).threshold for j in range(y.shape[1])])  # fmt: skip
+            return lambda sh: (D.decide(sh, t), None)
+
+        return fit
+
+    out = [("f1 (validation)", None, per_tag(D.f1_threshold))]
+    for target in TARGETS:
+        out.append(
+            (
+                "precision point (validation)",
+                target,
+                per_tag(lambda y, s, t=target: D.point_precision_threshold(y, s, t)),
+            )
+        )
+        out.append(("certified", target, certified(target)))
+    out.append(("certified, per-tag estimate", 0.7, certified(0.7, tag_check="mean")))
+    out.append(("certified per tag, not pooled", 0.7, not_pooled(0.7)))
+    return out
+
+
+def world_inputs(scratch: Path) -> dict:
+    """A run's tables the rules are applied to, and the hidden tracks' true labels."""
+    from msd_tagging import tagging
+    from msd_tagging.demo.completion import hidden_labels
 
     data = scratch / "data"
-    report = json.loads((data / "08_reporting" / run_name / "ingestion_report.json").read_text())
-    threshold = float(report["tags"]["tag_threshold"])
-    table = run_check(
-        scratch / "raw" / run_name, data / "07_model_output" / run_name, data / "03_primary" / run_name, threshold
+    out, primary = data / "07_model_output/catalogue", data / "03_primary/catalogue"
+    labels = pd.read_parquet(primary / "tag_labels.parquet")
+    tags = [c for c in labels.columns if c != "track_id"]
+    hidden = pd.read_csv(scratch / "raw/catalogue/hidden_tags.csv", dtype={"track_id": str, "tag": str})
+    threshold = float(
+        json.loads((data / "08_reporting/catalogue/ingestion_report.json").read_text())["tags"]["tag_threshold"]
     )
-    return table, report
+    evidence = pd.read_parquet(out / "track_evidence.parquet")
+    return {
+        "evidence": evidence,
+        "selection": json.loads((out / "tagging_selection.json").read_text()),
+        "labels": labels,
+        "tags": tags,
+        "truth": hidden_labels(hidden, tags, threshold).set_index("track_id")[tags],
+        "trained": tagging.training_positives(evidence, labels) > 0,
+        "scores": {
+            c["chosen"]: pd.read_parquet(out / f"{c['chosen']}_scores.parquet")
+            for c in json.loads((out / "tagging_selection.json").read_text()).values()
+            if c["chosen"]
+        },  # fmt: skip
+        "catalogue": pd.read_parquet(out / "catalogue_tags.parquet"),
+    }
 
 
-def markdown(table: pd.DataFrame, record: dict) -> str:
-    inside = table["inside"].mean() if len(table) else float("nan")
-    lines = [
-        "# Tag completion: promised against measured precision on hidden tracks",
-        "",
-        f"`python benchmarks/tag_completion.py`, commit `{record['commit']}`, {record['machine']}; "
-        f"{record['seconds'] / 60:.1f} min. The example catalogue with `demo_data.untagged_fraction: "
-        f"{record['untagged_fraction']}`: {record['hidden_tracks']} split tracks lost their crowd tags, were "
-        "tagged as unlabelled tracks, and are checked here against the removed tags. Per (evidence class, tag) "
-        f"with at least {record['min_positives']} hidden positives: the measured precision and recall, and the "
-        "interval the run's report predicted for them from test (`tagging_expectations.json`).",
-        "",
-        f"**{int(table['inside'].sum())} of {len(table)} ({inside:.0%})** (class, tag) pairs have both their "
-        f"precision and recall inside the predicted intervals (precision alone: {table['precision_inside'].mean():.0%}, "
-        f"recall alone: {table['recall_inside'].mean():.0%}). Baseline: random tagging at each tag's rate; its "
-        "precision is the tag's share of the hidden tracks. Median lift of the decisions over it: "
-        f"**{record['median_lift']:.1f}×**.",
-        "",
-        "| class | tag | hidden positives / tracks | decided | precision | predicted | recall | predicted | "
-        "lift over random | inside |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for r in table.itertuples():
-        lines.append(
-            f"| {r.evidence} | {r.tag} | {r.hidden_positives} / {r.hidden_tracks} | {r.decided} | {r.precision:.2f} | "
-            f"[{r.predicted_precision_low:.2f}, {r.predicted_precision_high:.2f}] | {r.recall:.2f} | "
-            f"[{r.predicted_recall_low:.2f}, {r.predicted_recall_high:.2f}] | {r.lift:.1f}× | "
-            f"{'yes' if r.inside else 'no'} |"
-        )
-    return "\n".join(lines) + "\n"
+def apply_rule(world: dict, fit) -> dict:
+    """One rule's decisions on the hidden tracks, every class: ``{decided, truth, probability}``
+    stacked over classes ``[hidden tracks, tags]``."""
+    from msd_tagging import tagging
+
+    decided, truth, probability, ids = [], [], [], []
+    for klass, choice in world["selection"].items():
+        hid = world["evidence"][(world["evidence"]["evidence"] == klass)
+                                & world["evidence"]["track_id"].isin(world["truth"].index)]["track_id"]  # fmt: skip
+        if not choice["chosen"] or not len(hid):
+            continue
+        scores = world["scores"][choice["chosen"]]
+        _, split, y, s = tagging.labelled_pool(world["evidence"], klass, world["labels"], scores)
+        valid = (split == "valid").to_numpy()
+        sh = scores.set_index("track_id").reindex(hid)[world["tags"]].to_numpy()
+        if len(y):
+            decide = fit(y, s, y[valid], s[valid], world["trained"])
+            d, p = decide(sh)
+        else:
+            d, p = np.zeros(sh.shape, dtype=bool), None
+        decided.append(d)
+        truth.append(world["truth"].loc[hid].to_numpy().astype(bool))
+        probability.append(np.full(sh.shape, np.nan) if p is None else p)
+        ids.extend(hid)
+    return {"decided": np.vstack(decided), "truth": np.vstack(truth), "probability": np.vstack(probability), "ids": ids}
 
 
-def main(argv: list[str] | None = None) -> pd.DataFrame:
+def measure(result: dict, target: float | None, rng: np.random.Generator, samples: int = 1000) -> dict:
+    """The rule's figures on the hidden tracks (see the module)."""
+    from scipy.stats import binom
+
+    d, t, p = result["decided"], result["truth"], result["probability"]
+    tracks = len(d)
+    correct, decisions = (d & t).sum(), d.sum()
+    per_track_c, per_track_d = (d & t).sum(axis=1), d.sum(axis=1)
+    draws = rng.integers(0, tracks, size=(samples, tracks))
+    boot = per_track_c[draws].sum(axis=1) / np.maximum(per_track_d[draws].sum(axis=1), 1)
+    pairs = d.sum(axis=0)
+    below = []
+    for j in np.flatnonzero(pairs >= 5):
+        k = int((d[:, j] & t[:, j]).sum())
+        below.append(target is not None and binom.cdf(k, int(pairs[j]), target) < 0.05)
+    lifts = [((d[:, j] & t[:, j]).sum() / pairs[j]) / max(t[:, j].mean(), 1e-9) for j in np.flatnonzero(pairs >= 10)]
+    rates = t.mean(axis=0)
+    return {
+        "hidden_tracks": int(tracks),
+        "decisions_per_track": float(decisions / tracks),
+        "precision": float(correct / decisions) if decisions else None,
+        "precision_low": float(np.percentile(boot, 2.5)) if decisions else None,
+        "precision_high": float(np.percentile(boot, 97.5)) if decisions else None,
+        "correct_per_track": float(correct / tracks),
+        "recall": float(correct / max(t.sum(), 1)),
+        "decided_pairs": int((pairs > 0).sum()),
+        "pairs_below_target_beyond_noise": float(np.mean(below)) if below else None,
+        "min_lift_10": float(min(lifts)) if lifts else None,
+        "mean_probability": float(np.nanmean(p[d])) if decisions and np.isfinite(p[d]).any() else None,
+        "random_precision": float((rates**2).sum() / max(rates.sum(), 1e-9)),
+        "random_recall": float((rates**2).sum() / max(rates.sum(), 1e-9)),
+    }
+
+
+def pipeline_agrees(world: dict, result: dict) -> bool:
+    """The run's own catalogue decides, on the hidden tracks, what the certified rule at
+    its default target decides here (the same code, fitted again)."""
+    long = world["catalogue"]
+    mine = long[long["track_id"].astype(str).isin(result["ids"])]
+    got = mine.pivot_table(index=mine["track_id"].astype(str), columns=mine["tag"].astype(str), values="decided",
+                           aggfunc="first", observed=True).reindex(index=result["ids"], columns=world["tags"])  # fmt: skip
+    return bool(np.array_equal(got.fillna(False).to_numpy(dtype=bool), result["decided"]))
+
+
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--untagged-fraction", type=float, default=0.2)
-    parser.add_argument("--scratch", type=Path, help="folder for the catalogue and the run (default: temporary)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[20191104, 1, 2])
+    parser.add_argument("--fractions", type=float, nargs="+", default=[0.2, 0.4])
+    parser.add_argument("--scratch", type=Path, help="folder for the catalogues and runs (default: temporary)")
+    parser.add_argument("--reuse", action="store_true", help="measure runs already in --scratch instead of running")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "tag_completion")
     args = parser.parse_args(argv)
     os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("MSD_TAGGING_MLFLOW", "0")
     scratch = args.scratch or Path(tempfile.mkdtemp(prefix="tag-completion-"))
     started = time.perf_counter()
-    run_catalogue(scratch, args.untagged_fraction)
-    table, report = results(scratch)
-    table["lift"] = table["precision"] / (table["hidden_positives"] / table["hidden_tracks"])
+    rows, agreement = [], {}
+    for seed in args.seeds:
+        for fraction in args.fractions:
+            world_dir = scratch / f"world_{seed}_{int(round(fraction * 100))}"
+            if not (args.reuse and (world_dir / "data/07_model_output/catalogue/catalogue_tags.parquet").exists()):
+                run_catalogue(world_dir, fraction, seed)
+            world = world_inputs(world_dir)
+            for name, target, fit in rules():
+                result = apply_rule(world, fit)
+                rows.append({"seed": seed, "fraction": fraction, "rule": name, "target": target,
+                             **measure(result, target, np.random.default_rng(seed))})  # fmt: skip
+                if name == "certified" and target == 0.7:
+                    agreement[f"{seed}/{fraction}"] = pipeline_agrees(world, result)
+            print(f"world {seed} / {fraction}: done", flush=True)
     record = {
         "commit": subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True, text=True
-        ).stdout.strip(),
+        ).stdout.strip(),  # fmt: skip
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "seconds": time.perf_counter() - started,
-        "untagged_fraction": args.untagged_fraction,
-        "hidden_tracks": int(pd.read_csv(scratch / "raw/catalogue/hidden_tags.csv")["track_id"].nunique()),
-        "min_positives": 5,
-        "pairs": int(len(table)),
-        "inside_share": float(table["inside"].mean()) if len(table) else None,
-        "median_lift": float(table["lift"].median()) if len(table) else float("nan"),
-        "untagged_in_ingestion": report["splits"].get("untagged"),
-        "rows": json.loads(table.to_json(orient="records")),
+        "minutes": (time.perf_counter() - started) / 60,
+        "seeds": args.seeds,
+        "fractions": args.fractions,
+        "pipeline_agrees_with_certified_0.7": agreement,
+        "rows": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text(markdown(table, record))
-    print(f"{record['inside_share']:.0%} of {len(table)} (class, tag) pairs inside; wrote {args.out}.json/.md")
-    return table
+    args.out.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
+    args.out.with_suffix(".md").write_text(markdown(record))
+    print(f"wrote {args.out}.json/.md")
+    return record
+
+
+def _cell(value, fmt="{:.3f}") -> str:
+    return "–" if value is None or (isinstance(value, float) and not np.isfinite(value)) else fmt.format(value)
+
+
+def summary_table(record: dict) -> pd.DataFrame:
+    """Per rule and target: over the worlds, the worst realised precision and the means."""
+    frame = pd.DataFrame(record["rows"])
+    frame["target"] = frame["target"].fillna(-1)
+    grouped = frame.groupby(["rule", "target"], sort=False)
+    return pd.DataFrame({
+        "worlds": grouped.size(),
+        "worlds_deciding": grouped["precision"].count(),
+        "min_precision": grouped["precision"].min(),
+        "mean_precision": grouped["precision"].mean(),
+        "decisions_per_track": grouped["decisions_per_track"].mean(),
+        "correct_per_track": grouped["correct_per_track"].mean(),
+        "recall": grouped["recall"].mean(),
+        "below_target_share": grouped["pairs_below_target_beyond_noise"].mean(),
+        "min_lift_10": grouped["min_lift_10"].min(),
+        "mean_probability": grouped["mean_probability"].mean(),
+        "random_precision": grouped["random_precision"].mean(),
+    }).reset_index()  # fmt: skip
+
+
+def markdown(record: dict) -> str:
+    table = summary_table(record)
+    lines = [
+        "# Tag completion: the decisions' precision on tracks nobody tagged",
+        "",
+        f"`python benchmarks/tag_completion.py`, commit `{record['commit']}`, {record['machine']}; "
+        f"{record['minutes']:.0f} min. The example catalogue, world seeds {', '.join(map(str, record['seeds']))}, with "
+        f"{' and '.join(f'{f:.0%}' for f in record['fractions'])} of its split tracks stripped of every crowd tag; "
+        "each rule's decisions on those tracks against the removed tags. Precision is pooled over every decision "
+        "(95 % interval: a bootstrap over hidden tracks); crowd tags are incomplete, so it is a lower bound. "
+        "Baseline: tagging at random at each tag's rate.",
+        "",
+        "The run's own catalogue decides on the hidden tracks exactly what `certified` at 0.7 decides here in "
+        f"{sum(record['pipeline_agrees_with_certified_0.7'].values())} of {len(record['pipeline_agrees_with_certified_0.7'])} worlds.",
+        "",
+        "## Over all worlds",
+        "",
+        "| rule | target | worlds deciding | lowest precision | mean precision | decisions / track | correct / track | "
+        "recall | pairs below target | lowest lift (≥ 10) | mean probability | random precision |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in table.itertuples():
+        lines.append(
+            f"| {r.rule} | {_cell(r.target if r.target >= 0 else None, '{:g}')} | {r.worlds_deciding} of {r.worlds} | "
+            f"{_cell(r.min_precision)} | {_cell(r.mean_precision)} | {_cell(r.decisions_per_track, '{:.2f}')} | "
+            f"{_cell(r.correct_per_track, '{:.2f}')} | {_cell(r.recall)} | {_cell(r.below_target_share, '{:.0%}')} | "
+            f"{_cell(r.min_lift_10, '{:.1f}×')} | {_cell(r.mean_probability)} | {_cell(r.random_precision)} |"
+        )
+    lines += ["", "## Per world", "", "| seed | hidden share | rule | target | decisions / track | precision [95 %] | "
+              "correct / track | recall | pairs below target | lowest lift (≥ 10) | mean probability |",
+              "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for r in record["rows"]:
+        precision = (f"{r['precision']:.3f} [{r['precision_low']:.3f}, {r['precision_high']:.3f}]"
+                     if r["precision"] is not None else "no decision")  # fmt: skip
+        lines.append(
+            f"| {r['seed']} | {r['fraction']:.0%} | {r['rule']} | {_cell(r['target'], '{:g}')} | "
+            f"{r['decisions_per_track']:.2f} | {precision} | {r['correct_per_track']:.2f} | {r['recall']:.3f} | "
+            f"{_cell(r['pairs_below_target_beyond_noise'], '{:.0%}')} | {_cell(r['min_lift_10'], '{:.1f}×')} | "
+            f"{_cell(r['mean_probability'])} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -108,5 +108,6 @@ def test_the_readme_example_scorer_needs_only_its_function_and_declaration():
         s.name: {"split": "test", "roc_auc_macro": 0.8, "pr_auc_macro": 0.3, "n_tracks_scored": 4, "n_tags_scored": 2}
         for s in declared
     }
-    _, markdown, _ = build_extended_table(metrics, declared)
+    selection = {"audio+listening": {"chosen": "fusion_classifier", "criterion": "validation", "validation": {}}}
+    _, markdown, _ = build_extended_table(metrics, declared, selection)
     assert "| `listening_mix` | 0.7 · MF core + 0.3 · MF classifier |" in markdown

@@ -189,11 +189,13 @@ def test_every_architecture_returns_logits_and_an_embedding_and_round_trips(name
 
 def test_scoring_evaluation_and_reporting_run_as_one_sub_pipeline():
     """The three stages after the audio and listening sides, wired by the registry, on
-    fixture tables in an in-memory catalog: every scorer is scored, evaluated and tabled."""
+    fixture tables in an in-memory catalog (with the tagged catalogue's choice of scorer,
+    which the extended table's headline is): every scorer is scored, evaluated and tabled."""
     from msd_tagging.pipeline_registry import build_pipelines
 
     pipelines = build_pipelines()
-    pipeline = pipelines["scoring"] + pipelines["evaluation"] + pipelines["reporting"]
+    chooser = pipelines["tagging"].only_nodes("track_evidence", "choose_scorers")  # the headline fused scorer
+    pipeline = pipelines["scoring"] + pipelines["evaluation"] + pipelines["reporting"] + chooser
     world = _world()
     catalog = DataCatalog({name: MemoryDataset(value, copy_mode="assign") for name, value in world.items()})
     missing = pipeline.inputs() - set(world)

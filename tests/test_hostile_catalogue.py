@@ -98,10 +98,12 @@ def test_the_catalogue_report_escapes_pipes_and_html():
                       "decided": ["rock|pop"], "probable": [["rock|pop", 0.9], ["<b>", 0.1]]}],
     }  # fmt: skip
     selection = {"audio": {"chosen": "audio", "validation": {"audio": 0.7}}}
-    expected = {"threshold": "f1", "confidence": 0.95, "samples": 10,
-                "classes": {"audio": {"scorer": "audio", "test_tracks": 3, "untagged_tracks": 1, "tags": []}}}  # fmt: skip
-    thresholds = pd.DataFrame({"evidence": ["audio"], "tag": ["<i>x|y</i>"], "decided": [False], "reason": ["few"]})
-    report = catalogue_report(summary, selection, expected, thresholds)
+    expected = {"rule": "certified", "target_precision": 0.7, "confidence": 0.9, "interval_confidence": 0.95,
+                "fitted_on": "held-out tracks", "promise": "precision at least 0.7",
+                "classes": {"audio": {"scorer": "audio", "labelled_tracks": 3, "untagged_tracks": 1, "tags": []}}}  # fmt: skip
+    decisions = pd.DataFrame({"evidence": ["audio"], "tag": ["<i>x|y</i>"], "decided": [False],
+                              "reason": ["too few labels"], "needed_positives": [3], "positives": [1]})  # fmt: skip
+    report = catalogue_report(summary, selection, expected, decisions)
     assert "<script>" not in report and "&lt;script&gt;" in report and "<b>" not in report
     row = next(line for line in report.splitlines() if "000002" in line)
     assert row.count("|") - row.count("\\|") == 6  # five cells: no pipe of the data splits the row
@@ -117,7 +119,7 @@ def test_tables_the_run_reads_back_keep_na_like_tags_and_zero_padded_ids():
     from kedro.config import OmegaConfigLoader
 
     catalog = OmegaConfigLoader(str(REPO / "conf"), base_env="base", default_run_env="local")["catalog"]
-    for name in ("tag_thresholds", "tagging_expectations_table", "tagged_catalogue"):
+    for name in ("tag_decisions", "tagged_catalogue"):
         assert catalog[name]["dataset"] == "pandas.ParquetDataset", name
     for name, entry in catalog.items():
         if str(entry.get("filepath", "")).endswith(".csv") and not name.startswith("_"):
@@ -171,20 +173,15 @@ def test_a_given_vocabulary_with_two_spellings_stops_and_a_tag_nobody_has_is_dro
 
 
 def test_a_tag_without_a_training_positive_is_undecided_with_the_reason():
-    from msd_tagging import tagging
+    from msd_tagging.catalogue.decisions import REASONS, ClassDecisions, RuleSettings
 
     rng = np.random.default_rng(0)
-    n = 60
-    split = np.array(["train"] * 20 + ["valid"] * 20 + ["test"] * 20, dtype=object)
-    ids = [f"t{i}" for i in range(n)]
-    labels = pd.DataFrame({"track_id": ids, "rock": (np.arange(n) % 3 == 0).astype(np.uint8),
-                           "ghost": ((np.arange(n) % 3 == 0) & (split != "train")).astype(np.uint8)})  # fmt: skip
-    evidence = pd.DataFrame({"track_id": ids, "split": split, "audio": True, "listening": False, "evidence": "audio"})
-    scores = pd.DataFrame({"track_id": ids, "rock": rng.random(n), "ghost": labels["ghost"] + rng.random(n) / 2})
-    selection = {"audio": {"chosen": "s"}}
-    table = tagging.class_thresholds(selection, evidence, labels, {"s": scores}, "f1", 0.7, 2).set_index("tag")
-    assert table.loc["rock", "decided"] and not table.loc["ghost", "decided"]
-    assert table.loc["ghost", "reason"] == tagging.UNSEEN and table.loc["ghost", "positives"] == 7
+    y = rng.random((400, 2)) < 0.3
+    s = np.where(y, rng.normal(2, 1, y.shape), rng.normal(0, 1, y.shape))
+    s = 1 / (1 + np.exp(-s))
+    fitted = ClassDecisions(RuleSettings(rule="f1", target=0.6)).fit(y, s, trained=np.array([True, False]))
+    assert np.isfinite(fitted.thresholds_[0]) and not np.isfinite(fitted.thresholds_[1])
+    assert REASONS[fitted.reasons_[1]] == "no positive in the training split: the models never saw this tag"
 
 
 # --- 7. NUL and other control characters ---------------------------------------------------
@@ -491,7 +488,7 @@ def test_a_parameter_out_of_range_prints_one_readable_block(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode == 1 and "Traceback" not in output and "╭" not in output
     assert "The run stopped: a problem in a parameter." in output
-    assert "tagging.target_precision: 1.5 is out of range. Fix: use a number of at most 1.0" in output
+    assert "tagging.target_precision: 1.5 is out of range. Fix: use a number of at most 0.99" in output
     assert len(output.splitlines()) < 15
 
 

@@ -686,7 +686,7 @@ def test_tags_named_na_or_numbers_formulas_and_padded_ids_keep_their_decisions(t
     output, reporting = tmp_path / "data/07_model_output/hostile", tmp_path / "data/08_reporting/hostile"
     vocabulary = json.loads((tmp_path / "data/03_primary/hostile/vocabulary.json").read_text())
     assert set(HOSTILE_TAGS) <= set(vocabulary)
-    thresholds = pd.read_parquet(output / "tag_thresholds.parquet")
+    thresholds = pd.read_parquet(output / "tag_decisions.parquet")
     long = pd.read_parquet(output / "catalogue_tags.parquet")
     decided = thresholds[thresholds["decided"]]
     assert set(decided["tag"]) & set(HOSTILE_TAGS[:5]), "no NA-like tag was decided anywhere"

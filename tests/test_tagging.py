@@ -65,106 +65,98 @@ def test_each_class_takes_the_best_validation_scorer_of_its_kind():
     assert tagging.choose(scores, {"audio": "audio"}, evidence, labels)["listening"]["chosen"] is None
 
 
-def test_the_f1_threshold_is_the_best_cut_and_the_precision_one_the_lowest_reaching_it():
+def test_the_f1_threshold_is_the_best_cut_and_ties_are_cut_together():
+    from msd_tagging.catalogue.decisions import f1_threshold, point_precision_threshold
+
     y = np.array([1, 1, 0, 1, 0, 0, 0, 1, 0, 0])
     s = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0])
-    f1 = tagging.fit_threshold(y, s, "f1", 0.0, 1)
     # Cuts: top 2 (P 1, R .5, F1 .67), top 4 (P .75, R .75, F1 .75), top 8 (P .5, R 1, F1 .67).
-    assert f1.value == pytest.approx(0.6) and f1.precision == pytest.approx(0.75) and f1.recall == pytest.approx(0.75)
-    strict = tagging.fit_threshold(y, s, "precision", 0.9, 1)
-    assert strict.value == pytest.approx(0.8) and strict.precision == 1.0
-    assert tagging.fit_threshold(y, s, "precision", 1.01, 1).value is None
-    few = tagging.fit_threshold(y, s, "f1", 0.0, 5)
-    assert few.value is None and "fewer than tagging.min_positives=5" in few.reason
+    assert f1_threshold(y, s) == pytest.approx(0.6)
+    assert point_precision_threshold(y, s, 0.9) == pytest.approx(0.8)  # the rule before certified, for the benchmark
+    assert np.isnan(point_precision_threshold(y, s, 1.01))
+    assert f1_threshold(np.array([1, 0, 1, 0]), np.array([0.5, 0.5, 0.5, 0.1])) == 0.5  # ties fall together
 
 
-def test_ties_are_cut_together():
-    y = np.array([1, 0, 1, 0])
-    s = np.array([0.5, 0.5, 0.5, 0.1])
-    rule = tagging.fit_threshold(y, s, "f1", 0.0, 1)
-    assert rule.value == 0.5 and rule.precision == pytest.approx(2 / 3)
+def test_an_undecided_tag_is_never_decided_on_any_track():
+    from msd_tagging.catalogue.decisions import decide
+
+    rank = np.array([[0.9, 0.9], [0.1, np.nan]])
+    assert decide(rank, np.array([0.5, np.nan])).tolist() == [[True, False], [False, False]]
+    assert tagged_catalogue._decide(rank, np.array([0.5, np.nan])).tolist() == [[1, -1], [0, -1]]
 
 
-def test_an_undecided_tag_is_never_thresholded():
-    p = np.array([[0.9, 0.9], [0.1, np.nan]])
-    decided = tagging.decide(p, np.array([0.5, np.nan]))
-    assert decided.tolist() == [[1, -1], [0, -1]]
+def _catalogue(rule: str = "certified", target: float = 0.6):
+    from msd_tagging.params import EvaluationParams, TaggingParams
+    from msd_tagging.pipelines.tagging.nodes import fit_decisions
 
-
-def test_expected_precision_carries_bootstrap_and_wider_prediction_intervals():
-    rng = np.random.default_rng(1)
-    y = rng.random((2000, 1)) < 0.2
-    decided = np.where(y, rng.random(y.shape) < 0.7, rng.random(y.shape) < 0.05)
-    weights = np.ones((2000, 1), dtype=np.uint8)
-    from msd_tagging.metrics import bootstrap_weights
-
-    weights = bootstrap_weights(2000, 300, 0)
-    (row,) = tagging.expectations(y, decided, ["rock"], weights, 0.95, n_new=200, seed=0)
-    low, high = row["precision_interval"]
-    assert low < row["precision"] < high
-    p_low, p_high = row["predicted_precision_interval"]
-    assert p_high - p_low > high - low  # 200 new tracks vary more than the estimate on 2000
-    assert p_low < row["precision"] < p_high
-    tp = int((y & decided).sum())
-    assert row["precision"] == pytest.approx(tp / decided.sum()) and row["recall"] == pytest.approx(tp / y.sum())
-
-
-def _catalogue():
-    tracks, vectors, scores, labels, crowd = _world()
+    tracks, vectors, scores, labels, crowd = _world(n=1500)
     evidence = tagging.evidence_table(tracks, vectors, scores["audio"])
     selection = tagging.choose(scores, KINDS, evidence, labels)
-    thresholds = tagging.class_thresholds(selection, evidence, labels, scores, "f1", 0.7, 5)
-    parts = tagged_catalogue.class_tags(selection, thresholds, evidence, crowd, scores, TAGS)
-    return tracks, evidence, scores, labels, crowd, selection, thresholds, parts
+    params = TaggingParams(threshold=rule, target_precision=target)
+    evaluation = EvaluationParams(bootstrap=BootstrapConfig(samples=50))
+    named = {f"{k}_scores": v for k, v in scores.items()}
+    decisions, calibration, expected = fit_decisions(selection, evidence, labels, crowd, params, evaluation, **named)
+    parts = tagged_catalogue.class_tags(selection, decisions, calibration, evidence, crowd, scores, TAGS)
+    return tracks, evidence, scores, labels, crowd, selection, decisions, calibration, expected, parts
 
 
-def test_the_long_table_holds_every_track_with_evidence_and_its_decisions():
-    tracks, evidence, scores, labels, crowd, selection, thresholds, parts = _catalogue()
+def test_decisions_are_certified_per_class_and_say_what_to_expect():
+    *_, selection, decisions, calibration, expected, parts = _catalogue()
+    fused = decisions[decisions["evidence"] == "audio+listening"].set_index("tag")
+    assert fused.loc["rock", "decided"]  # the common tag has the evidence for 0.6 at 90 %
+    assert (fused.loc[fused["decided"], "expected_precision"] >= 0.6).all()
+    assert (decisions.loc[~decisions["decided"], "reason"] != "").all()  # never undecided without a reason
+    certified = calibration["audio+listening"]["certified"]
+    assert certified["correct"] / certified["decisions"] >= 0.6 and certified["first_decisions"] >= 7
+    assert (fused.loc[fused["decided"], "promise"] == "certified").all() and (fused["lift_low"] > 1).all()
+    e = expected["classes"]["audio+listening"]
+    assert 0 <= e["ece_all_pairs"]["low"] <= e["ece_all_pairs"]["ece"] <= e["ece_all_pairs"]["high"]
+    assert e["reliability"] and e["labelled_tracks"] > 0 and expected["confidence"] == pytest.approx(0.9)
+    row = e["tags"][0]
+    assert row["predicted_precision_interval"][0] <= row["expected_precision"] <= row["predicted_precision_interval"][1]
+
+
+def test_the_long_table_holds_every_track_with_evidence_calibrated_and_decided():
+    from msd_tagging.catalogue.calibration import apply, rank_of
+
+    tracks, evidence, scores, labels, crowd, selection, decisions, calibration, _, parts = _catalogue()
     long = tagged_catalogue.long_table(parts, TAGS)
     with_evidence = evidence.loc[evidence["evidence"] != "none", "track_id"]
     assert list(long.columns) == ["track_id", "tag", "probability", "decided", "evidence", "scorer", "crowd_tagged"]
     assert long["track_id"].astype(str).drop_duplicates().tolist() == with_evidence.tolist()  # catalogue order
     assert len(long) == len(with_evidence) * len(TAGS)
-    row = long[(long["track_id"] == with_evidence.iloc[0]) & (long["tag"] == "rock")].iloc[0]
-    klass = evidence.set_index("track_id").loc[with_evidence.iloc[0], "evidence"]
+    track = with_evidence.iloc[0]
+    row = long[(long["track_id"] == track) & (long["tag"] == "rock")].iloc[0]
+    klass = evidence.set_index("track_id").loc[track, "evidence"]
     name = selection[klass]["chosen"]
-    p = scores[name].set_index("track_id").loc[with_evidence.iloc[0], "rock"]
-    t = thresholds.set_index(["evidence", "tag"]).loc[(klass, "rock"), "threshold"]
-    assert row["scorer"] == name and row["probability"] == pytest.approx(p) and bool(row["decided"]) == (p >= t)
-    assert row["crowd_tagged"] == bool(crowd.set_index("track_id").loc[with_evidence.iloc[0], "rock"])
+    raw = scores[name].set_index("track_id").loc[[track], TAGS].to_numpy()
+    mine = calibration[klass]["map"]
+    t = decisions.set_index(["evidence", "tag"]).loc[(klass, "rock"), "threshold"]
+    assert row["scorer"] == name and row["probability"] == pytest.approx(apply(mine, raw)[0, 0], abs=1e-6)
+    assert bool(row["decided"]) == (rank_of(mine, raw)[0, 0] >= t)
+    assert row["crowd_tagged"] == bool(crowd.set_index("track_id").loc[track, "rock"])
 
 
-def test_suggestions_are_decided_tags_the_crowd_lacks_ranked_by_expected_precision():
-    tracks, evidence, scores, labels, crowd, selection, thresholds, parts = _catalogue()
-    expected = {
-        "classes": {
-            k: tagging.class_expectation(
-                k,
-                selection[k],
-                thresholds,
-                evidence,
-                labels,
-                scores[selection[k]["chosen"]],
-                BootstrapConfig(samples=50),
-                10,
-                0,
-            )  # fmt: skip
-            for k in tagging.EVIDENCE
-        }
-    }
-    table = tagging.expectation_table(expected)
-    out = tagged_catalogue.suggestions(parts, TAGS, tracks, table)
+def test_the_suggestions_are_a_queue_by_calibrated_probability_with_its_expected_precision():
+    tracks, evidence, scores, labels, crowd, selection, decisions, calibration, _, parts = _catalogue()
+    out = tagged_catalogue.suggestions(parts, TAGS, tracks, decisions)
     long = tagged_catalogue.long_table(parts, TAGS)
     wanted = long[long["decided"].fillna(False).astype(bool) & ~long["crowd_tagged"]]
     assert len(out) == len(wanted) and out["rank"].tolist() == list(range(1, len(out) + 1))
-    assert out["expected_precision"].is_monotonic_decreasing
-    # At most per_track per track: each track keeps its best by expected precision, then probability.
-    capped = tagged_catalogue.suggestions(parts, TAGS, tracks, table, per_track=1)
+    assert out["probability"].is_monotonic_decreasing
+    np.testing.assert_allclose(
+        out["cumulative_expected_precision"], out["probability"].cumsum() / out["rank"], atol=1e-3
+    )
+    assert out["expected_precision"].notna().all()
+    capped = tagged_catalogue.suggestions(parts, TAGS, tracks, decisions, per_track=1)
     assert capped["track_id"].is_unique and set(capped["track_id"]) == set(out["track_id"])
-    best = out.sort_values(["expected_precision", "probability"], ascending=False, kind="stable")
-    best = best.drop_duplicates("track_id").set_index("track_id")
+    best = out.drop_duplicates("track_id").set_index("track_id")  # each track's most probable
     assert (capped.set_index("track_id").loc[best.index, "tag"].astype(str) == best["tag"].astype(str)).all()
     top = tagged_catalogue.top_tags(parts, TAGS, tracks, k=1)
-    assert len(top) == long["track_id"].nunique()
-    first = top.iloc[0]
-    assert first["tag_1"] in TAGS and first["probability_1"] >= 0
+    assert len(top) == long["track_id"].nunique() and top.iloc[0]["tag_1"] in TAGS
+
+
+def test_the_f1_rule_decides_more_and_says_it_promises_nothing():
+    *_, decisions, _, expected, _ = _catalogue(rule="f1")
+    assert decisions["decided"].any() and expected["promise"].startswith("no precision promise")
+    assert set(decisions.loc[decisions["decided"], "promise"]) == {expected["promise"]}

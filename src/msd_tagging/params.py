@@ -350,16 +350,52 @@ class FiguresParams:
 @parameters("tagging")
 class TaggingParams:
     """The tagged catalogue (``parameters_tagging.yml``): which scorer tags which tracks,
-    the decisions' thresholds, and what the report shows."""
+    the decision rule, and what the report shows (:mod:`msd_tagging.catalogue.decisions`).
 
-    threshold: Literal["f1", "precision"] = "f1"  # per tag, on validation: the F1-optimal one, or the
-    target_precision: float = setting(0.7, above=0.0, maximum=1.0)  # lowest one reaching this precision
-    min_positives: int = setting(5, minimum=1)  # validation positives a tag needs for a threshold
+    Attributes:
+        threshold: the decision rule. ``certified``: per evidence class, decisions whose
+            precision is at least ``target_precision`` with confidence ``1 - delta``
+            (Learn-Then-Test), each decided tag showing lift and its own precision;
+            ``f1``: each tag's F1-optimal threshold, which carries no precision promise.
+        target_precision, delta: the promise: precision at least the target, with
+            confidence ``1 - delta``.
+        margin: the fixed sequence starts where a precision this far above the target
+            could be certified (a smaller margin: a later start).
+        folds: the folds of the out-of-fold estimates.
+        min_positives: the ``f1`` rule fits a tag's threshold on at least this many
+            labelled positives.
+    """
+
+    threshold: Literal["certified", "f1"] = "certified"
+    target_precision: float = setting(0.7, above=0.0, maximum=0.99)
+    delta: float = setting(0.1, above=0.0, maximum=0.5)
+    margin: float = setting(0.08, above=0.0, maximum=0.5)
+    folds: int = setting(5, minimum=2)
+    min_positives: int = setting(5, minimum=1)
     top_k: int = setting(5, minimum=1)  # tags per track in catalogue_top_tags.csv
-    suggestions_per_track: int = setting(10, minimum=1)  # at most, in tag_suggestions.csv (its best first)
+    suggestions_per_track: int = setting(10, minimum=1)  # at most, in the tag_suggestions.csv queue
     figure_tags: tuple[str, ...] = ("Hip-Hop", "jazz", "80s", "00s")  # precision-recall curves in the report
     examples: int = setting(8, minimum=0)  # untagged tracks shown with their decided tags
-    seed: int = setting(0, minimum=0)  # the prediction intervals' draws
+    seed: int = setting(0, minimum=0)  # the folds, the prediction intervals' draws and the examples
+
+    def __post_init__(self):
+        if self.target_precision + self.margin >= 1.0:
+            raise ParameterError(
+                "tagging.margin",
+                f"{self.margin:g} above tagging.target_precision={self.target_precision:g} reaches 1: nothing could "
+                "be certified.",
+                fix="lower the margin (0.08 by default) or the target.",
+            )
+
+    @property
+    def rule(self):
+        """The settings :mod:`msd_tagging.catalogue.decisions` fits with."""
+        from msd_tagging.catalogue.decisions import RuleSettings
+
+        return RuleSettings(
+            rule=self.threshold, target=self.target_precision, delta=self.delta, margin=self.margin,
+            folds=self.folds, seed=self.seed, min_positives=self.min_positives,
+        )  # fmt: skip
 
 
 # --- tag_audio ------------------------------------------------------------------------

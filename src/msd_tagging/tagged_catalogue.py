@@ -1,13 +1,16 @@
 """The deliverable of a run: every track with evidence tagged, in three tables.
 
 - ``catalogue_tags.parquet``, long: ``track_id, tag, probability, decided, evidence,
-  scorer, crowd_tagged``. ``decided`` is true or false, or missing where the tag is
-  undecided on the track's class (too few validation positives for a threshold);
+  scorer, crowd_tagged``. ``probability`` is calibrated per evidence class
+  (:mod:`msd_tagging.catalogue.calibration`); ``decided`` is true or false, or missing
+  where the tag is undecided on the track's class (``tag_decisions`` says why);
   ``crowd_tagged`` says whether the crowd's tags already had it.
 - ``catalogue_top_tags.csv``, wide: each track's ``k`` most probable tags with their
   probabilities, and its decided tags.
-- ``tag_suggestions.csv``: the tags decided on tracks whose crowd tags lack them, ranked,
-  each with the precision its tag and class are expected to give (from test).
+- ``tag_suggestions.csv``, the review queue: the tags decided on tracks whose crowd tags
+  lack them, across the catalogue by calibrated probability, with the expected precision
+  of taking the queue's first N (the running mean of the probabilities) and each (class,
+  tag)'s own expected precision (out of fold, shrunk).
 
 Built per evidence class from score matrices, so the long table (19M rows at the MSD's
 380k tracks) is assembled once, in columns, with categorical IDs and tags.
@@ -20,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from msd_tagging.tagging import EVIDENCE, decide, threshold_vector
+from msd_tagging.catalogue.calibration import apply, rank_of
+from msd_tagging.tagging import EVIDENCE
 
 
 @dataclass
@@ -31,35 +35,50 @@ class ClassTags:
     scorer: str | None
     ids: np.ndarray  # [n] track IDs
     positions: np.ndarray  # [n] rows of the evidence table, to keep the catalogue's order
-    probabilities: np.ndarray  # [n, tags] float32, NaN without a scorer
+    probabilities: np.ndarray  # [n, tags] float32 calibrated, NaN without a scorer
+    raw: np.ndarray  # [n, tags] float32 the scorer's own scores
     decided: np.ndarray  # [n, tags] int8: 1, 0, -1 undecided
     crowd: np.ndarray  # [n, tags] bool
 
 
 def class_tags(
     selection: dict,
-    thresholds: pd.DataFrame,
+    decisions: pd.DataFrame,
+    calibration: dict,
     evidence: pd.DataFrame,
     crowd_labels: pd.DataFrame,
     scores: dict[str, pd.DataFrame],
     tags: list[str],
 ) -> list[ClassTags]:
-    """Each evidence class's tracks scored by its chosen scorer and decided by its thresholds."""
+    """Each evidence class's tracks scored by its chosen scorer, their probabilities
+    calibrated by the class's map and their tags decided by the class's thresholds."""
     crowd = crowd_labels.set_index("track_id")[tags]
     out = []
     for klass in EVIDENCE:
         positions = np.flatnonzero((evidence["evidence"] == klass).to_numpy())
         ids = evidence["track_id"].to_numpy()[positions]
         name = selection[klass]["chosen"]
-        if name is None:
-            probabilities = np.full((len(ids), len(tags)), np.nan, dtype=np.float32)
-        else:
-            table = scores[name].set_index("track_id")[tags]
-            probabilities = table.reindex(pd.Index(ids)).to_numpy(dtype=np.float32)
-        decided = decide(probabilities, threshold_vector(thresholds, klass, tags))
+        raw = np.full((len(ids), len(tags)), np.nan, dtype=np.float32)
+        if name is not None:
+            raw = scores[name].set_index("track_id")[tags].reindex(pd.Index(ids)).to_numpy(dtype=np.float32)
+        mine = calibration.get(klass)
+        probabilities = apply(mine["map"], raw).astype(np.float32) if mine else np.full_like(raw, np.nan)
+        rank = rank_of(mine["map"], raw) if mine else raw
+        thresholds = decisions[decisions["evidence"] == klass].set_index("tag")["threshold"].reindex(tags)
+        decided = _decide(rank, thresholds.to_numpy(dtype=np.float64))
         known = crowd.reindex(pd.Index(ids)).fillna(0).to_numpy(dtype=bool)
-        out.append(ClassTags(klass, name, ids, positions, probabilities, decided, known))
+        out.append(ClassTags(klass, name, ids, positions, probabilities, raw, decided, known))
     return out
+
+
+def _decide(rank: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Decisions ``[n, tags]`` on the calibrator's rank: 1 (tagged), 0 (not), -1 (the tag
+    is undecided on this class, or the track has no score)."""
+    with np.errstate(invalid="ignore"):
+        decided = (rank >= thresholds[None, :]).astype(np.int8)
+    decided[:, ~np.isfinite(thresholds)] = -1
+    decided[np.isnan(rank)] = -1
+    return decided
 
 
 def long_table(parts: list[ClassTags], tags: list[str]) -> pd.DataFrame:
@@ -128,44 +147,36 @@ def _joined(mask: np.ndarray, names: np.ndarray) -> list[str]:
 
 
 def suggestions(
-    parts: list[ClassTags], tags: list[str], tracks: pd.DataFrame, expected: pd.DataFrame, per_track: int = 10
+    parts: list[ClassTags], tags: list[str], tracks: pd.DataFrame, decisions: pd.DataFrame, per_track: int = 10
 ) -> pd.DataFrame:
-    """``tag_suggestions``: tags decided on tracks whose crowd tags lack them, with the
-    precision expected of each (class, tag) on test and its interval; at most
-    ``per_track`` per track (its best by expected precision, then probability), ranked by
-    that expected precision, then by probability. Tag, evidence and scorer columns are
-    categorical, so a catalogue of millions of suggestions stays small in memory."""
-    columns = ["precision", "precision_low", "precision_high", "recall"]
-    keyed = (
-        expected.set_index(["evidence", "tag"]).reindex(columns=columns)
-        if len(expected)
-        else pd.DataFrame(columns=columns, index=pd.MultiIndex.from_tuples([], names=["evidence", "tag"]))
-    )
+    """``tag_suggestions``, the review queue: tags decided on tracks whose crowd tags lack
+    them (at most ``per_track`` per track, its most probable), across the catalogue by
+    calibrated probability (ties: by the score), with ``cumulative_expected_precision``,
+    the running mean of the probabilities: what taking the queue's first N should give.
+    Each row also carries its (class, tag)'s expected precision and recall (out of fold,
+    shrunk). Tag, evidence and scorer columns are categorical, so millions of suggestions
+    stay small in memory."""
+    columns = ["expected_precision", "expected_precision_low", "expected_precision_high", "expected_recall"]
+    keyed = decisions.set_index(["evidence", "tag"])[columns] if len(decisions) else None
     frames = []
     for p in parts:
         rows, cols = np.nonzero((p.decided == 1) & ~p.crowd)
-        per_tag = keyed.reindex(pd.MultiIndex.from_product([[p.klass], tags])).to_numpy(dtype=np.float64)
-        precision = per_tag[cols, 0]
-        probability = p.probabilities[rows, cols]
-        # Each track's best first (expected precision, then probability), then at most per_track of them.
-        order = np.lexsort((-probability, -np.nan_to_num(precision, nan=-1.0), rows))
-        rows, cols, precision, probability = rows[order], cols[order], precision[order], probability[order]
+        probability, raw = p.probabilities[rows, cols], p.raw[rows, cols]
+        order = np.lexsort((-raw, -probability, rows))  # each track's most probable first
+        rows, cols, probability, raw = rows[order], cols[order], probability[order], raw[order]
         starts = np.r_[0, np.flatnonzero(np.diff(rows)) + 1] if len(rows) else np.zeros(0, dtype=np.int64)
         within = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
         keep = within < per_track
         rows, cols = rows[keep], cols[keep]
+        per_tag = (keyed.reindex(pd.MultiIndex.from_product([[p.klass], tags])).to_numpy(dtype=np.float64)
+                   if keyed is not None else np.full((len(tags), len(columns)), np.nan))  # fmt: skip
         frame = pd.DataFrame(
-            {
-                "track_id": p.ids[rows],
-                "tag": pd.Categorical.from_codes(cols, categories=list(tags)),
-                "probability": probability[keep],
-                "evidence": p.klass,
-                "scorer": p.scorer,
-                "track_had_crowd_tags": p.crowd.any(axis=1)[rows],
-            }
-        )
+            {"track_id": p.ids[rows], "tag": pd.Categorical.from_codes(cols, categories=list(tags)),
+             "probability": probability[keep], "score": raw[keep], "evidence": p.klass, "scorer": p.scorer,
+             "track_had_crowd_tags": p.crowd.any(axis=1)[rows]}
+        )  # fmt: skip
         for j, c in enumerate(columns):
-            frame[f"expected_{c}"] = per_tag[cols, j]
+            frame[c] = per_tag[cols, j]
         frames.append(frame)
     out = pd.concat(frames, ignore_index=True)
     for c in ("tag", "evidence", "scorer"):
@@ -173,11 +184,13 @@ def suggestions(
     meta = tracks.drop_duplicates("track_id").set_index("track_id")
     for c in ("artist", "title"):
         out[c] = out["track_id"].map(meta[c]) if c in meta else None
-    out = out.sort_values(["expected_precision", "probability"], ascending=False, kind="stable", na_position="last")
+    out = out.sort_values(["probability", "score"], ascending=False, kind="stable").reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    first = ["rank", "track_id", "artist", "title", "tag", "probability", "expected_precision",
-             "expected_precision_low", "expected_precision_high", "expected_recall"]  # fmt: skip
-    return out[first + [c for c in out.columns if c not in first]].reset_index(drop=True)
+    out["cumulative_expected_precision"] = (out["probability"].astype(np.float64).cumsum() / out["rank"]).round(4)
+    out["probability"] = out["probability"].round(4)
+    first = ["rank", "track_id", "artist", "title", "tag", "probability", "cumulative_expected_precision",
+             "expected_precision", "expected_precision_low", "expected_precision_high", "expected_recall"]  # fmt: skip
+    return out[first + [c for c in out.columns if c not in first]]
 
 
 def examples(parts: list[ClassTags], tags: list[str], tracks: pd.DataFrame, k: int, n: int, seed: int) -> list[dict]:

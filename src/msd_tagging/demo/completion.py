@@ -6,7 +6,7 @@ tracks stripped of every crowd tag; the removed rows are written apart
 (``hidden_tags.csv``), read by no pipeline. Those tracks are unlabelled, so the run tags
 them like any untagged track and predicts, per evidence class and tag, the precision and
 recall its decisions should show on that many untagged tracks
-(``tagging_expectations.json``). Here the decisions on the hidden tracks
+(``tagging_expectations.json``, from the out-of-fold counts of its labelled tracks). Here the decisions on the hidden tracks
 (``catalogue_tags.parquet``) meet the removed tags: for every (class, tag) with at least
 ``min_positives`` hidden positives, do the measured precision and recall fall inside the
 predicted intervals (a tag decided on no hidden track has no precision to compare; its
@@ -67,8 +67,8 @@ def check(catalogue: pd.DataFrame, expectations: dict, truth: pd.DataFrame, min_
             {"evidence": klass, "tag": tag, "hidden_tracks": int(len(group)), "hidden_positives": positives,
              "decided": int(decided.sum()), "precision": precision, "predicted_precision_low": p_low,
              "predicted_precision_high": p_high, "recall": recall, "predicted_recall_low": r_low,
-             "predicted_recall_high": r_high, "test_precision": predicted.get("precision"),
-             "test_recall": predicted.get("recall")}
+             "predicted_recall_high": r_high, "expected_precision": predicted.get("expected_precision"),
+             "expected_recall": predicted.get("expected_recall")}
         )  # fmt: skip
     out = pd.DataFrame(rows)
     if len(out):

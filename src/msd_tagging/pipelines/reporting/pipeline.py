@@ -23,7 +23,7 @@ def _tables(scorers: tuple[Scorer, ...]) -> Pipeline:
             ),
             node(
                 extended_table,
-                inputs={s.name: f"{s.name}_metrics" for s in scorers},
+                inputs={"tagging_selection": "tagging_selection", **{s.name: f"{s.name}_metrics" for s in scorers}},
                 outputs=["extended_table", "extended_table_markdown", "extended_table_json"],
                 name="extended_table",
             ),

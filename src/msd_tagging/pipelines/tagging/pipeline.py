@@ -16,7 +16,8 @@ def create_pipeline(scorers: tuple[Scorer, ...] = SCORERS, **kwargs) -> Pipeline
 
 
 def _choice(scorers: tuple[Scorer, ...], scores: dict[str, str]) -> list:
-    """Evidence, the scorer per class and the thresholds: all fitted on validation."""
+    """Evidence, the scorer per class (validation), and the decisions and probabilities
+    (the held-out labelled tracks, out of fold)."""
     return [
         node(
             nodes.track_evidence,
@@ -31,56 +32,53 @@ def _choice(scorers: tuple[Scorer, ...], scores: dict[str, str]) -> list:
             name="choose_scorers",
         ),
         node(
-            nodes.fit_thresholds,
-            inputs={**CHOSEN, "tag_labels": "tag_labels", "params": "params:tagging", **scores},
-            outputs="tag_thresholds",
-            name="fit_thresholds",
+            nodes.fit_decisions,
+            inputs={
+                **CHOSEN,
+                "tag_labels": "tag_labels",
+                "crowd_labels": "crowd_labels",
+                "params": "params:tagging",
+                "evaluation": "params:evaluation",
+                **scores,
+            },  # fmt: skip
+            outputs=["tag_decisions", "tag_calibration", "tagging_expectations"],
+            name="fit_decisions",
         ),
     ]
 
 
 def _deliverable(scores: dict[str, str]) -> list:
-    """What to expect (test), the tagged catalogue and its report."""
-    decided = {**CHOSEN, "tag_thresholds": "tag_thresholds", "params": "params:tagging"}
+    """The tagged catalogue, its figures and its report."""
+    decided = {**CHOSEN, "tag_decisions": "tag_decisions", "params": "params:tagging"}
     return [
-        node(
-            nodes.expected_quality,
-            inputs={
-                **decided,
-                "tag_labels": "tag_labels",
-                "crowd_labels": "crowd_labels",
-                "evaluation": "params:evaluation",
-                **scores,
-            },  # fmt: skip
-            outputs=["tagging_expectations", "tagging_expectations_table"],
-            name="expected_quality",
-        ),
         node(
             nodes.tag_catalogue,
             inputs={
                 **decided,
+                "tag_calibration": "tag_calibration",
                 "crowd_labels": "crowd_labels",
                 "tracks": "tracks",
-                "tagging_expectations_table": "tagging_expectations_table",
                 **scores,
             },  # fmt: skip
             outputs=["tagged_catalogue", "catalogue_top_tags", "tag_suggestions", "catalogue_summary"],
             name="tag_catalogue",
         ),
         node(
-            nodes.plot_precision_recall,
-            inputs={**decided, "tag_labels": "tag_labels", "figures": "params:figures", **scores},
-            outputs="catalogue_precision_recall",
-            name="plot_precision_recall",
+            nodes.plot_catalogue,
+            inputs={
+                **decided,
+                "tagging_expectations": "tagging_expectations",
+                "tag_suggestions": "tag_suggestions",
+                "tag_labels": "tag_labels",
+                "figures": "params:figures",
+                **scores,
+            },  # fmt: skip
+            outputs=["catalogue_precision_recall", "catalogue_reliability", "catalogue_queue"],
+            name="plot_catalogue",
         ),
         node(
             catalogue_report,
-            inputs=[
-                "catalogue_summary",
-                "tagging_selection",
-                "tagging_expectations",
-                "tag_thresholds",
-            ],  # fmt: skip
+            inputs=["catalogue_summary", "tagging_selection", "tagging_expectations", "tag_decisions"],
             outputs="catalogue_report_markdown",
             name="catalogue_report",
         ),

@@ -1,6 +1,7 @@
-"""The tagged catalogue's report, a Markdown page rendered from the run's outputs:
-coverage by evidence class, what to expect per class and per tag, how many tracks
-gained tags, a precision–recall figure and a handful of examples."""
+"""The tagged catalogue's report, a Markdown page rendered from the run's outputs: how many
+tracks gained a tag at the promised precision, coverage by evidence class, what to expect
+per class (ranking, calibration) and per tag, the undecided tags by reason, the figures
+(reliability, the review queue, precision–recall) and a handful of examples."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ import html
 import numpy as np
 import pandas as pd
 
-FIGURE = "catalogue_precision_recall.png"  # beside the report (catalog: catalogue_precision_recall)
+FIGURES = {  # beside the report (the catalog's catalogue_reliability, catalogue_queue, catalogue_precision_recall)
+    "Calibration: each class's probabilities against the share positive (out of fold)": "catalogue_reliability.png",
+    "The review queue: expected precision of its first N": "catalogue_queue.png",
+    "Test precision–recall of a few tags": "catalogue_precision_recall.png",
+}
 
 
 def cell(text: object) -> str:
@@ -56,15 +61,17 @@ def catalogue_report(
     catalogue_summary: dict,
     tagging_selection: dict,
     tagging_expectations: dict,
-    tag_thresholds: pd.DataFrame,
+    tag_decisions: pd.DataFrame,
 ) -> str:
     """The report a person reads (``catalogue_report.md``), rendered from the outputs. Every
     piece of user text in a table (tags, IDs, artists, titles) is escaped (:func:`cell`)."""
     lines = _opening(catalogue_summary, tagging_expectations)
     lines += _coverage(catalogue_summary, tagging_selection)
     lines += _expectations(tagging_expectations)
-    lines += _per_tag(tagging_expectations, tag_thresholds)
-    lines += ["## Precision and recall of a few tags", "", f"![Test precision–recall curves]({FIGURE})", ""]
+    lines += _per_tag(tagging_expectations)
+    lines += _undecided(tag_decisions)
+    for title, figure in FIGURES.items():
+        lines += [f"## {title}", "", f"![{title}]({figure})", ""]
     lines += _examples(catalogue_summary.get("examples", []))
     return "\n".join(lines) + "\n"
 
@@ -73,22 +80,27 @@ def _opening(summary: dict, expected: dict) -> list[str]:
     classes = summary["classes"].values()
     neither = summary["neither"]
     why = ", ".join(f"{k}: {v}" for k, v in neither["by_audio_status"].items())
+    promise = (
+        f"at the target precision: **{expected['target_precision']:g} with {expected['confidence']:.0%} confidence**"
+        if expected["rule"] == "certified"
+        else "by each tag's F1-optimal threshold, **which carries no precision promise**"
+    )
     return [
         "# The tagged catalogue",
         "",
-        f"**{summary['tagged_tracks']:,}** tracks with audio or plays are tagged "
-        f"({sum(c['untagged'] for c in classes):,} of them had no crowd tag; "
-        f"{sum(c['untagged_given_a_tag'] for c in classes):,} of those got at least one tag). "
-        f"**{sum(c['gained_a_tag'] for c in classes):,}** tracks gained a tag the crowd's tags lacked "
-        f"({sum(c['suggested_tags'] for c in classes):,} suggestions in `tag_suggestions.csv`).",
+        f"**{sum(c['gained_a_tag'] for c in classes):,}** of {summary['tagged_tracks']:,} tracks with audio or plays "
+        f"gained a tag the crowd lacked, {promise} ({sum(c['suggested_tags'] for c in classes):,} suggestions in the "
+        f"`tag_suggestions.csv` queue); {sum(c['untagged_given_a_tag'] for c in classes):,} of the "
+        f"{sum(c['untagged'] for c in classes):,} tracks without crowd tags got one. Crowd tags are incomplete: a "
+        "suggestion the crowd lacks may still be right, so precision measured against them is a lower bound.",
         "",
         f"{neither['count']:,} track(s) have neither audio nor plays and are not tagged"
         + (f" (audio status: {why})." if why else "."),
         "",
-        f"Decisions: one threshold per class and tag, fitted on validation ({expected['threshold']}); "
-        f"what to expect is measured on test, with {expected['confidence']:.0%} intervals of a bootstrap over "
-        f"the test tracks ({expected['samples']} resamples). `predicted` is the range the class's untagged "
-        "tracks should show: the estimate's uncertainty and the draw of that many new tracks together.",
+        f"Decisions and probabilities are fitted per evidence class on {expected['fitted_on']}: each labelled "
+        "track's figures below come from a fit that did not see it. Brackets are "
+        f"{expected['interval_confidence']:.0%} intervals; `predicted` is the range the class's untagged tracks "
+        "should show: the estimate's uncertainty and the draw of that many new tracks together.",
         "",
     ]
 
@@ -114,40 +126,49 @@ def _coverage(summary: dict, selection: dict) -> list[str]:
     return lines
 
 
+def _ece(entry: dict | None) -> str:
+    if not entry or entry.get("ece") is None or not np.isfinite(entry["ece"]):
+        return "–"
+    return _score(entry["ece"], [entry.get("low"), entry.get("high")]).replace(".0000", ".000")
+
+
 def _expectations(expected: dict) -> list[str]:
     lines = [
-        "## What to expect, per class (test)",
+        "## What to expect, per class",
         "",
-        "| evidence | scorer | test tracks | macro ROC-AUC | macro PR-AUC | untagged tracks |",
-        "|---|---|---:|---:|---:|---:|",
+        "| evidence | scorer | labelled tracks | test macro ROC-AUC | test macro PR-AUC | decided tags | "
+        "decided precision (out of fold) | ECE, all pairs | ECE, decided pairs | untagged tracks |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for klass, e in expected["classes"].items():
+        decided = [t for t in e.get("tags", []) if t["decided"]]
+        precision = e.get("decided_precision")
         lines.append(
-            f"| {klass} | {('`' + e['scorer'] + '`') if e['scorer'] else 'none'} | {e['test_tracks']:,} | "
+            f"| {klass} | {('`' + e['scorer'] + '`') if e['scorer'] else 'none'} | {e['labelled_tracks']:,} | "
             f"{_score(e.get('roc_auc'), e.get('roc_auc_interval'))} | {_score(e.get('pr_auc'), e.get('pr_auc_interval'))} "
-            f"| {e['untagged_tracks']:,} |"
+            f"| {len(decided)} | {_pct(precision)} (mean probability {_pct(e.get('decided_mean_probability'))}) | "
+            f"{_ece(e.get('ece_all_pairs'))} | {_ece(e.get('ece_decided_pairs'))} | {e['untagged_tracks']:,} |"
         )
-    return [*lines, ""]
+    return [*lines, "", "ECE: expected calibration error of the probabilities, out of fold (10 equal-mass bins).", ""]
 
 
-def _per_tag(expected: dict, thresholds: pd.DataFrame) -> list[str]:
-    lines = ["## Per tag: the decisions' precision and recall", ""]
+def _per_tag(expected: dict) -> list[str]:
+    lines = ["## Decided tags: the precision and recall to expect", ""]
     for number, (klass, e) in enumerate(expected["classes"].items()):
-        if not e.get("tags"):
+        decided = [t for t in e.get("tags", []) if t["decided"]]
+        if not decided:
             continue
-        rules = thresholds[thresholds["evidence"] == klass].set_index("tag")
         table = [
-            "| tag | threshold | valid positives | test positives | precision | recall | predicted precision | "
-            "predicted recall |",
+            "| tag | from probability | labelled positives | expected precision | expected recall | lift (lower bound) | "
+            "predicted precision | predicted recall |",
             "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
-        for row in e["tags"]:
-            rule = rules.loc[row["tag"]]
-            threshold = "undecided" if not rule["decided"] else f"{rule['threshold']:.3f}"
+        for row in sorted(decided, key=lambda r: -(r["expected_precision"] or 0)):
             table.append(
-                f"| {cell(row['tag'])} | {threshold} | {int(rule['positives'])} | {row['positives']} | "
-                f"{_span(row['precision'], row.get('precision_interval'))} | "
-                f"{_span(row['recall'], row.get('recall_interval'))} | "
+                f"| {cell(row['tag'])} | {row['probability_threshold']:.2f} | {int(row['positives'])} | "
+                f"{_span(row['expected_precision'], [row['expected_precision_low'], row['expected_precision_high']])} | "
+                f"{_span(row['expected_recall'], [row['expected_recall_low'], row['expected_recall_high']])} | "
+                f"{_lift(row['lift_low'])} | "
                 f"{_range(row.get('predicted_precision_interval'))} | {_range(row.get('predicted_recall_interval'))} |"
             )
         title = f"**{klass}** tracks, tagged by `{e['scorer']}`"
@@ -155,12 +176,27 @@ def _per_tag(expected: dict, thresholds: pd.DataFrame) -> list[str]:
             lines += [title, "", *table, ""]
         else:
             lines += ["<details>", f"<summary>{title}</summary>", "", *table, "", "</details>", ""]
-    undecided = thresholds[~thresholds["decided"]]
-    if len(undecided):
-        lines += [f"Undecided ({len(undecided)} class/tag pairs, never thresholded blindly): "
-                  + "; ".join(f"{r.evidence}/{cell(r.tag)} ({cell(r.reason)})" for r in undecided.head(12).itertuples())
-                  + ("; …" if len(undecided) > 12 else "") + ".", ""]  # fmt: skip
-    return lines
+    return lines if len(lines) > 2 else [*lines, "No tag is decided.", ""]
+
+
+def _lift(value) -> str:
+    return "–" if value is None or not np.isfinite(value) else f"{value:.1f}×"
+
+
+def _undecided(decisions: pd.DataFrame) -> list[str]:
+    """The undecided (class, tag) pairs by reason: no signal apart from too few labels."""
+    undecided = decisions[~decisions["decided"]]
+    if not len(undecided):
+        return []
+    lines = [f"## Undecided ({len(undecided)} class/tag pairs, never decided blindly)", ""]
+    for reason, group in undecided.groupby("reason", sort=False):
+        shown = "; ".join(
+            f"{r.evidence}/{cell(r.tag)}" + (f" (needs about {int(r.needed_positives)} labelled positives, has "
+                                            f"{int(r.positives)})" if r.needed_positives else "")
+            for r in group.head(40).itertuples()
+        )  # fmt: skip
+        lines += [f"- **{cell(reason).capitalize()}** ({len(group)}): {shown}{'; …' if len(group) > 40 else ''}."]
+    return [*lines, ""]
 
 
 def _examples(picked: list[dict]) -> list[str]:
