@@ -120,9 +120,29 @@ def rules():
             )
         )
         out.append(("certified", target, certified(target)))
-    out.append(("certified, per-tag estimate", 0.7, certified(0.7, tag_check="mean")))
+    out.append(("certified, each tag's lower bound", 0.7, certified(0.7, tag_check="lower")))
     out.append(("certified per tag, not pooled", 0.7, not_pooled(0.7)))
     return out
+
+
+def selection_rules():
+    """The rule's two choices, made on the selection worlds: where the fixed sequence starts
+    (``margin``) and whether each tag's shrunk estimate or its lower bound must reach the
+    target."""
+    from msd_tagging.catalogue import decisions as D
+
+    def certified(target, **changes):
+        settings = D.RuleSettings(target=target, **changes)
+
+        def fit(y, s, yv, sv, trained):
+            fitted = D.ClassDecisions(settings).fit(y, s, trained)
+            return lambda sh: (D.decide(fitted.calibrator_.rank(sh), fitted.thresholds_),
+                               fitted.calibrator_.transform(sh))  # fmt: skip
+
+        return fit
+
+    return [(f"certified, margin {m:g}, tag's {check}", target, certified(target, margin=m, tag_check=check))
+            for target in (0.6, 0.7) for m in (0.03, 0.05, 0.08) for check in ("mean", "lower")]  # fmt: skip
 
 
 def world_inputs(scratch: Path) -> dict:
@@ -228,12 +248,19 @@ def pipeline_agrees(world: dict, result: dict) -> bool:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[20191104, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[3, 4, 5])
+    parser.add_argument("--select", action="store_true",
+                        help="the selection: the margin and the per-tag check on these worlds (default seeds "
+                             "20191104 1 2), written to tag_completion_selection.*")  # fmt: skip
     parser.add_argument("--fractions", type=float, nargs="+", default=[0.2, 0.4])
     parser.add_argument("--scratch", type=Path, help="folder for the catalogues and runs (default: temporary)")
     parser.add_argument("--reuse", action="store_true", help="measure runs already in --scratch instead of running")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "tag_completion")
     args = parser.parse_args(argv)
+    if args.select and args.seeds == [3, 4, 5]:
+        args.seeds = [20191104, 1, 2]
+    if args.select and args.out == HERE / "results" / "tag_completion":
+        args.out = HERE / "results" / "tag_completion_selection"
     os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("MSD_TAGGING_MLFLOW", "0")
     scratch = args.scratch or Path(tempfile.mkdtemp(prefix="tag-completion-"))
@@ -245,11 +272,11 @@ def main(argv: list[str] | None = None) -> dict:
             if not (args.reuse and (world_dir / "data/07_model_output/catalogue/catalogue_tags.parquet").exists()):
                 run_catalogue(world_dir, fraction, seed)
             world = world_inputs(world_dir)
-            for name, target, fit in rules():
+            for name, target, fit in selection_rules() if args.select else rules():
                 result = apply_rule(world, fit)
                 rows.append({"seed": seed, "fraction": fraction, "rule": name, "target": target,
                              **measure(result, target, np.random.default_rng(seed))})  # fmt: skip
-                if name == "certified" and target == 0.7:
+                if name == "certified" and target == 0.7 and not args.select:
                     agreement[f"{seed}/{fraction}"] = pipeline_agrees(world, result)
             print(f"world {seed} / {fraction}: done", flush=True)
     record = {
@@ -259,6 +286,7 @@ def main(argv: list[str] | None = None) -> dict:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "minutes": (time.perf_counter() - started) / 60,
         "seeds": args.seeds,
+        "selection": bool(args.select),
         "fractions": args.fractions,
         "pipeline_agrees_with_certified_0.7": agreement,
         "rows": rows,
@@ -296,8 +324,17 @@ def summary_table(record: dict) -> pd.DataFrame:
 
 def markdown(record: dict) -> str:
     table = summary_table(record)
+    agreement = record["pipeline_agrees_with_certified_0.7"]
     lines = [
-        "# Tag completion: the decisions' precision on tracks nobody tagged",
+        "# Tag completion: the decisions' precision on tracks nobody tagged"
+        + (" (the selection worlds)" if record.get("selection") else ""),
+        "",
+        "These worlds chose the rule's margin and per-tag check; the results are reported on other seeds "
+        "(tag_completion.md)."
+        if record.get("selection")
+        else "The rule's margin (0.05) and per-tag check (the "
+        "shrunk estimate) were chosen on other worlds (seeds 20191104, 1, 2: tag_completion_selection.md); these "
+        "seeds were not looked at before.",
         "",
         f"`python benchmarks/tag_completion.py`, commit `{record['commit']}`, {record['machine']}; "
         f"{record['minutes']:.0f} min. The example catalogue, world seeds {', '.join(map(str, record['seeds']))}, with "
@@ -306,8 +343,10 @@ def markdown(record: dict) -> str:
         "(95 % interval: a bootstrap over hidden tracks); crowd tags are incomplete, so it is a lower bound. "
         "Baseline: tagging at random at each tag's rate.",
         "",
-        "The run's own catalogue decides on the hidden tracks exactly what `certified` at 0.7 decides here in "
-        f"{sum(record['pipeline_agrees_with_certified_0.7'].values())} of {len(record['pipeline_agrees_with_certified_0.7'])} worlds.",
+        f"The run's own catalogue decides on the hidden tracks exactly what `certified` at 0.7 decides here in "
+        f"{sum(agreement.values())} of {len(agreement)} worlds."
+        if agreement
+        else "",
         "",
         "## Over all worlds",
         "",

@@ -89,7 +89,7 @@ def _catalogue(rule: str = "certified", target: float = 0.6):
     from msd_tagging.params import EvaluationParams, TaggingParams
     from msd_tagging.pipelines.tagging.nodes import fit_decisions
 
-    tracks, vectors, scores, labels, crowd = _world(n=1500)
+    tracks, vectors, scores, labels, crowd = _world(n=3000)
     evidence = tagging.evidence_table(tracks, vectors, scores["audio"])
     selection = tagging.choose(scores, KINDS, evidence, labels)
     params = TaggingParams(threshold=rule, target_precision=target)

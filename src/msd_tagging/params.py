@@ -361,6 +361,10 @@ class TaggingParams:
             confidence ``1 - delta``.
         margin: the fixed sequence starts where a precision this far above the target
             could be certified (a smaller margin: a later start).
+        tag_check: what each decided tag's own out-of-fold precision (shrunk toward its
+            class's) must bring to the target: its ``mean`` (the class's pooled bound
+            carries the confidence), or its ``lower`` bound at ``1 - delta`` (stricter:
+            few tags of a small catalogue pass).
         folds: the folds of the out-of-fold estimates.
         min_positives: the ``f1`` rule fits a tag's threshold on at least this many
             labelled positives.
@@ -369,7 +373,8 @@ class TaggingParams:
     threshold: Literal["certified", "f1"] = "certified"
     target_precision: float = setting(0.7, above=0.0, maximum=0.99)
     delta: float = setting(0.1, above=0.0, maximum=0.5)
-    margin: float = setting(0.08, above=0.0, maximum=0.5)
+    margin: float = setting(0.05, above=0.0, maximum=0.5)
+    tag_check: Literal["mean", "lower"] = "mean"
     folds: int = setting(5, minimum=2)
     min_positives: int = setting(5, minimum=1)
     top_k: int = setting(5, minimum=1)  # tags per track in catalogue_top_tags.csv
@@ -384,7 +389,7 @@ class TaggingParams:
                 "tagging.margin",
                 f"{self.margin:g} above tagging.target_precision={self.target_precision:g} reaches 1: nothing could "
                 "be certified.",
-                fix="lower the margin (0.08 by default) or the target.",
+                fix="lower the margin (0.05 by default) or the target.",
             )
 
     @property
@@ -394,7 +399,7 @@ class TaggingParams:
 
         return RuleSettings(
             rule=self.threshold, target=self.target_precision, delta=self.delta, margin=self.margin,
-            folds=self.folds, seed=self.seed, min_positives=self.min_positives,
+            tag_check=self.tag_check, folds=self.folds, seed=self.seed, min_positives=self.min_positives,
         )  # fmt: skip
 
 

@@ -127,9 +127,6 @@ def labelled_pool(
     return ids, split, y, s
 
 
-UNSEEN = "no positive in the training split: the models never saw this tag"
-
-
 def training_positives(evidence: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:
     """Positive training tracks per tag ``[tags]``, in the labels' tag order."""
     train = evidence.loc[evidence["split"] == "train", "track_id"]

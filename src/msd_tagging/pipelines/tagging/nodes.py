@@ -218,8 +218,13 @@ def tag_catalogue(
         tagging_selection, tag_decisions, tag_calibration, track_evidence, crowd_labels, _scores(scores), tags
     )
     summary = tagged_catalogue.summary(parts, track_evidence, tracks)
-    summary.update(rule=params.threshold, promise=_promise(params), target_precision=params.target_precision,
-                   confidence=1 - params.delta)  # fmt: skip
+    summary.update(
+        rule=params.threshold, promise=_promise(params), target_precision=params.target_precision,
+        confidence=1 - params.delta,
+        gained_a_tag=sum(c["gained_a_tag"] for c in summary["classes"].values()),
+        note="crowd tags are incomplete: a decided tag the crowd lacks may still be right, so a precision measured "
+        "against them is a lower bound",
+    )  # fmt: skip
     summary["examples"] = tagged_catalogue.examples(parts, tags, tracks, params.top_k, params.examples, params.seed)
     untagged = sum(c["untagged"] for c in summary["classes"].values())
     logger.info(
