@@ -35,13 +35,24 @@ SMALL = {
     "bpr": {"factors": 8, "iterations": 60, "seed": 1, "num_threads": 1},
     "als": {"factors": 8, "iterations": 15, "seed": 1, "num_threads": 1, "regularization": 0.1},
     "lmf": {"factors": 8, "iterations": 40, "seed": 1, "num_threads": 1, "learning_rate": 0.5},
+    "warp": {"factors": 8, "iterations": 10, "seed": 1, "num_threads": 1},
 }
+
+
+def _needs(name: str) -> None:
+    """A factoriser from an optional extra is tested where the extra is installed (the test
+    extra installs every one)."""
+    from msd_tagging.listening.factorisers import warp_available
+
+    if FACTORISERS[name].extra == "warp" and not warp_available():
+        pytest.skip('the warp extra is not installed: pip install -e ".[warp]"')
 
 
 @pytest.mark.parametrize("name", sorted(FACTORISERS))
 def test_every_factoriser_separates_checkerboard_listeners(name):
     """implicit's own known answer, for every registered factoriser: two groups of listeners
     who play disjoint tracks give two groups of track vectors."""
+    _needs(name)
     factoriser = FACTORISERS[name]
     config = factoriser.config(**SMALL[name])
     vectors, bias = factorise(_checkerboard(), factoriser, config)
@@ -62,6 +73,7 @@ def test_the_listening_node_writes_a_bias_column_only_for_factorisers_with_one(n
     from msd_tagging.mapping import IdMaps
     from msd_tagging.pipelines.listening.nodes import factorise_plays
 
+    _needs(name)
     matrix = _checkerboard()
     coo = matrix.tocoo()
     plays = pd.DataFrame({"user_idx": coo.row, "track_idx": coo.col, "play_count": np.ones(coo.nnz, int)})

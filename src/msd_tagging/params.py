@@ -18,7 +18,7 @@ from msd_tagging.config import parameters, setting
 from msd_tagging.errors import ParameterError
 from msd_tagging.listening.centroids import MAX_DROP_FRACTION
 from msd_tagging.listening.factorisation import EarlyStopping
-from msd_tagging.listening.factorisers import FACTORISERS, Factoriser
+from msd_tagging.listening.factorisers import FACTORISERS, Factoriser, warp_available
 from msd_tagging.models.configs import VGGConfig
 from msd_tagging.models.training import TrainConfig
 from msd_tagging.splitting import SplitConfig
@@ -217,6 +217,13 @@ class ListeningParams:
         if self.model not in FACTORISERS:
             raise ParameterError(
                 "listening.model", f"{self.model!r} is not one of {', '.join(map(repr, FACTORISERS))}."
+            )
+        extra = FACTORISERS[self.model].extra
+        if extra == "warp" and not warp_available():
+            raise ParameterError(
+                "listening.model",
+                "warp needs LightFM, which the warp extra installs (rectools-lightfm, a maintained build).",
+                fix='pip install -e ".[warp]" (it builds from source in about 20 s), or choose bpr, als or lmf.',
             )
         if self.use_bias and not FACTORISERS[self.model].bias:
             raise ParameterError(

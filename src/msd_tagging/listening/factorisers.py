@@ -7,8 +7,9 @@ hands over item vectors: ``item_vectors(model) -> (vectors, bias or None)``, on 
 Adding a factoriser is its settings class and builder, one entry here and one YAML block
 (docs/extending.md, "Adding a factoriser").
 
-The paper used WARP (LightFM); implicit has no WARP, and LightFM is not offered (see the
-docs/results.md, the listening side).
+The paper used WARP (LightFM); implicit has none. ``warp`` fits it with
+``rectools-lightfm`` (a maintained build of LightFM, the optional ``warp`` extra: ``pip
+install -e ".[warp]"``) behind the same interface (:class:`LightFMWARP`).
 """
 
 from __future__ import annotations
@@ -66,6 +67,66 @@ class LMFConfig:
     num_threads: int = setting(0, minimum=0)
 
 
+@parameters("listening.warp")
+class WARPConfig:
+    """LightFM's WARP (Weston, Bengio & Usunier 2011), the paper's loss: for each play,
+    negatives are sampled until one outranks it, and the update is weighted by how few
+    samples that took (``rectools-lightfm``, the ``warp`` extra)."""
+
+    factors: int = setting(200, minimum=1)
+    learning_rate: float = setting(0.05, above=0.0)
+    item_alpha: float = setting(0.0, minimum=0.0)  # L2 penalty on item features
+    user_alpha: float = setting(0.0, minimum=0.0)
+    max_sampled: int = setting(10, minimum=1)  # negatives tried per play before giving up
+    iterations: int = setting(30, minimum=1)  # epochs
+    seed: int = setting(0, minimum=0)
+    num_threads: int = setting(1, minimum=0)  # 0: all cores (Hogwild: not bit-reproducible above 1)
+
+
+class LightFMWARP:
+    """LightFM's WARP as implicit's models are driven here: ``iterations`` epochs per
+    ``fit`` (each going on from the last), and ``item_factors`` / ``user_factors`` whose dot
+    product is the model's own score up to each user's bias: items are ``[embedding, item
+    bias]``, users ``[embedding, 1]``."""
+
+    def __init__(self, config: WARPConfig):
+        from lightfm import LightFM
+
+        self.config = config
+        self.iterations = config.iterations
+        self.model = LightFM(
+            no_components=config.factors, loss="warp", learning_rate=config.learning_rate,
+            item_alpha=config.item_alpha, user_alpha=config.user_alpha, max_sampled=config.max_sampled,
+            random_state=config.seed,
+        )  # fmt: skip
+
+    def fit(self, matrix, show_progress: bool = False) -> None:
+        import os
+
+        threads = self.config.num_threads or os.cpu_count() or 1
+        self.model.fit_partial(matrix.tocoo(), epochs=self.iterations, num_threads=threads, verbose=show_progress)
+
+    @property
+    def item_factors(self) -> np.ndarray:
+        return np.hstack([self.model.item_embeddings, self.model.item_biases[:, None]]).astype(np.float32)
+
+    @property
+    def user_factors(self) -> np.ndarray:
+        users = self.model.user_embeddings
+        return np.hstack([users, np.ones((len(users), 1), dtype=users.dtype)]).astype(np.float32)
+
+
+def _warp(config: WARPConfig, use_gpu: bool) -> LightFMWARP:
+    return LightFMWARP(config)
+
+
+def warp_available() -> bool:
+    """Whether the ``warp`` extra (``rectools-lightfm``) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("lightfm") is not None
+
+
 def _bpr(config: BPRConfig, use_gpu: bool):
     import implicit.bpr
 
@@ -110,14 +171,14 @@ class Factoriser:
     builder: Callable[[Any, bool], Any]
     bias: bool
     gpu: bool = True
+    extra: str | None = None  # the optional extra it needs (pip install -e ".[<extra>]"), if any
 
     def build(self, config: Any):
         """A fresh model; on CUDA when asked for and implicit was built with it."""
-        import implicit.gpu
         from threadpoolctl import threadpool_limits
 
         wanted = bool(getattr(config, "use_gpu", False))
-        use_gpu = wanted and self.gpu and bool(implicit.gpu.HAS_CUDA)
+        use_gpu = wanted and self.gpu and _implicit_has_cuda()
         if wanted and not use_gpu:
             logger.warning("use_gpu is set, but implicit has no CUDA for this factoriser here; fitting on the CPU.")
         with threadpool_limits(1, "blas"):  # ALS checks the BLAS pool as it is built
@@ -138,6 +199,12 @@ class Factoriser:
         return items[:, :factors], (items[:, factors].copy() if self.bias else None)
 
 
+def _implicit_has_cuda() -> bool:
+    import implicit.gpu
+
+    return bool(implicit.gpu.HAS_CUDA)
+
+
 def full_factors(model, side: str) -> np.ndarray:
     """A fitted model's whole user or item factor matrix (bias columns included: the
     model's own score is their dot product), float32 on the CPU."""
@@ -149,4 +216,5 @@ FACTORISERS: dict[str, Factoriser] = {
     "bpr": Factoriser(BPRConfig, _bpr, bias=True),
     "als": Factoriser(ALSConfig, _als, bias=False),
     "lmf": Factoriser(LMFConfig, _lmf, bias=True, gpu=False),
+    "warp": Factoriser(WARPConfig, _warp, bias=True, gpu=False, extra="warp"),
 }
