@@ -1,6 +1,7 @@
 # Two entry points, each self-contained on a fresh machine with Python 3.11:
 #   make demo   - create .venv, install, run the whole `hybrid` pipeline on the embedded demo world
-#   make test   - create .venv, install with the test extra, run the test suite
+#   make test   - create .venv, install with the test extra, run lint and the fast tier (unit, contract and
+#                 sub-pipeline tests); make test-e2e runs the whole-pipeline tier; CI runs both
 #
 # torch: on a machine without CUDA we install the CPU wheel *first*, so that the
 # `torch` requirement of this package is already satisfied and pip never pulls a
@@ -16,7 +17,7 @@ HAS_CUDA    := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/
 export KEDRO_DISABLE_TELEMETRY := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test lint venv bench viz-site clean-data docs docs-build
+.PHONY: demo test test-e2e lint venv bench bench-smoke viz-site clean-data docs docs-build
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'" >&2; exit 1; }
@@ -50,8 +51,19 @@ demo: $(VENV)/.installed-base
 	@echo "           'pip install -e \".[jupyter,viz]\"' adds kedro jupyter and kedro viz)"
 	$(BIN)/kedro run --pipeline=hybrid
 
+# Two tiers, each timed in the log: the fast one (unit, contract and sub-pipeline tests on
+# fixture tables) and the end-to-end one (whole pipelines per env, the CLI, the docs build).
+PYTEST_TIMES := --durations=15 --durations-min=1.0
+
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not e2e and not bench_smoke" $(PYTEST_TIMES)
+
+test-e2e: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m "e2e" $(PYTEST_TIMES)
+
+# The benchmark scripts on a tiny world (the sensitivity sweep): a check that they still run, not a measurement.
+bench-smoke: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m "bench_smoke" $(PYTEST_TIMES)
 
 # One formatter and linter for the tree (pyproject.toml [tool.ruff]; pre-commit runs the same).
 lint: $(VENV)/.installed-test

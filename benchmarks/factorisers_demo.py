@@ -28,7 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 RESULTS = HERE / "results"
-COMPARED = ("mf", "mf_classifier", "hybrid", "fusion_global", "fusion_by_tag", "fusion_classifier")
+COMPARED = ("mf", "mf_classifier", "hybrid", "fusion_classifier")
 
 
 def _kedro(*args: str) -> float:
@@ -90,7 +90,7 @@ def quality(metrics: dict) -> float:
 def best_on_validation(record: dict) -> dict[str, str]:
     """Per compared role, the factoriser with the best validation criterion."""
     roles = {"MF-centroids": ("mf",), "MF classifier": ("mf_classifier",),
-             "best fusion": ("hybrid", "fusion_global", "fusion_by_tag", "fusion_classifier")}  # fmt: skip
+             "best fusion": ("hybrid", "fusion_classifier")}  # fmt: skip
     out = {}
     for role, scorers in roles.items():
         scored = {p["factoriser"]: max(quality(p["splits"]["valid"][s]) for s in scorers) for p in record["points"]}
@@ -112,7 +112,7 @@ def markdown(record: dict) -> str:
     for point in record["points"]:
         for split in ("valid", "test"):
             m = point["splits"][split]
-            best = max(("hybrid", "fusion_global", "fusion_by_tag", "fusion_classifier"), key=lambda s: quality(m[s]))
+            best = max(("hybrid", "fusion_classifier"), key=lambda s: quality(m[s]))
             cells = [f"{m[s]['roc_auc']:.4f} / {m[s]['pr_auc']:.4f}" for s in ("mf", "mf_classifier", "hybrid")]
             cells.append(f"{m[best]['roc_auc']:.4f} / {m[best]['pr_auc']:.4f} (`{best}`)")
             lines.append(f"| `{point['factoriser']}` | {split} | " + " | ".join(cells) + " |")

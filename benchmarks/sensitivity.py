@@ -61,7 +61,7 @@ KNOBS = {
     "scene_strength": "listening: factor on how strongly listeners follow their scenes",
     "tag_dropout": "tags: share of vocabulary tag rows never given",
 }
-LEARNED_FUSIONS = ("fusion_global", "fusion_by_tag", "fusion_classifier")  # fitted on validation
+LEARNED_FUSIONS = ("fusion_classifier",)  # the default run's learned fusion, fitted on validation
 
 
 @dataclass

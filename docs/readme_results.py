@@ -121,7 +121,7 @@ def collect(data_root: Path, run: str, log: Path | None, catalogue_run: str | No
             for name, members in groups.items()
         },
         "base_rate_tags": [t for t in mf.columns if mf[t].nunique() == 1],
-        "fusion_global_weight": json.loads((output / "fusion_global_weights.json").read_text())["global_weight"],
+        "fusion_weights": json.loads((output / "fusion_classifier_weights.json").read_text())["global_weight"],
         "from_audio": {
             "listening": json.loads((reporting / "listening_from_audio_report.json").read_text()),
             "classifier": json.loads((reporting / "mf_classifier_from_audio_report.json").read_text()),
@@ -143,8 +143,8 @@ def collect(data_root: Path, run: str, log: Path | None, catalogue_run: str | No
     return record
 
 
-PAIRS = (("hybrid_core", "hybrid"), ("mf_core", "mf"), ("fusion_global", "hybrid"), ("fusion_by_tag", "hybrid"),
-         ("fusion_from_audio", "audio"), ("mf_classifier_from_audio", "audio"))  # fmt: skip
+PAIRS = (("fusion_classifier", "hybrid"), ("fusion_from_audio", "audio"), ("mf_classifier_from_audio", "audio"),
+         ("mf_classifier", "mf"))  # fmt: skip
 
 
 def _paired_differences(reporting: Path) -> dict:
@@ -402,7 +402,7 @@ def render_extended(r: dict) -> str:
                 for m in ("roc_auc", "pr_auc")
             )
         bold = "**" if row["scorer"] == best else ""
-        method = row["method"].replace("global weight", f"global weight {r['fusion_global_weight']:.2f}")
+        method = row["method"]
         lines.append(
             f"| `{row['scorer']}` | {method} | {bold}{_bracketed(row['roc_auc'], row.get('roc_auc_low'), row.get('roc_auc_high'))}{bold} | "
             f"{bold}{_bracketed(row['pr_auc'], row.get('pr_auc_low'), row.get('pr_auc_high'))}{bold} | {bold}{gain}{bold} | {verdict} |"
@@ -442,12 +442,9 @@ def render_findings(r: dict) -> str:
             f"- Trained on tags, the MF classifier scores {ext['mf_classifier']['roc_auc']:.3f} ROC-AUC alone, against "
             f"{ext['mf']['roc_auc']:.3f} for MF-centroids and {ext['audio']['roc_auc']:.3f} for VGG. The centroids only see "
             "what the tagger hears; the classifier sees the real labels.",
-            f"- Dense-core centroids score {ext['mf_core']['roc_auc']:.3f} alone (plain centroids {ext['mf']['roc_auc']:.3f}"
-            f"{_difference(r, 'mf_core-mf')}); in the mean with VGG, {ext['hybrid_core']['roc_auc']:.4f} against "
-            f"{ext['hybrid']['roc_auc']:.4f}{_difference(r, 'hybrid_core-hybrid')}.",
-            f"- The learned global weight is {r['fusion_global_weight']:.2f} (`fusion_global` {ext['fusion_global']['roc_auc']:.4f} "
-            f"against the plain mean's {ext['hybrid']['roc_auc']:.4f}{_difference(r, 'fusion_global-hybrid')}); per-tag "
-            f"weights give {ext['fusion_by_tag']['roc_auc']:.4f}{_difference(r, 'fusion_by_tag-hybrid')}.",
+            f"- The learned fusion with the MF classifier, per-tag weights on validation around a global listening weight "
+            f"of {r['fusion_weights']:.2f}: `fusion_classifier` {ext['fusion_classifier']['roc_auc']:.4f} against the "
+            f"paper's mean {ext['hybrid']['roc_auc']:.4f}{_difference(r, 'fusion_classifier-hybrid')}.",
             f"- Cold start (`cold_start.png`): {untouched} of {test_tracks} test tracks have no plays and keep their audio score. "
             f"With {few} plays the MF classifier scores {cold.loc[(few, 'mf_classifier'), 'roc_auc']:.3f} against audio "
             f"{cold.loc[(few, 'audio'), 'roc_auc']:.3f}, and `fusion_classifier` {cold.loc[(few, 'fusion_classifier'), 'roc_auc']:.3f}. "

@@ -167,7 +167,8 @@ def _scores_and_labels(positives: bool):
     labels = pd.DataFrame({"track_id": ids, **{t: [int(positives and i % 2 == 0) for i in range(6)] for t in tags}})
     scores = pd.DataFrame({"track_id": ids, **{t: np.linspace(0.1, 0.9, 6) for t in tags}})
     tracks = pd.DataFrame({"track_id": ids, "split": ["test"] * 6})
-    return scores, labels, tracks
+    popularity = pd.DataFrame({"track_id": ids, "plays": [0, 1, 2, 3, 4, 5], "bin": ["0"] + ["1+"] * 5})
+    return scores, labels, tracks, popularity
 
 
 def test_no_scorable_tag_says_which_tags_have_no_positives():
@@ -175,12 +176,12 @@ def test_no_scorable_tag_says_which_tags_have_no_positives():
     from msd_tagging.pipelines.evaluation.nodes import evaluate_scorer
     from msd_tagging.scoring.evaluation import require_positives
 
-    scores, labels, tracks = _scores_and_labels(positives=False)
+    scores, labels, tracks, popularity = _scores_and_labels(positives=False)
     with pytest.raises(
         MSDDataError,
         match=r"no tag can be scored on the test split \(6 tracks.*3 tags have no positive track \(rock, Hip-Hop, jazz\).*tag_threshold",
     ):
-        evaluate_scorer(scores, labels, tracks, EvaluationParams(split="test"))
+        evaluate_scorer(scores, labels, tracks, popularity, EvaluationParams(split="test"))
     with pytest.raises(MSDDataError, match=r"no tag has a positive track in the train split.*rock, Hip-Hop, jazz"):
         require_positives(labels[["rock", "Hip-Hop", "jazz"]].to_numpy(), ["rock", "Hip-Hop", "jazz"], "train")
     summary, _ = evaluate_scorer(*_scores_and_labels(positives=True), EvaluationParams(split="test"))
@@ -354,7 +355,7 @@ def _nested(dotted: str, value) -> dict:
         ("ingestion.vocabulary.top_n", 0, r"ingestion.vocabulary.top_n: 0 is out of range"),
         ("scoring.fusion.grid_step", 0, r"scoring.fusion.grid_step: 0 must be above 0"),
         ("scoring.fusion.shrinkage", "abc", r"scoring.fusion.shrinkage: 'abc' is not a number"),
-        ("scoring.core.drop_fraction", 1.5, r"scoring.core.drop_fraction: 1.5 is out of range"),
+        ("listening.drop_fraction", 1.5, r"listening.drop_fraction: 1.5 is out of range"),
         ("scoring.classifier.cs", [], r"scoring.classifier.cs: is empty"),
         ("reporting.playlists.length", "abc", r"reporting.playlists.length: 'abc' is not a whole number"),
         ("reporting.cold_start.popularity_edges", "abc", r"reporting.cold_start.popularity_edges: 'abc' is not a list"),

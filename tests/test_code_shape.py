@@ -89,17 +89,17 @@ def test_the_readme_example_scorer_needs_only_its_function_and_declaration():
     from msd_tagging.scoring import scorers
     from msd_tagging.scoring.scores import fuse
 
-    def listening_mix(core_scores, classifier_scores):
-        return fuse(core_scores, classifier_scores, 0.3)
+    def listening_mix(centroid_scores, classifier_scores):
+        return fuse(centroid_scores, classifier_scores, 0.3)
 
     new = scorers.Scorer(
-        "listening_mix", "0.7 · MF core + 0.3 · MF classifier", listening_mix,
-        ("mf_core_scores", "mf_classifier_scores"), kind="listening",
+        "listening_mix", "0.7 · MF-centroids + 0.3 · MF classifier", listening_mix,
+        ("mf_scores", "mf_classifier_scores"), kind="listening",
     )  # fmt: skip
     declared = (*scorers.SCORERS, new)
     pipelines = build_pipelines(declared)
     (node,) = [n for n in pipelines["scoring"].nodes if n.name == "listening_mix.listening_mix"]
-    assert node.inputs == ["mf_core_scores", "mf_classifier_scores"] and node.outputs == ["listening_mix_scores"]
+    assert node.inputs == ["mf_scores", "mf_classifier_scores"] and node.outputs == ["listening_mix_scores"]
     assert "listening_mix.evaluate_scorer" in {n.name for n in pipelines["evaluation"].nodes}
     (extended,) = [n for n in pipelines["reporting"].nodes if n.name == "extended_table"]
     assert "listening_mix_metrics" in extended.inputs
@@ -110,4 +110,4 @@ def test_the_readme_example_scorer_needs_only_its_function_and_declaration():
     }
     selection = {"audio+listening": {"chosen": "fusion_classifier", "criterion": "validation", "validation": {}}}
     _, markdown, _ = build_extended_table(metrics, declared, selection)
-    assert "| `listening_mix` | 0.7 · MF core + 0.3 · MF classifier |" in markdown
+    assert "| `listening_mix` | 0.7 · MF-centroids + 0.3 · MF classifier |" in markdown

@@ -18,7 +18,7 @@ from msd_tagging.params import AudioParams
 from msd_tagging.pipelines.audio.nodes import score_audio
 
 distributed = pytest.importorskip("distributed")
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")

@@ -122,7 +122,7 @@ def _env(tmp_path: Path, run_name: str, tables: dict, catalog: dict | None) -> d
     return env
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_a_streaming_services_export_runs_end_to_end_by_configuration_alone(tmp_path, monkeypatch):
     plain, export = tmp_path / "plain", tmp_path / "export"
     _plain_catalogue(plain)
@@ -258,7 +258,7 @@ def test_an_expected_error_prints_one_block_and_verbose_keeps_the_traceback(caps
         _readable_errors(bug)()
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_kedro_run_on_a_wrong_header_prints_a_short_readable_error(tmp_path):
     import os
     import subprocess

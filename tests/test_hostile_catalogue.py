@@ -249,7 +249,7 @@ def test_the_encoding_hint_names_cp1252_for_windows_bytes_and_latin1_otherwise(t
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 def test_fifos_and_devices_are_named_in_both_listings_and_linked_folders_followed(tmp_path):
-    from msd_tagging.audio.signal import DamageConfig, MelConfig
+    from msd_tagging.audio.signal import DamageConfig
     from msd_tagging.pipelines.tag_audio.nodes import _examine, find_audio
 
     folder = tmp_path / "audio"
@@ -265,7 +265,10 @@ def test_fifos_and_devices_are_named_in_both_listings_and_linked_folders_followe
     assert "linked/deep.mp3" in listing.index
     found = find_audio(str(folder), ["*.mp3"], True)
     assert [p.relative_to(folder).as_posix() for p in found] == ["fifo.mp3", "linked/deep.mp3", "zero.mp3"]
-    rows = {p.name: _examine(p, folder, MelConfig(), DamageConfig(), None)[0] for p in found}
+    from msd_tagging import Tagger
+
+    tagger = Tagger.pretrained("msd_musicnn")
+    rows = {p.name: _examine(p, folder, tagger, DamageConfig(), None)[0] for p in found}
     assert rows["fifo.mp3"]["status"] == rows["zero.mp3"]["status"] == "not_a_file"
     assert "FIFO" in rows["fifo.mp3"]["detail"] and rows["deep.mp3"]["status"] == "not_audio"
 
@@ -440,20 +443,19 @@ def test_an_unwritable_tracking_store_is_named_before_the_first_node(tmp_path, m
 
 
 def test_a_tracking_failure_after_the_run_is_a_warning_naming_the_store(monkeypatch, caplog):
-    pytest.importorskip("kedro_mlflow")
+    pytest.importorskip("mlflow")
     import mlflow
 
     from msd_tagging import tracking
 
-    hook = tracking.ProjectMlflowHook()
-    hook._on, hook.run_id = True, "abc"
+    hook = tracking.MlflowTracking()
+    hook._run_id, hook._uri = "abc", "sqlite:///data/09_runs/mlflow.db"
 
     def locked(*args, **kwargs):
         raise RuntimeError("(sqlite3.OperationalError) attempt to write a readonly database")
 
     monkeypatch.setattr(mlflow, "active_run", lambda: None)
     monkeypatch.setattr(mlflow, "start_run", locked)
-    monkeypatch.setattr(mlflow, "get_tracking_uri", lambda: "sqlite:///data/09_runs/mlflow.db")
     with caplog.at_level(logging.WARNING):
         hook.after_pipeline_run({}, None, None)  # no exception: the run's outputs are complete
     assert "MLflow tracking failed while logging the finished run" in caplog.text

@@ -12,7 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_the_wheel_builds_without_a_setuptools_warning_and_ships_the_weights(tmp_path):
     pytest.importorskip("setuptools")
     done = subprocess.run(

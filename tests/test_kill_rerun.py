@@ -19,7 +19,7 @@ import torch
 from msd_tagging.audio.store import FeatureStore
 from msd_tagging.demo.synth import render_track
 
-pytestmark = [pytest.mark.slow, pytest.mark.bad_input]
+pytestmark = [pytest.mark.e2e, pytest.mark.bad_input]
 
 ATTRS = dict(
     genre="rock",

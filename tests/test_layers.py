@@ -5,7 +5,6 @@ attribute in ``src/``."""
 from __future__ import annotations
 
 import ast
-import re
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -104,17 +103,75 @@ def test_the_cycle_finder_finds_a_cycle():
     assert _cycle({"a": {"b"}, "b": set()}) is None
 
 
-PRIVATE_KEDRO = re.compile(
-    r"__wrapped__|_get_save_path|_save_wrapper|_get_catalog|compose_classes|_load_args|_hook_manager"
-    r"|from kedro[\w.]* import _|kedro[\w.]*\._[a-z]"
-)
+# Attributes with a leading underscore that are public API of their packages.
+PUBLIC_UNDERSCORE = {"_exit", "_replace", "_asdict", "_fields", "_make", "_field_defaults"}
 
 
-def test_no_private_kedro_attribute_is_used_in_src():
-    used = [
-        f"{path.relative_to(SRC)}:{number}: {line.strip()}"
-        for path in sorted((SRC / PACKAGE).rglob("*.py"))
-        for number, line in enumerate(path.read_text().splitlines(), start=1)
-        if PRIVATE_KEDRO.search(line) and not line.lstrip().startswith("#")
-    ]
-    assert used == []
+def private_uses(trees: dict) -> list[str]:
+    """Every ``._name`` on another package's object, and ``from pkg import _name``: a name
+    our code never defines, or one a class reaches through ``self`` that its own
+    ``__init__`` does not set while it subclasses another package's class."""
+    ours = {n.name for t in trees.values() for n in ast.walk(t) if isinstance(n, ast.ClassDef)}
+    defined = set()
+    for tree in trees.values():
+        classes = [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]
+        in_class = {id(f) for c in classes for f in c.body}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                defined.add(node.name)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) or isinstance(node, ast.arg):
+                defined.add(getattr(node, "id", None) or node.arg)
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                defined.add(node.target.id)
+        for cls in classes:
+            foreign = any(not (isinstance(b, ast.Name) and (b.id in ours or b.id == "object")) for b in cls.bases)
+            for f in cls.body:  # a subclass of another package's class owns what its __init__ sets, no more
+                if isinstance(f, ast.FunctionDef) and (f.name == "__init__" or not foreign):
+                    defined |= {
+                        n.attr for n in ast.walk(f) if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store)
+                    }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and id(node) not in in_class:
+                defined |= {
+                    n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store)
+                }
+    used = []
+    for path, tree in trees.items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+                if node.attr not in defined and node.attr not in PUBLIC_UNDERSCORE:
+                    used.append(f"{path}:{node.lineno} .{node.attr}")
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.module.startswith(PACKAGE):
+                used += [f"{path}:{node.lineno} import {a.name}" for a in node.names if a.name.startswith("_")]
+    return used
+
+
+def test_no_private_attribute_of_another_package_is_used_in_src():
+    """A rule, not a list of past offenders: no ``._name`` of another package's object."""
+    trees = {path.relative_to(SRC): ast.parse(path.read_text()) for path in sorted((SRC / PACKAGE).rglob("*.py"))}
+    assert private_uses(trees) == []
+
+
+def test_the_private_attribute_guard_can_fail():
+    """kedro-mlflow's flag reached through a subclass, a catalog's private dict, and a
+    private import: each is caught."""
+    source = """
+from kedro_mlflow.framework.hooks import MlflowHook
+from kedro.io.core import _private_helper
+
+
+class Tracker(MlflowHook):
+    def __init__(self):
+        self._mine = 1
+
+    def before_node_run(self):
+        self._is_mlflow_enabled = False
+        return self._mine
+
+
+def datasets(catalog):
+    return catalog._datasets
+"""
+    found = private_uses({"example.py": ast.parse(source)})
+    assert any("._is_mlflow_enabled" in f for f in found) and any("._datasets" in f for f in found)
+    assert any("import _private_helper" in f for f in found) and not any("._mine" in f for f in found)

@@ -12,7 +12,7 @@ import pytest
 
 from tests.test_run import REPO, _conf, _tiny_env
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL) +[\w.]+: ")
 

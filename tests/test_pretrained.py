@@ -187,3 +187,35 @@ def test_a_30_minute_recording_is_tagged_in_bounded_memory(tmp_path):
     assert table["status"].tolist() == ["ok"] and table["seconds"].iloc[0] == pytest.approx(minutes * 60, abs=0.1)
     assert table["tag_1"].notna().all() and report["tagged"] == 1
     assert peak < 250e6, f"{peak / 1e6:.0f} MB of numpy arrays alive at once"
+
+
+REAL = Path(__file__).parent / "data" / "chromium_bsu_music_game.mp3"  # real game music, Expat (tests/data/NOTICE)
+
+
+def test_one_call_tags_a_real_recording_as_the_tag_audio_pipeline_does(tmp_path):
+    """``Tagger.pretrained(name).tag(file)``: probabilities in the model's tag order and the
+    embedding, with no Kedro run; the pipeline's tag_audio node gives the same on the same
+    file, and a run's own model file loads the same way (``Tagger.from_run``)."""
+    import shutil
+
+    from msd_tagging import Tagger
+    from msd_tagging.pipelines.tag_audio.nodes import tag_audio_files
+
+    tagger = Tagger.pretrained("msd_musicnn", device="cpu")
+    result = tagger.tag(REAL)
+    assert result.status == "ok" and list(result.probabilities) == tagger.tags and result.embedding.shape == (200,)
+    (best, p), *_ = result.top(3)
+    assert p == max(result.probabilities.values()) and 0 < p < 1
+    folder = tmp_path / "new"
+    folder.mkdir()
+    shutil.copy(REAL, folder / REAL.name)
+    table, _, embeddings = tag_audio_files(None, _params(folder, embeddings=True), CPU)
+    assert table.loc[0, "tag_1"] == best and table.loc[0, "probability_1"] == pytest.approx(p, abs=1e-4)
+    np.testing.assert_allclose(embeddings.drop(columns="file").to_numpy()[0], result.embedding, atol=1e-5)
+    run_model = tmp_path / "audio_model.pt"
+    torch.save(pretrained_record("msd_vgg"), run_model)  # a model file as a run saves one
+    again = Tagger.from_run(run_model, device="cpu").tag(REAL)
+    assert again.status == "ok" and again.probabilities == Tagger.pretrained("msd_vgg", "cpu").tag(REAL).probabilities
+    (tmp_path / "broken.mp3").write_bytes(b"<html>not audio</html>")
+    broken = tagger.tag(tmp_path / "broken.mp3")
+    assert broken.status == "not_audio" and broken.probabilities == {} and broken.embedding is None

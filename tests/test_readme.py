@@ -41,6 +41,7 @@ def test_a_changed_figure_is_caught(tmp_path):
     assert "table-1" in readme.check(REPO / "README.md", results)
 
 
+@__import__("pytest").mark.e2e
 def test_the_docs_site_builds_in_strict_mode(tmp_path):
     """mkdocs build --strict: every page in the nav, every link and anchor resolves, and
     the reference page is generated from the conf files."""

@@ -28,7 +28,7 @@ from tests.conftest import TINY
 
 REPO = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 def _conf(tmp_path: Path, overrides: dict[str, dict[str, dict]]) -> Path:
@@ -99,12 +99,15 @@ def test_hybrid_is_registered():
     } <= names
     assert {
         "mf_classifier.mf_classifier_scores",
-        "fusion_by_tag.per_tag_fusion",
+        "fusion_classifier.per_tag_fusion",
         "fusion_classifier.evaluate_scorer",
         "extended_table",
         "cold_start_metrics",
         "tag_playlists",
     } <= names
+    experiments = {n.name for n in pipelines["experiments"].nodes}
+    assert {"fusion_by_tag.per_tag_fusion", "hybrid_classifier.evaluate_scorer", "experiments_table"} <= experiments
+    assert not experiments & {n.name for n in pipelines["hybrid"].nodes if "." in n.name}  # opt-in, not rerun
     assert "draw_world" not in names and {n.name for n in pipelines["demo_data"].nodes} == {"draw_world"}
     tables = {n.name for n in pipelines["hybrid.tables"].nodes}
     assert {"tables.read_catalogue_tracks", "tables.assign_split", "build_tag_labels"} <= tables
@@ -276,7 +279,7 @@ def test_hybrid_generates_then_ingests_the_demo(tiny_run, monkeypatch):
     assert record["best_fused"] in {s.name for s in SCORERS if s.kind == "fused"} and all(
         0.0 <= r["roc_auc"] <= 1.0 for r in record["rows"]
     )
-    weights = json.loads((tmp_path / "data/07_model_output/tiny/fusion_by_tag_weights.json").read_text())
+    weights = json.loads((tmp_path / "data/07_model_output/tiny/fusion_classifier_weights.json").read_text())
     assert weights["fitted_on"] == "valid" and weights["tracks"] <= 12
     cold = pd.read_csv(tmp_path / "data/08_reporting/tiny/cold_start_metrics.csv")
     assert cold["bin"].iloc[0] == "0" and cold["tracks"].drop_duplicates().sum() <= 24
@@ -597,6 +600,7 @@ def test_a_vocabulary_that_is_not_the_msds_runs_end_to_end(tmp_path, monkeypatch
     assert list((reporting / "extended_table.json").glob("*/extended_table.json"))
 
 
+@pytest.mark.bench_smoke
 def test_a_two_point_sensitivity_sweep_on_the_tiny_world(tiny_run, tmp_path, monkeypatch):
     """benchmarks/sensitivity.py: the default point is a plain run (its Table 1 is the tiny
     run's); a listening-only point reuses the default's clips and trained VGG; every point

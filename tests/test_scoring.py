@@ -120,15 +120,15 @@ def test_extended_table_gains_and_the_best_fused_scorer_chosen_on_validation():
 
     # The headline is the fused scorer chosen on validation, even when another does better on test.
     selection = {"audio+listening": {"chosen": "hybrid", "criterion": "macro (ROC-AUC + PR-AUC) / 2 on validation",
-                                     "validation": {"hybrid": 0.61, "fusion_by_tag": 0.58}}}  # fmt: skip
+                                     "validation": {"hybrid": 0.61, "fusion_classifier": 0.58}}}  # fmt: skip
     table, markdown, record = _extended_table(
-        selection, audio=m(0.8, 0.3), mf=m(0.7, 0.2), hybrid=m(0.82, 0.33), fusion_by_tag=m(0.84, 0.36)
+        selection, audio=m(0.8, 0.3), mf=m(0.7, 0.2), hybrid=m(0.82, 0.33), fusion_classifier=m(0.84, 0.36)
     )
-    assert table["scorer"].tolist() == ["audio", "mf", "hybrid", "fusion_by_tag"]
+    assert table["scorer"].tolist() == ["audio", "mf", "hybrid", "fusion_classifier"]
     assert table.loc[3, "roc_auc_gain"] == pytest.approx(0.05) and table.loc[3, "pr_auc_gain"] == pytest.approx(0.2)
     assert record["best_fused"] == "hybrid" and record["best_fused_chosen_on"] == "validation"
     assert record["gain_vs_paper"]["pr_auc"] == pytest.approx(0.1 / (0.2830 / 0.2774 - 1))
-    assert "| `fusion_by_tag` |" in markdown and "+5.0%" in markdown and "on validation" in markdown
+    assert "| `fusion_classifier` |" in markdown and "+5.0%" in markdown and "on validation" in markdown
 
 
 def test_fast_ranking_quality_equals_scikit_learn_with_ties():

@@ -14,7 +14,7 @@ import pytest
 from msd_tagging.demo.completion import run_check
 from tests.test_run import _catalogue_env, _conf, _run
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 # A world with enough hidden tracks that several tags have a handful of hidden positives.
 WORLD = {"n_train": 480, "n_valid": 240, "n_test": 360, "n_extra": 60, "n_users": 1600, "untagged_fraction": 0.2}

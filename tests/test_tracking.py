@@ -9,7 +9,7 @@ import pytest
 
 from tests.test_run import _conf, _run, _tiny_env
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 def test_scorer_metrics_become_flat_mlflow_metrics():

@@ -243,11 +243,6 @@ class ListeningParams:
 # --- scoring, evaluation, reporting, figures -------------------------------------------
 
 
-@parameters("scoring.core")
-class CoreConfig:
-    drop_fraction: float = setting(0.2, minimum=0.0, maximum=MAX_DROP_FRACTION)
-
-
 @parameters("scoring.classifier")
 class ClassifierConfig:
     cs: tuple[float, ...] = setting((0.001, 0.01, 0.1), above=0.0)  # inverse L2 strengths tried on validation
@@ -268,7 +263,6 @@ class FusionConfig:
 class ScoringParams:
     """The scorers beyond the paper (``parameters_scoring.yml``)."""
 
-    core: CoreConfig = setting(factory=CoreConfig)
     classifier: ClassifierConfig = setting(factory=ClassifierConfig)
     fusion: FusionConfig = setting(factory=FusionConfig)
 

@@ -10,7 +10,8 @@ audio or plays tagged, with the precision to expect). ``ingestion.<source>`` and
 come with it. ``hybrid``, ``ingestion``, ``method`` and ``__default__`` are the ``msd``
 variants here; a run picks its env's variant (:mod:`msd_tagging.session`). ``demo_data``
 draws the demo world (a run of the method does it first, :class:`~msd_tagging.hooks.RawDataHooks`);
-``tag_audio`` tags a folder of new audio.
+``tag_audio`` tags a folder of new audio; ``experiments`` scores and evaluates the opt-in
+scorers (:data:`~msd_tagging.scoring.scorers.EXPERIMENTS`) beside a hybrid run's.
 
 The registry is static: nothing at run time changes what it returns. Kedro's
 ``find_pipelines`` does not fit, since the method is composed per head and the scorer
@@ -32,13 +33,16 @@ from msd_tagging.pipelines import (
     tag_audio,
     tagging,
 )
-from msd_tagging.scoring.scorers import SCORERS, Scorer
+from msd_tagging.scoring.scorers import EXPERIMENTS, SCORERS, Scorer
 
 DEFAULT_SOURCE = "msd"  # what conf/base reads: the demo world, in the MSD's formats
 
 
-def build_pipelines(scorers: tuple[Scorer, ...] = SCORERS) -> dict[str, Pipeline]:
-    """Every pipeline, for the scorer declaration ``scorers``."""
+def build_pipelines(
+    scorers: tuple[Scorer, ...] = SCORERS, experiments: tuple[Scorer, ...] = EXPERIMENTS
+) -> dict[str, Pipeline]:
+    """Every pipeline, for the scorer declarations ``scorers`` (the default run) and
+    ``experiments`` (``kedro run --pipeline=experiments``, after a hybrid run)."""
     stages = {
         "audio": audio.create_pipeline(),
         "listening": listening.create_pipeline(),
@@ -62,6 +66,9 @@ def build_pipelines(scorers: tuple[Scorer, ...] = SCORERS) -> dict[str, Pipeline
         **stages,
         "demo_data": demo_data.create_pipeline(),
         "tag_audio": tag_audio.create_pipeline(),
+        "experiments": scoring.create_pipeline(experiments)
+        + evaluation.create_pipeline(experiments, popularity=False)
+        + reporting.experiments_table(scorers, experiments),
     }
 
 

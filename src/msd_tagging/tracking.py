@@ -1,27 +1,27 @@
-"""Runs tracked in MLflow through kedro-mlflow, when the ``mlflow`` extra is installed.
+"""Runs tracked in MLflow, when the ``mlflow`` extra is installed: one tracker, on MLflow's
+public API.
 
-``pip install -e ".[mlflow]"`` adds kedro-mlflow; every ``kedro run`` is then an MLflow run
-in the tracking store that ``conf/base/mlflow.yml`` names (a SQLite file,
-``data/09_runs/mlflow.db``: MLflow 3 refuses the plain file store), with:
+``pip install -e ".[mlflow]"`` adds MLflow (and kedro-mlflow, for ``kedro mlflow ui`` and
+the format of ``conf/<env>/mlflow.yml``). Every ``kedro run`` is then an MLflow run in the
+store that file names (a SQLite file, ``data/09_runs/mlflow.db``: MLflow 3 refuses the
+plain file store), with:
 
-* every parameter flattened (``listening.bpr.factors``, not one blob per block), as the
-  nodes saw them (the typed blocks of :mod:`msd_tagging.params`, defaults included);
-* every scorer's macro metrics on its split as MLflow metrics (``hybrid.roc_auc``,
-  ``hybrid.pr_auc``, and the 95 % interval's ends, ``hybrid.roc_auc_low`` ...);
+* every parameter flattened (``listening.bpr.factors``), as the nodes saw them (the typed
+  blocks of :mod:`msd_tagging.params`, defaults included), secrets masked
+  (:func:`msd_tagging.run_record.masked`);
+* every scorer's macro metrics on its split (``hybrid.roc_auc``, ``hybrid.pr_auc``, and the
+  95 % interval's ends, ``hybrid.roc_auc_low`` ...);
 * the figures, Table 1, the extended table, the catalogue report and the run record
-  (:mod:`msd_tagging.run_record`) as artifacts;
+  (:mod:`msd_tagging.run_record`) as artifacts, kept beside the store under
+  ``<data_root>/09_runs/`` (git-ignored with the rest of ``data/``);
 * the commit and its dirty flag as tags.
 
-kedro-mlflow's own hook is disabled in ``settings.py`` (it would log each block as one
-string) and runs through :class:`ProjectMlflowHook`, which changes only what is logged.
-``MSD_TAGGING_MLFLOW=0`` turns tracking off with the extra installed (the test suite
-does, except for its MLflow test). ``kedro mlflow ui --env <env>`` shows the runs.
-
-The store and the artifacts stay under ``<data_root>/09_runs/`` (git-ignored with the
-rest of ``data/``), never in a ``mlruns/`` folder of the checkout. Parameters whose key
-names a secret are masked (:func:`msd_tagging.run_record.masked`). Tracking never fails a
-run: a store that cannot be written is named before the first node, and a failure while
-logging a finished run is a warning naming the store and the off switch.
+kedro-mlflow's own hook is disabled in ``settings.py``: it would log each parameter block
+as one string and the raw ``--params`` as a tag. :class:`MlflowTracking` is the only
+tracker. ``MSD_TAGGING_MLFLOW=0`` turns it off with the extra installed (the test suite
+does, except for its MLflow test). Tracking never fails a run: a store that cannot be
+written is named before the first node, and a failure while logging a finished run is a
+warning naming the store and the off switch. ``kedro mlflow ui --env <env>`` shows the runs.
 """
 
 from __future__ import annotations
@@ -31,22 +31,22 @@ import logging
 import os
 from pathlib import Path
 
-try:  # the optional `mlflow` extra
-    import mlflow
-    from kedro.framework.hooks import hook_impl
-    from kedro_mlflow.framework.hooks import MlflowHook
-except ImportError:
-    MlflowHook = None
+from kedro.framework.hooks import hook_impl
 
 logger = logging.getLogger(__name__)
 
 SWITCH = "MSD_TAGGING_MLFLOW"
 ARTIFACTS = ("table_1_markdown", "extended_table_markdown", "catalogue_report_markdown")
+PATTERNS = ["mlflow*", "mlflow*/**", "**/mlflow*"]  # conf/<env>/mlflow.yml, as kedro-mlflow reads it
 
 
 def tracking_hooks() -> tuple:
-    """The MLflow hook when kedro-mlflow is installed, else none."""
-    return () if MlflowHook is None else (ProjectMlflowHook(),)
+    """The MLflow tracker when MLflow is installed, else none."""
+    try:
+        import mlflow  # noqa: F401
+    except ImportError:
+        return ()
+    return (MlflowTracking(),)
 
 
 def scorer_metrics(name: str, metrics: dict) -> dict[str, float]:
@@ -64,6 +64,137 @@ def scorer_metrics(name: str, metrics: dict) -> dict[str, float]:
         if isinstance(metrics.get(count), int):
             out[f"{scorer}.{count}"] = float(metrics[count])
     return out
+
+
+def configured(context) -> dict:
+    """``conf/<env>/mlflow.yml`` (``{}`` without one)."""
+    from kedro.config import MissingConfigException
+
+    loader = context.config_loader
+    loader.config_patterns.setdefault("mlflow", PATTERNS)
+    try:
+        return dict(loader["mlflow"] or {})
+    except MissingConfigException:
+        return {}
+
+
+def sqlite_store(uri: str | None) -> Path | None:
+    """The file of a ``sqlite:///`` tracking URI (relative to the working folder), else None."""
+    if not uri or not uri.startswith("sqlite:///"):
+        return None
+    return Path(uri.removeprefix("sqlite:///"))
+
+
+def check_store(uri: str | None) -> None:
+    """Stop before the first node when the SQLite store cannot be written: naming it, and
+    how to turn tracking off."""
+    from msd_tagging.errors import MSDDataError
+
+    store = sqlite_store(uri)
+    if store is None:
+        return
+    folder = next((p for p in (store.parent, *store.parent.parents) if p.exists()), Path("."))
+    writable = os.access(store, os.W_OK) if store.exists() else os.access(folder, os.W_OK | os.X_OK)
+    if not writable:
+        raise MSDDataError(
+            "the MLflow tracking store cannot be written (read-only file or folder).",
+            path=store,
+            fix=f"make it writable, point server.mlflow_tracking_uri of conf/<env>/mlflow.yml elsewhere, or run "
+            f"without tracking: {SWITCH}=0 kedro run ...",
+        )
+
+
+def _artifact_location(value: str | None, project: Path) -> str | None:
+    """The experiment's artifact location as a URI (a relative path: from the project)."""
+    if not value or "://" in value:
+        return value
+    path = Path(value)
+    return (path if path.is_absolute() else project / path).resolve().as_uri()
+
+
+class MlflowTracking:
+    """Opens an MLflow run before the pipeline and logs what the module says after it
+    (see the module); MLflow's public API only."""
+
+    def __init__(self):
+        self._on, self._context, self._uri, self._run_id = False, None, None, None
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        import mlflow
+
+        from msd_tagging.errors import MSDDataError
+
+        self._on = os.environ.get(SWITCH, "1") not in ("0", "false", "no")
+        if not self._on:
+            return
+        self._context = context
+        config = configured(context)
+        server, tracking = config.get("server") or {}, config.get("tracking") or {}
+        self._uri = server.get("mlflow_tracking_uri") or "sqlite:///data/09_runs/mlflow.db"
+        check_store(self._uri)
+        experiment = tracking.get("experiment") or {}
+        name = experiment.get("name", "msd_tagging")
+        location = (experiment.get("create_experiment_kwargs") or {}).get("artifact_location")
+        self._skipped = set((tracking.get("disable_tracking") or {}).get("pipelines") or [])
+        try:
+            mlflow.set_tracking_uri(self._uri)
+            if mlflow.get_experiment_by_name(name) is None:
+                mlflow.create_experiment(name, artifact_location=_artifact_location(location, context.project_path))
+            mlflow.set_experiment(name)
+        except Exception as exc:  # noqa: BLE001 - a store that refuses us: named, before the first node
+            raise MSDDataError(
+                f"the MLflow tracking store cannot be opened ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0][:200] if str(exc) else ''}).",
+                path=sqlite_store(self._uri) or self._uri,
+                fix=f"check the store, or run without tracking: {SWITCH}=0 kedro run ...",
+            ) from exc
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict, pipeline) -> None:
+        import mlflow
+
+        names = run_params.get("pipeline_names") or [run_params.get("pipeline_name") or "__default__"]
+        if not self._on or set(names) <= self._skipped:
+            self._run_id = None
+            return
+        try:
+            self._run_id = mlflow.start_run(run_name="+".join(names)).info.run_id
+        except Exception as exc:  # noqa: BLE001 - tracking must not stop a run
+            self._run_id = None
+            _warn_failed("opening the run", self._uri, exc)
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict, pipeline, catalog) -> None:
+        import mlflow
+
+        if self._run_id is None:
+            return
+        try:
+            if mlflow.active_run() is None:
+                mlflow.start_run(run_id=self._run_id)
+            log_run(self._context, run_params, pipeline, catalog, self._run_id)
+            mlflow.end_run()
+        except Exception as exc:  # noqa: BLE001 - every node finished: tracking must not fail the run
+            _warn_failed("logging the finished run", self._uri, exc)
+            _close("FAILED")
+        self._run_id = None
+
+    @hook_impl
+    def on_pipeline_error(self) -> None:
+        if self._run_id is not None:
+            _close("FAILED")
+            self._run_id = None
+
+
+def _close(status: str) -> None:
+    import mlflow
+
+    try:
+        if mlflow.active_run() is not None:
+            mlflow.end_run(status)
+    except Exception:  # noqa: BLE001 - the store is gone: nothing more to close
+        pass
 
 
 def log_run(context, run_params: dict, pipeline, catalog, run_id: str) -> None:
@@ -89,9 +220,7 @@ def log_run(context, run_params: dict, pipeline, catalog, run_id: str) -> None:
         if name not in catalog:
             continue
         path = dataset_path(catalog[name])
-        if path is None:
-            continue
-        latest = _latest(path)
+        latest = _latest(path) if path is not None else None
         if latest is not None and (latest.suffix == ".png" or name in ARTIFACTS):
             mlflow.log_artifact(str(latest), artifact_path="reporting")
     record = next(iter(sorted((_reporting(catalog) / "run_record.json").glob("*/run_record.json"))[-1:]), None)
@@ -100,146 +229,12 @@ def log_run(context, run_params: dict, pipeline, catalog, run_id: str) -> None:
     logger.info("MLflow: %d parameters, %d metrics logged to run %s.", len(params), len(metrics), run_id)
 
 
-def sqlite_store(uri: str | None) -> Path | None:
-    """The file of a ``sqlite:///`` tracking URI (relative to the working folder), else None."""
-    if not uri or not uri.startswith("sqlite:///"):
-        return None
-    return Path(uri.removeprefix("sqlite:///"))
-
-
-def configured_uri(context) -> str | None:
-    """The tracking URI ``conf/<env>/mlflow.yml`` names (kedro-mlflow's own pattern for the file)."""
-    from kedro.config import MissingConfigException
-
-    loader = context.config_loader
-    loader.config_patterns.setdefault("mlflow", ["mlflow*", "mlflow*/**", "**/mlflow*"])
-    try:
-        return ((loader["mlflow"] or {}).get("server") or {}).get("mlflow_tracking_uri")
-    except MissingConfigException:
-        return None
-
-
-def check_store(uri: str | None) -> None:
-    """Stop before the first node when the SQLite store cannot be written: naming it, and
-    how to turn tracking off."""
-    from msd_tagging.errors import MSDDataError
-
-    store = sqlite_store(uri)
-    if store is None:
-        return
-    folder = next((p for p in (store.parent, *store.parent.parents) if p.exists()), Path("."))
-    writable = os.access(store, os.W_OK) if store.exists() else os.access(folder, os.W_OK | os.X_OK)
-    if not writable:
-        raise MSDDataError(
-            "the MLflow tracking store cannot be written (read-only file or folder).",
-            path=store,
-            fix=f"make it writable, point server.mlflow_tracking_uri of conf/<env>/mlflow.yml elsewhere, or run "
-            f"without tracking: {SWITCH}=0 kedro run ...",
-        )
-
-
-def _warn_about_old_artifacts(experiment: str, uri: str | None) -> None:
-    """An experiment created before the store had an artifact location of its own keeps
-    writing to ``mlruns/`` in the working folder: say so, and how to move on."""
-    found = mlflow.get_experiment_by_name(experiment)
-    location = (found.artifact_location or "") if found is not None else ""
-    if location.startswith("file:") and location.rstrip("/").endswith("/mlruns/" + found.experiment_id):
-        logger.warning(
-            "MLflow experiment %r keeps its artifacts in %s (it was made before they moved under data/): they stay "
-            "git-ignored there. Delete the store %s to keep new runs' artifacts beside it.",
-            experiment, location, sqlite_store(uri) or uri,
-        )  # fmt: skip
-
-
 def _warn_failed(what: str, uri: str | None, exc: BaseException) -> None:
     logger.warning(
         "MLflow tracking failed while %s (%s: %s); the run's own outputs are complete. Store: %s. Check the store, "
         "or turn tracking off with %s=0.",
         what, type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "", uri, SWITCH,
     )  # fmt: skip
-
-
-if MlflowHook is not None:
-
-    class ProjectMlflowHook(MlflowHook):
-        """kedro-mlflow's hook, with this project's parameters, metrics and artifacts."""
-
-        def __init__(self):
-            super().__init__()
-            self._on = False
-            self._context = None
-
-        @hook_impl
-        def after_context_created(self, context) -> None:
-            self._on = os.environ.get(SWITCH, "1") not in ("0", "false", "no")
-            if not self._on:
-                return
-            self._context = context
-            uri = configured_uri(context)
-            check_store(uri)
-            try:
-                super().after_context_created(context)
-            except Exception as exc:  # noqa: BLE001 - a store that refuses us: named, before the first node
-                from msd_tagging.errors import MSDDataError
-
-                raise MSDDataError(
-                    f"the MLflow tracking store cannot be opened ({type(exc).__name__}: "
-                    f"{str(exc).splitlines()[0][:200] if str(exc) else ''}).",
-                    path=sqlite_store(uri) or uri,
-                    fix=f"check the store, or run without tracking: {SWITCH}=0 kedro run ...",
-                ) from exc
-            _warn_about_old_artifacts(self.mlflow_config.tracking.experiment.name, uri)
-
-        @hook_impl
-        def after_catalog_created(  # noqa: PLR0913 - the hook's own signature
-            self, catalog, conf_catalog, conf_creds, parameters, save_version, load_versions
-        ) -> None:
-            if self._on:
-                super().after_catalog_created(
-                    catalog, conf_catalog, conf_creds, parameters, save_version, load_versions
-                )
-
-        @hook_impl
-        def before_pipeline_run(self, run_params, pipeline, catalog) -> None:
-            if self._on:  # kedro-mlflow tags the run with its run_params: --params masked there too
-                from msd_tagging.run_record import masked
-
-                shown = {k: masked(v) if k in ("runtime_params", "extra_params") else v for k, v in run_params.items()}
-                super().before_pipeline_run(shown, pipeline, catalog)
-
-        @hook_impl
-        def before_node_run(self, node, catalog, inputs, is_async) -> None:
-            if not self._on:
-                return
-            enabled = self._is_mlflow_enabled
-            self._is_mlflow_enabled = False  # the run is reopened, but parameters are logged once, flattened
-            try:
-                super().before_node_run(node, catalog, inputs, is_async)
-            finally:
-                self._is_mlflow_enabled = enabled
-
-        @hook_impl
-        def after_pipeline_run(self, run_params, pipeline, catalog) -> None:
-            if not self._on:
-                return
-            try:
-                if self._is_mlflow_enabled and self.run_id is not None:
-                    if mlflow.active_run() is None:
-                        mlflow.start_run(run_id=self.run_id, nested=self.mlflow_config.tracking.run.nested)
-                    log_run(self._context, run_params, pipeline, catalog, self.run_id)
-                super().after_pipeline_run(run_params, pipeline, catalog)
-            except Exception as exc:  # noqa: BLE001 - every node finished: tracking must not fail the run
-                _warn_failed("logging the finished run", mlflow.get_tracking_uri(), exc)
-                if mlflow.active_run() is not None:
-                    try:
-                        mlflow.end_run("FAILED")
-                    except Exception:  # noqa: BLE001 - the store is gone: nothing more to close
-                        pass
-
-        @hook_impl
-        def on_pipeline_error(self, error, run_params, pipeline, catalog) -> None:
-            if self._on:
-                super().on_pipeline_error(error, run_params, pipeline, catalog)
 
 
 def _latest(path: Path) -> Path | None:

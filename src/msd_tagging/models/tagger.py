@@ -1,12 +1,27 @@
 """A tagger, loaded once and used to score: the pipeline's scoring, Dask scoring and
 ``tag_audio`` all go through :class:`Tagger`, whatever the network: one trained by this
 project or one of the pretrained MSD taggers, built through the registry
-(:mod:`msd_tagging.models.registry`) from one kind of record."""
+(:mod:`msd_tagging.models.registry`) from one kind of record.
+
+Tagging a file from Python is one call, with no Kedro run::
+
+    from msd_tagging import Tagger
+
+    result = Tagger.pretrained("msd_musicnn").tag("song.mp3")
+    result.top(5)          # [("rock", 0.61), ("guitar", 0.33), ...]
+    result.embedding       # the network's penultimate layer, the mean over the file's windows
+
+    Tagger.from_run("data/06_models/demo/audio_model.pt").tag("song.mp3")   # a run's own model
+
+The file is decoded, checked and turned into log-mel features with the preprocessing the
+model records; a damaged file gives a result with its status and no probabilities.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,6 +49,22 @@ class Tagger:
     device: Any
     kind: Architecture
     base: Tagger | None = None  # a head's pretrained network, whose embedding it reads
+    preprocessing: dict = field(default_factory=dict)  # the log-mel settings the model was trained on
+
+    @classmethod
+    def pretrained(cls, name: str = "msd_musicnn", device: str = "auto") -> Tagger:
+        """One of the MSD taggers this package ships (``msd_musicnn``, ``msd_vgg``)."""
+        from msd_tagging.models.pretrained import pretrained_record
+
+        return cls.load(pretrained_record(name), device)
+
+    @classmethod
+    def from_run(cls, model_file: str | os.PathLike, device: str = "auto") -> Tagger:
+        """A run's own audio model (``data/06_models/<run>/…pt``): the network it trained,
+        or its head on a pretrained embedding, in the run's vocabulary."""
+        from msd_tagging.files import safe_torch_load
+
+        return cls.load(safe_torch_load(model_file, "the run's audio model"), device)
 
     @classmethod
     def load(cls, model: dict, device: str = "auto") -> Tagger:
@@ -57,10 +88,42 @@ class Tagger:
 
             base = cls.load(pretrained_record(record["config"]["embedding"]), device)
         frames = int(record["preprocessing"]["patch_frames"])
-        return cls(network, list(record["tags"]), frames, chosen, kind, base)
+        return cls(network, list(record["tags"]), frames, chosen, kind, base, dict(record["preprocessing"]))
+
+    def features_of(self, audio: str | os.PathLike, damage=None, max_seconds: float | None = None):
+        """``(features or None, status, detail)`` of one file, decoded and checked with the
+        model's own preprocessing (:func:`~msd_tagging.audio.signal.check_and_extract`),
+        rounded as the model saw its training features (float16 for this project's)."""
+        from msd_tagging.audio.signal import DamageConfig, NonFiniteFeatures, check_and_extract
+
+        try:
+            features, status, detail = check_and_extract(audio, self.mel, damage or DamageConfig(expected_seconds=0.0),
+                                                          max_seconds=max_seconds)  # fmt: skip
+        except NonFiniteFeatures:
+            return None, "not_finite", "decoded samples are NaN or infinite"
+        if features is not None and not self.reads_patches:
+            features = features.astype(np.float16).astype(np.float32)  # as this project's feature store keeps them
+        return features, status, detail
 
     @property
-    def pretrained(self) -> bool:
+    def mel(self):
+        """The log-mel settings the model was trained on (:class:`~msd_tagging.audio.signal.MelConfig`)."""
+        from msd_tagging.audio.signal import MelConfig
+
+        known = {k: v for k, v in self.preprocessing.items() if k in MelConfig.__dataclass_fields__}
+        return MelConfig(**known)
+
+    def tag(self, audio: str | os.PathLike, *, max_seconds: float | None = None, damage=None) -> TagResult:
+        """Tag one audio file: its tag probabilities and embedding (see the module)."""
+        features, status, detail = self.features_of(audio, damage, max_seconds)
+        if features is None:
+            return TagResult(str(audio), status, detail, {}, None)
+        probabilities, embedding = self.predict_and_embed([features])
+        return TagResult(str(audio), status, detail, dict(zip(self.tags, map(float, probabilities[0]), strict=True)),
+                         embedding[0])  # fmt: skip
+
+    @property
+    def reads_patches(self) -> bool:
         """Scores as musicnn does (patches, float32 features), not as this project trains."""
         return self.kind.windows == "patches"
 
@@ -135,6 +198,29 @@ class Tagger:
         probabilities = np.concatenate(probabilities) if probabilities else np.zeros((0, len(self.tags)), np.float32)
         embeddings = np.concatenate(embeddings) if embeddings else np.zeros((0, 0), np.float32)
         return (owner, probabilities, len(cut)), (owner, embeddings, len(cut))
+
+
+@dataclass(frozen=True)
+class TagResult:
+    """What :meth:`Tagger.tag` found in one file.
+
+    Attributes:
+        file: the file.
+        status, detail: ``ok``, or why it was not tagged (``not_audio``, ``truncated``, ...).
+        probabilities: ``{tag: probability}`` in the model's tag order (empty if not tagged).
+        embedding: the model's penultimate layer, the mean over the file's windows (``None``
+            if not tagged).
+    """
+
+    file: str
+    status: str
+    detail: str
+    probabilities: dict[str, float]
+    embedding: np.ndarray | None
+
+    def top(self, k: int = 5) -> list[tuple[str, float]]:
+        """The ``k`` most probable tags, most probable first."""
+        return sorted(self.probabilities.items(), key=lambda item: -item[1])[:k]
 
 
 def _mean_by(owner: np.ndarray, pieces: list[np.ndarray], n: int) -> np.ndarray:

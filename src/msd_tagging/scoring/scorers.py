@@ -2,14 +2,15 @@
 and the paper's figures where the paper has a row for it.
 
 The scoring pipeline runs every declared function, the evaluation pipeline evaluates every
-scorer, and Table 1, the extended table and the cold-start analysis are built from this
-list. Adding a scorer is its function (score tables in, a score table out) and one
-:class:`Scorer` entry in :data:`SCORERS` (docs/extending.md, "Adding a scorer").
+scorer, and Table 1, the extended table and the cold-start analysis are built from the
+declaration. :data:`SCORERS` is the default run; :data:`EXPERIMENTS` are opt-in
+(``kedro run --pipeline=experiments``). Adding a scorer is its function (score tables in, a
+score table out) and one :class:`Scorer` entry (docs/extending.md, "Adding a scorer"); a
+fusion is a listening source and a method (:func:`fusion`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -111,20 +112,6 @@ def mf_centroid_scores(
         calibration,
     )
     return out
-
-
-def core_centroid_scores(
-    track_vectors: pd.DataFrame,
-    audio_scores: pd.DataFrame,
-    tracks: pd.DataFrame,
-    tag_labels: pd.DataFrame,
-    listening: ListeningParams,
-    scoring: ScoringParams,
-) -> pd.DataFrame:
-    """MF-centroids from each tag's dense core: its ``top_n`` tracks less the
-    ``scoring.core.drop_fraction`` farthest from their mean direction. Otherwise as MF-centroids."""
-    core = dataclasses.replace(listening, drop_fraction=scoring.core.drop_fraction)
-    return mf_centroid_scores(track_vectors, audio_scores, tracks, tag_labels, core)
 
 
 def mean_fusion(audio_scores: pd.DataFrame, listening_scores: pd.DataFrame) -> pd.DataFrame:
@@ -270,17 +257,6 @@ def learned_fusion(
     return fuse(audio_scores, listening_scores, weights), report
 
 
-def global_fusion(
-    audio_scores: pd.DataFrame,
-    listening_scores: pd.DataFrame,
-    tag_labels: pd.DataFrame,
-    tracks: pd.DataFrame,
-    scoring: ScoringParams,
-) -> tuple[pd.DataFrame, dict]:
-    """:func:`learned_fusion` with one listening weight for every tag."""
-    return learned_fusion(audio_scores, listening_scores, tag_labels, tracks, scoring, per_tag=False)
-
-
 def per_tag_fusion(
     audio_scores: pd.DataFrame,
     listening_scores: pd.DataFrame,
@@ -339,52 +315,56 @@ class Scorer:
 
 _CENTROIDS = ("track_vectors", "audio_scores", "tracks", "tag_labels", "params:listening")
 _FUSION = ("tag_labels", "tracks", "params:scoring")
+# How the audio tagger's probabilities and a listening source's are fused: the paper's plain
+# mean, or a listening weight per tag fitted on validation (shrunk toward one global weight).
+FUSION_METHODS = {"mean": mean_fusion, "per_tag": per_tag_fusion}
 
+
+def fusion(name: str, label: str, source: str, rule: str, **kwargs) -> Scorer:
+    """The scorer fusing the audio tagger with the listening ``source`` (a scorer's name) by
+    ``rule`` (:data:`FUSION_METHODS`): the fusions are declared as sources × rules."""
+    inputs = ("audio_scores", f"{source}_scores") + (_FUSION if rule == "per_tag" else ())
+    extra = (f"fusion_{name.removeprefix('fusion_')}_weights",) if rule == "per_tag" else ()
+    return Scorer(name, label, FUSION_METHODS[rule], inputs, extra, **kwargs)
+
+
+# The default run: the paper's rows, the MF classifier, the learned fusion, and listening
+# predicted from audio for tracks nobody played; every one earns its place on validation
+# (docs/results.md). Each is a candidate of the tagged catalogue for its evidence class.
 SCORERS: tuple[Scorer, ...] = (
-    Scorer("audio", "VGG (audio)", paper=Paper("VGG (audio)", 0.8672, 0.2774), kind="audio", cold_start=True, method=True),
+    Scorer("audio", "Audio tagger", paper=Paper("VGG (audio)", 0.8672, 0.2774), kind="audio", cold_start=True, method=True),
     Scorer(
         "mf", "MF-centroids", mf_centroid_scores, _CENTROIDS,
         paper=Paper("MF-centroids", 0.5879, 0.0953), kind="listening", cold_start=True, method=True,
     ),
-    Scorer(
-        "hybrid", "Hybrid: mean(VGG, MF-centroids) (paper)", mean_fusion, ("audio_scores", "mf_scores"),
-        paper=Paper("Hybrid", 0.8700, 0.2830), cold_start=True, method=True,
-    ),
-    Scorer(
-        "mf_core", "MF-centroids, dense core (outliers dropped)", core_centroid_scores,
-        (*_CENTROIDS, "params:scoring"), kind="listening",
-    ),
-    Scorer("hybrid_core", "mean(VGG, MF-centroids core)", mean_fusion, ("audio_scores", "mf_core_scores")),
+    fusion("hybrid", "Hybrid: mean(audio, MF-centroids) (paper)", "mf", "mean",
+           paper=Paper("Hybrid", 0.8700, 0.2830), cold_start=True, method=True),
     Scorer(
         "mf_classifier", "MF tag classifier (logistic, trained on tags)", mf_classifier_scores,
         ("track_vectors", "tracks", "tag_labels", "params:scoring"), ("mf_classifier_report",),
         kind="listening", cold_start=True,
     ),
-    Scorer("hybrid_classifier", "mean(VGG, MF classifier)", mean_fusion, ("audio_scores", "mf_classifier_scores")),
-    Scorer(
-        "fusion_global", "VGG + MF-centroids, global weight (validation)", global_fusion,
-        ("audio_scores", "mf_scores", *_FUSION), ("fusion_global_weights",),
-    ),
-    Scorer(
-        "fusion_by_tag", "VGG + MF-centroids, per-tag weights (validation)", per_tag_fusion,
-        ("audio_scores", "mf_scores", *_FUSION), ("fusion_by_tag_weights",),
-    ),
-    Scorer(
-        "fusion_classifier", "VGG + MF classifier, per-tag weights (validation)", per_tag_fusion,
-        ("audio_scores", "mf_classifier_scores", *_FUSION), ("fusion_classifier_weights",), cold_start=True,
-    ),
+    fusion("fusion_classifier", "audio + MF classifier, per-tag weights (validation)", "mf_classifier", "per_tag",
+           cold_start=True),
     # Listening predicted from audio (listening.from_audio): every track with audio, played or not.
     Scorer(
         "mf_classifier_from_audio", "MF classifier on listening predicted from audio",
         mf_classifier_from_audio_scores, ("track_vectors", "predicted_vectors", "tracks", "tag_labels", "params:scoring"),
         ("mf_classifier_from_audio_report",), kind="audio", cold_start=True,
     ),
-    Scorer(
-        "fusion_from_audio", "VGG + MF classifier on predicted listening, per-tag weights (validation)", per_tag_fusion,
-        ("audio_scores", "mf_classifier_from_audio_scores", *_FUSION), ("fusion_from_audio_weights",), kind="audio",
-        cold_start=True,
-    ),
+    fusion("fusion_from_audio", "audio + MF classifier on predicted listening, per-tag weights (validation)",
+           "mf_classifier_from_audio", "per_tag", kind="audio", cold_start=True),
 )  # fmt: skip
+
+# Opt-in (kedro run --pipeline=experiments, after a hybrid run): the other sources × methods,
+# to see that they add nothing the default lacks. Dropped for good, because the project's
+# results showed no gain over the simpler scorer (docs/results.md, "What the default run
+# keeps"): dense-core centroids (mf_core, hybrid_core) and one global fusion weight
+# (fusion_global).
+EXPERIMENTS: tuple[Scorer, ...] = (
+    fusion("hybrid_classifier", "mean(audio, MF classifier)", "mf_classifier", "mean"),
+    fusion("fusion_by_tag", "audio + MF-centroids, per-tag weights (validation)", "mf", "per_tag"),
+)
 
 
 def paper_relative_gain(scorers: tuple[Scorer, ...] = SCORERS) -> dict[str, float]:

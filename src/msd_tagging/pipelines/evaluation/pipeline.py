@@ -7,7 +7,7 @@ For scorer ``s`` it reads ``{s}_scores`` and writes ``{s}_metrics`` and
 
 from kedro.pipeline import Pipeline, node
 
-from msd_tagging.pipelines.evaluation.nodes import evaluate_scorer
+from msd_tagging.pipelines.evaluation.nodes import evaluate_scorer, track_popularity
 from msd_tagging.scoring.scorers import SCORERS, Scorer
 
 
@@ -16,7 +16,7 @@ def _template(scorer: str, method: bool) -> Pipeline:
         [
             node(
                 evaluate_scorer,
-                inputs=["scores", "tag_labels", "tracks", "params:evaluation"],
+                inputs=["scores", "tag_labels", "tracks", "track_popularity", "params:evaluation"],
                 outputs=["metrics", "per_tag_metrics"],
                 name="evaluate_scorer",
                 tags=["method"] if method else [],
@@ -26,11 +26,26 @@ def _template(scorer: str, method: bool) -> Pipeline:
     return Pipeline(
         template,
         namespace=scorer,
-        inputs={"scores": f"{scorer}_scores", "tag_labels": "tag_labels", "tracks": "tracks"},
+        inputs={
+            "scores": f"{scorer}_scores",
+            "tag_labels": "tag_labels",
+            "tracks": "tracks",
+            "track_popularity": "track_popularity",
+        },  # fmt: skip
         outputs={"metrics": f"{scorer}_metrics", "per_tag_metrics": f"{scorer}_per_tag_metrics"},
         parameters={"params:evaluation": "params:evaluation"},
     )
 
 
-def create_pipeline(scorers: tuple[Scorer, ...] = SCORERS, **kwargs) -> Pipeline:
-    return Pipeline([_template(s.name, s.method) for s in scorers], tags=["evaluation"])
+def create_pipeline(scorers: tuple[Scorer, ...] = SCORERS, *, popularity: bool = True, **kwargs) -> Pipeline:
+    """Every scorer's evaluation, and (``popularity``) the bins they are measured by."""
+    shared = [
+        node(
+            track_popularity,
+            inputs=["plays", "id_maps", "tracks", "params:reporting"],
+            outputs="track_popularity",
+            name="track_popularity",
+        )
+    ]
+    return Pipeline([*(shared if popularity else []), *[_template(s.name, s.method) for s in scorers]],
+                    tags=["evaluation"])  # fmt: skip

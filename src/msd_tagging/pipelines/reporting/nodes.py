@@ -11,11 +11,9 @@ import pandas as pd
 from msd_tagging.figures import with_note
 from msd_tagging.listening.centroids import nearest_neighbours, nearest_to_centroids, tag_centroids, unit
 from msd_tagging.listening.factorisation import warm_vectors
-from msd_tagging.mapping import IdMaps
 from msd_tagging.metrics import bootstrap_weights, interval
-from msd_tagging.params import EvaluationParams, FiguresParams, ListeningParams, ReportingParams
+from msd_tagging.params import FiguresParams, ListeningParams, ReportingParams
 from msd_tagging.readers import tags_in_vocabulary
-from msd_tagging.scoring.evaluation import evaluate, popularity_bins, split_weights
 from msd_tagging.scoring.scorers import Scorer, paper_relative_gain, training_side
 from msd_tagging.scoring.scores import tag_columns
 
@@ -217,54 +215,18 @@ def build_extended_table(
 # --- cold start -----------------------------------------------------------------------
 
 
-def cold_start_metrics(
-    plays: pd.DataFrame,
-    id_maps: IdMaps,
-    tracks: pd.DataFrame,
-    tag_labels: pd.DataFrame,
-    reporting: ReportingParams,
-    evaluation: EvaluationParams,
-    **scores: pd.DataFrame,
-) -> pd.DataFrame:
-    """Metrics of each scorer per popularity bin (play count, zero included) on
-    ``reporting.cold_start.split``, with 95 % bootstrap intervals: the evaluation's
-    resamples of the split, restricted to each bin's tracks (a small bin gets a wide one).
-
-    Returns:
-        A long table: ``bin, scorer, tracks, tracks_scored, tags_scored, roc_auc,
-        roc_auc_low, roc_auc_high, pr_auc, pr_auc_low, pr_auc_high``, bins in popularity order.
-    """
-    params = reporting.cold_start
-    per_track = plays.groupby("track_idx")["play_count"].sum()
-    counts = pd.Series(0, index=pd.Index(id_maps.ids("tracks").to_numpy(), name="track_id"), dtype="int64")
-    counts.iloc[per_track.index.to_numpy()] = per_track.to_numpy()
-    split_ids = tracks.loc[tracks["split"] == params.split, "track_id"]
-    popularity = counts.reindex(split_ids.to_numpy(), fill_value=0)
-    bins = popularity_bins(popularity, params.popularity_edges)
-    weights = split_weights(len(split_ids), evaluation.bootstrap)
-    confidence = evaluation.bootstrap.confidence
-    rows = []
-    for name in bins.cat.categories:
-        in_bin = (bins == name).to_numpy()
-        ids = pd.Series(bins.index[in_bin])
-        for scorer, frame in scores.items():
-            row = {"bin": name, "scorer": scorer.removesuffix("_scores"), "tracks": len(ids)}
-            summary, _ = evaluate(frame, tag_labels, ids, None if weights is None else weights[in_bin], confidence)
-            shown = summary.get("interval") or {}
-            rows.append(
-                {
-                    **row,
-                    "tracks_scored": summary["n_tracks_scored"],
-                    "tags_scored": summary["n_tags_scored"],
-                    "roc_auc": summary["roc_auc_macro"] if summary["n_tags_scored"] else np.nan,
-                    "roc_auc_low": (shown.get("roc_auc") or [np.nan, np.nan])[0],
-                    "roc_auc_high": (shown.get("roc_auc") or [np.nan, np.nan])[1],
-                    "pr_auc": summary["pr_auc_macro"] if summary["n_tags_scored"] else np.nan,
-                    "pr_auc_low": (shown.get("pr_auc") or [np.nan, np.nan])[0],
-                    "pr_auc_high": (shown.get("pr_auc") or [np.nan, np.nan])[1],
-                }
-            )
-    return pd.DataFrame(rows)
+def cold_start_metrics(**metrics: dict) -> pd.DataFrame:
+    """Each cold-start scorer's metrics per popularity bin (``{scorer}_metrics``'s
+    ``by_popularity``, measured by its evaluation), as one long table: ``bin, scorer,
+    tracks, tracks_scored, tags_scored, roc_auc, roc_auc_low, roc_auc_high, pr_auc,
+    pr_auc_low, pr_auc_high``, bins in popularity order."""
+    rows = [{"bin": row["bin"], "scorer": name.removesuffix("_metrics"), **{k: v for k, v in row.items() if k != "bin"}}
+            for name, m in metrics.items() for row in m.get("by_popularity", [])]  # fmt: skip
+    columns = ["bin", "scorer", "tracks", "tracks_scored", "tags_scored", "roc_auc", "roc_auc_low", "roc_auc_high",
+               "pr_auc", "pr_auc_low", "pr_auc_high"]  # fmt: skip
+    table = pd.DataFrame(rows, columns=columns)
+    order = list(dict.fromkeys(table["bin"]))
+    return table.sort_values("bin", key=lambda b: b.map(order.index), kind="stable").reset_index(drop=True)
 
 
 def plot_cold_start(table: pd.DataFrame, reporting: ReportingParams, figures: FiguresParams):

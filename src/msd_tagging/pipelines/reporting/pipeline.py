@@ -10,6 +10,26 @@ def create_pipeline(scorers: tuple[Scorer, ...] = SCORERS, **kwargs) -> Pipeline
     return Pipeline([_tables(scorers), _figure_1()], tags=["reporting"])
 
 
+def experiments_table(scorers: tuple[Scorer, ...], experiments: tuple[Scorer, ...]) -> Pipeline:
+    """The extended table with the opt-in scorers beside the default ones (a hybrid run's
+    metrics and tagging selection, read from its outputs)."""
+    _, table = nodes.tables_for((*scorers, *experiments))
+    return Pipeline(
+        [
+            node(
+                table,
+                inputs={
+                    "tagging_selection": "tagging_selection",
+                    **{s.name: f"{s.name}_metrics" for s in (*scorers, *experiments)},
+                },
+                outputs=["experiments_table", "experiments_table_markdown", "experiments_table_json"],
+                name="experiments_table",
+            )
+        ],
+        tags=["reporting"],
+    )
+
+
 def _tables(scorers: tuple[Scorer, ...]) -> Pipeline:
     table_1, extended_table = nodes.tables_for(scorers)
     return Pipeline(
@@ -29,15 +49,7 @@ def _tables(scorers: tuple[Scorer, ...]) -> Pipeline:
             ),
             node(
                 nodes.cold_start_metrics,
-                inputs={
-                    "plays": "plays",
-                    "id_maps": "id_maps",
-                    "tracks": "tracks",
-                    "tag_labels": "tag_labels",
-                    "reporting": "params:reporting",
-                    "evaluation": "params:evaluation",
-                    **{f"{s.name}_scores": f"{s.name}_scores" for s in scorers if s.cold_start},
-                },
+                inputs={f"{s.name}_metrics": f"{s.name}_metrics" for s in scorers if s.cold_start},
                 outputs="cold_start_metrics",
                 name="cold_start_metrics",
             ),

@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
-from msd_tagging.audio.signal import DamageConfig, MelConfig, NonFiniteFeatures, check_and_extract
+from msd_tagging.audio.signal import DamageConfig, MelConfig
 from msd_tagging.errors import MSDDataError
 from msd_tagging.mapping import IdMaps
 from msd_tagging.params import PATTERN_FIX, AudioParams, TagAudioParams
@@ -96,7 +96,7 @@ def tag_audio_files(
     )  # fmt: skip
     with progress:
         for path in files:
-            row, features = _examine(path, root, mel, damage, config.max_seconds, float16=not tagger.pretrained)
+            row, features = _examine(path, root, tagger, damage, config.max_seconds)
             rows.append(row)
             if features is not None:
                 pending.append((row, features))
@@ -176,12 +176,12 @@ def _check_vocabulary(model: dict, id_maps: IdMaps | None) -> None:
 
 
 def _examine(
-    path: Path, root: Path, mel: MelConfig, damage: DamageConfig, max_seconds: float | None, float16: bool = True
+    path: Path, root: Path, tagger, damage: DamageConfig, max_seconds: float | None
 ) -> tuple[dict, np.ndarray | None]:
-    """One file's CSV row (status, detail, seconds) and its features, or ``None`` when damaged.
-
-    A name that is not valid UTF-8 is shown with ``\\x`` escapes, with status ``bad_name``
-    and no tags (no table can hold it as text; renaming the file fixes it)."""
+    """One file's CSV row (status, detail, seconds) and its features
+    (:meth:`~msd_tagging.models.tagger.Tagger.features_of`, the one-call API's), or ``None``
+    when damaged. A name that is not valid UTF-8 is shown with ``\\x`` escapes, with status
+    ``bad_name`` and no tags (renaming the file fixes it); a FIFO or a device is never opened."""
     from msd_tagging.datasets.audio import special_kind
 
     name = path.relative_to(root).as_posix()
@@ -193,19 +193,14 @@ def _examine(
     special = special_kind(path)
     if special:  # never opened: a FIFO blocks, a device never ends
         return {"file": name, "status": "not_a_file", "detail": f"a {special}, not a file: never read"}, None
-    try:
-        features, status, detail = check_and_extract(path, mel, damage, max_seconds=max_seconds)
-    except NonFiniteFeatures:
-        features, status, detail = None, "not_finite", "decoded samples are NaN or infinite"
-    if not path.exists():  # a dangling link: check_and_extract cannot stat it
+    features, status, detail = tagger.features_of(path, damage, max_seconds)
+    if not path.exists():  # a dangling link: decoding cannot stat it
         status, detail = "missing", "a link to a file that does not exist"
     row = {"file": name, "status": status, "detail": detail}
     if features is None:
         return row, None
-    row["seconds"] = round(features.shape[1] * mel.hop_length / mel.sample_rate, 2)
-    # This project's feature store keeps float16: round the same way, so a file scores as in
-    # training. The pretrained taggers get float32 (musicnn's float16 mel power overflows).
-    return row, features.astype(np.float16).astype(np.float32) if float16 else features
+    row["seconds"] = round(features.shape[1] * tagger.mel.hop_length / tagger.mel.sample_rate, 2)
+    return row, features
 
 
 def _add_top_tags(
