@@ -811,7 +811,13 @@ def render_tag_completion(r: dict) -> str:
             f"{_cell(t.mean_probability)} |"
         )
     lines += ["", f"Random tagging at each tag's rate (the baseline): precision {table['random_precision'].mean():.3f}. "
-              "Every world's row, with intervals: [tag_completion.md](../benchmarks/results/tag_completion.md)."]  # fmt: skip
+              "Every world's row, with intervals: [tag_completion.md](benchmarks/results/tag_completion.md)."]  # fmt: skip
+    if (BENCHMARKS / "tag_completion_selection.json").is_file():
+        chosen = json.loads((BENCHMARKS / "tag_completion_selection.json").read_text())
+        lines += ["", f"The rule's margin and per-tag check were chosen on other worlds (seeds "
+                  f"{', '.join(map(str, chosen['seeds']))}, at `{chosen['commit']}`): "
+                  "[tag_completion_selection.md](benchmarks/results/tag_completion_selection.md); the worlds above "
+                  "played no part in the choice."]  # fmt: skip
     return "\n".join(lines)
 
 

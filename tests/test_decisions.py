@@ -136,6 +136,21 @@ def test_the_calibration_is_increasing_per_tag_and_reproduced_from_its_descripti
     assert 0 <= interval["low"] <= interval["ece"] <= interval["high"] and interval["pairs"] == y.size
 
 
+def test_a_top_step_of_a_few_right_pairs_does_not_say_certain():
+    """Isotonic regression gives the top step of three right pairs a probability of 1.0;
+    the smoothed steps pull it toward the class's rate and stay increasing."""
+    rng = np.random.default_rng(2)
+    y = rng.random((300, 2)) < 0.2
+    s = np.clip(np.where(y, 0.6, 0.4) + rng.normal(0, 0.15, y.shape), 0.01, 0.9)
+    s[:3, 0], y[:3, 0] = 0.99, True  # three pairs far above the rest, all right
+    calibrator = Calibrator().fit(s, y)
+    p = calibrator.transform(s)
+    assert p.max() < 0.95 and np.all(np.diff(calibrator.steps_y_) >= 0)
+    assert abs(p.mean() - y.mean()) < 0.01  # the smoothing keeps the mean where the labels are
+    unsmoothed = Calibrator(prior=0.0).fit(s, y).transform(s)
+    assert unsmoothed.max() == 1.0  # what the smoothing is for
+
+
 def test_the_lift_bound_is_below_the_lift_and_nan_without_decisions():
     assert D.lift_bound(8, 10, 0.2, 0.9) < 0.8 / 0.2
     assert np.isnan(D.lift_bound(0, 0, 0.2, 0.9))

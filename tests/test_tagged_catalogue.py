@@ -118,13 +118,12 @@ def _refit_and_check(tmp_path, raw):
     selection = json.loads((out / "tagging_selection.json").read_text())
     labels, crowd = (pd.read_parquet(primary / f"{n}.parquet") for n in ("tag_labels", "crowd_labels"))
     tracks = pd.read_parquet(primary / "tracks.parquet")
-    scores = {f"{c['chosen']}_scores": pd.read_parquet(out / f"{c['chosen']}_scores.parquet")
-              for c in selection.values() if c["chosen"]}  # fmt: skip
+    chosen = pd.read_parquet(out / "class_scores.parquet")
     params = TaggingParams(threshold="f1")
     decisions, calibration, expected = fit_decisions(
-        selection, evidence, labels, crowd, params, EvaluationParams(), **scores
+        selection, evidence, labels, crowd, params, EvaluationParams(), chosen
     )
-    catalogue = tag_catalogue(selection, decisions, calibration, evidence, crowd, tracks, params, **scores)[0]
+    catalogue = tag_catalogue(selection, decisions, calibration, evidence, crowd, tracks, params, chosen)[0]
     vocabulary = [c for c in labels.columns if c != "track_id"]
     truth = hidden_labels(pd.read_csv(raw / "hidden_tags.csv", dtype={"track_id": str, "tag": str}), vocabulary, 50.0)
     assert np.isfinite(decisions["threshold"]).any()

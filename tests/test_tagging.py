@@ -65,6 +65,39 @@ def test_each_class_takes_the_best_validation_scorer_of_its_kind():
     assert tagging.choose(scores, {"audio": "audio"}, evidence, labels)["listening"]["chosen"] is None
 
 
+def test_the_chooser_hands_on_each_classs_chosen_scores_for_its_tracks_and_stand_ins():
+    tracks, vectors, scores, labels, _ = _world()
+    evidence = tagging.evidence_table(tracks, vectors, scores["audio"])
+    selection = tagging.choose(scores, KINDS, evidence, labels)
+    chosen = tagging.class_scores(selection, evidence, scores)
+    assert list(chosen.columns) == ["evidence", "track_id", *TAGS]
+    for klass in tagging.EVIDENCE:
+        mine = tagging.scores_of(chosen, klass)
+        expected = set(evidence.loc[evidence["evidence"] == klass, "track_id"])
+        for split in ("valid", "test"):
+            expected |= set(tagging.population(evidence, split, klass))
+        assert set(mine["track_id"]) == expected, klass
+        truth = scores[selection[klass]["chosen"]].set_index("track_id").loc[mine["track_id"], TAGS]
+        np.testing.assert_array_equal(mine[TAGS].to_numpy(), truth.to_numpy())
+    # A validation track with audio and plays stands in for all three classes, each by its own scorer.
+    both = tagging.population(evidence, "valid", "audio+listening").iloc[0]
+    assert set(chosen.loc[chosen["track_id"] == both, "evidence"]) == set(tagging.EVIDENCE)
+
+
+def test_no_tagging_node_but_the_chooser_reads_more_than_one_scorers_table():
+    """The DAG shows the real dependencies: the chooser reads every scorer's table, the
+    nodes after it read the chosen ones (``class_scores``)."""
+    from msd_tagging.pipeline_registry import register_pipelines
+
+    hybrid = register_pipelines()["hybrid"]
+    readers = {n.name: [i for i in n.inputs if i.endswith("_scores") and i != "class_scores"] for n in hybrid.nodes}
+    assert len(readers["choose_scorers"]) >= 7
+    assert max(len(v) for k, v in readers.items() if k != "choose_scorers") <= 4
+    for name in ("fit_decisions", "tag_catalogue", "plot_catalogue"):
+        node = next(n for n in hybrid.nodes if n.name == name)
+        assert "class_scores" in node.inputs and not readers[name], name
+
+
 def test_the_f1_threshold_is_the_best_cut_and_ties_are_cut_together():
     from msd_tagging.catalogue.decisions import f1_threshold, point_precision_threshold
 
@@ -94,9 +127,9 @@ def _catalogue(rule: str = "certified", target: float = 0.6):
     selection = tagging.choose(scores, KINDS, evidence, labels)
     params = TaggingParams(threshold=rule, target_precision=target)
     evaluation = EvaluationParams(bootstrap=BootstrapConfig(samples=50))
-    named = {f"{k}_scores": v for k, v in scores.items()}
-    decisions, calibration, expected = fit_decisions(selection, evidence, labels, crowd, params, evaluation, **named)
-    parts = tagged_catalogue.class_tags(selection, decisions, calibration, evidence, crowd, scores, TAGS)
+    chosen = tagging.class_scores(selection, evidence, scores)
+    decisions, calibration, expected = fit_decisions(selection, evidence, labels, crowd, params, evaluation, chosen)
+    parts = tagged_catalogue.class_tags(selection, decisions, calibration, evidence, crowd, chosen, TAGS)
     return tracks, evidence, scores, labels, crowd, selection, decisions, calibration, expected, parts
 
 

@@ -1,5 +1,5 @@
 """mkdocs hooks: the reference page generated from the conf files and the parameter
-classes' docstrings at every build, and the benchmark figures served from
+classes' docstrings at every build, and the benchmark figures and result pages served from
 ``benchmarks/results/`` (so neither is copied by hand and neither can drift)."""
 
 from __future__ import annotations
@@ -30,9 +30,11 @@ BLOCKS = {  # top-level parameter block: its class
 
 
 def on_files(files, config):
-    for figure in sorted((PROJECT / "benchmarks" / "results").glob("*.png")):
+    """The benchmark figures and result pages, served where the docs link them."""
+    results = PROJECT / "benchmarks" / "results"
+    for path in sorted([*results.glob("*.png"), *results.glob("*.md")]):
         files.append(
-            File(f"benchmarks/results/{figure.name}", str(PROJECT), config["site_dir"], config["use_directory_urls"])
+            File(f"benchmarks/results/{path.name}", str(PROJECT), config["site_dir"], config["use_directory_urls"])
         )
     return files
 

@@ -47,11 +47,12 @@ def class_tags(
     calibration: dict,
     evidence: pd.DataFrame,
     crowd_labels: pd.DataFrame,
-    scores: dict[str, pd.DataFrame],
+    class_scores: pd.DataFrame,
     tags: list[str],
 ) -> list[ClassTags]:
-    """Each evidence class's tracks scored by its chosen scorer, their probabilities
-    calibrated by the class's map and their tags decided by the class's thresholds."""
+    """Each evidence class's tracks scored by its chosen scorer (``class_scores``), their
+    probabilities calibrated by the class's map and their tags decided by the class's
+    thresholds."""
     crowd = crowd_labels.set_index("track_id")[tags]
     out = []
     for klass in EVIDENCE:
@@ -60,7 +61,8 @@ def class_tags(
         name = selection[klass]["chosen"]
         raw = np.full((len(ids), len(tags)), np.nan, dtype=np.float32)
         if name is not None:
-            raw = scores[name].set_index("track_id")[tags].reindex(pd.Index(ids)).to_numpy(dtype=np.float32)
+            mine_scores = class_scores.loc[class_scores["evidence"] == klass].set_index("track_id")[tags]
+            raw = mine_scores.reindex(pd.Index(ids)).to_numpy(dtype=np.float32)
         mine = calibration.get(klass)
         probabilities = apply(mine["map"], raw).astype(np.float32) if mine else np.full_like(raw, np.nan)
         rank = rank_of(mine["map"], raw) if mine else raw

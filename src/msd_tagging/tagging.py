@@ -109,6 +109,35 @@ def choose(
     return out
 
 
+def class_scores(selection: dict, evidence: pd.DataFrame, scores: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The chosen scores, keyed by evidence class: per class, its chosen scorer's scores of
+    the tracks it tags (that evidence) and of the validation and test tracks that stand in
+    for it. ``evidence, track_id, <tags>``; a track is in each class it is tagged by or
+    stands in for. What the tagging and its figures read: the chooser is the one node
+    that needs every scorer's table."""
+    frames = []
+    for klass in EVIDENCE:
+        name = selection[klass]["chosen"]
+        if name is None:
+            continue
+        own = evidence.loc[evidence["evidence"] == klass, "track_id"]
+        ids = pd.Index(pd.concat([own, *(population(evidence, split, klass) for split in ("valid", "test"))]))
+        ids = ids.drop_duplicates()
+        table = scores[name].set_index("track_id").reindex(ids).drop(columns="evidence", errors="ignore")
+        frames.append(table.reset_index(names="track_id").assign(evidence=klass))
+    tags = [c for c in next(iter(scores.values())).columns if c != "track_id"]
+    if not frames:
+        return pd.DataFrame(columns=["evidence", "track_id", *tags])
+    out = pd.concat(frames, ignore_index=True)[["evidence", "track_id", *tags]]
+    out["evidence"] = pd.Categorical(out["evidence"], categories=EVIDENCE)
+    return out
+
+
+def scores_of(class_scores: pd.DataFrame, klass: str) -> pd.DataFrame:
+    """One class's rows of :func:`class_scores`: ``track_id, <tags>``, as a scorer's table."""
+    return class_scores.loc[class_scores["evidence"] == klass].drop(columns="evidence").reset_index(drop=True)
+
+
 # --- the labelled pool and what to expect ----------------------------------------------
 
 

@@ -39,18 +39,24 @@ class Calibrator:
        logit and the tag, the offsets shrunk toward the class's by ``c``): a score
        comparable across the class's tags, increasing in each tag's own score.
     2. ``transform``: ``IsotonicRegression`` of the labels on that rank, all pairs together:
-       probabilities that match the share of positives, with no shape imposed.
+       probabilities that match the share of positives, with no shape imposed. Each step's
+       share is then smoothed by ``prior`` pseudo-pairs at the class's rate, and the steps
+       made increasing again (weighted by their pairs): the top step of a handful of pairs,
+       all right, says 1.0 unsmoothed, which no tagger earns.
 
     Attributes:
         c: the inverse L2 strength of the first stage (small: offsets near the class's).
+        prior: pseudo-pairs at the class's rate added to each isotonic step.
         slope_, offsets_: the first stage (``offsets_`` ``[tags]``, intercept included).
-        isotonic_: the second stage.
+        steps_x_, steps_y_: the second stage, a step function of the rank.
     """
 
     c: float = 0.1
+    prior: float = 1.0
     slope_: float = field(init=False, default=np.nan)
     offsets_: np.ndarray = field(init=False, default=None)
-    isotonic_: object = field(init=False, default=None)
+    steps_x_: np.ndarray = field(init=False, default=None)
+    steps_y_: np.ndarray = field(init=False, default=None)
 
     def fit(self, scores: np.ndarray, labels: np.ndarray) -> Calibrator:
         """Fit on ``scores`` and 0/1 ``labels`` ``[n, tags]`` (NaN scores left out)."""
@@ -63,13 +69,15 @@ class Calibrator:
         if not kept.any() or y.ravel()[kept].min() == y.ravel()[kept].max():  # one class: its rate everywhere
             self.slope_, self.offsets_ = 0.0, np.zeros(tags)
             rate = float(y.ravel()[kept].mean()) if kept.any() else 0.0
-            self.isotonic_ = IsotonicRegression(out_of_bounds="clip").fit([0.0, 1.0], [rate, rate])
+            self.steps_x_, self.steps_y_ = np.array([0.0, 1.0]), np.array([rate, rate])
             return self
         model = LogisticRegression(C=self.c, max_iter=2000).fit(_design(s)[kept], y.ravel()[kept])
         self.slope_ = float(model.coef_[0, 0])
         self.offsets_ = model.coef_[0, 1:] + model.intercept_[0]
-        rank = self.rank(s).ravel()[kept]
-        self.isotonic_ = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(rank, y.ravel()[kept])
+        rank, outcome = self.rank(s).ravel()[kept], y.ravel()[kept]
+        isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(rank, outcome)
+        self.steps_x_ = isotonic.X_thresholds_
+        self.steps_y_ = _smoothed_steps(isotonic, rank, float(outcome.mean()), self.prior)
         return self
 
     def rank(self, scores: np.ndarray) -> np.ndarray:
@@ -78,13 +86,28 @@ class Calibrator:
 
     def transform(self, scores: np.ndarray) -> np.ndarray:
         """Calibrated probabilities ``[n, tags]`` (NaN where the score is NaN)."""
-        return probability_of(self.rank(scores), self.isotonic_.X_thresholds_, self.isotonic_.y_thresholds_)
+        return probability_of(self.rank(scores), self.steps_x_, self.steps_y_)
 
     def describe(self) -> dict:
         """The fitted map as JSON data (what the run saves and :func:`apply` reads)."""
-        return {"method": "platt per-tag offset, then isotonic", "c": self.c, "slope": self.slope_,
-                "offsets": [float(v) for v in self.offsets_], "isotonic_x": self.isotonic_.X_thresholds_.tolist(),
-                "isotonic_y": self.isotonic_.y_thresholds_.tolist()}  # fmt: skip
+        return {"method": "platt per-tag offset, then isotonic (steps smoothed)", "c": self.c, "prior": self.prior,
+                "slope": self.slope_, "offsets": [float(v) for v in self.offsets_],
+                "isotonic_x": self.steps_x_.tolist(), "isotonic_y": self.steps_y_.tolist()}  # fmt: skip
+
+
+def _smoothed_steps(isotonic, rank: np.ndarray, rate: float, prior: float) -> np.ndarray:
+    """The isotonic fit's step values, each step's share of positives smoothed by ``prior``
+    pseudo-pairs at ``rate``, then made non-decreasing again by weighted pooling
+    (scikit-learn's ``isotonic_regression``, each step weighted by its pairs)."""
+    from sklearn.isotonic import isotonic_regression
+
+    values = isotonic.y_thresholds_
+    fitted = isotonic.predict(rank)
+    steps, pairs = np.unique(fitted, return_counts=True)
+    n = pairs[np.clip(np.searchsorted(steps, values), 0, len(steps) - 1)].astype(np.float64)
+    shared = np.array([np.count_nonzero(values == v) for v in values], dtype=np.float64)  # a step's points share it
+    smoothed = (values * n + prior * rate) / (n + prior)
+    return isotonic_regression(smoothed, sample_weight=n / shared, y_min=0.0, y_max=1.0)
 
 
 def _design(s: np.ndarray):

@@ -318,9 +318,7 @@ class ClassDecisions:
         """The calibrated probability at each threshold (on the rank scale)."""
         from msd_tagging.catalogue.calibration import probability_of
 
-        return probability_of(
-            thresholds, self.calibrator_.isotonic_.X_thresholds_, self.calibrator_.isotonic_.y_thresholds_
-        )
+        return probability_of(thresholds, self.calibrator_.steps_x_, self.calibrator_.steps_y_)
 
     def _signal(self, y: np.ndarray, s: np.ndarray, j: int) -> float:
         """The lower bound of the tag's lift among its top R tracks (R: its positives), on
@@ -385,13 +383,15 @@ class ClassDecisions:
 
     def expected(self, confidence: float, strength: float = 10.0) -> dict[str, np.ndarray]:
         """Per tag: the out-of-fold precision shrunk toward the class's (``precision`` with
-        ``precision_low``/``precision_high``; NaN for a tag with no decision to measure) and
-        recall (Jeffreys interval; exactly 0 for a tag left undecided), ``[tags]``."""
+        ``precision_low``/``precision_high``; a decided tag with no out-of-fold decision of
+        its own gets the class's; NaN for an undecided tag with none) and recall (Jeffreys
+        interval; exactly 0 for a tag left undecided), ``[tags]``."""
         prior = Shrunk.fit(self.correct_, self.decisions_, strength)
         low, high = prior.interval(self.correct_, self.decisions_, confidence)
         recall = Shrunk(0.5, 0.5)
         r_low, r_high = recall.interval(self.correct_, self.positives_, confidence)
-        measured, decided = self.decisions_ > 0, np.isfinite(self.thresholds_)
+        decided = np.isfinite(self.thresholds_)
+        measured = decided | (self.decisions_ > 0)
         return {
             "precision": np.where(measured, prior.mean(self.correct_, self.decisions_), np.nan),
             "precision_low": np.where(measured, low, np.nan),

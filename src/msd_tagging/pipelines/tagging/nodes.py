@@ -41,14 +41,19 @@ def selection_for(scorers: tuple[Scorer, ...]):
     """The ``choose_scorers`` node for the scorer declaration ``scorers`` (their kinds)."""
     kinds = {s.name: s.kind for s in scorers}
 
-    def choose_scorers(track_evidence: pd.DataFrame, tag_labels: pd.DataFrame, **scores: pd.DataFrame) -> dict:
+    def choose_scorers(
+        track_evidence: pd.DataFrame, tag_labels: pd.DataFrame, **scores: pd.DataFrame
+    ) -> tuple[dict, pd.DataFrame]:
         """Per evidence class, the scorer with the best validation criterion among those
-        that can score it (fused for audio+listening, audio for audio, listening for listening)."""
-        selection = tagging.choose(_scores(scores), kinds, track_evidence, tag_labels)
+        that can score it (fused for audio+listening, audio for audio, listening for
+        listening), and its scores keyed by class (``class_scores``): the later tagging
+        nodes read those alone."""
+        scores = _scores(scores)
+        selection = tagging.choose(scores, kinds, track_evidence, tag_labels)
         for klass, choice in selection.items():
             shown = ", ".join(f"{n} {q:.4f}" for n, q in sorted(choice["validation"].items(), key=lambda x: -x[1]))
             logger.info("Tagging %s tracks with %s (validation: %s).", klass, choice["chosen"], shown or "none")
-        return selection
+        return selection, tagging.class_scores(selection, track_evidence, scores)
 
     return choose_scorers
 
@@ -60,7 +65,7 @@ def fit_decisions(
     crowd_labels: pd.DataFrame,
     params: TaggingParams,
     evaluation: EvaluationParams,
-    **scores: pd.DataFrame,
+    class_scores: pd.DataFrame,
 ) -> tuple[pd.DataFrame, dict, dict]:
     """Per evidence class, on its held-out labelled tracks (validation and test): the
     calibration, the decision rule (``tagging.threshold``) and what to expect, out of fold.
@@ -70,7 +75,7 @@ def fit_decisions(
         and the precision and recall to expect), ``tag_calibration`` (the class's map and
         certified threshold) and ``tagging_expectations`` (per class, what the report reads).
     """
-    scores, tags = _scores(scores), tag_columns(tag_labels)
+    tags = tag_columns(tag_labels)
     trained = tagging.training_positives(track_evidence, tag_labels) > 0
     untagged = _untagged_outside_splits(track_evidence, crowd_labels, tags)
     rng = np.random.default_rng(params.seed)
@@ -81,7 +86,9 @@ def fit_decisions(
         if name is None:
             classes[klass] = empty
             continue
-        ids, split, y, s = tagging.labelled_pool(track_evidence, klass, tag_labels, scores[name])
+        ids, split, y, s = tagging.labelled_pool(
+            track_evidence, klass, tag_labels, tagging.scores_of(class_scores, klass)
+        )
         if not len(ids):
             classes[klass] = empty
             continue
@@ -208,14 +215,14 @@ def tag_catalogue(
     crowd_labels: pd.DataFrame,
     tracks: pd.DataFrame,
     params: TaggingParams,
-    **scores: pd.DataFrame,
+    class_scores: pd.DataFrame,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
     """The deliverable: ``catalogue_tags`` (long; calibrated probabilities),
     ``catalogue_top_tags`` (wide), the ``tag_suggestions`` review queue, and the coverage
     summary the report reads."""
     tags = tag_columns(crowd_labels)
     parts = tagged_catalogue.class_tags(
-        tagging_selection, tag_decisions, tag_calibration, track_evidence, crowd_labels, _scores(scores), tags
+        tagging_selection, tag_decisions, tag_calibration, track_evidence, crowd_labels, class_scores, tags
     )
     summary = tagged_catalogue.summary(parts, track_evidence, tracks)
     summary.update(
@@ -251,7 +258,7 @@ def plot_catalogue(
     tag_labels: pd.DataFrame,
     params: TaggingParams,
     figures: FiguresParams,
-    **scores: pd.DataFrame,
+    class_scores: pd.DataFrame,
 ):
     """The report's three figures: test precision–recall curves of a few tags
     (``tagging.figure_tags``) with their thresholds, the reliability diagram of each
@@ -262,7 +269,7 @@ def plot_catalogue(
     matplotlib.use("Agg")
     from msd_tagging.figures import with_note
 
-    curves = _precision_recall(tagging_selection, tag_decisions, track_evidence, tag_labels, params, _scores(scores))
+    curves = _precision_recall(tagging_selection, tag_decisions, track_evidence, tag_labels, params, class_scores)
     return (
         with_note(curves, figures.note),
         with_note(_reliability(tagging_expectations), figures.note),
@@ -280,7 +287,7 @@ def _precision_recall(selection, decisions, evidence, labels, params, scores):
     shown = [t for t in params.figure_tags if t in tags] or tags[:4]
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     if name is not None:
-        _, y, s = tagging.stand_in(evidence, "test", klass, labels, scores[name])
+        _, y, s = tagging.stand_in(evidence, "test", klass, labels, tagging.scores_of(scores, klass))
         mine = decisions[decisions["evidence"] == klass].set_index("tag")["threshold"]
         for tag in shown:
             j = tags.index(tag)

@@ -7,12 +7,13 @@ from msd_tagging.pipelines.tagging import nodes
 from msd_tagging.pipelines.tagging.report import catalogue_report
 from msd_tagging.scoring.scorers import SCORERS, Scorer
 
-CHOSEN = {"tagging_selection": "tagging_selection", "track_evidence": "track_evidence"}
+# What the chooser hands on: the later nodes read the chosen scores, not every scorer's.
+CHOSEN = {"tagging_selection": "tagging_selection", "track_evidence": "track_evidence", "class_scores": "class_scores"}
 
 
 def create_pipeline(scorers: tuple[Scorer, ...] = SCORERS, **kwargs) -> Pipeline:
     scores = {f"{s.name}_scores": f"{s.name}_scores" for s in scorers}
-    return Pipeline([*_choice(scorers, scores), *_deliverable(scores)], tags=["tagging"])
+    return Pipeline([*_choice(scorers, scores), *_deliverable()], tags=["tagging"])
 
 
 def _choice(scorers: tuple[Scorer, ...], scores: dict[str, str]) -> list:
@@ -28,7 +29,7 @@ def _choice(scorers: tuple[Scorer, ...], scores: dict[str, str]) -> list:
         node(
             nodes.selection_for(scorers),
             inputs={"track_evidence": "track_evidence", "tag_labels": "tag_labels", **scores},
-            outputs="tagging_selection",
+            outputs=["tagging_selection", "class_scores"],
             name="choose_scorers",
         ),
         node(
@@ -39,7 +40,6 @@ def _choice(scorers: tuple[Scorer, ...], scores: dict[str, str]) -> list:
                 "crowd_labels": "crowd_labels",
                 "params": "params:tagging",
                 "evaluation": "params:evaluation",
-                **scores,
             },  # fmt: skip
             outputs=["tag_decisions", "tag_calibration", "tagging_expectations"],
             name="fit_decisions",
@@ -47,7 +47,7 @@ def _choice(scorers: tuple[Scorer, ...], scores: dict[str, str]) -> list:
     ]
 
 
-def _deliverable(scores: dict[str, str]) -> list:
+def _deliverable() -> list:
     """The tagged catalogue, its figures and its report."""
     decided = {**CHOSEN, "tag_decisions": "tag_decisions", "params": "params:tagging"}
     return [
@@ -58,7 +58,6 @@ def _deliverable(scores: dict[str, str]) -> list:
                 "tag_calibration": "tag_calibration",
                 "crowd_labels": "crowd_labels",
                 "tracks": "tracks",
-                **scores,
             },  # fmt: skip
             outputs=["tagged_catalogue", "catalogue_top_tags", "tag_suggestions", "catalogue_summary"],
             name="tag_catalogue",
@@ -71,7 +70,6 @@ def _deliverable(scores: dict[str, str]) -> list:
                 "tag_suggestions": "tag_suggestions",
                 "tag_labels": "tag_labels",
                 "figures": "params:figures",
-                **scores,
             },  # fmt: skip
             outputs=["catalogue_precision_recall", "catalogue_reliability", "catalogue_queue"],
             name="plot_catalogue",

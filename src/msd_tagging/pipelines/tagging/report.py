@@ -159,14 +159,14 @@ def _per_tag(expected: dict) -> list[str]:
         if not decided:
             continue
         table = [
-            "| tag | from probability | labelled positives | expected precision | expected recall | lift (lower bound) | "
-            "predicted precision | predicted recall |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| tag | from probability | labelled positives | decisions (out of fold) | expected precision | "
+            "expected recall | lift (lower bound) | predicted precision | predicted recall |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for row in sorted(decided, key=lambda r: -(r["expected_precision"] or 0)):
             table.append(
                 f"| {cell(row['tag'])} | {row['probability_threshold']:.2f} | {int(row['positives'])} | "
-                f"{_span(row['expected_precision'], [row['expected_precision_low'], row['expected_precision_high']])} | "
+                f"{int(row['oof_decisions'])} | {_span(row['expected_precision'], [row['expected_precision_low'], row['expected_precision_high']])} | "
                 f"{_span(row['expected_recall'], [row['expected_recall_low'], row['expected_recall_high']])} | "
                 f"{_lift(row['lift_low'])} | "
                 f"{_range(row.get('predicted_precision_interval'))} | {_range(row.get('predicted_recall_interval'))} |"
@@ -176,7 +176,14 @@ def _per_tag(expected: dict) -> list[str]:
             lines += [title, "", *table, ""]
         else:
             lines += ["<details>", f"<summary>{title}</summary>", "", *table, "", "</details>", ""]
-    return lines if len(lines) > 2 else [*lines, "No tag is decided.", ""]
+    if len(lines) == 2:
+        return [*lines, "No tag is decided.", ""]
+    return [
+        *lines,
+        "A tag with no out-of-fold decision of its own (its scores rarely reach the class's threshold) "
+        "is expected at its class's precision, the hierarchical estimate's prior.",
+        "",
+    ]
 
 
 def _lift(value) -> str:
