@@ -271,13 +271,14 @@ def main(argv: list[str] | None = None) -> dict:
     os.environ.setdefault("MSD_TAGGING_MLFLOW", "0")
     scratch = args.scratch or Path(tempfile.mkdtemp(prefix="tag-completion-"))
     started = time.perf_counter()
-    rows, agreement = [], {}
+    rows, agreement, commits = [], {}, {}
     for seed in args.seeds:
         for fraction in args.fractions:
             world_dir = scratch / f"world_{seed}_{int(round(fraction * 100))}"
             if not (args.reuse and (world_dir / "data/07_model_output/catalogue/catalogue_tags.parquet").exists()):
                 run_catalogue(world_dir, fraction, seed)
             world = world_inputs(world_dir)
+            commits[f"{seed}/{fraction}"] = run_commit(world_dir)
             for name, target, fit in selection_rules() if args.select else rules():
                 result = apply_rule(world, fit)
                 rows.append({"seed": seed, "fraction": fraction, "rule": name, "target": target,
@@ -295,6 +296,7 @@ def main(argv: list[str] | None = None) -> dict:
         "selection": bool(args.select),
         "fractions": args.fractions,
         "pipeline_agrees_with_certified_0.7": agreement,
+        "run_commits": commits,
         "rows": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -328,6 +330,21 @@ def summary_table(record: dict) -> pd.DataFrame:
     }).reset_index()  # fmt: skip
 
 
+def run_commit(world_dir: Path) -> str:
+    """The commit the world's catalogue run was made at, from its run record (``+changes``
+    where the tree was dirty)."""
+    records = sorted((world_dir / "data/08_reporting/catalogue").glob("run_record.json/*/run_record.json"))
+    if not records:
+        return "unknown"
+    code = json.loads(records[-1].read_text())["code"]
+    return (code.get("commit") or "unknown")[:7] + ("+changes" if code.get("dirty") else "")
+
+
+def _runs_at(record: dict) -> str:
+    commits = sorted(set(record.get("run_commits", {}).values())) or ["the same commit"]
+    return ", ".join(f"`{c}`" for c in commits)
+
+
 def markdown(record: dict) -> str:
     table = summary_table(record)
     agreement = record["pipeline_agrees_with_certified_0.7"]
@@ -343,7 +360,7 @@ def markdown(record: dict) -> str:
         "seeds were not looked at before.",
         "",
         f"`python benchmarks/tag_completion.py`, commit `{record['commit']}`, {record['machine']}; "
-        f"{record['minutes']:.0f} min. The example catalogue, world seeds {', '.join(map(str, record['seeds']))}, with "
+        f"{record['minutes']:.0f} min; the catalogue runs at {_runs_at(record)}. The example catalogue, world seeds {', '.join(map(str, record['seeds']))}, with "
         f"{' and '.join(f'{f:.0%}' for f in record['fractions'])} of its split tracks stripped of every crowd tag; "
         "each rule's decisions on those tracks against the removed tags. Precision is pooled over every decision "
         "(95 % interval: a bootstrap over hidden tracks); crowd tags are incomplete, so it is a lower bound. "
