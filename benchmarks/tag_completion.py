@@ -84,20 +84,27 @@ def run_catalogue(scratch: Path, fraction: float, seed: int) -> Path:
     return scratch
 
 
+def _certified(target, **changes):
+    """The certified rule at ``target`` (settings ``changes`` from the default), fitted as
+    the pipeline fits it: decisions on the calibrator's first stage, and its probabilities."""
+    from msd_tagging.catalogue import decisions as D
+
+    settings = D.RuleSettings(target=target, **changes)
+
+    def fit(y, s, yv, sv, trained):
+        fitted = D.ClassDecisions(settings).fit(y, s, trained)
+        return lambda sh: (D.decide(fitted.calibrator_.rank(sh), fitted.thresholds_),
+                           fitted.calibrator_.transform(sh))  # fmt: skip
+
+    return fit
+
+
 def rules():
     """``(name, target, fit)``: ``fit(y, s, y_valid, s_valid, trained)`` gives a function of
     hidden scores ``[n, tags]`` to ``(decided [n, tags], probability [n, tags] | None)``."""
     from msd_tagging.catalogue import decisions as D
 
-    def certified(target, **changes):
-        settings = D.RuleSettings(target=target, **changes)
-
-        def fit(y, s, yv, sv, trained):
-            fitted = D.ClassDecisions(settings).fit(y, s, trained)
-            return lambda sh: (D.decide(fitted.calibrator_.rank(sh), fitted.thresholds_),
-                               fitted.calibrator_.transform(sh))  # fmt: skip
-
-        return fit
+    certified = _certified
 
     def per_tag(threshold):
         def fit(y, s, yv, sv, trained):
@@ -135,19 +142,7 @@ def selection_rules():
     """The rule's two choices, made on the selection worlds: where the fixed sequence starts
     (``margin``) and whether each tag's shrunk estimate or its lower bound must reach the
     target."""
-    from msd_tagging.catalogue import decisions as D
-
-    def certified(target, **changes):
-        settings = D.RuleSettings(target=target, **changes)
-
-        def fit(y, s, yv, sv, trained):
-            fitted = D.ClassDecisions(settings).fit(y, s, trained)
-            return lambda sh: (D.decide(fitted.calibrator_.rank(sh), fitted.thresholds_),
-                               fitted.calibrator_.transform(sh))  # fmt: skip
-
-        return fit
-
-    return [(f"certified, margin {m:g}, tag's {check}", target, certified(target, margin=m, tag_check=check))
+    return [(f"certified, margin {m:g}, tag's {check}", target, _certified(target, margin=m, tag_check=check))
             for target in (0.6, 0.7) for m in (0.03, 0.05, 0.08) for check in ("mean", "lower")]  # fmt: skip
 
 
