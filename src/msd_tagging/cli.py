@@ -84,8 +84,12 @@ def _readable_errors(callback):
 
 def error_block(exc: BaseException) -> str:
     """What a user reads when a run stops on an expected error."""
-    kind = {"MSDDataError": "the input data", "ParameterError": "a parameter", "ParameterValidationError": "a parameter",
-            "ModelInstantiationError": "a parameter"}.get(type(exc).__name__, "configuration")  # fmt: skip
+    kind = {
+        "MSDDataError": "the input data",
+        "ParameterError": "a parameter",
+        "ParameterValidationError": "a parameter",
+        "ModelInstantiationError": "a parameter",
+    }.get(type(exc).__name__, "configuration")
     message = "\n  ".join(str(exc).splitlines())
     return (
         f"\nThe run stopped: a problem in {kind}.\n\n  {message}\n\n"

@@ -165,8 +165,12 @@ class _Heartbeat:
         def beat() -> None:
             while not self._stop.wait(self.every):
                 rss = _rss_mb()
-                logger.info("node %s: still running after %s%s", name, _elapsed(time.monotonic() - started),
-                            f", RSS {rss:.0f} MB" if rss else "")  # fmt: skip
+                logger.info(
+                    "node %s: still running after %s%s",
+                    name,
+                    _elapsed(time.monotonic() - started),
+                    f", RSS {rss:.0f} MB" if rss else "",
+                )
 
         self._thread = threading.Thread(target=beat, name="node-heartbeat", daemon=True)
         self._thread.start()

@@ -399,9 +399,15 @@ class TaggingParams:
         from msd_tagging.catalogue.decisions import RuleSettings
 
         return RuleSettings(
-            rule=self.threshold, target=self.target_precision, delta=self.delta, margin=self.margin,
-            tag_check=self.tag_check, folds=self.folds, seed=self.seed, min_positives=self.min_positives,
-        )  # fmt: skip
+            rule=self.threshold,
+            target=self.target_precision,
+            delta=self.delta,
+            margin=self.margin,
+            tag_check=self.tag_check,
+            folds=self.folds,
+            seed=self.seed,
+            min_positives=self.min_positives,
+        )
 
 
 # --- tag_audio ------------------------------------------------------------------------

@@ -54,8 +54,12 @@ def git_state(path: Path) -> dict:
         ).stdout.strip()
         status = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=path, capture_output=True, text=True, timeout=60, check=True,
-        ).stdout  # fmt: skip
+            cwd=path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
     return {"commit": commit, "dirty": bool(status.strip())}
@@ -127,8 +131,11 @@ def _input(path: Path) -> dict:
     if not path.exists():
         return {"path": str(path), "exists": False}
     stat = path.stat()
-    entry = {"path": str(path), "bytes": stat.st_size if path.is_file() else None,
-             "modified": datetime.fromtimestamp(stat.st_mtime, UTC).isoformat(timespec="seconds")}  # fmt: skip
+    entry = {
+        "path": str(path),
+        "bytes": stat.st_size if path.is_file() else None,
+        "modified": datetime.fromtimestamp(stat.st_mtime, UTC).isoformat(timespec="seconds"),
+    }
     if path.is_file() and stat.st_size <= HASH_LIMIT:
         entry["sha256"] = sha256(path)
     elif path.is_dir():
@@ -167,8 +174,19 @@ def build_record(run_params: dict, parameters: dict, pipeline, catalog, objects:
                 outputs[name] = _output(path, objects)
         elif name in pipeline.inputs():
             inputs[name] = _input(path)
-    keys = ("env", "pipeline_names", "runtime_params", "tags", "node_names", "from_nodes", "to_nodes",
-            "from_inputs", "to_outputs", "load_versions", "namespaces")  # fmt: skip
+    keys = (
+        "env",
+        "pipeline_names",
+        "runtime_params",
+        "tags",
+        "node_names",
+        "from_nodes",
+        "to_nodes",
+        "from_inputs",
+        "to_outputs",
+        "load_versions",
+        "namespaces",
+    )
     return {
         "version": run_params.get("run_id"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -222,5 +240,9 @@ class RunRecordHooks:
         temporary = path.with_name(path.name + ".part")
         temporary.write_text(json.dumps(record, indent=2, default=str) + "\n")
         temporary.replace(path)
-        logger.info("Run record written to %s (commit %s%s).", path, (record["code"]["commit"] or "?")[:10],
-                    ", uncommitted changes" if record["code"]["dirty"] else "")  # fmt: skip
+        logger.info(
+            "Run record written to %s (commit %s%s).",
+            path,
+            (record["code"]["commit"] or "?")[:10],
+            ", uncommitted changes" if record["code"]["dirty"] else "",
+        )

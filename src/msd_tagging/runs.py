@@ -189,11 +189,15 @@ def differences(a: dict, b: dict) -> pd.DataFrame:
         "run": (flatten(a["run"]), flatten(b["run"])),
         "code": (flatten(a["code"]), flatten(b["code"])),
         "parameter": (flatten(a["parameters"]), flatten(b["parameters"])),
-        "input": ({k: v.get("sha256", v.get("modified")) for k, v in a["inputs"].items()},
-                  {k: v.get("sha256", v.get("modified")) for k, v in b["inputs"].items()}),
-        "output": ({k: v["sha256"][:12] for k, v in a["outputs"].items()},
-                   {k: v["sha256"][:12] for k, v in b["outputs"].items()}),
-    }  # fmt: skip
+        "input": (
+            {k: v.get("sha256", v.get("modified")) for k, v in a["inputs"].items()},
+            {k: v.get("sha256", v.get("modified")) for k, v in b["inputs"].items()},
+        ),
+        "output": (
+            {k: v["sha256"][:12] for k, v in a["outputs"].items()},
+            {k: v["sha256"][:12] for k, v in b["outputs"].items()},
+        ),
+    }
     for what, (left, right) in sides.items():
         for name in sorted(set(left) | set(right)):
             if left.get(name) != right.get(name):
@@ -215,10 +219,11 @@ def describe(record: dict) -> str:
         + (" (uncommitted changes)" if code.get("dirty") else ""),
         "packages  " + ", ".join(f"{k} {v}" for k, v in code.get("packages", {}).items() if v),
         f"model     {model.get('path', '?')} sha256 {model['sha256'][:16]}{_kept(model)}"
-        if model else "model     (none written by this run)",
+        if model
+        else "model     (none written by this run)",
         f"outputs   {len(record['outputs'])} files by content, {len(record['inputs'])} inputs; parameters: "
         f"{len(flatten(record['parameters']))} values (--json for all)",
-    ]  # fmt: skip
+    ]
     return "\n".join(lines)
 
 

@@ -170,13 +170,22 @@ def suggestions(
         within = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
         keep = within < per_track
         rows, cols = rows[keep], cols[keep]
-        per_tag = (keyed.reindex(pd.MultiIndex.from_product([[p.klass], tags])).to_numpy(dtype=np.float64)
-                   if keyed is not None else np.full((len(tags), len(columns)), np.nan))  # fmt: skip
+        per_tag = (
+            keyed.reindex(pd.MultiIndex.from_product([[p.klass], tags])).to_numpy(dtype=np.float64)
+            if keyed is not None
+            else np.full((len(tags), len(columns)), np.nan)
+        )
         frame = pd.DataFrame(
-            {"track_id": p.ids[rows], "tag": pd.Categorical.from_codes(cols, categories=list(tags)),
-             "probability": probability[keep], "score": raw[keep], "evidence": p.klass, "scorer": p.scorer,
-             "track_had_crowd_tags": p.crowd.any(axis=1)[rows]}
-        )  # fmt: skip
+            {
+                "track_id": p.ids[rows],
+                "tag": pd.Categorical.from_codes(cols, categories=list(tags)),
+                "probability": probability[keep],
+                "score": raw[keep],
+                "evidence": p.klass,
+                "scorer": p.scorer,
+                "track_had_crowd_tags": p.crowd.any(axis=1)[rows],
+            }
+        )
         for j, c in enumerate(columns):
             frame[c] = per_tag[cols, j]
         frames.append(frame)
@@ -190,8 +199,19 @@ def suggestions(
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     out["cumulative_expected_precision"] = (out["probability"].astype(np.float64).cumsum() / out["rank"]).round(4)
     out["probability"] = out["probability"].round(4)
-    first = ["rank", "track_id", "artist", "title", "tag", "probability", "cumulative_expected_precision",
-             "expected_precision", "expected_precision_low", "expected_precision_high", "expected_recall"]  # fmt: skip
+    first = [
+        "rank",
+        "track_id",
+        "artist",
+        "title",
+        "tag",
+        "probability",
+        "cumulative_expected_precision",
+        "expected_precision",
+        "expected_precision_low",
+        "expected_precision_high",
+        "expected_recall",
+    ]
     return out[first + [c for c in out.columns if c not in first]]
 
 
@@ -203,8 +223,10 @@ def examples(parts: list[ClassTags], tags: list[str], tracks: pd.DataFrame, k: i
     if not pool or not n:
         return []
     rng = np.random.default_rng(seed)
-    picked = sorted((pool[i] for i in rng.choice(len(pool), size=min(n, len(pool)), replace=False)),
-                    key=lambda item: int(item[0].positions[item[1]]))  # fmt: skip
+    picked = sorted(
+        (pool[i] for i in rng.choice(len(pool), size=min(n, len(pool)), replace=False)),
+        key=lambda item: int(item[0].positions[item[1]]),
+    )
     meta = tracks.drop_duplicates("track_id").set_index("track_id")
     out = []
     for p, row in picked:
@@ -212,14 +234,23 @@ def examples(parts: list[ClassTags], tags: list[str], tracks: pd.DataFrame, k: i
         probabilities = np.where(np.isnan(p.probabilities[row]), -np.inf, p.probabilities[row])
         best = np.argsort(-probabilities, kind="stable")[: min(k, len(tags))]
         out.append(
-            {"track_id": str(track),
-             **{c: (str(meta.at[track, c]) if c in meta and track in meta.index and pd.notna(meta.at[track, c])
-                    else "") for c in ("artist", "title")},
-             "evidence": p.klass,
-             "decided": [tags[j] for j in np.flatnonzero(p.decided[row] == 1)],
-             "probable": [[tags[j], round(float(p.probabilities[row, j]), 4)] for j in best
-                          if np.isfinite(probabilities[j])]}
-        )  # fmt: skip
+            {
+                "track_id": str(track),
+                **{
+                    c: (
+                        str(meta.at[track, c])
+                        if c in meta and track in meta.index and pd.notna(meta.at[track, c])
+                        else ""
+                    )
+                    for c in ("artist", "title")
+                },
+                "evidence": p.klass,
+                "decided": [tags[j] for j in np.flatnonzero(p.decided[row] == 1)],
+                "probable": [
+                    [tags[j], round(float(p.probabilities[row, j]), 4)] for j in best if np.isfinite(probabilities[j])
+                ],
+            }
+        )
     return out
 
 

@@ -42,9 +42,14 @@ def evidence_table(tracks: pd.DataFrame, track_vectors: pd.DataFrame, audio_scor
     listening = ids.isin(warm)
     evidence = np.select([audio & listening, audio, listening], EVIDENCE, default="none")
     return pd.DataFrame(
-        {"track_id": ids.to_numpy(dtype=object), "split": split.to_numpy(dtype=object), "audio": audio,
-         "listening": listening, "evidence": evidence}
-    )  # fmt: skip
+        {
+            "track_id": ids.to_numpy(dtype=object),
+            "split": split.to_numpy(dtype=object),
+            "audio": audio,
+            "listening": listening,
+            "evidence": evidence,
+        }
+    )
 
 
 def population(evidence: pd.DataFrame, split: str, klass: str) -> pd.Series:
@@ -178,8 +183,10 @@ def test_quality(y: np.ndarray, s: np.ndarray, tags: list[str], bootstrap) -> di
         weights = bootstrap_weights(len(y), bootstrap.samples, bootstrap.seed)
         point = (per_tag["roc_auc"].to_numpy(), per_tag["pr_auc"].to_numpy())
         roc, ap = bootstrap_macro(y, s, weights, tags_kept=kept, point=point)
-        out.update(roc_auc_interval=list(interval(roc, bootstrap.confidence, centre=out["roc_auc"])),
-                   pr_auc_interval=list(interval(ap, bootstrap.confidence, centre=out["pr_auc"])))  # fmt: skip
+        out.update(
+            roc_auc_interval=list(interval(roc, bootstrap.confidence, centre=out["roc_auc"])),
+            pr_auc_interval=list(interval(ap, bootstrap.confidence, centre=out["pr_auc"])),
+        )
     return out
 
 

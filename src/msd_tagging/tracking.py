@@ -233,8 +233,12 @@ def _warn_failed(what: str, uri: str | None, exc: BaseException) -> None:
     logger.warning(
         "MLflow tracking failed while %s (%s: %s); the run's own outputs are complete. Store: %s. Check the store, "
         "or turn tracking off with %s=0.",
-        what, type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "", uri, SWITCH,
-    )  # fmt: skip
+        what,
+        type(exc).__name__,
+        str(exc).splitlines()[0][:200] if str(exc) else "",
+        uri,
+        SWITCH,
+    )
 
 
 def _latest(path: Path) -> Path | None:

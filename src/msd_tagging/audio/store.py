@@ -142,8 +142,9 @@ def drop_broken_shards(shards: Path, rows_of, what: str) -> int:
         except (OSError, ValueError, KeyError):  # a cut .npy or parquet part raises one of these
             intact = False
         if not intact:
-            logger.warning("%s shard %s is missing, cut or short; its tracks are done again.", what,
-                           part.with_suffix(".npy"))  # fmt: skip
+            logger.warning(
+                "%s shard %s is missing, cut or short; its tracks are done again.", what, part.with_suffix(".npy")
+            )
             part.unlink()
             dropped += 1
     return dropped
@@ -174,8 +175,10 @@ def _drop_changed_shards(shards: Path, audio_root: Path) -> int:
             changed_tracks += int(changed.sum())
             logger.warning(
                 "%d audio file(s) changed since their features were made (e.g. %s); shard %s is extracted again.",
-                int(changed.sum()), manifest.loc[changed, "path"].iloc[0], part.stem,
-            )  # fmt: skip
+                int(changed.sum()),
+                manifest.loc[changed, "path"].iloc[0],
+                part.stem,
+            )
             part.unlink()  # un-commit first, then drop its features
             part.with_suffix(".npy").unlink(missing_ok=True)
     return changed_tracks

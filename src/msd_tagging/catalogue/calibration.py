@@ -90,9 +90,15 @@ class Calibrator:
 
     def describe(self) -> dict:
         """The fitted map as JSON data (what the run saves and :func:`apply` reads)."""
-        return {"method": "platt per-tag offset, then isotonic (steps smoothed)", "c": self.c, "prior": self.prior,
-                "slope": self.slope_, "offsets": [float(v) for v in self.offsets_],
-                "isotonic_x": self.steps_x_.tolist(), "isotonic_y": self.steps_y_.tolist()}  # fmt: skip
+        return {
+            "method": "platt per-tag offset, then isotonic (steps smoothed)",
+            "c": self.c,
+            "prior": self.prior,
+            "slope": self.slope_,
+            "offsets": [float(v) for v in self.offsets_],
+            "isotonic_x": self.steps_x_.tolist(),
+            "isotonic_y": self.steps_y_.tolist(),
+        }
 
 
 def _smoothed_steps(isotonic, rank: np.ndarray, rate: float, prior: float) -> np.ndarray:
@@ -118,9 +124,12 @@ def _design(s: np.ndarray):
     tag = np.tile(np.arange(tags), n)
     z = np.nan_to_num(logit(s).ravel())
     return sparse.hstack(
-        [sparse.csr_matrix(z[:, None]), sparse.csr_matrix((np.ones(n * tags), (np.arange(n * tags), tag)), shape=(n * tags, tags))],
+        [
+            sparse.csr_matrix(z[:, None]),
+            sparse.csr_matrix((np.ones(n * tags), (np.arange(n * tags), tag)), shape=(n * tags, tags)),
+        ],
         format="csr",
-    )  # fmt: skip
+    )
 
 
 def probability_of(rank: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -254,8 +254,9 @@ def thresholds_for(
     if settings.rule == "certified":
         if not tags.any():
             return out, None
-        result = certify(y[:, tags].ravel(), s[:, tags].ravel(), settings.target, settings.delta, settings.first,
-                         settings.ratio)  # fmt: skip
+        result = certify(
+            y[:, tags].ravel(), s[:, tags].ravel(), settings.target, settings.delta, settings.first, settings.ratio
+        )
         out[tags] = result.threshold
         return out, result
     for j in np.flatnonzero(tags):
@@ -370,8 +371,16 @@ class ClassDecisions:
             else:
                 self.reasons_[j] = "few_labels"
                 precision = shrunk[j] if self.decisions_[j] else self._top_precision(y[:, j], s[:, j])
-                self.needed_[j] = needed_positives(precision, int(self.positives_[j]), max(int(self.decisions_[j]), 1),
-                                                   self.settings.target, self.settings.delta) or 0  # fmt: skip
+                self.needed_[j] = (
+                    needed_positives(
+                        precision,
+                        int(self.positives_[j]),
+                        max(int(self.decisions_[j]), 1),
+                        self.settings.target,
+                        self.settings.delta,
+                    )
+                    or 0
+                )
                 if not self.needed_[j]:
                     self.reasons_[j] = "below_target"
 

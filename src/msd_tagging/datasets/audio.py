@@ -115,8 +115,9 @@ def list_files(root: Path, raw: bool = False) -> pd.DataFrame:
     if unreadable:
         logger.warning(
             "%d folder(s) under the audio root cannot be listed, e.g. %s; their files count as missing.",
-            len(unreadable), unreadable[0],
-        )  # fmt: skip
+            len(unreadable),
+            unreadable[0],
+        )
     paths, sizes, links, bad, special = zip(*rows, strict=True) if rows else ((), (), (), (), ())
     frame = pd.DataFrame(
         {

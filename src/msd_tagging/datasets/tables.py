@@ -193,8 +193,9 @@ class TableDataset(AbstractDataset[None, pd.DataFrame | None]):
         if isinstance(skip, int):
             return list(range(skip))
         if callable(skip):
-            logger.warning("%s: load_args skiprows is a function; line numbers in messages count the lines read.",
-                           self._shown)  # fmt: skip
+            logger.warning(
+                "%s: load_args skiprows is a function; line numbers in messages count the lines read.", self._shown
+            )
             return []
         return sorted(int(i) for i in skip)
 

@@ -64,12 +64,22 @@ def check(catalogue: pd.DataFrame, expectations: dict, truth: pd.DataFrame, min_
         p_low, p_high = predicted.get("predicted_precision_interval") or (np.nan, np.nan)
         r_low, r_high = predicted.get("predicted_recall_interval") or (np.nan, np.nan)
         rows.append(
-            {"evidence": klass, "tag": tag, "hidden_tracks": int(len(group)), "hidden_positives": positives,
-             "decided": int(decided.sum()), "precision": precision, "predicted_precision_low": p_low,
-             "predicted_precision_high": p_high, "recall": recall, "predicted_recall_low": r_low,
-             "predicted_recall_high": r_high, "expected_precision": predicted.get("expected_precision"),
-             "expected_recall": predicted.get("expected_recall")}
-        )  # fmt: skip
+            {
+                "evidence": klass,
+                "tag": tag,
+                "hidden_tracks": int(len(group)),
+                "hidden_positives": positives,
+                "decided": int(decided.sum()),
+                "precision": precision,
+                "predicted_precision_low": p_low,
+                "predicted_precision_high": p_high,
+                "recall": recall,
+                "predicted_recall_low": r_low,
+                "predicted_recall_high": r_high,
+                "expected_precision": predicted.get("expected_precision"),
+                "expected_recall": predicted.get("expected_recall"),
+            }
+        )
     out = pd.DataFrame(rows)
     if len(out):
         for metric in ("precision", "recall"):

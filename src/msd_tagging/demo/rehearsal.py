@@ -242,9 +242,16 @@ def _write_audio(config: RehearsalConfig, rng: np.random.Generator, out: Path, s
     n_pool = min(config.clip_pool, len(split_tracks))
     for i in range(n_pool):
         attrs = dict(
-            genre=GENRE_NAMES[i % len(GENRE_NAMES)], lead="synth", drums="backbeat", bpm=90.0 + i % 60, major=bool(i % 2),
-            acoustic=False, vocals="none", key=i % 12, energy=0.5,
-        )  # fmt: skip
+            genre=GENRE_NAMES[i % len(GENRE_NAMES)],
+            lead="synth",
+            drums="backbeat",
+            bpm=90.0 + i % 60,
+            major=bool(i % 2),
+            acoustic=False,
+            vocals="none",
+            key=i % 12,
+            energy=0.5,
+        )
         signal = render_track(attrs, sample_rate=config.sample_rate, seconds=config.clip_seconds, seed=i)
         sf.write(pool / f"{i}.mp3", signal, config.sample_rate, format="MP3")
     clip_of = rng.integers(0, n_pool, size=len(split_tracks))

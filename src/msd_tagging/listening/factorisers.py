@@ -95,10 +95,14 @@ class LightFMWARP:
         self.config = config
         self.iterations = config.iterations
         self.model = LightFM(
-            no_components=config.factors, loss="warp", learning_rate=config.learning_rate,
-            item_alpha=config.item_alpha, user_alpha=config.user_alpha, max_sampled=config.max_sampled,
+            no_components=config.factors,
+            loss="warp",
+            learning_rate=config.learning_rate,
+            item_alpha=config.item_alpha,
+            user_alpha=config.user_alpha,
+            max_sampled=config.max_sampled,
             random_state=config.seed,
-        )  # fmt: skip
+        )
 
     def fit(self, matrix, show_progress: bool = False) -> None:
         import os
@@ -131,28 +135,42 @@ def _bpr(config: BPRConfig, use_gpu: bool):
     import implicit.bpr
 
     return implicit.bpr.BayesianPersonalizedRanking(
-        factors=config.factors, learning_rate=config.learning_rate, regularization=config.regularization,
-        iterations=config.iterations, num_threads=config.num_threads, random_state=config.seed, use_gpu=use_gpu,
-    )  # fmt: skip
+        factors=config.factors,
+        learning_rate=config.learning_rate,
+        regularization=config.regularization,
+        iterations=config.iterations,
+        num_threads=config.num_threads,
+        random_state=config.seed,
+        use_gpu=use_gpu,
+    )
 
 
 def _als(config: ALSConfig, use_gpu: bool):
     import implicit.als
 
     return implicit.als.AlternatingLeastSquares(
-        factors=config.factors, regularization=config.regularization, alpha=config.alpha,
-        iterations=config.iterations, num_threads=config.num_threads, random_state=config.seed, use_gpu=use_gpu,
-    )  # fmt: skip
+        factors=config.factors,
+        regularization=config.regularization,
+        alpha=config.alpha,
+        iterations=config.iterations,
+        num_threads=config.num_threads,
+        random_state=config.seed,
+        use_gpu=use_gpu,
+    )
 
 
 def _lmf(config: LMFConfig, use_gpu: bool):
     import implicit.lmf
 
     return implicit.lmf.LogisticMatrixFactorization(
-        factors=config.factors, learning_rate=config.learning_rate, regularization=config.regularization,
-        iterations=config.iterations, neg_prop=config.neg_prop, num_threads=config.num_threads,
+        factors=config.factors,
+        learning_rate=config.learning_rate,
+        regularization=config.regularization,
+        iterations=config.iterations,
+        neg_prop=config.neg_prop,
+        num_threads=config.num_threads,
         random_state=config.seed,
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)

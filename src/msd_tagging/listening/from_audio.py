@@ -174,9 +174,13 @@ def predict_listening(
         reports[loss] = report
         logger.info(
             "Listening from audio (%s loss): validation mean cosine %.3f, recall@10 %.3f of %d, best epoch %d of %d.",
-            loss, report["valid_mean_cosine"], report["valid_recall_at_10"], report["recall_sample"],
-            report["best_epoch"], report["epochs_run"],
-        )  # fmt: skip
+            loss,
+            report["valid_mean_cosine"],
+            report["valid_recall_at_10"],
+            report["recall_sample"],
+            report["best_epoch"],
+            report["epochs_run"],
+        )
     baseline = mean_cosine(np.repeat(train_y.mean(axis=0, keepdims=True), len(valid_y), axis=0), valid_y)
     report = {
         "trained_on": {"train": len(train_x), "valid": len(valid_x)},

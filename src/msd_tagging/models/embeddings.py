@@ -92,8 +92,9 @@ class EmbeddingStore:
         except (OSError, ValueError) as exc:
             raise MSDDataError(f"the embedding shard cannot be read ({exc}).", path=path, fix=REDO) from exc
         if data.shape[0] != rows:
-            raise MSDDataError(f"the embedding shard holds {data.shape[0]} rows, its manifest {rows}.", path=path,
-                               fix=REDO)  # fmt: skip
+            raise MSDDataError(
+                f"the embedding shard holds {data.shape[0]} rows, its manifest {rows}.", path=path, fix=REDO
+            )
         return data
 
     def rows(self, track_ids) -> np.ndarray:
@@ -181,10 +182,18 @@ def _embed_all(features: FeatureStore, todo: list[str], record: dict, settings, 
         with Client(settings.dask_scheduler) as client:
             shipped = client.scatter(record, broadcast=True)
             futures = [
-                client.submit(embed_shard, shipped, str(features.root), part, str(root), settings.with_std,
-                              settings.device, pure=False)
+                client.submit(
+                    embed_shard,
+                    shipped,
+                    str(features.root),
+                    part,
+                    str(root),
+                    settings.with_std,
+                    settings.device,
+                    pure=False,
+                )
                 for part in parts
-            ]  # fmt: skip
+            ]
             for future in as_completed(futures):
                 bar.update(future.result())
     else:

@@ -113,8 +113,13 @@ def _mlp(train_x, train_y, valid_x, valid_y, params, embedding, mean, scale):
     """A one-hidden-layer MLP, seeded, with early stopping on the validation criterion."""
     import torch
 
-    config = HeadNetConfig(embedding=embedding, input_dim=train_x.shape[1], n_tags=train_y.shape[1],
-                           hidden=params.hidden, dropout=params.dropout)  # fmt: skip
+    config = HeadNetConfig(
+        embedding=embedding,
+        input_dim=train_x.shape[1],
+        n_tags=train_y.shape[1],
+        hidden=params.hidden,
+        dropout=params.dropout,
+    )
     threads = torch.get_num_threads()
     torch.set_num_threads(params.threads or threads)  # 1: bit-reproducible
     try:

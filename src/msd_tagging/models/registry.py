@@ -117,9 +117,13 @@ def read_record(record: dict, where: str = "the model") -> dict:
     if "architecture" not in record and {"config", "state_dict", "tags", "chunk_frames"} <= set(record):
         mel = dict(record.get("preprocessing") or {})
         record = model_record(
-            "vgg", record["config"], record["state_dict"], record["tags"],
-            {**mel, "patch_frames": int(record["chunk_frames"])}, record.get("provenance") or {},
-        )  # fmt: skip
+            "vgg",
+            record["config"],
+            record["state_dict"],
+            record["tags"],
+            {**mel, "patch_frames": int(record["chunk_frames"])},
+            record.get("provenance") or {},
+        )
     missing = [key for key in RECORD_KEYS if key not in record]
     if missing or record["format"] not in FORMATS:
         raise MSDDataError(

@@ -97,8 +97,9 @@ class Tagger:
         from msd_tagging.audio.signal import DamageConfig, NonFiniteFeatures, check_and_extract
 
         try:
-            features, status, detail = check_and_extract(audio, self.mel, damage or DamageConfig(expected_seconds=0.0),
-                                                          max_seconds=max_seconds)  # fmt: skip
+            features, status, detail = check_and_extract(
+                audio, self.mel, damage or DamageConfig(expected_seconds=0.0), max_seconds=max_seconds
+            )
         except NonFiniteFeatures:
             return None, "not_finite", "decoded samples are NaN or infinite"
         if features is not None and not self.reads_patches:
@@ -119,8 +120,9 @@ class Tagger:
         if features is None:
             return TagResult(str(audio), status, detail, {}, None)
         probabilities, embedding = self.predict_and_embed([features])
-        return TagResult(str(audio), status, detail, dict(zip(self.tags, map(float, probabilities[0]), strict=True)),
-                         embedding[0])  # fmt: skip
+        return TagResult(
+            str(audio), status, detail, dict(zip(self.tags, map(float, probabilities[0]), strict=True)), embedding[0]
+        )
 
     @property
     def reads_patches(self) -> bool:

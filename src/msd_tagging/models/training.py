@@ -329,8 +329,12 @@ def check_cpu_time(model, config: TrainConfig, n_train: int, n_mels: int, *, bat
     epoch = per_sample * n_train
     logger.info(
         "On this CPU an epoch of %d training chunks takes about %s (%.0f samples/s); up to %d epochs: %s.",
-        n_train, _duration(epoch), 1 / per_sample, config.max_epochs, _duration(epoch * config.max_epochs),
-    )  # fmt: skip
+        n_train,
+        _duration(epoch),
+        1 / per_sample,
+        config.max_epochs,
+        _duration(epoch * config.max_epochs),
+    )
     if epoch > config.cpu_epoch_limit_minutes * 60 and not config.allow_slow_cpu:
         raise ParameterError(
             "audio.train.allow_slow_cpu",
@@ -467,9 +471,14 @@ def _close_epoch(state: TrainState, record: dict, metrics: dict, model, config: 
         state.stopped = f"reached max_epochs={config.max_epochs}"
     logger.info(
         "epoch %d: loss %.4f, valid ROC-AUC %s, PR-AUC %s%s (%.1f s, %.0f samples/s)",
-        epoch, record["train_loss"], format_score(record["valid_roc_auc"]), format_score(record["valid_pr_auc"]),
-        " *" if improved else "", record["seconds"], record["samples_per_second"] or 0,
-    )  # fmt: skip
+        epoch,
+        record["train_loss"],
+        format_score(record["valid_roc_auc"]),
+        format_score(record["valid_pr_auc"]),
+        " *" if improved else "",
+        record["seconds"],
+        record["samples_per_second"] or 0,
+    )
 
 
 def _checkpoint(state: TrainState, run: _Run) -> dict:

@@ -48,12 +48,16 @@ def tags_in_vocabulary(wanted: list[str], vocabulary: list[str], parameter: str,
     if missing:
         logger.warning(
             "%s: %s not in the tag vocabulary (%d tags), left out. Choose from: %s.",
-            parameter, ", ".join(map(repr, missing)), len(vocabulary), ", ".join(vocabulary[:20]) + (" …" if len(vocabulary) > 20 else ""),
-        )  # fmt: skip
+            parameter,
+            ", ".join(map(repr, missing)),
+            len(vocabulary),
+            ", ".join(vocabulary[:20]) + (" …" if len(vocabulary) > 20 else ""),
+        )
     if not found and fallback and vocabulary:
         found = list(vocabulary[:fallback])
-        logger.warning("%s: none in the vocabulary; using its first %d tags: %s.", parameter, len(found),
-                       ", ".join(found))  # fmt: skip
+        logger.warning(
+            "%s: none in the vocabulary; using its first %d tags: %s.", parameter, len(found), ", ".join(found)
+        )
     return list(dict.fromkeys(found))
 
 

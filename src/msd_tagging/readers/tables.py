@@ -138,8 +138,13 @@ def _check_no_delimiter(frame: pd.DataFrame, columns, what: str, *, warn_only=()
             logger.warning(
                 "%s: %d value(s) of column %r hold the delimiter %s, first on %s (%r); check that no rows were "
                 "merged by a stray quote.",
-                _source(frame, what), int(inside.sum()), column, shown, where(frame, row), frame[column].iloc[row],
-            )  # fmt: skip
+                _source(frame, what),
+                int(inside.sum()),
+                column,
+                shown,
+                where(frame, row),
+                frame[column].iloc[row],
+            )
             continue
         raise MSDDataError(
             f"column {column!r} holds the delimiter {shown} on {where(frame, row)} ({int(inside.sum())} such "
@@ -293,8 +298,10 @@ def read_listens(frame: pd.DataFrame, repeats: str = "auto", max_repeated_fracti
         logger.warning(
             "%s: %d listen(s) repeat a (user, track, time) of another; kept as real listens because %s "
             "(set ingestion.listen_repeats: drop if the export logged them twice).",
-            _source(frame, "listens"), int(repeated.sum()), why,
-        )  # fmt: skip
+            _source(frame, "listens"),
+            int(repeated.sum()),
+            why,
+        )
     if drop:
         share = repeated.sum() / len(table)
         if share > max_repeated_fraction:

@@ -199,8 +199,9 @@ def mf_classifier_from_audio_scores(
     best = max(quality, key=quality.get)
     logger.info(
         "MF classifier on listening predicted from audio: the %s loss chosen on validation (%s).",
-        best, ", ".join(f"{k}: {q:.4f}" for k, q in quality.items()),
-    )  # fmt: skip
+        best,
+        ", ".join(f"{k}: {q:.4f}" for k, q in quality.items()),
+    )
     report = {
         "c": model.c,
         "loss": best,
@@ -245,8 +246,10 @@ def learned_fusion(
     )
     logger.info(
         "Fusion fitted on %d validation tracks: global listening weight %.2f%s.",
-        len(both), w_global, f", per tag {weights.min():.2f}–{weights.max():.2f}" if per_tag else "",
-    )  # fmt: skip
+        len(both),
+        w_global,
+        f", per tag {weights.min():.2f}–{weights.max():.2f}" if per_tag else "",
+    )
     report = {
         "fitted_on": "valid",
         "tracks": int(len(both)),

@@ -59,15 +59,20 @@ def embed_tracks(features: FeatureStore, embedding_store, params: AudioParams) -
 
     model = params.embedding_model
     if model is None:
-        logger.info("No embeddings needed (audio.model_source=%s, audio.embeddings.model=%s).",
-                    params.model_source, params.embeddings.model)  # fmt: skip
+        logger.info(
+            "No embeddings needed (audio.model_source=%s, audio.embeddings.model=%s).",
+            params.model_source,
+            params.embeddings.model,
+        )
         return pd.DataFrame({"track_id": pd.Series(dtype=object), "shard": pd.Series(dtype=object)})
     record = pretrained_record(model)
     check_preprocessing(record, (features.config or {}).get("mel", {}), f"audio.embeddings ({model})")
     settings = SimpleNamespace(
-        with_std=params.embeddings.with_std, tracks_per_shard=params.embeddings.tracks_per_shard,
-        device=params.train.device, dask_scheduler=params.dask_scheduler,
-    )  # fmt: skip
+        with_std=params.embeddings.with_std,
+        tracks_per_shard=params.embeddings.tracks_per_shard,
+        device=params.train.device,
+        dask_scheduler=params.dask_scheduler,
+    )
     return embedding_store.embed(features, model, record, settings)
 
 
@@ -187,13 +192,18 @@ def _head(embeddings, tag_labels: pd.DataFrame, tracks: pd.DataFrame, params: Au
     fitted = fit_head(*arrays["train"], *arrays["valid"], params.head, name)
     logger.info(
         "Head on %s embeddings: %s kept (validation %s), trained on %d tracks.",
-        name, fitted.kind, ", ".join(f"{k} {q:.4f}" for k, q in fitted.validation.items()), len(arrays["train"][0]),
-    )  # fmt: skip
+        name,
+        fitted.kind,
+        ", ".join(f"{k} {q:.4f}" for k, q in fitted.validation.items()),
+        len(arrays["train"][0]),
+    )
     provenance = {
         "source": f"a {fitted.kind} head on {name} embeddings, trained by msd-tagging's train_tagger node",
-        "embedding": name, "kind": fitted.kind, "validation": fitted.validation,
+        "embedding": name,
+        "kind": fitted.kind,
+        "validation": fitted.validation,
         "criterion": "macro (ROC-AUC + PR-AUC) / 2 on validation",
-    }  # fmt: skip
+    }
     return model_record("head", fitted.config, fitted.state_dict, tags, base["preprocessing"], provenance)
 
 

@@ -50,9 +50,14 @@ def evaluate_scorer(
     shown = summary.get("interval", {})
     logger.info(
         "%s split: macro ROC-AUC %.4f %s, PR-AUC %.4f %s over %d tags and %d tracks",
-        split, summary["roc_auc_macro"], _bracket(shown.get("roc_auc")), summary["pr_auc_macro"],
-        _bracket(shown.get("pr_auc")), summary["n_tags_scored"], summary["n_tracks_scored"],
-    )  # fmt: skip
+        split,
+        summary["roc_auc_macro"],
+        _bracket(shown.get("roc_auc")),
+        summary["pr_auc_macro"],
+        _bracket(shown.get("pr_auc")),
+        summary["n_tags_scored"],
+        summary["n_tracks_scored"],
+    )
     return summary, per_tag
 
 
@@ -71,13 +76,22 @@ def _by_popularity(scores: pd.DataFrame, labels: pd.DataFrame, popularity: pd.Da
         shown = summary.get("interval") or {}
         scored = bool(summary["n_tags_scored"])
         rows.append(
-            {"bin": str(name), "tracks": int(len(ids)), "tracks_scored": summary["n_tracks_scored"],
-             "tags_scored": summary["n_tags_scored"],
-             **{f"{m}{end}": (value if scored else np.nan) for m in ("roc_auc", "pr_auc")
-                for end, value in (("", summary[f"{m}_macro"]),
-                                   ("_low", (shown.get(m) or [np.nan, np.nan])[0]),
-                                   ("_high", (shown.get(m) or [np.nan, np.nan])[1]))}}
-        )  # fmt: skip
+            {
+                "bin": str(name),
+                "tracks": int(len(ids)),
+                "tracks_scored": summary["n_tracks_scored"],
+                "tags_scored": summary["n_tags_scored"],
+                **{
+                    f"{m}{end}": (value if scored else np.nan)
+                    for m in ("roc_auc", "pr_auc")
+                    for end, value in (
+                        ("", summary[f"{m}_macro"]),
+                        ("_low", (shown.get(m) or [np.nan, np.nan])[0]),
+                        ("_high", (shown.get(m) or [np.nan, np.nan])[1]),
+                    )
+                },
+            }
+        )
     return rows
 
 

@@ -31,7 +31,7 @@ def _template(scorer: str, method: bool) -> Pipeline:
             "tag_labels": "tag_labels",
             "tracks": "tracks",
             "track_popularity": "track_popularity",
-        },  # fmt: skip
+        },
         outputs={"metrics": f"{scorer}_metrics", "per_tag_metrics": f"{scorer}_per_tag_metrics"},
         parameters={"params:evaluation": "params:evaluation"},
     )
@@ -47,5 +47,6 @@ def create_pipeline(scorers: tuple[Scorer, ...] = SCORERS, *, popularity: bool =
             name="track_popularity",
         )
     ]
-    return Pipeline([*(shared if popularity else []), *[_template(s.name, s.method) for s in scorers]],
-                    tags=["evaluation"])  # fmt: skip
+    return Pipeline(
+        [*(shared if popularity else []), *[_template(s.name, s.method) for s in scorers]], tags=["evaluation"]
+    )

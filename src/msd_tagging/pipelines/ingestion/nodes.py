@@ -370,8 +370,10 @@ def _learnable(labels: np.ndarray, split: np.ndarray, frame: pd.DataFrame, tags:
         logger.warning(
             "%d of %d vocabulary tags have no positive training track and are dropped (they could be neither learned "
             "nor measured): %s.",
-            len(dropped), len(tags), ", ".join(map(repr, dropped[:20])) + (" ..." if len(dropped) > 20 else ""),
-        )  # fmt: skip
+            len(dropped),
+            len(tags),
+            ", ".join(map(repr, dropped[:20])) + (" ..." if len(dropped) > 20 else ""),
+        )
     return kept
 
 

@@ -200,9 +200,11 @@ def assign_split(
     }
     logger.info(
         "Split sizes: %s (%s); %d track(s) without any crowd tag (%s).",
-        stats["split_sizes"], "made here" if not given else "from the tracks table", int((~tagged).sum()),
+        stats["split_sizes"],
+        "made here" if not given else "from the tracks table",
+        int((~tagged).sum()),
         params.untagged,
-    )  # fmt: skip
+    )
     return out, stats
 
 
@@ -210,8 +212,7 @@ def _report_split_sizes(balance: dict, config, given: bool, n_tracks: int) -> No
     """Warn about (and add to the split's report) a split too small for the fits on it, and
     tags short of positives; record the shares a made split used."""
     if not given:
-        balance["shares_used"] = dict(zip(TABLE_SPLITS, map(float, scaled_proportions(config, n_tracks)),
-                                          strict=True))  # fmt: skip
+        balance["shares_used"] = dict(zip(TABLE_SPLITS, map(float, scaled_proportions(config, n_tracks)), strict=True))
     small = {s: n for s, n in balance["sizes"].items() if s != "train" and n < config.min_split_tracks}
     if small:
         logger.warning(
@@ -219,8 +220,9 @@ def _report_split_sizes(balance: dict, config, given: bool, n_tracks: int) -> No
             "fitted on valid, and what to expect is measured on test: with so few tracks they are rough. %s",
             ", ".join(f"{s} {n}" for s, n in small.items()),
             "Give the tracks table's split column more valid and test tracks."
-            if given else "The catalogue is too small for more (ingestion.split.min_split_tracks).",
-        )  # fmt: skip
+            if given
+            else "The catalogue is too small for more (ingestion.split.min_split_tracks).",
+        )
         balance["small_splits"] = small
     for name, short in balance["tags_short_of_positives"].items():
         if short:
@@ -301,8 +303,10 @@ def _check_zero_plays(plays: pd.DataFrame, zero: np.ndarray, limit: float) -> No
         )
     logger.warning(
         "%s: %d (user, track) pair(s) (%.1f%%) have 0 plays; dropped and counted.",
-        plays.attrs.get("source", "plays"), int(zero.sum()), 100 * share,
-    )  # fmt: skip
+        plays.attrs.get("source", "plays"),
+        int(zero.sum()),
+        100 * share,
+    )
 
 
 def plays_by_track(

@@ -30,9 +30,12 @@ def factorise_plays(plays: pd.DataFrame, id_maps: IdMaps, params: ListeningParam
     factoriser, config, stopping = params.factoriser, params.factoriser_config, params.early_stopping
     matrix = play_matrix(plays, id_maps.size("users"), id_maps.size("tracks"), params.weighting)
     logger.info(
-        "%s on %d users × %d tracks, %d plays, %d factors.", params.model.upper(), *matrix.shape, matrix.nnz,
+        "%s on %d users × %d tracks, %d plays, %d factors.",
+        params.model.upper(),
+        *matrix.shape,
+        matrix.nnz,
         config.factors,
-    )  # fmt: skip
+    )
     if stopping.enabled:
         (vectors, bias), curve = factorise_early_stopped(matrix, factoriser, config, stopping)
     else:

@@ -165,8 +165,10 @@ def build_extended_table(
     audio = metrics["audio"]
     confidence = (audio.get("interval") or {}).get("confidence", 0.95)
     labels = {s.name: s.label for s in scorers}
-    rows = [_extended_row(row, labels, paired_gains(metrics, row["scorer"], confidence))
-            for row in _metric_rows(metrics, scorers)]  # fmt: skip
+    rows = [
+        _extended_row(row, labels, paired_gains(metrics, row["scorer"], confidence))
+        for row in _metric_rows(metrics, scorers)
+    ]
     table = pd.DataFrame(rows)
     choice = selection["audio+listening"]
     best = choice["chosen"] if choice["chosen"] in set(table["scorer"]) else None
@@ -220,10 +222,24 @@ def cold_start_metrics(**metrics: dict) -> pd.DataFrame:
     ``by_popularity``, measured by its evaluation), as one long table: ``bin, scorer,
     tracks, tracks_scored, tags_scored, roc_auc, roc_auc_low, roc_auc_high, pr_auc,
     pr_auc_low, pr_auc_high``, bins in popularity order."""
-    rows = [{"bin": row["bin"], "scorer": name.removesuffix("_metrics"), **{k: v for k, v in row.items() if k != "bin"}}
-            for name, m in metrics.items() for row in m.get("by_popularity", [])]  # fmt: skip
-    columns = ["bin", "scorer", "tracks", "tracks_scored", "tags_scored", "roc_auc", "roc_auc_low", "roc_auc_high",
-               "pr_auc", "pr_auc_low", "pr_auc_high"]  # fmt: skip
+    rows = [
+        {"bin": row["bin"], "scorer": name.removesuffix("_metrics"), **{k: v for k, v in row.items() if k != "bin"}}
+        for name, m in metrics.items()
+        for row in m.get("by_popularity", [])
+    ]
+    columns = [
+        "bin",
+        "scorer",
+        "tracks",
+        "tracks_scored",
+        "tags_scored",
+        "roc_auc",
+        "roc_auc_low",
+        "roc_auc_high",
+        "pr_auc",
+        "pr_auc_low",
+        "pr_auc_high",
+    ]
     table = pd.DataFrame(rows, columns=columns)
     order = list(dict.fromkeys(table["bin"]))
     return table.sort_values("bin", key=lambda b: b.map(order.index), kind="stable").reset_index(drop=True)
@@ -350,9 +366,14 @@ def tsne_embedding(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame, figure
         return False  # never stop early
 
     tsne = TSNE(
-        perplexity=params.perplexity, metric="cosine", n_jobs=params.n_jobs or -1, random_state=params.seed,
-        verbose=False, callbacks=tick, callbacks_every_iters=every,
-    )  # fmt: skip
+        perplexity=params.perplexity,
+        metric="cosine",
+        n_jobs=params.n_jobs or -1,
+        random_state=params.seed,
+        verbose=False,
+        callbacks=tick,
+        callbacks_every_iters=every,
+    )
     bar = Progress(tsne.early_exaggeration_iter + tsne.n_iter, "t-SNE", "iteration", logger=logger)
     xy = np.asarray(tsne.fit(unit[rows]))
     bar.close()

@@ -91,9 +91,13 @@ def tag_audio_files(
     held = 0.0  # their seconds of audio
     heard = [0.0]  # seconds decoded so far, for the heartbeat
     progress = Progress(
-        len(files), "tag_audio", "file", every=config.heartbeat_seconds, logger=logger,
+        len(files),
+        "tag_audio",
+        "file",
+        every=config.heartbeat_seconds,
+        logger=logger,
         extra=lambda: f"{heard[0] / 3600:.2f} h of audio",
-    )  # fmt: skip
+    )
     with progress:
         for path in files:
             row, features = _examine(path, root, tagger, damage, config.max_seconds)

@@ -135,14 +135,24 @@ def _decision_rows(klass: str, name: str, tags: list[str], fitted: ClassDecision
     expected = fitted.expected(confidence)
     decided = np.isfinite(fitted.thresholds_)
     return pd.DataFrame(
-        {"evidence": klass, "scorer": name, "tag": tags, "decided": decided, "threshold": fitted.thresholds_,
-         "probability_threshold": fitted.probability_at(fitted.thresholds_),
-         "reason": [REASONS.get(r, "") for r in fitted.reasons_], "needed_positives": fitted.needed_,
-         "positives": fitted.positives_, "base_rate": fitted.base_rate_, "lift_low": fitted.lift_low_,
-         "oof_decisions": fitted.decisions_, "oof_correct": fitted.correct_,
-         **{f"expected_{k}": v for k, v in expected.items()},
-         "promise": np.where(decided, NO_PROMISE if fitted.settings.rule == "f1" else "certified", "")}
-    )[DECISION_COLUMNS]  # fmt: skip
+        {
+            "evidence": klass,
+            "scorer": name,
+            "tag": tags,
+            "decided": decided,
+            "threshold": fitted.thresholds_,
+            "probability_threshold": fitted.probability_at(fitted.thresholds_),
+            "reason": [REASONS.get(r, "") for r in fitted.reasons_],
+            "needed_positives": fitted.needed_,
+            "positives": fitted.positives_,
+            "base_rate": fitted.base_rate_,
+            "lift_low": fitted.lift_low_,
+            "oof_decisions": fitted.decisions_,
+            "oof_correct": fitted.correct_,
+            **{f"expected_{k}": v for k, v in expected.items()},
+            "promise": np.where(decided, NO_PROMISE if fitted.settings.rule == "f1" else "certified", ""),
+        }
+    )[DECISION_COLUMNS]
 
 
 def _calibration_record(name: str, fitted: ClassDecisions, params: TaggingParams) -> dict:
@@ -151,12 +161,16 @@ def _calibration_record(name: str, fitted: ClassDecisions, params: TaggingParams
         "scorer": name,
         "map": fitted.calibrator_.describe(),
         "rule": params.threshold,
-        "certified": None if certified is None else {
+        "certified": None
+        if certified is None
+        else {
             "threshold": None if not np.isfinite(certified.threshold) else certified.threshold,
-            "decisions": certified.decisions, "correct": certified.correct, "thresholds_tested": certified.tested,
+            "decisions": certified.decisions,
+            "correct": certified.correct,
+            "thresholds_tested": certified.tested,
             "first_decisions": fitted.settings.first,
         },
-    }  # fmt: skip
+    }
 
 
 def _calibration_quality(fitted: ClassDecisions, y: np.ndarray, evaluation: EvaluationParams, seed: int) -> dict:
@@ -201,10 +215,12 @@ def _log_decisions(table: pd.DataFrame, params: TaggingParams) -> None:
     decided = table[table["decided"]]
     logger.info(
         "Decisions (%s): %d of %d (class, tag) pairs decided, %s.",
-        _promise(params), len(decided), len(table),
+        _promise(params),
+        len(decided),
+        len(table),
         "; ".join(f"{reason}: {n}" for reason, n in table.loc[~table["decided"], "reason"].value_counts().items())
         or "none undecided",
-    )  # fmt: skip
+    )
 
 
 def tag_catalogue(
@@ -226,21 +242,27 @@ def tag_catalogue(
     )
     summary = tagged_catalogue.summary(parts, track_evidence, tracks)
     summary.update(
-        rule=params.threshold, promise=_promise(params), target_precision=params.target_precision,
+        rule=params.threshold,
+        promise=_promise(params),
+        target_precision=params.target_precision,
         confidence=1 - params.delta,
         gained_a_tag=sum(c["gained_a_tag"] for c in summary["classes"].values()),
         note="crowd tags are incomplete: a decided tag the crowd lacks may still be right, so a precision measured "
         "against them is a lower bound",
-    )  # fmt: skip
+    )
     summary["examples"] = tagged_catalogue.examples(parts, tags, tracks, params.top_k, params.examples, params.seed)
     untagged = sum(c["untagged"] for c in summary["classes"].values())
     logger.info(
         "Tagged %d tracks: %d gained a tag the crowd lacked (%s; crowd tags are incomplete, so precision measured "
         "against them is a lower bound); %d of the %d without crowd tags got one; %d with neither audio nor plays "
         "are not tagged.",
-        summary["tagged_tracks"], sum(c["gained_a_tag"] for c in summary["classes"].values()), _promise(params),
-        sum(c["untagged_given_a_tag"] for c in summary["classes"].values()), untagged, summary["neither"]["count"],
-    )  # fmt: skip
+        summary["tagged_tracks"],
+        sum(c["gained_a_tag"] for c in summary["classes"].values()),
+        _promise(params),
+        sum(c["untagged_given_a_tag"] for c in summary["classes"].values()),
+        untagged,
+        summary["neither"]["count"],
+    )
     return (
         tagged_catalogue.long_table(parts, tags),
         tagged_catalogue.top_tags(parts, tags, tracks, params.top_k),
@@ -301,8 +323,13 @@ def _precision_recall(selection, decisions, evidence, labels, params, scores):
                 ax.plot(tp / y[:, j].sum(), tp / max(int(decided.sum()), 1), "o", color=line.get_color())
     if params.threshold == "certified":
         ax.axhline(params.target_precision, color="grey", linestyle=":", linewidth=1, label="target precision")
-    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02),
-           title=f"Test precision–recall, {klass} tracks ({name})\n(dots: decided tags' thresholds)")  # fmt: skip
+    ax.set(
+        xlabel="recall",
+        ylabel="precision",
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+        title=f"Test precision–recall, {klass} tracks ({name})\n(dots: decided tags' thresholds)",
+    )
     ax.title.set_size(9)
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -319,8 +346,13 @@ def _reliability(expected: dict):
         ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8, linestyle=":")
         ax.plot([p["predicted"] for p in points], [p["observed"] for p in points], "o-", markersize=4)
         e = c["ece_all_pairs"]
-        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="calibrated probability", ylabel="share positive",
-               title=f"{klass} ({c['scorer']})\nECE {e['ece']:.3f}, {e['pairs']:,} pairs out of fold")  # fmt: skip
+        ax.set(
+            xlim=(0, 1),
+            ylim=(0, 1),
+            xlabel="calibrated probability",
+            ylabel="share positive",
+            title=f"{klass} ({c['scorer']})\nECE {e['ece']:.3f}, {e['pairs']:,} pairs out of fold",
+        )
         ax.title.set_size(8)
     fig.tight_layout()
     return fig
@@ -338,10 +370,19 @@ def _queue(queue: pd.DataFrame, expected: dict):
             label="expected precision of the top N",
         )
     if expected["rule"] == "certified":
-        ax.axhline(expected["target_precision"], color="C3", linestyle="--", linewidth=1,
-                   label=f"target {expected['target_precision']:g} ({expected['confidence']:.0%} confidence)")  # fmt: skip
-    ax.set(xlabel="queue length N (tag_suggestions.csv, by calibrated probability)", ylabel="expected precision",
-           ylim=(0, 1.02), title=f"The review queue ({expected['promise']})")  # fmt: skip
+        ax.axhline(
+            expected["target_precision"],
+            color="C3",
+            linestyle="--",
+            linewidth=1,
+            label=f"target {expected['target_precision']:g} ({expected['confidence']:.0%} confidence)",
+        )
+    ax.set(
+        xlabel="queue length N (tag_suggestions.csv, by calibrated probability)",
+        ylabel="expected precision",
+        ylim=(0, 1.02),
+        title=f"The review queue ({expected['promise']})",
+    )
     ax.title.set_size(9)
     ax.legend(fontsize=7)
     fig.tight_layout()

@@ -40,7 +40,7 @@ def _choice(scorers: tuple[Scorer, ...], scores: dict[str, str]) -> list:
                 "crowd_labels": "crowd_labels",
                 "params": "params:tagging",
                 "evaluation": "params:evaluation",
-            },  # fmt: skip
+            },
             outputs=["tag_decisions", "tag_calibration", "tagging_expectations"],
             name="fit_decisions",
         ),
@@ -58,7 +58,7 @@ def _deliverable() -> list:
                 "tag_calibration": "tag_calibration",
                 "crowd_labels": "crowd_labels",
                 "tracks": "tracks",
-            },  # fmt: skip
+            },
             outputs=["tagged_catalogue", "catalogue_top_tags", "tag_suggestions", "catalogue_summary"],
             name="tag_catalogue",
         ),
@@ -70,7 +70,7 @@ def _deliverable() -> list:
                 "tag_suggestions": "tag_suggestions",
                 "tag_labels": "tag_labels",
                 "figures": "params:figures",
-            },  # fmt: skip
+            },
             outputs=["catalogue_precision_recall", "catalogue_reliability", "catalogue_queue"],
             name="plot_catalogue",
         ),

@@ -121,8 +121,12 @@ def _coverage(summary: dict, selection: dict) -> list[str]:
             f"{('`' + choice['chosen'] + '`') if choice['chosen'] else 'none'} | "
             f"{'–' if criterion is None else f'{criterion:.4f}'} | {c['given_a_tag']:,} | {c['untagged_given_a_tag']:,} |"
         )
-    lines += ["", "Candidates per class: fused scorers for audio+listening, audio scorers for audio, listening "
-              "scorers for listening; each split's tracks with that evidence stand in for the class.", ""]  # fmt: skip
+    lines += [
+        "",
+        "Candidates per class: fused scorers for audio+listening, audio scorers for audio, listening "
+        "scorers for listening; each split's tracks with that evidence stand in for the class.",
+        "",
+    ]
     return lines
 
 
@@ -198,10 +202,14 @@ def _undecided(decisions: pd.DataFrame) -> list[str]:
     lines = [f"## Undecided ({len(undecided)} class/tag pairs, never decided blindly)", ""]
     for reason, group in undecided.groupby("reason", sort=False):
         shown = "; ".join(
-            f"{r.evidence}/{cell(r.tag)}" + (f" (needs about {int(r.needed_positives)} labelled positives, has "
-                                            f"{int(r.positives)})" if r.needed_positives else "")
+            f"{r.evidence}/{cell(r.tag)}"
+            + (
+                f" (needs about {int(r.needed_positives)} labelled positives, has {int(r.positives)})"
+                if r.needed_positives
+                else ""
+            )
             for r in group.head(40).itertuples()
-        )  # fmt: skip
+        )
         lines += [f"- **{cell(reason).capitalize()}** ({len(group)}): {shown}{'; …' if len(group) > 40 else ''}."]
     return [*lines, ""]
 

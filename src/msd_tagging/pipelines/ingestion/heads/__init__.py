@@ -29,7 +29,8 @@ def discover() -> dict[str, ModuleType]:
         if missing:
             raise ImportError(f"ingestion head {module.__name__} lacks {', '.join(missing)} (see {__name__})")
         if module.SOURCE in heads:
-            raise ImportError(f"two ingestion heads for source {module.SOURCE!r}: {heads[module.SOURCE].__name__}, "
-                              f"{module.__name__}")  # fmt: skip
+            raise ImportError(
+                f"two ingestion heads for source {module.SOURCE!r}: {heads[module.SOURCE].__name__}, {module.__name__}"
+            )
         heads[module.SOURCE] = module
     return heads

@@ -68,7 +68,7 @@ def _nodes() -> list:
             ],
             outputs=["split_tracks", "split_stats"],
             name="assign_split",
-        ),  # fmt: skip
+        ),
         node(
             tables.plays_by_track,
             inputs=["catalogue_play_rows", "catalogue_track_rows", "params:ingestion"],
