@@ -338,3 +338,19 @@ def test_early_stopping_picks_the_iterations_on_held_out_plays():
     frozen = BPRConfig(factors=8, learning_rate=1e-9, regularization=0.0, iterations=80, seed=1, num_threads=1)
     _, flat = factorise_early_stopped(matrix, FACTORISERS["bpr"], frozen, stopping)
     assert flat["iteration"].tolist() == [10, 20, 30]  # best at the first check, then 2 without a better one
+
+
+def test_warp_rounds_go_on_from_the_last_one_under_early_stopping():
+    """WARP (the warp extra) under listening.early_stopping: each round of check_every
+    epochs continues the last one's factors, so the held-out AUC is measured on one fit."""
+    from msd_tagging.listening.factorisation import EarlyStopping, factorise_early_stopped
+    from msd_tagging.listening.factorisers import WARPConfig
+
+    _needs("warp")
+    rows = [(u, t, 1 + (u + t) % 3) for u in range(60) for t in range(40) if (u < 30) == (t < 20) and (u * 7 + t) % 3]
+    matrix = play_matrix(pd.DataFrame(rows, columns=["user_idx", "track_idx", "play_count"]), 60, 40, "log1p")
+    stopping = EarlyStopping(enabled=True, check_every=5, patience=2, holdout_users=40, negatives=20, seed=0)
+    config = WARPConfig(factors=8, iterations=20, seed=1, num_threads=1)
+    (factors, bias), curve = factorise_early_stopped(matrix, FACTORISERS["warp"], config, stopping)
+    assert factors.shape == (40, 8) and bias.shape == (40,)
+    assert curve["iteration"].tolist()[:2] == [5, 10] and curve["heldout_auc"].max() > 0.7  # chance: 0.5

@@ -71,7 +71,10 @@ class LMFConfig:
 class WARPConfig:
     """LightFM's WARP (Weston, Bengio & Usunier 2011), the paper's loss: for each play,
     negatives are sampled until one outranks it, and the update is weighted by how few
-    samples that took (``rectools-lightfm``, the ``warp`` extra)."""
+    samples that took (``rectools-lightfm``, the ``warp`` extra). Unlike the paper's
+    setup, as far as it is stated: plays are binary (``listening.weighting`` does not reach
+    WARP), and the learning rate, epochs and ``max_sampled`` are LightFM's usual values
+    (the paper gives none; ``listening.early_stopping`` chooses the epochs)."""
 
     factors: int = setting(200, minimum=1)
     learning_rate: float = setting(0.05, above=0.0)
