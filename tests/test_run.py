@@ -48,7 +48,7 @@ def _run(conf: Path, env: str, cwd: Path, monkeypatch, pipeline: str = "hybrid",
     bootstrap_project(REPO)
     with settings.SESSION_CLASS.create(
         project_path=REPO, env=env, conf_source=str(conf), runtime_params=params
-    ) as session:  # the project's session: `hybrid` is the env's ingestion head's
+    ) as session:  # the project's session: `hybrid` is the env's ingestion source's
         session.run(pipeline_names=[pipeline])
 
 
@@ -639,7 +639,7 @@ def test_a_two_point_sensitivity_sweep_on_the_tiny_world(tiny_run, tmp_path, mon
     assert (tmp_path / "out" / "sensitivity.png").stat().st_size > 0
 
 
-def test_a_plain_session_running_another_envs_head_is_stopped_before_anything(tmp_path, monkeypatch):
+def test_a_plain_session_running_another_envs_source_is_stopped_before_anything(tmp_path, monkeypatch):
     """The project's session picks the env's head; a plain KedroSession asked for `hybrid`
     (the MSD head) in the catalogue env is stopped by name before a file is drawn."""
     from msd_tagging.errors import ParameterError

@@ -240,17 +240,17 @@ class RunCostHooks:
 
 
 def _check_ingestion_head(nodes, catalog) -> None:
-    """Stop when the pipeline's ingestion head reads another kind of raw data than the env
-    (a plain ``KedroSession`` running ``hybrid``, the MSD head, in ``--env catalogue``)."""
+    """Stop when the pipeline's ingestion source reads another kind of raw data than the env
+    (a plain ``KedroSession`` running ``hybrid``, the MSD source, in ``--env catalogue``)."""
     from msd_tagging.errors import ParameterError
 
-    heads = {n.namespace.split(".")[0] for n in nodes if "ingestion" in n.tags and n.namespace}
+    read = {n.namespace.split(".")[0] for n in nodes if "ingestion" in n.tags and n.namespace}
     ingestion = catalog.load("params:ingestion") if "params:ingestion" in catalog else None
     source = getattr(ingestion, "source", None) or (ingestion or {}).get("source", "msd")
-    if heads and source not in heads:
+    if read and source not in read:
         raise ParameterError(
             "ingestion.source",
-            f"the env reads {source!r} raw data, but the pipeline's ingestion head is {', '.join(sorted(heads))!r}.",
+            f"the env reads {source!r} raw data, but the pipeline's ingestion source is {', '.join(sorted(read))!r}.",
             fix=f"run pipeline 'hybrid.{source}', or run through the project's session (kedro run, or "
             "settings.SESSION_CLASS), which picks it for 'hybrid'.",
         )

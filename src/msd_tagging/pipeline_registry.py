@@ -1,6 +1,6 @@
-"""Project pipelines: one per stage, and the method end to end once per ingestion head.
+"""Project pipelines: one per stage, and the method end to end once per ingestion source.
 
-``hybrid.<source>`` is the method end to end with the ingestion head for ``source``
+``hybrid.<source>`` is the method end to end with the ingestion source for ``source``
 (``msd``: the MSD's files, the demo world's formats; ``tables``: a catalogue's plain
 tables): ingestion, the audio side (features, the tagger, scores), the listening side (the
 factorisation), every declared scorer, their evaluation, the reports (Table 1, the
@@ -14,7 +14,7 @@ draws the demo world (a run of the method does it first, :class:`~msd_tagging.ho
 scorers (:data:`~msd_tagging.scoring.scorers.EXPERIMENTS`) beside a hybrid run's.
 
 The registry is static: nothing at run time changes what it returns. Kedro's
-``find_pipelines`` does not fit, since the method is composed per head and the scorer
+``find_pipelines`` does not fit, since the method is composed per ingestion source and the scorer
 declaration is passed into the pipelines that use it.
 """
 
@@ -53,9 +53,9 @@ def build_pipelines(
     }
     after_ingestion = sum(stages.values(), Pipeline([]))
     registry: dict[str, Pipeline] = {}
-    for source, head in ingestion.heads().items():
-        method = head + after_ingestion
-        registry[f"ingestion.{source}"] = head
+    for source, ingest in ingestion.sources().items():
+        method = ingest + after_ingestion
+        registry[f"ingestion.{source}"] = ingest
         registry[f"hybrid.{source}"] = method
         registry[f"method.{source}"] = method.only_nodes_with_tags("method")
     for name in ("ingestion", "hybrid", "method"):

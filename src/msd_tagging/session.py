@@ -1,7 +1,7 @@
-"""The project's Kedro session: a run of the method uses the env's ingestion head.
+"""The project's Kedro session: a run of the method uses the env's ingestion source.
 
 The pipeline registry is static (:mod:`msd_tagging.pipeline_registry`): it builds one
-method per ingestion head, ``hybrid.msd`` and ``hybrid.tables`` (and ``ingestion.<source>``,
+method per ingestion source, ``hybrid.msd`` and ``hybrid.tables`` (and ``ingestion.<source>``,
 ``method.<source>``). An env says which kind of raw data it reads in
 ``ingestion.source``; :class:`ProjectSession` (``settings.SESSION_CLASS``, so ``kedro run``,
 ``kedro jupyter`` and notebooks all use it) runs ``hybrid``, ``ingestion``, ``method`` and
@@ -17,7 +17,7 @@ from kedro.framework.session import KedroSession
 
 from msd_tagging.errors import ParameterError
 
-# Pipelines built once per ingestion head, as "<name>.<source>".
+# Pipelines built once per ingestion source, as "<name>.<source>".
 PER_SOURCE = ("hybrid", "ingestion", "method")
 
 
@@ -26,7 +26,7 @@ def for_source(name: str, source: str, available) -> str:
     ``hybrid.tables``; ``__default__`` -> ``hybrid.<source>``; any other name itself.
 
     Raises:
-        ParameterError: when no ingestion head reads ``source``.
+        ParameterError: when no ingestion source reads ``source``.
     """
     base = "hybrid" if name == "__default__" else name
     if base not in PER_SOURCE:
@@ -36,15 +36,15 @@ def for_source(name: str, source: str, available) -> str:
         sources = sorted(n.split(".", 1)[1] for n in available if n.startswith("hybrid."))
         raise ParameterError(
             "ingestion.source",
-            f"{source!r} names no ingestion head; the heads read {', '.join(map(repr, sources))}.",
-            fix="set ingestion.source to one of them, or add a head in msd_tagging/pipelines/ingestion/heads/.",
+            f"{source!r} names no ingestion source; the sources read {', '.join(map(repr, sources))}.",
+            fix="set ingestion.source to one of them, or add a source module in msd_tagging/pipelines/ingestion/sources/.",
         )
     return variant
 
 
 class ProjectSession(KedroSession):
     """Kedro's session, running ``hybrid``, ``ingestion``, ``method`` and the default
-    pipeline with the ingestion head of the env's ``ingestion.source``."""
+    pipeline with the ingestion source of the env's ``ingestion.source``."""
 
     def run(self, pipeline_name: str | None = None, pipeline_names: list[str] | None = None, **kwargs: Any):
         from kedro.framework.project import pipelines

@@ -37,5 +37,5 @@ HOOKS = (RunStartHooks(), _COSTS, RawDataHooks(_COSTS), *tracking_hooks(), RunRe
 # kedro-mlflow (the `mlflow` extra) runs through msd_tagging.tracking, not its own hook.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow")  # its metadata spells it either way
 
-# `kedro run --pipeline=hybrid` runs the env's ingestion head (msd_tagging.session).
+# `kedro run --pipeline=hybrid` runs the env's ingestion source (msd_tagging.session).
 SESSION_CLASS = ProjectSession

@@ -95,7 +95,7 @@ def _say_the_split_is_published(params: IngestionParams) -> None:
 
 
 def list_tracks(split_tracks: pd.DataFrame, plays: pd.DataFrame, metadata: pd.DataFrame) -> pd.DataFrame:
-    """Every track with evidence to tag it by: the head's tracks (split ones first, then any
+    """Every track with evidence to tag it by: the source's tracks (split ones first, then any
     it lists outside the splits), then the other tracks with plays, with split ``none``.
 
     Returns:

@@ -1,31 +1,31 @@
-"""Wiring of ingestion: a head for the env's kind of raw data (:mod:`.heads`), then the
-shared nodes that build the primary tables from what every head hands on.
+"""Wiring of ingestion: a source for the env's kind of raw data (:mod:`.sources`), then the
+shared nodes that build the primary tables from what every source hands on.
 
-The registry builds one ingestion per head, ``ingestion.<source>``; the env's
+The registry builds one ingestion per source, ``ingestion.<source>``; the env's
 ``ingestion.source`` picks which one a run uses (:mod:`msd_tagging.session`).
 """
 
 from kedro.pipeline import Pipeline, node
 
 from msd_tagging.pipelines.ingestion import nodes
-from msd_tagging.pipelines.ingestion.heads import discover
+from msd_tagging.pipelines.ingestion.sources import discover
 
 
-def heads() -> dict[str, Pipeline]:
-    """Every ingestion, head then shared nodes, by source."""
+def sources() -> dict[str, Pipeline]:
+    """Every ingestion, source then shared nodes, by source."""
     return {source: module.create_pipeline() + shared(module.ROLES) for source, module in discover().items()}
 
 
 def create_pipeline(source: str = "msd", **kwargs) -> Pipeline:
-    """Ingestion with the head for ``source`` (``msd`` by default)."""
+    """Ingestion with the source module for ``source`` (``msd`` by default)."""
     found = discover()
     if source not in found:
-        raise ValueError(f"no ingestion head for source {source!r}; the heads are {', '.join(found)}")
+        raise ValueError(f"no ingestion source {source!r}; the sources are {', '.join(found)}")
     return found[source].create_pipeline() + shared(found[source].ROLES)
 
 
 def shared(roles: dict[str, str]) -> Pipeline:
-    """The nodes every head feeds; ``roles`` names the head's tag rows, audio path index
+    """The nodes every source feeds; ``roles`` names the source's tag rows, audio path index
     and vocabulary datasets."""
     tag_rows, audio_index, tag_list = roles["tag_rows"], roles["audio_index"], roles["tag_list"]
     return Pipeline(

@@ -1,4 +1,4 @@
-"""Nodes of the ingestion head for a catalogue's plain tables (``heads/tables.py``).
+"""Nodes of the ingestion source for a catalogue's plain tables (``sources/tables.py``).
 
 These nodes turn plays (or a listen log), tags and tracks into what the MSD nodes would
 have built from the MSD's files (split tracks, plays per user and track, the tag rows and a

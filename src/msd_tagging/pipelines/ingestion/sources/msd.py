@@ -1,4 +1,4 @@
-"""Ingestion head for the Million Song Dataset's own files: the Taste Profile's triplets
+"""Ingestion source for the Million Song Dataset's own files: the Taste Profile's triplets
 and wrong matches, ``unique_tracks``, ``lastfm_tags.db``, the 50-tag list and Pons et
 al.'s split (``ingestion.source: msd``; the demo world is written in these formats)."""
 
@@ -14,7 +14,7 @@ RAW = ("raw_inventory", "split_train", "split_test", "unique_tracks", "sid_misma
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    head = Pipeline(
+    source = Pipeline(
         [
             node(
                 nodes.build_tracks,
@@ -37,10 +37,10 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(nodes.track_metadata, inputs="unique_tracks", outputs="track_metadata", name="track_metadata"),
         ]
     )
-    from msd_tagging.pipelines.ingestion.heads import OUTPUTS
+    from msd_tagging.pipelines.ingestion.sources import OUTPUTS
 
     return Pipeline(
-        head,
+        source,
         namespace=SOURCE,
         inputs=set(RAW),
         outputs=set(OUTPUTS),

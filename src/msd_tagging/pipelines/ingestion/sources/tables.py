@@ -1,4 +1,4 @@
-"""Ingestion head for a catalogue's plain tables: plays (or a listen log), tags and tracks
+"""Ingestion source for a catalogue's plain tables: plays (or a listen log), tags and tracks
 as CSV or Parquet, and a folder of audio (``ingestion.source: tables``, ``conf/catalogue``).
 A catalogue's songs are its tracks; without a ``split`` column a seeded, artist-disjoint,
 tag-stratified split is made."""
@@ -13,7 +13,7 @@ RAW = ("catalogue_tracks", "catalogue_plays", "catalogue_listens", "catalogue_ta
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    from msd_tagging.pipelines.ingestion.heads import OUTPUTS
+    from msd_tagging.pipelines.ingestion.sources import OUTPUTS
 
     return Pipeline(
         Pipeline(_nodes()),
