@@ -821,8 +821,33 @@ def render_tag_completion(r: dict) -> str:
     return "\n".join(lines)
 
 
+def render_tag_completion_short(r: dict) -> str:
+    """One sentence for the README: does the certified rule hold its precision on fresh worlds?"""
+    path = BENCHMARKS / "tag_completion.json"
+    if not path.is_file():
+        return "(not measured yet: `python benchmarks/tag_completion.py`)"
+    record = json.loads(path.read_text())
+    rows = [x for x in record["rows"] if x["rule"] == "certified"]
+    parts = []
+    for target in sorted({x["target"] for x in rows}):
+        mine = [x for x in rows if x["target"] == target]
+        deciding = [x for x in mine if x["precision"] is not None]
+        if deciding:
+            low = min(x["precision"] for x in deciding)
+            parts.append(f"at {target:g}, {len(deciding)} of {len(mine)} worlds decided, lowest precision {low:.3f}")
+        else:
+            parts.append(f"at {target:g}, no world decided")
+    return (
+        f"On {len({(x['seed'], x['fraction']) for x in rows})} fresh example worlds whose hidden tracks' tags were "
+        f"removed (`benchmarks/tag_completion.py` at `{record['commit']}`): " + "; ".join(parts) + ". The example "
+        "catalogue is small; where its labelled tracks cannot back a target, nothing is decided "
+        "([why](docs/results.md#decisions-on-tracks-nobody-tagged))."
+    )
+
+
 RENDERERS = {
     "tag-completion": render_tag_completion,
+    "tag-completion-short": render_tag_completion_short,
     "catalogue": render_catalogue,
     "heads": render_heads,
     "table-1": render_table_1,
