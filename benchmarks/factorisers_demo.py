@@ -8,7 +8,7 @@ the test split (what the README shows). BPR, the default, is the named baseline.
 
 Usage::
 
-    python benchmarks/factorisers_demo.py [--env base] [--models bpr,als,lmf]
+    python benchmarks/factorisers_demo.py [--env base] [--models bpr,als,lmf,warp]
 
 Writes ``benchmarks/results/factorisers_demo.{json,md}``. The demo world is drawn: which
 factoriser wins there is a direction for the demo's listeners, not a size for the MSD.
@@ -46,11 +46,21 @@ def _newest(reporting: Path, table: str) -> dict:
     return json.loads(sorted((reporting / f"{table}.json").glob(f"*/{table}.json"))[-1].read_text())
 
 
+def _registered() -> list[str]:
+    from msd_tagging.listening.factorisers import FACTORISERS, warp_available
+
+    return [name for name, f in FACTORISERS.items() if f.extra != "warp" or warp_available()]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="base")
     parser.add_argument("--run-name", default="demo", help="the env's run_name (globals.yml)")
-    parser.add_argument("--models", default="bpr,als,lmf")
+    parser.add_argument(
+        "--models",
+        default=",".join(_registered()),
+        help="default: every registered factoriser whose extra is installed (warp: the warp extra)",
+    )
     args = parser.parse_args()
     reporting = PROJECT / "data" / "08_reporting" / args.run_name
     _kedro("--pipelines=hybrid", f"--env={args.env}")  # world, features, VGG: shared by every point

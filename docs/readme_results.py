@@ -76,6 +76,18 @@ def _machine() -> dict:
     return {"cpu": cpu or platform.processor(), "cores": os.cpu_count(), "python": platform.python_version()}
 
 
+def _run_commit(reporting: Path) -> str | None:
+    """The commit the run was made at, from its newest run record (``+changes`` where its
+    tree was dirty); ``None`` without one."""
+    records = sorted(reporting.glob("run_record.json/*/run_record.json"))
+    if not records:
+        return None
+    code = json.loads(records[-1].read_text()).get("code") or {}
+    if not code.get("commit"):
+        return None
+    return code["commit"][:7] + ("+changes" if code.get("dirty") else "")
+
+
 def _commit() -> str:
     head = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True, text=True
@@ -111,7 +123,7 @@ def collect(data_root: Path, run: str, log: Path | None, catalogue_run: str | No
     playlists = pd.read_csv(reporting / "tag_playlists.csv")
     labelled = playlists.dropna(subset=["has_tag"])
     record = {
-        "commit": _commit(),
+        "commit": _run_commit(reporting) or _commit(),
         "machine": _machine(),
         "collected": datetime.now(UTC).strftime("%Y-%m-%d"),
         "table_1": _newest(reporting, "table_1"),
@@ -833,8 +845,12 @@ def render_tag_completion_short(r: dict) -> str:
         mine = [x for x in rows if x["target"] == target]
         deciding = [x for x in mine if x["precision"] is not None]
         if deciding:
-            low = min(x["precision"] for x in deciding)
-            parts.append(f"at {target:g}, {len(deciding)} of {len(mine)} worlds decided, lowest precision {low:.3f}")
+            low = min(deciding, key=lambda x: x["precision"])
+            n = round(low["decisions_per_track"] * low["hidden_tracks"])
+            parts.append(
+                f"at {target:g}, {len(deciding)} of {len(mine)} worlds decided, lowest precision {low['precision']:.3f} "
+                f"(of {n:,} decision{'s' if n != 1 else ''})"
+            )
         else:
             parts.append(f"at {target:g}, no world decided")
     return (
