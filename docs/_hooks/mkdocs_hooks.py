@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from mkdocs.structure.files import File
+from mkdocs.structure.files import File, InclusionLevel
 
 PROJECT = Path(__file__).resolve().parents[2]
 CONF = PROJECT / "conf"
@@ -30,11 +30,18 @@ BLOCKS = {  # top-level parameter block: its class
 
 
 def on_files(files, config):
-    """The benchmark figures and result pages, served where the docs link them."""
+    """The benchmark figures and result pages, served where the docs link them (linked from
+    the pages, not listed in the nav)."""
     results = PROJECT / "benchmarks" / "results"
     for path in sorted([*results.glob("*.png"), *results.glob("*.md")]):
         files.append(
-            File(f"benchmarks/results/{path.name}", str(PROJECT), config["site_dir"], config["use_directory_urls"])
+            File(
+                f"benchmarks/results/{path.name}",
+                str(PROJECT),
+                config["site_dir"],
+                config["use_directory_urls"],
+                inclusion=InclusionLevel.NOT_IN_NAV,
+            )
         )
     return files
 
