@@ -84,6 +84,40 @@ def test_the_listening_node_writes_a_bias_column_only_for_factorisers_with_one(n
     assert vectors.set_index("track_id").loc["t40", "cold"] and vectors["f000"].isna().sum() == 1
 
 
+def test_withheld_tracks_lose_their_plays_become_cold_and_count_zero_plays():
+    """listening.withhold (the cold-start benchmark): the drawn test tracks get no vector and
+    fall in the cold bin; the other tracks keep theirs; the draw follows its seed; share 0
+    changes nothing."""
+    from msd_tagging.listening.factorisation import Withhold, withheld_tracks
+    from msd_tagging.mapping import IdMaps
+    from msd_tagging.params import ReportingParams
+    from msd_tagging.pipelines.evaluation.nodes import track_popularity
+    from msd_tagging.pipelines.listening.nodes import factorise_plays
+
+    coo = _checkerboard().tocoo()
+    plays = pd.DataFrame({"user_idx": coo.row, "track_idx": coo.col, "play_count": np.ones(coo.nnz, int)})
+    ids = IdMaps.build(users=[f"u{i}" for i in range(40)], tracks=[f"t{i}" for i in range(40)])
+    tracks = pd.DataFrame({"track_id": [f"t{i}" for i in range(40)], "split": ["train"] * 20 + ["test"] * 20})
+    withhold = {"share": 0.5, "split": "test", "seed": 3}
+    drawn = withheld_tracks(tracks, Withhold(**withhold))
+    assert len(drawn) == 10 and set(drawn) <= {f"t{i}" for i in range(20, 40)}
+    assert list(drawn) == list(withheld_tracks(tracks, Withhold(**withhold)))
+    assert list(drawn) != list(withheld_tracks(tracks, Withhold(**{**withhold, "seed": 4})))
+
+    vectors, _ = factorise_plays(plays, ids, ListeningParams(bpr=SMALL["bpr"], withhold=withhold), tracks)
+    cold = set(vectors.loc[vectors["cold"], "track_id"])
+    assert cold == set(drawn) and vectors.loc[~vectors["cold"], "f000"].notna().all()
+    popularity = track_popularity(plays, vectors, tracks, ReportingParams()).set_index("track_id")
+    assert (popularity.loc[list(drawn), "plays"] == 0).all() and (popularity.loc[list(drawn), "bin"] == "0").all()
+    warm_test = sorted(set(tracks["track_id"][20:]) - set(drawn))
+    assert (popularity.loc[warm_test, "plays"] > 0).all()
+
+    plain, _ = factorise_plays(plays, ids, ListeningParams(bpr=SMALL["bpr"]), tracks)
+    unchanged, _ = factorise_plays(plays, ids, ListeningParams(bpr=SMALL["bpr"], withhold={"share": 0.0}), tracks)
+    assert not plain["cold"].any()
+    pd.testing.assert_frame_equal(plain, unchanged)
+
+
 @pytest.mark.parametrize("weighting", ["binary", "log1p", "raw"])
 def test_play_matrix_weightings(weighting):
     plays = pd.DataFrame({"user_idx": [0, 1], "track_idx": [2, 0], "play_count": [3, 1]})

@@ -17,7 +17,7 @@ from msd_tagging.audio.signal import DamageConfig, MelConfig
 from msd_tagging.config import parameters, setting
 from msd_tagging.errors import ParameterError
 from msd_tagging.listening.centroids import MAX_DROP_FRACTION
-from msd_tagging.listening.factorisation import EarlyStopping
+from msd_tagging.listening.factorisation import EarlyStopping, Withhold
 from msd_tagging.listening.factorisers import FACTORISERS, Factoriser, warp_available
 from msd_tagging.models.configs import VGGConfig
 from msd_tagging.models.training import TrainConfig
@@ -212,6 +212,7 @@ class ListeningParams:
     calibration: Literal["platt", "audio_quantiles", "cosine"] = "platt"
     platt_c: float = setting(1.0, above=0.0)
     from_audio: FromAudioParams = setting(factory=FromAudioParams)
+    withhold: Withhold = setting(factory=Withhold)
 
     def __post_init__(self):
         if self.model not in FACTORISERS:

@@ -9,7 +9,7 @@ BPR by default, ALS, LMF). Tag centroids in that space are
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,33 @@ class EarlyStopping:
     holdout_users: int = setting(10_000, minimum=1)
     negatives: int = setting(100, minimum=1)
     seed: int = setting(0, minimum=0)
+
+
+@parameters("listening.withhold")
+class Withhold:
+    """Tracks made cold on purpose (``listening.withhold``), to measure listening for unplayed
+    audio on enough tracks: the plays of a ``share`` of the ``split``'s tracks, drawn with
+    ``seed``, are left out of the factorisation, so those tracks get no vector and are
+    scored as a new release would be (``benchmarks/cold_start.py``). ``share: 0`` (the
+    default) withholds nothing."""
+
+    share: float = setting(0.0, minimum=0.0, maximum=0.9)
+    split: Literal["valid", "test"] = "test"
+    seed: int = setting(0, minimum=0)
+
+
+def withheld_tracks(tracks: pd.DataFrame, withhold: Withhold) -> pd.Index:
+    """The IDs of the tracks whose plays ``withhold`` leaves out: ``ceil(share × n)`` of the
+    split's ``n`` tracks, drawn without replacement with ``withhold.seed``."""
+    ids = tracks.loc[tracks["split"] == withhold.split, "track_id"].to_numpy()
+    count = int(np.ceil(withhold.share * len(ids)))
+    drawn = np.random.default_rng(withhold.seed).choice(len(ids), size=count, replace=False)
+    return pd.Index(np.sort(ids[drawn]), name="track_id")
+
+
+def without_plays_of(plays: pd.DataFrame, track_idx: np.ndarray) -> pd.DataFrame:
+    """``plays`` less every play of the tracks at ``track_idx``."""
+    return plays[~plays["track_idx"].isin(track_idx)] if len(track_idx) else plays
 
 
 def play_matrix(plays: pd.DataFrame, n_users: int, n_tracks: int, weighting: str = "log1p") -> sp.csr_matrix:

@@ -7,7 +7,6 @@ import logging
 import numpy as np
 import pandas as pd
 
-from msd_tagging.mapping import IdMaps
 from msd_tagging.params import EvaluationParams, ReportingParams
 from msd_tagging.scoring.evaluation import evaluate, popularity_bins, require_scored, split_weights
 
@@ -15,15 +14,18 @@ logger = logging.getLogger(__name__)
 
 
 def track_popularity(
-    plays: pd.DataFrame, id_maps: IdMaps, tracks: pd.DataFrame, reporting: ReportingParams
+    plays: pd.DataFrame, track_vectors: pd.DataFrame, tracks: pd.DataFrame, reporting: ReportingParams
 ) -> pd.DataFrame:
-    """The plays of every track of ``reporting.cold_start.split``, in the split's order, and
-    its popularity bin (zero plays, the cold bin, included): what each scorer's cold-start
-    figures are measured by."""
+    """The plays the listening side factorised for every track of
+    ``reporting.cold_start.split``, in the split's order, and its popularity bin (zero
+    plays, the cold bin, included): what each scorer's cold-start figures are measured by.
+    A track whose plays ``listening.withhold`` left out is cold (``track_vectors``), so it
+    counts zero."""
     params = reporting.cold_start
     per_track = plays.groupby("track_idx")["play_count"].sum()
-    counts = pd.Series(0, index=pd.Index(id_maps.ids("tracks").to_numpy(), name="track_id"), dtype="int64")
+    counts = pd.Series(0, index=pd.Index(track_vectors["track_id"].to_numpy(), name="track_id"), dtype="int64")
     counts.iloc[per_track.index.to_numpy()] = per_track.to_numpy()
+    counts[track_vectors["cold"].to_numpy()] = 0
     split_ids = tracks.loc[tracks["split"] == params.split, "track_id"]
     popularity = counts.reindex(split_ids.to_numpy(), fill_value=0)
     bins = popularity_bins(popularity, params.popularity_edges)

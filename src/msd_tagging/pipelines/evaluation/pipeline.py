@@ -42,7 +42,7 @@ def create_pipeline(scorers: tuple[Scorer, ...] = SCORERS, *, popularity: bool =
     shared = [
         node(
             track_popularity,
-            inputs=["plays", "id_maps", "tracks", "params:reporting"],
+            inputs=["plays", "track_vectors", "tracks", "params:reporting"],
             outputs="track_popularity",
             name="track_popularity",
         )

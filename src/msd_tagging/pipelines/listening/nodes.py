@@ -8,16 +8,25 @@ import numpy as np
 import pandas as pd
 
 from msd_tagging.figures import with_note
-from msd_tagging.listening.factorisation import factorise, factorise_early_stopped, play_matrix
+from msd_tagging.listening.factorisation import (
+    factorise,
+    factorise_early_stopped,
+    play_matrix,
+    withheld_tracks,
+    without_plays_of,
+)
 from msd_tagging.mapping import IdMaps
 from msd_tagging.params import FiguresParams, ListeningParams
 
 logger = logging.getLogger(__name__)
 
 
-def factorise_plays(plays: pd.DataFrame, id_maps: IdMaps, params: ListeningParams) -> tuple[pd.DataFrame, pd.DataFrame]:
+def factorise_plays(
+    plays: pd.DataFrame, id_maps: IdMaps, params: ListeningParams, tracks: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One vector per track of the ID map from the factoriser ``listening.model``; tracks
-    without plays are cold (no vector).
+    without plays are cold (no vector), and so are the tracks ``listening.withhold`` draws
+    from ``tracks`` (their plays are left out).
 
     With ``listening.early_stopping.enabled``, the number of iterations is chosen on held-out
     plays (:func:`factorise_early_stopped`) and the curve is returned; otherwise the curve
@@ -28,6 +37,8 @@ def factorise_plays(plays: pd.DataFrame, id_maps: IdMaps, params: ListeningParam
         an item bias; and the early-stopping curve ``iteration, heldout_auc, seconds``.
     """
     factoriser, config, stopping = params.factoriser, params.factoriser_config, params.early_stopping
+    if params.withhold.share:
+        plays = _withhold(plays, id_maps, tracks, params)
     matrix = play_matrix(plays, id_maps.size("users"), id_maps.size("tracks"), params.weighting)
     logger.info(
         "%s on %d users × %d tracks, %d plays, %d factors.",
@@ -48,6 +59,21 @@ def factorise_plays(plays: pd.DataFrame, id_maps: IdMaps, params: ListeningParam
     table.insert(0, "cold", cold)
     table.insert(0, "track_id", id_maps.ids("tracks").to_numpy())
     return table, curve
+
+
+def _withhold(plays: pd.DataFrame, id_maps: IdMaps, tracks: pd.DataFrame | None, params: ListeningParams):
+    if tracks is None:
+        raise ValueError("listening.withhold needs the tracks table to draw from")
+    withheld = withheld_tracks(tracks, params.withhold)
+    positions = id_maps.ids("tracks").get_indexer(withheld)
+    kept = without_plays_of(plays, positions[positions >= 0])
+    logger.info(
+        "listening.withhold: the plays of %d of the %s tracks (%d plays) are left out; those tracks are cold.",
+        len(withheld),
+        params.withhold.split,
+        len(plays) - len(kept),
+    )
+    return kept
 
 
 CURVE_COLUMNS = ["iteration", "heldout_auc", "seconds"]

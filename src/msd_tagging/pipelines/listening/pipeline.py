@@ -10,7 +10,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 nodes.factorise_plays,
-                inputs=["plays", "id_maps", "params:listening"],
+                inputs=["plays", "id_maps", "params:listening", "tracks"],
                 outputs=["track_vectors", "factorisation_curve"],
                 name="factorise_plays",
                 tags=["method"],
