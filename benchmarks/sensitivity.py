@@ -207,7 +207,7 @@ def reuse(sweep: Sweep, point: Point, default: Point, worlds: dict) -> set[str]:
         )
         point.reused.append("clips")
     if same_audio and same_tags:
-        for layer, name in (("06_models", "vgg.pt"), ("08_reporting", "vgg_training_history.csv")):
+        for layer, name in (("06_models", "audio_model.pt"), ("08_reporting", "audio_model_training_history.csv")):
             _copy(sweep.path(default, layer, name), sweep.path(point, layer, name))
         skip.add("train_tagger")
         point.reused.append("trained VGG")

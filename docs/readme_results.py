@@ -736,7 +736,7 @@ def render_pretrained_models(r: dict) -> str:
     lines.append(
         "| `run` (`trained`) | the run's own audio model in its vocabulary (`kedro run --pipeline=hybrid` first): the "
         "VGG it trained (on the demo it learned synthesised audio) or its head on a pretrained embedding | its own "
-        "validation, in `vgg_training_history.csv` or the head's record | none |"
+        "validation, in `audio_model_training_history.csv` or the head's record | none |"
     )
     return "\n".join(lines)
 

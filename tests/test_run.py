@@ -199,7 +199,7 @@ def test_a_past_table_1_leads_to_its_parameters_commit_and_model(tiny_run, capsy
     expected = yaml.safe_load((conf / "base/parameters_listening.yml").read_text())["listening"]["bpr"]["factors"]
     assert record["parameters"]["listening"]["bpr"]["factors"] == expected
     assert record["parameters"]["audio"]["train"]["max_epochs"] == FAST_AUDIO["audio"]["train"]["max_epochs"]
-    model = record["outputs"]["vgg_model"]
+    model = record["outputs"]["audio_model"]
     kept = Path(model["kept_as"])
     assert kept.is_file() and kept.parent == tmp_path / "data/09_runs/tiny/objects"
     assert (
@@ -209,12 +209,12 @@ def test_a_past_table_1_leads_to_its_parameters_commit_and_model(tiny_run, capsy
     assert {"audio_scores", "hybrid_scores", "track_vectors"} <= set(record["outputs"])
     assert runs.main(["--reporting", str(reporting), "--show", version]) == 0
     shown = capsys.readouterr().out
-    assert head in shown and "vgg.pt" in shown and str(kept) in shown
+    assert head in shown and "audio_model.pt" in shown and str(kept) in shown
     other = copy.deepcopy(record)
     other["parameters"]["listening"]["bpr"]["factors"] = expected + 1
-    other["outputs"]["vgg_model"]["sha256"] = "0" * 64
+    other["outputs"]["audio_model"]["sha256"] = "0" * 64
     diff = runs.differences(record, other)
-    assert set(diff["name"]) == {"listening.bpr.factors", "vgg_model"}
+    assert set(diff["name"]) == {"listening.bpr.factors", "audio_model"}
     assert diff.set_index("name").loc["listening.bpr.factors", "b"] == expected + 1
 
 
@@ -262,7 +262,7 @@ def test_hybrid_generates_then_ingests_the_demo(tiny_run, monkeypatch):
     assert 0.0 <= metrics["roc_auc_macro"] <= 1.0
     scores = pd.read_parquet(tmp_path / "data/07_model_output/tiny/audio_scores.parquet")
     assert len(scores) == 96 - 3 and scores.columns[1:].tolist() == labels.columns[1:].tolist()  # 3 damaged clips
-    assert (tmp_path / "data/08_reporting/tiny/vgg_training_curves.png").stat().st_size > 0
+    assert (tmp_path / "data/08_reporting/tiny/audio_model_training_curves.png").stat().st_size > 0
     (table_md,) = (tmp_path / "data/08_reporting/tiny/table_1.md").glob("*/table_1.md")  # versioned
     assert "| MF-centroids |" in table_md.read_text() and "| Hybrid |" in table_md.read_text()
     for figure in ("figure_1_tsne.png", "figure_1_tsne_grid.png"):
@@ -468,10 +468,10 @@ def test_the_hybrid_runs_on_a_pretrained_msd_tagger_without_training(tmp_path, m
     conf = _conf(tmp_path, {"tiny": env})
     _run(conf, "tiny", tmp_path, monkeypatch)
     run = tmp_path / "data"
-    history = pd.read_csv(next((run / "08_reporting").rglob("vgg_training_history.csv")))
+    history = pd.read_csv(next((run / "08_reporting").rglob("audio_model_training_history.csv")))
     assert history.empty
-    assert not list((run / "06_models").rglob("vgg_checkpoint.pt"))  # no training state
-    model = torch.load(next((run / "06_models").rglob("vgg.pt")), weights_only=True)
+    assert not list((run / "06_models").rglob("audio_model_checkpoint.pt"))  # no training state
+    model = torch.load(next((run / "06_models").rglob("audio_model.pt")), weights_only=True)
     assert model["architecture"] == "musicnn_vgg" and model["provenance"]["source"].startswith("musicnn")
     scores = pd.read_parquet(next((run / "07_model_output").rglob("audio_scores.parquet")))
     tags = pd.read_parquet(run / "03_primary/tiny/tag_labels.parquet").columns

@@ -208,8 +208,11 @@ def differences(a: dict, b: dict) -> pd.DataFrame:
 def describe(record: dict) -> str:
     """A run record as a few lines: when, what, which code, which model."""
     code, run = record["code"], record["run"]
-    model = record["outputs"].get("vgg_model") or next(
-        (v for k, v in record["outputs"].items() if k.endswith("_model") or k.endswith("head")), None
+    outputs = record["outputs"]  # records from before the rename name the audio model vgg_model
+    model = (
+        outputs.get("audio_model")
+        or outputs.get("vgg_model")
+        or next((v for k, v in outputs.items() if k.endswith("_model") or k.endswith("head")), None)
     )
     lines = [
         f"version   {record['version']}  (finished {record.get('finished', '?')})",
