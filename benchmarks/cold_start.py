@@ -130,37 +130,59 @@ def _difference(triple: list[float]) -> str:
     return f"{point:+.4f} [{low:+.4f}, {high:+.4f}]"
 
 
-def _verdict(points: list[dict], name: str, metric: str) -> str:
-    """How many seeds' paired differences against audio exclude zero, and which way."""
-    above = sum(p["scorers"][name][f"{metric}_vs_audio"][1] > 0 for p in points)
-    below = sum(p["scorers"][name][f"{metric}_vs_audio"][2] < 0 for p in points)
-    return f"{above} above, {below} below, {len(points) - above - below} no difference shown"
+def summary(record: dict) -> list[dict]:
+    """Per world and scorer: the means over seeds of macro ROC-AUC, PR-AUC and the paired
+    ROC-AUC difference against audio, and in how many seeds that difference's interval lies
+    above zero, or below."""
+    rows = []
+    for world, points in record["worlds"].items():
+        for name in points[0]["scorers"]:
+            got = [p["scorers"][name] for p in points]
+            rows.append({
+                "world": world, "scorer": name, "seeds": len(points),
+                "withheld": sorted({p["withheld_tracks"] for p in points}),
+                "roc_auc": float(np.mean([g["roc_auc"] for g in got])),
+                "pr_auc": float(np.mean([g["pr_auc"] for g in got])),
+                "roc_auc_vs_audio": float(np.mean([g["roc_auc_vs_audio"][0] for g in got])),
+                "above": sum(g["roc_auc_vs_audio"][1] > 0 for g in got),
+                "below": sum(g["roc_auc_vs_audio"][2] < 0 for g in got),
+            })  # fmt: skip
+    return rows
 
 
-def markdown(record: dict) -> str:
+def _verdict(row: dict) -> str:
+    shown = row["seeds"] - row["above"] - row["below"]
+    return f"{round(row['roc_auc_vs_audio'], 4) + 0.0:+.4f}: {row['above']} above, {row['below']} below, {shown} no difference shown"
+
+
+def summary_markdown(record: dict) -> str:
+    """What was measured, and the summary table (the docs render this part)."""
     lines = [
-        "# Listening for unplayed audio, on tracks whose plays were withheld",
-        "",
         f"`benchmarks/cold_start.py` at `{record['commit']}` ({record['machine']}): in each world the plays of "
         f"{record['share']:.0%} of the test tracks are left out of the factorisation (`listening.withhold`, seeds "
         f"{', '.join(map(str, record['seeds']))}), so those tracks are cold; every scorer is measured on them, with "
         f"{CONFIDENCE:.0%} bootstrap intervals ({SAMPLES} resamples of the withheld tracks, the same for every scorer) "
-        "and paired differences against `audio`, the named baseline. The last row is the warm run's "
-        "`fusion_classifier` on the same tracks: what their plays would have added. The worlds are drawn: "
-        "a difference here is a direction, never a size for the MSD.",
+        "and paired differences against `audio`, the named baseline. `fusion_classifier` and `hybrid` keep the audio "
+        "score on a cold track (a check: they equal audio); the last row of each world is the warm run's "
+        "`fusion_classifier` on the same tracks, what their plays would have added. Means over seeds, and in how many "
+        "seeds the difference's interval lies above or below zero. The worlds are drawn: a difference here is a "
+        "direction, never a size for the MSD.",
         "",
-        "## Summary: test macro ROC-AUC, mean over seeds, and how often the difference against audio is shown",
-        "",
-        "| world | withheld tracks per seed | scorer | ROC-AUC | PR-AUC | ROC-AUC vs audio, per seed |",
+        "| world | withheld tracks per seed | scorer | ROC-AUC | PR-AUC | ROC-AUC vs audio: mean, and per seed |",
         "|---|---:|---|---:|---:|---|",
     ]
-    for world, points in record["worlds"].items():
-        n = "–".join(sorted({str(p["withheld_tracks"]) for p in points}))
-        for name in points[0]["scorers"]:
-            roc = np.mean([p["scorers"][name]["roc_auc"] for p in points])
-            pr = np.mean([p["scorers"][name]["pr_auc"] for p in points])
-            verdict = "baseline" if name == "audio" else _verdict(points, name, "roc_auc")
-            lines.append(f"| {world} | {n} | `{name}` | {roc:.4f} | {pr:.4f} | {verdict} |")
+    for row in summary(record):
+        low, high = row["withheld"][0], row["withheld"][-1]
+        verdict = "baseline" if row["scorer"] == "audio" else _verdict(row)
+        lines.append(
+            f"| {row['world']} | {low if low == high else f'{low}–{high}'} | `{row['scorer']}` | {row['roc_auc']:.4f} | "
+            f"{row['pr_auc']:.4f} | {verdict} |"
+        )
+    return "\n".join(lines)
+
+
+def markdown(record: dict) -> str:
+    lines = ["# Listening for unplayed audio, on tracks whose plays were withheld", "", summary_markdown(record)]
     for world, points in record["worlds"].items():
         for p in points:
             lines += [

@@ -861,11 +861,72 @@ def render_tag_completion_short(r: dict) -> str:
     )
 
 
+def _cold_start() -> tuple[dict, list[dict], object] | None:
+    """The cold-start benchmark's record, its summary rows and its module, or ``None``."""
+    path = BENCHMARKS / "cold_start.json"
+    if not path.is_file():
+        return None
+    sys.path.insert(0, str(PROJECT / "benchmarks"))
+    import cold_start
+
+    record = json.loads(path.read_text())
+    return record, cold_start.summary(record), cold_start
+
+
+def render_cold_start(r: dict) -> str:
+    """Listening for unplayed audio on tracks whose plays were withheld (benchmarks/results/cold_start.*)."""
+    measured = _cold_start()
+    if measured is None:
+        return "(not measured yet: `python benchmarks/cold_start.py`)"
+    record, _, cold_start = measured
+    return cold_start.summary_markdown(record) + (
+        "\n\nEvery seed's table, with intervals and PR-AUC differences: "
+        "[cold_start.md](benchmarks/results/cold_start.md)."
+    )
+
+
+def render_cold_start_short(r: dict) -> str:
+    """The README's sentence: does listening predicted from audio help tracks nobody played?"""
+    measured = _cold_start()
+    if measured is None:
+        return "(not measured yet: `python benchmarks/cold_start.py`)"
+    record, rows, _ = measured
+    fused = [x for x in rows if x["scorer"] == "fusion_from_audio"]
+    warm = {x["world"]: x for x in rows if x["scorer"].endswith("(with their plays)")}
+    runs = sum(x["seeds"] for x in fused)
+    above, below = sum(x["above"] for x in fused), sum(x["below"] for x in fused)
+
+    def signed(value: float) -> str:
+        return f"{round(value, 4) + 0.0:+.4f}"  # no -0.0000
+
+    per_world = "; ".join(
+        f"{x['world']} {signed(x['roc_auc_vs_audio'])} (`fusion_classifier` with their plays: "
+        f"{signed(warm[x['world']]['roc_auc_vs_audio'])})"
+        for x in fused
+    )
+    verdict = (
+        "so listening predicted from audio does not reliably help tracks nobody has played yet"
+        if above < runs
+        else "so listening predicted from audio helps tracks nobody has played yet, in every run"
+    )
+    return (
+        f"Tracks nobody has played (`benchmarks/cold_start.py` at `{record['commit']}`): with the plays of "
+        f"{record['share']:.0%} of the test tracks withheld ({min(min(x['withheld']) for x in fused)} or more tracks "
+        f"per run, {len(fused)} worlds × {fused[0]['seeds']} seeds), `fusion_from_audio` against the audio tagger "
+        f"alone, mean paired ROC-AUC difference per world: {per_world}. Its 95 % interval lies above zero in {above} "
+        f"of {runs} runs and below in {below}, {verdict} "
+        "([details](docs/results.md#listening-for-tracks-nobody-played)). The worlds are drawn: a direction, not a "
+        "size."
+    )
+
+
 RENDERERS = {
     "tag-completion": render_tag_completion,
     "tag-completion-short": render_tag_completion_short,
     "catalogue": render_catalogue,
     "heads": render_heads,
+    "cold-start": render_cold_start,
+    "cold-start-short": render_cold_start_short,
     "table-1": render_table_1,
     "tag-groups": render_tag_groups,
     "base-rate": render_base_rate,

@@ -54,4 +54,4 @@ def test_measure_scores_only_the_withheld_tracks_and_pairs_the_differences():
     assert rows["fusion_classifier (with their plays)"]["roc_auc_vs_audio"][1] > 0
     text = cold_start.markdown({"commit": "abc1234", "machine": "test", "share": 0.3, "seeds": [1],
                                 "worlds": {"demo": [point]}})  # fmt: skip
-    assert "60 of 120 test tracks withheld" in text and "1 above, 0 below" in text
+    assert "60 of 120 test tracks withheld" in text and "1 above, 0 below" in text and "| demo | 60 | `audio` |" in text
