@@ -29,9 +29,13 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 RESULTS = HERE / "results"
 COMPARED = ("mf", "mf_classifier", "hybrid", "fusion_classifier")
+METRIC_KEYS = ("roc_auc", "roc_auc_low", "roc_auc_high", "pr_auc", "pr_auc_low", "pr_auc_high")
 
 
-def _kedro(*args: str) -> float:
+def _kedro(*args: str) -> tuple[float, float | None]:
+    """Run kedro; the run's seconds, and ``factorise_plays``'s from its cost table."""
+    from msd_tagging.hooks import parse_cost_log
+
     started = time.perf_counter()
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
     done = subprocess.run(
@@ -39,7 +43,9 @@ def _kedro(*args: str) -> float:
     )
     if done.returncode:
         raise SystemExit(f"kedro run {' '.join(args)} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
-    return time.perf_counter() - started
+    costs = parse_cost_log(done.stdout + done.stderr) or {}
+    fit = costs.get("nodes", {}).get("factorise_plays", {}).get("seconds")
+    return time.perf_counter() - started, fit
 
 
 def _newest(reporting: Path, table: str) -> dict:
@@ -68,14 +74,14 @@ def main() -> int:
     for model in args.models.split(","):
         point = {"factoriser": model, "splits": {}}
         for split in ("valid", "test"):
-            seconds = _kedro(
+            seconds, fit = _kedro(
                 "--pipelines=hybrid", f"--env={args.env}", "--from-nodes=factorise_plays,audio.evaluate_scorer",
                 f"--params=listening.model={model},evaluation.split={split}",
             )  # fmt: skip
             rows = {r["scorer"]: r for r in _newest(reporting, "extended_table")["rows"]}
-            point["splits"][split] = {name: {"roc_auc": rows[name]["roc_auc"], "pr_auc": rows[name]["pr_auc"]}
-                                      for name in ("audio", *COMPARED)}  # fmt: skip
+            point["splits"][split] = {name: {k: rows[name][k] for k in METRIC_KEYS} for name in ("audio", *COMPARED)}
             point[f"{split}_run_seconds"] = seconds
+            point[f"{split}_fit_seconds"] = fit
             print(model, split, {k: round(v["roc_auc"], 4) for k, v in point["splits"][split].items()}, flush=True)
         points.append(point)
     record = {
@@ -108,23 +114,36 @@ def best_on_validation(record: dict) -> dict[str, str]:
     return out
 
 
+def _pair(m: dict) -> str:
+    """``ROC-AUC [low, high] / PR-AUC [low, high]``; the intervals when the record has them."""
+
+    def one(metric: str) -> str:
+        low = m.get(f"{metric}_low")
+        return f"{m[metric]:.4f}" + (f" [{low:.4f}, {m[f'{metric}_high']:.4f}]" if low is not None else "")
+
+    return f"{one('roc_auc')} / {one('pr_auc')}"
+
+
 def markdown(record: dict) -> str:
     lines = [
         "# The demo with each factoriser",
         "",
         f"`python benchmarks/factorisers_demo.py`, commit `{record['commit']}`, {record['machine']}, env "
         f"`{record['env']}`. The world, features and trained VGG are shared; only the listening side differs. "
-        "ROC-AUC / PR-AUC, macro over the 50 tags; validation decides, test is reported.",
+        "ROC-AUC / PR-AUC, macro over the 50 tags, with 95 % bootstrap intervals where the run measured them; "
+        "validation decides (the best fusion too), test is reported. Fit: `factorise_plays`'s seconds in the run.",
         "",
-        "| factoriser | split | MF-centroids | MF classifier | hybrid (mean) | best fusion |",
-        "|---|---|---:|---:|---:|---:|",
+        "| factoriser | split | fit s | MF-centroids | MF classifier | hybrid (mean) | best fusion (on validation) |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for point in record["points"]:
+        valid = point["splits"]["valid"]
+        best = max(("hybrid", "fusion_classifier"), key=lambda s: quality(valid[s]))
         for split in ("valid", "test"):
             m = point["splits"][split]
-            best = max(("hybrid", "fusion_classifier"), key=lambda s: quality(m[s]))
-            cells = [f"{m[s]['roc_auc']:.4f} / {m[s]['pr_auc']:.4f}" for s in ("mf", "mf_classifier", "hybrid")]
-            cells.append(f"{m[best]['roc_auc']:.4f} / {m[best]['pr_auc']:.4f} (`{best}`)")
+            fit = point.get(f"{split}_fit_seconds")
+            cells = [f"{fit:.1f}" if fit is not None else "–"]
+            cells += [_pair(m[s]) for s in ("mf", "mf_classifier", "hybrid")] + [f"{_pair(m[best])} (`{best}`)"]
             lines.append(f"| `{point['factoriser']}` | {split} | " + " | ".join(cells) + " |")
     winners = best_on_validation(record)
     lines += ["", "Best on validation, by (ROC-AUC + PR-AUC) / 2: " + "; ".join(f"{k}: `{v}`" for k, v in winners.items())
