@@ -12,6 +12,7 @@ run.
 Usage::
 
     python benchmarks/factorisation.py [--plays 48373586] [--models bpr,als,lmf]
+    python benchmarks/factorisation.py --models bpr,warp --max-rounds 2 --out factorisation_warp
 
 Writes ``benchmarks/results/factorisation.{json,md}`` (and the curves' figure).
 """
@@ -37,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 SCRATCH = HERE / "_scratch"
 # Rounds per factoriser: what fits the benchmark's time on 2 cores at the full shape.
-ROUNDS = {"bpr": (5, 20), "als": (3, 12), "lmf": (2, 6)}  # (iterations per check, cap)
+ROUNDS = {"bpr": (5, 20), "als": (3, 12), "lmf": (2, 6), "warp": (1, 4)}  # (iterations per check, cap)
 
 
 def generate(n_plays: int, seed: int = 0) -> tuple[pd.DataFrame, int, int]:
@@ -58,8 +59,9 @@ def generate(n_plays: int, seed: int = 0) -> tuple[pd.DataFrame, int, int]:
     return plays.drop_duplicates(["user_idx", "track_idx"], ignore_index=True), users, tracks
 
 
-def child(name: str, matrix_path: Path, factors: int, threads: int) -> dict:
-    """One factoriser, alone in this process: rounds of fitting, a held-out check each."""
+def child(name: str, matrix_path: Path, factors: int, threads: int, max_rounds: int | None = None) -> dict:
+    """One factoriser, alone in this process: rounds of fitting, a held-out check each (at
+    most ``max_rounds``)."""
     import scipy.sparse as sp
 
     from msd_tagging.listening.factorisation import EarlyStopping, _hold_out, _sampled_auc
@@ -67,6 +69,7 @@ def child(name: str, matrix_path: Path, factors: int, threads: int) -> dict:
 
     matrix = sp.load_npz(matrix_path).tocsr()
     check, cap = ROUNDS.get(name, (5, 20))
+    cap = min(cap, check * max_rounds) if max_rounds else cap
     factoriser = FACTORISERS[name]
     config = factoriser.config(factors=factors, iterations=cap, num_threads=threads)
     stopping = EarlyStopping(enabled=True, check_every=check, holdout_users=10_000, negatives=100, seed=0)
@@ -98,15 +101,18 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--matrix", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--max-rounds", type=int, help="at most this many fit-and-check rounds per factoriser")
+    parser.add_argument("--out", default="factorisation", help="results name under benchmarks/results/")
     parser.add_argument("--markdown-only", action="store_true", help="rewrite the .md and .png from the .json")
     args = parser.parse_args()
+    out = RESULTS / args.out
     if args.markdown_only:
-        record = json.loads((RESULTS / "factorisation.json").read_text())
-        (RESULTS / "factorisation.md").write_text(markdown(record))
-        _figure(record)
+        record = json.loads(out.with_suffix(".json").read_text())
+        out.with_suffix(".md").write_text(markdown(record))
+        _figure(record, out.with_suffix(".png"))
         return 0
     if args.child:
-        print("RESULT " + json.dumps(child(args.child, args.matrix, args.factors, args.threads)))
+        print("RESULT " + json.dumps(child(args.child, args.matrix, args.factors, args.threads, args.max_rounds)))
         return 0
 
     import scipy.sparse as sp
@@ -124,7 +130,7 @@ def main() -> int:
     for name in args.models.split(","):
         done = subprocess.run(
             [sys.executable, __file__, "--child", name, "--matrix", str(matrix_path), "--factors", str(args.factors),
-             "--threads", str(args.threads)],
+             "--threads", str(args.threads), *(["--max-rounds", str(args.max_rounds)] if args.max_rounds else [])],
             capture_output=True, text=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
         )  # fmt: skip
         print(done.stdout.replace("RESULT ", "")[-600:], done.stderr[-2000:] if done.returncode else "")
@@ -141,14 +147,15 @@ def main() -> int:
         "tracks": n_tracks,
         "factors": args.factors,
         "threads": args.threads,
+        "max_rounds": args.max_rounds,
         "baseline": "bpr",
         "results": results,
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "factorisation.json").write_text(json.dumps(record, indent=2) + "\n")
-    (RESULTS / "factorisation.md").write_text(markdown(record))
-    _figure(record)
-    print((RESULTS / "factorisation.md").read_text())
+    out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    out.with_suffix(".md").write_text(markdown(record))
+    _figure(record, out.with_suffix(".png"))
+    print(out.with_suffix(".md").read_text())
     return 0
 
 
@@ -185,7 +192,7 @@ def markdown(record: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _figure(record: dict) -> None:
+def _figure(record: dict, path: Path = RESULTS / "factorisation.png") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -198,7 +205,7 @@ def _figure(record: dict) -> None:
     ax.set(xlabel="iterations", ylabel="held-out sampled AUC", title="Factorisers at the MSD shape (drawn plays)")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(RESULTS / "factorisation.png", dpi=110)
+    fig.savefig(path, dpi=110)
 
 
 def _commit() -> str:
