@@ -684,16 +684,18 @@ def render_factorisers(r: dict) -> str:
         "|---|---:|---:|---:|---:|---:|",
     ]
     points = {p["factoriser"]: p["splits"]["test"] for p in demo["points"]}
-    for name, x in rows.items():
+    for name in dict.fromkeys([*rows, *points]):
         m = points.get(name, {})
         cells = [f"{m[s]['roc_auc']:.4f} / {m[s]['pr_auc']:.4f}" if s in m else "–"
                  for s in ("mf", "mf_classifier", "hybrid")]  # fmt: skip
-        lines.append(
-            f"| `{name}`{' (default)' if name == base else ''} | {per[name]:.1f} ({per[name] / per[base]:.2f}×) | "
-            f"{x['peak_rss_mb'] / 1024:.1f} GB ({x['peak_rss_mb'] / rows[base]['peak_rss_mb']:.2f}×) | "
-            + " | ".join(cells)
-            + " |"
+        x = rows.get(name)
+        scale_cells = (
+            f"{per[name]:.1f} ({per[name] / per[base]:.2f}×) | "
+            f"{x['peak_rss_mb'] / 1024:.1f} GB ({x['peak_rss_mb'] / rows[base]['peak_rss_mb']:.2f}×)"
+            if x
+            else "not measured yet | not measured yet"
         )
+        lines.append(f"| `{name}`{' (default)' if name == base else ''} | {scale_cells} | " + " | ".join(cells) + " |")
 
     def quality(m: dict) -> float:
         return (m["roc_auc"] + m["pr_auc"]) / 2
