@@ -663,15 +663,30 @@ def render_sensitivity(r: dict) -> str:
     return "\n".join(lines)
 
 
+def _scale_cells(name: str, rows: dict, later_rows: dict, base: str) -> str:
+    """s / iteration and peak memory at the MSD shape, each with its ratio to BPR in the same run."""
+    import numpy as np
+
+    source, mark = (rows, "") if name in rows else (later_rows, "\\*")
+    if name not in source or base not in source:
+        return "not measured yet | not measured yet"
+
+    def per(x: dict) -> float:
+        return float(np.median([r["seconds_per_iteration"] for r in x["rounds"]]))
+
+    x, b = source[name], source[base]
+    return (
+        f"{per(x):.1f} ({per(x) / per(b):.2f}×){mark} | "
+        f"{x['peak_rss_mb'] / 1024:.1f} GB ({x['peak_rss_mb'] / b['peak_rss_mb']:.2f}×){mark}"
+    )
+
+
 def render_factorisers(r: dict) -> str:
     """Every registered factoriser at the MSD shape (benchmarks/results/factorisation.json)
     and on the demo (factorisers_demo.json), BPR the named baseline of both."""
-    import numpy as np
-
     scale = json.loads((BENCHMARKS / "factorisation.json").read_text())
     demo = json.loads((BENCHMARKS / "factorisers_demo.json").read_text())
     rows = {x["factoriser"]: x for x in scale["results"]}
-    per = {k: float(np.median([x["seconds_per_iteration"] for x in v["rounds"]])) for k, v in rows.items()}
     base = scale["baseline"]
     lines = [
         f"At the MSD shape (`benchmarks/factorisation.py` at `{scale['commit']}`, {scale['machine']}: "
@@ -684,18 +699,19 @@ def render_factorisers(r: dict) -> str:
         "|---|---:|---:|---:|---:|---:|",
     ]
     points = {p["factoriser"]: p["splits"]["test"] for p in demo["points"]}
+    later = BENCHMARKS / "factorisation_warp.json"  # a factoriser measured later, beside BPR in its own run
+    later = json.loads(later.read_text()) if later.is_file() else {"results": []}
+    later_rows = {x["factoriser"]: x for x in later["results"]}
     for name in dict.fromkeys([*rows, *points]):
         m = points.get(name, {})
         cells = [f"{m[s]['roc_auc']:.4f} / {m[s]['pr_auc']:.4f}" if s in m else "–"
                  for s in ("mf", "mf_classifier", "hybrid")]  # fmt: skip
-        x = rows.get(name)
-        scale_cells = (
-            f"{per[name]:.1f} ({per[name] / per[base]:.2f}×) | "
-            f"{x['peak_rss_mb'] / 1024:.1f} GB ({x['peak_rss_mb'] / rows[base]['peak_rss_mb']:.2f}×)"
-            if x
-            else "not measured yet | not measured yet"
-        )
-        lines.append(f"| `{name}`{' (default)' if name == base else ''} | {scale_cells} | " + " | ".join(cells) + " |")
+        lines.append(f"| `{name}`{' (default)' if name == base else ''} | {_scale_cells(name, rows, later_rows, base)} | "
+                     + " | ".join(cells) + " |")  # fmt: skip
+    if any(name not in rows for name in later_rows):
+        lines += ["", f"\\* Measured later, beside BPR in its own run (`benchmarks/factorisation.py --out "
+                  f"factorisation_warp` at `{later['commit']}`, {later['machine']}, {later['plays']:,} drawn plays, "
+                  f"at most {later['max_rounds']} rounds each): its ratios are against that run's BPR."]  # fmt: skip
 
     def quality(m: dict) -> float:
         return (m["roc_auc"] + m["pr_auc"]) / 2
