@@ -206,3 +206,36 @@ def test_scoring_evaluation_and_reporting_run_as_one_sub_pipeline():
     assert table_1[["roc_auc", "pr_auc"]].apply(lambda c: c.between(0, 1)).all().all()
     extended = catalog.load("extended_table") if "extended_table" in catalog else outputs["extended_table"].load()
     assert extended["scorer"].tolist() == [s.name for s in SCORERS]
+
+
+def test_an_ingestion_source_is_one_module_and_ingestion_source_accepts_it():
+    """docs/extending.md, "Adding an ingestion source": a throwaway module beside msd.py and
+    tables.py is discovered by its SOURCE, and ingestion.source accepts it with no other edit
+    (it was a closed Literal); a name no module declares is refused by the session, naming
+    the sources it found."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    from msd_tagging.errors import ParameterError
+    from msd_tagging.params import IngestionParams
+
+    sources = importlib.import_module("msd_tagging.pipelines.ingestion.sources")
+    module = Path(sources.__file__).with_name("zz_throwaway.py")
+    module.write_text(
+        'SOURCE = "throwaway"\nROLES = {"tag_rows": "t", "audio_index": "a", "tag_list": "l"}\n\n\n'
+        "def create_pipeline():\n    from kedro.pipeline import Pipeline\n\n    return Pipeline([])\n"
+    )
+    try:
+        importlib.invalidate_caches()
+        assert set(sources.discover()) == {"msd", "tables", "throwaway"}
+        assert IngestionParams(source="throwaway").source == "throwaway"
+    finally:
+        module.unlink()
+        sys.modules.pop(f"{sources.__name__}.zz_throwaway", None)
+        importlib.invalidate_caches()
+    assert set(sources.discover()) == {"msd", "tables"}
+    from msd_tagging.session import for_source
+
+    with pytest.raises(ParameterError, match="'nope' names no ingestion source; the sources read 'msd', 'tables'"):
+        for_source("hybrid", IngestionParams(source="nope").source, ["hybrid.msd", "hybrid.tables"])

@@ -51,7 +51,8 @@ class IngestionParams:
     """Raw data to primary tables (``parameters_ingestion.yml``): what counts as a positive
     tag, and how much bad input is dropped and counted before the run stops instead."""
 
-    source: Literal["msd", "tables"] = "msd"  # the MSD's files, or a catalogue's plain tables
+    source: str = "msd"  # msd (the MSD's files), tables (plain tables), or any module of pipelines/ingestion/sources
+    # (not a closed list here: the session checks it against the sources found, msd_tagging.session.for_source)
     n_train: int = setting(201_680, minimum=0)  # first IDs of filtered_list_train.cP that are training (MSD)
     tag_threshold: float = 50.0  # a tag is positive when its weight is above this
     tag_weight_max: float = setting(100.0, above=0.0)  # the top of the scale tag_threshold is on (Last.fm: 100)
