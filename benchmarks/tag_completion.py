@@ -35,6 +35,7 @@ by how often each is decided).
 Usage::
 
     python benchmarks/tag_completion.py [--seeds 3 4 5] [--fractions 0.2 0.4] [--scratch DIR] [--select]
+        [--world n_valid=800 n_test=1600] [--out benchmarks/results/tag_completion_large]
 
 Writes ``benchmarks/results/tag_completion.{json,md}``. Not a test: about 20 min on 2 cores.
 """
@@ -60,9 +61,10 @@ PROJECT = HERE.parent
 TARGETS = (0.6, 0.7, 0.8)
 
 
-def run_catalogue(scratch: Path, fraction: float, seed: int) -> Path:
+def run_catalogue(scratch: Path, fraction: float, seed: int, world: dict | None = None) -> Path:
     """``kedro run --pipeline=hybrid --env catalogue`` on the example catalogue of world
-    ``seed`` with ``untagged_fraction``, in a scratch copy of conf/."""
+    ``seed`` with ``untagged_fraction`` (and ``world``'s other ``demo_data`` values), in a
+    scratch copy of conf/."""
     from kedro.framework.project import settings
     from kedro.framework.startup import bootstrap_project
 
@@ -76,7 +78,7 @@ def run_catalogue(scratch: Path, fraction: float, seed: int) -> Path:
     globals_["tables"] = {k: str(raw / Path(v).name) for k, v in globals_["tables"].items()}
     (env / "globals.yml").write_text(yaml.safe_dump(globals_))
     demo = yaml.safe_load((env / "parameters_demo_data.yml").read_text())
-    demo["demo_data"].update(untagged_fraction=fraction, seed=seed)
+    demo["demo_data"].update(untagged_fraction=fraction, seed=seed, **(world or {}))
     (env / "parameters_demo_data.yml").write_text(yaml.safe_dump(demo))
     bootstrap_project(PROJECT)
     with settings.SESSION_CLASS.create(project_path=PROJECT, env="catalogue", conf_source=str(conf)) as session:
@@ -257,7 +259,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--scratch", type=Path, help="folder for the catalogues and runs (default: temporary)")
     parser.add_argument("--reuse", action="store_true", help="measure runs already in --scratch instead of running")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "tag_completion")
+    parser.add_argument("--world", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="demo_data values other than the example catalogue's, e.g. n_valid=800 n_test=1600 "
+                             "for a catalogue with more labelled tracks")  # fmt: skip
     args = parser.parse_args(argv)
+    world_values = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.world)}
     if args.select and args.seeds == [3, 4, 5]:
         args.seeds = [20191104, 1, 2]
     if args.select and args.out == HERE / "results" / "tag_completion":
@@ -271,7 +277,7 @@ def main(argv: list[str] | None = None) -> dict:
         for fraction in args.fractions:
             world_dir = scratch / f"world_{seed}_{int(round(fraction * 100))}"
             if not (args.reuse and (world_dir / "data/07_model_output/catalogue/catalogue_tags.parquet").exists()):
-                run_catalogue(world_dir, fraction, seed)
+                run_catalogue(world_dir, fraction, seed, world_values)
             world = world_inputs(world_dir)
             commits[f"{seed}/{fraction}"] = run_commit(world_dir)
             for name, target, fit in selection_rules() if args.select else rules():
@@ -290,6 +296,7 @@ def main(argv: list[str] | None = None) -> dict:
         "seeds": args.seeds,
         "selection": bool(args.select),
         "fractions": args.fractions,
+        "world": world_values,
         "pipeline_agrees_with_certified_0.7": agreement,
         "run_commits": commits,
         "rows": rows,
@@ -340,6 +347,16 @@ def _runs_at(record: dict) -> str:
     return ", ".join(f"`{c}`" for c in commits)
 
 
+def _world_args(record: dict) -> str:
+    world = record.get("world") or {}
+    return (" --world " + " ".join(f"{k}={v}" for k, v in world.items())) if world else ""
+
+
+def _world_words(record: dict) -> str:
+    world = record.get("world") or {}
+    return (" with " + ", ".join(f"`{k}: {v}`" for k, v in world.items())) if world else ""
+
+
 def markdown(record: dict) -> str:
     table = summary_table(record)
     agreement = record["pipeline_agrees_with_certified_0.7"]
@@ -354,8 +371,9 @@ def markdown(record: dict) -> str:
         "shrunk estimate) were chosen on other worlds (seeds 20191104, 1, 2: tag_completion_selection.md); these "
         "seeds were not looked at before.",
         "",
-        f"`python benchmarks/tag_completion.py`, commit `{record['commit']}`, {record['machine']}; "
-        f"{record['minutes']:.0f} min; the catalogue runs at {_runs_at(record)}. The example catalogue, world seeds {', '.join(map(str, record['seeds']))}, with "
+        f"`python benchmarks/tag_completion.py{_world_args(record)}`, commit `{record['commit']}`, "
+        f"{record['machine']}; {record['minutes']:.0f} min; the catalogue runs at {_runs_at(record)}. "
+        f"The example catalogue{_world_words(record)}, world seeds {', '.join(map(str, record['seeds']))}, with "
         f"{' and '.join(f'{f:.0%}' for f in record['fractions'])} of its split tracks stripped of every crowd tag; "
         "each rule's decisions on those tracks against the removed tags. Precision is pooled over every decision "
         "(95 % interval: a bootstrap over hidden tracks); crowd tags are incomplete, so it is a lower bound. "
