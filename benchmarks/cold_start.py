@@ -76,7 +76,7 @@ def _tables(data: Path, world: str, names: tuple[str, ...]) -> dict[str, pd.Data
 def measure(warm: dict, cold: dict, seed: int) -> dict:
     """Each scorer on the withheld tracks (test tracks cold in ``cold``, warm in ``warm``),
     with intervals and paired differences against audio."""
-    from msd_tagging.metrics import bootstrap_weights, interval
+    from msd_tagging.core.metrics import bootstrap_weights, interval
     from msd_tagging.scoring.evaluation import evaluate
 
     vectors = cold["track_vectors"].set_index("track_id")["cold"]
@@ -203,7 +203,7 @@ def markdown(record: dict) -> str:
 
 
 def _commit() -> str:
-    from msd_tagging.run_record import git_state
+    from msd_tagging.framework.run_record import git_state
 
     state = git_state(PROJECT)
     return f"{state['commit'][:7]}{'+changes' if state['dirty'] else ''}" if state["commit"] else "unknown"

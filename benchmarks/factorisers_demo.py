@@ -34,7 +34,7 @@ METRIC_KEYS = ("roc_auc", "roc_auc_low", "roc_auc_high", "pr_auc", "pr_auc_low",
 
 def _kedro(*args: str) -> tuple[float, float | None]:
     """Run kedro; the run's seconds, and ``factorise_plays``'s from its cost table."""
-    from msd_tagging.hooks import parse_cost_log
+    from msd_tagging.framework.hooks import parse_cost_log
 
     started = time.perf_counter()
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}

@@ -81,7 +81,7 @@ def _rename(raw: Path) -> None:
 
 
 def _run(conf: Path, env: str, audio: dict, pipeline: str = "hybrid") -> tuple[float, dict | None]:
-    from msd_tagging.hooks import parse_cost_log
+    from msd_tagging.framework.hooks import parse_cost_log
 
     log = conf.parent / f"{env}.log"
     command = [

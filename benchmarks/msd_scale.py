@@ -84,7 +84,7 @@ def main() -> int:
         return _write(record)
     sys.path.insert(0, str(PROJECT / "src"))
     from msd_tagging.demo.rehearsal import RehearsalConfig, write_rehearsal
-    from msd_tagging.hooks import parse_cost_log
+    from msd_tagging.framework.hooks import parse_cost_log
 
     root = PROJECT / "data" / "01_raw" / "scale"
     previous = RESULTS / "msd_scale.json"

@@ -150,7 +150,7 @@ def selection_rules():
 
 def world_inputs(scratch: Path) -> dict:
     """A run's tables the rules are applied to, and the hidden tracks' true labels."""
-    from msd_tagging import tagging
+    from msd_tagging.catalogue import tagging
     from msd_tagging.demo.completion import hidden_labels
 
     data = scratch / "data"
@@ -181,7 +181,7 @@ def world_inputs(scratch: Path) -> dict:
 def apply_rule(world: dict, fit) -> dict:
     """One rule's decisions on the hidden tracks, every class: ``{decided, truth, probability}``
     stacked over classes ``[hidden tracks, tags]``."""
-    from msd_tagging import tagging
+    from msd_tagging.catalogue import tagging
 
     decided, truth, probability, ids = [], [], [], []
     for klass, choice in world["selection"].items():

@@ -99,8 +99,8 @@ def _commit() -> str:
 
 
 def _costs(log: Path) -> dict:
-    """The per-node cost table the run logged (msd_tagging.hooks)."""
-    from msd_tagging.hooks import parse_cost_log
+    """The per-node cost table the run logged (msd_tagging.framework.hooks)."""
+    from msd_tagging.framework.hooks import parse_cost_log
 
     costs = parse_cost_log(log.read_text())
     if costs is None:
@@ -164,7 +164,7 @@ def _paired_differences(reporting: Path) -> dict:
     interval of the paired bootstrap their metrics carry."""
     import numpy as np
 
-    from msd_tagging.metrics import interval
+    from msd_tagging.core.metrics import interval
 
     out = {}
     for a, b in PAIRS:

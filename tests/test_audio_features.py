@@ -10,7 +10,7 @@ import soundfile as sf
 
 from msd_tagging.audio.signal import DamageConfig, MelConfig, check_and_extract, decode, log_mel
 from msd_tagging.audio.store import ExtractionPlan, FeatureStore, write_plan
-from msd_tagging.errors import MSDDataError
+from msd_tagging.core.errors import MSDDataError
 
 SR = 16000
 

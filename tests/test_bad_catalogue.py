@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from msd_tagging.core.errors import MSDDataError
 from msd_tagging.datasets import AudioListingDataset, TableDataset
-from msd_tagging.errors import MSDDataError
 from msd_tagging.params import IngestionParams
 from msd_tagging.pipelines.ingestion.tables import (
     assign_split,
@@ -265,7 +265,7 @@ def weights(tmp_path, monkeypatch):
 def test_corrupt_shipped_weights_are_named_with_reinstall_and_never_run(weights, tmp_path):
     import torch
 
-    from msd_tagging.files import safe_torch_load
+    from msd_tagging.core.files import safe_torch_load
     from msd_tagging.models.pretrained import pretrained_record
 
     path = weights / "msd_vgg.pt"
@@ -329,7 +329,7 @@ def test_an_empty_valid_or_test_split_stops_ingestion_naming_why(tmp_path):
         assign_split(one_artist, tags, ["rock"], catalogue_audio_paths(one_artist, listing), TABLES)
 
 
-# --- 12. python -m msd_tagging.runs and broken versions ---------------------------------
+# --- 12. msd-tagging-runs and broken versions ---------------------------------
 
 
 @pytest.mark.parametrize(
@@ -339,7 +339,7 @@ def test_an_empty_valid_or_test_split_stops_ingestion_naming_why(tmp_path):
      None, '{"rows": ['],
 )  # fmt: skip
 def test_a_broken_table_version_is_skipped_with_a_warning_naming_it(tmp_path, content, caplog):
-    from msd_tagging.runs import load_versions, main
+    from msd_tagging.framework.runs import load_versions, main
     from tests.test_runs import _save
 
     _save(tmp_path, "2026-11-24T18.00.00.000Z", 0.8)

@@ -10,8 +10,14 @@ import pandas as pd
 import pytest
 
 from msd_tagging.audio.signal import DamageConfig, MelConfig, check_and_extract
-from msd_tagging.mapping import IdMaps
-from msd_tagging.params import EvaluationParams, FiguresParams, IngestionParams, ListeningParams, ReportingParams
+from msd_tagging.core.mapping import IdMaps
+from msd_tagging.params import (
+    EvaluationParams,
+    FiguresParams,
+    IngestionParams,
+    ListeningParams,
+    ReportingParams,
+)
 from msd_tagging.pipelines.listening.nodes import factorise_plays
 from msd_tagging.scoring.scorers import mean_fusion, mf_centroid_scores
 
@@ -90,8 +96,8 @@ def _snapshot(root):
 def test_demo_generation_never_replaces_a_users_folder(tiny_world, tmp_path, monkeypatch):
     """``raw_root`` pointed at a real folder in the default env: the run stops naming the
     folder, and every file in it is left as it was (it used to be ``rmtree``-d)."""
+    from msd_tagging.core.errors import MSDDataError
     from msd_tagging.demo.writer import write_world
-    from msd_tagging.errors import MSDDataError
     from tests.test_run import _conf, _run, _tiny_env
 
     mine = tmp_path / "my_msd"
@@ -172,7 +178,7 @@ def _scores_and_labels(positives: bool):
 
 
 def test_no_scorable_tag_says_which_tags_have_no_positives():
-    from msd_tagging.errors import MSDDataError
+    from msd_tagging.core.errors import MSDDataError
     from msd_tagging.pipelines.evaluation.nodes import evaluate_scorer
     from msd_tagging.scoring.evaluation import require_positives
 
@@ -189,7 +195,7 @@ def test_no_scorable_tag_says_which_tags_have_no_positives():
 
 
 def test_a_tag_threshold_above_every_weight_stops_ingestion_naming_it():
-    from msd_tagging.errors import MSDDataError
+    from msd_tagging.core.errors import MSDDataError
     from msd_tagging.pipelines.ingestion.nodes import build_tag_labels
 
     tracks = pd.DataFrame({"track_id": ["TRAAAAA00000000001", "TRAAAAA00000000002"], "split": ["train", "test"]})
@@ -203,7 +209,7 @@ def test_a_tag_threshold_above_every_weight_stops_ingestion_naming_it():
 
 
 def test_a_wrong_split_name_is_refused_by_name():
-    from msd_tagging.errors import ParameterError
+    from msd_tagging.core.errors import ParameterError
 
     with pytest.raises(
         ParameterError, match=r"parameter evaluation.split: 'foo' is not one of 'train', 'valid', 'test'"
@@ -382,7 +388,7 @@ def test_parameters_are_checked_by_name_before_the_run(tmp_path, key, value, mes
 def test_cuda_asked_for_without_cuda_is_named_before_the_run():
     import torch
 
-    from msd_tagging.errors import ParameterError
+    from msd_tagging.core.errors import ParameterError
     from msd_tagging.params import AudioParams
 
     if torch.cuda.is_available():
@@ -400,7 +406,7 @@ def test_every_parameter_a_node_reads_is_a_typed_top_level_block():
     import inspect
     import typing
 
-    from msd_tagging.config import is_block
+    from msd_tagging.core.config import is_block
     from msd_tagging.pipeline_registry import register_pipelines
 
     seen = set()
@@ -560,7 +566,7 @@ def test_dirty_lastfm_rows_are_counted_by_reason(tmp_path):
 
 
 def test_null_tag_weights_stop_ingestion_naming_the_file(tmp_path):
-    from msd_tagging.errors import MSDDataError
+    from msd_tagging.core.errors import MSDDataError
     from msd_tagging.pipelines.ingestion.nodes import build_tag_labels
     from msd_tagging.readers import read_lastfm_tags_db
 
@@ -628,7 +634,7 @@ def test_tag_audio_patterns_work_as_bare_extensions_and_quoted_globs(tmp_path):
     from click import Context, Option
     from kedro.framework.cli.utils import _split_params
 
-    from msd_tagging.errors import ParameterError
+    from msd_tagging.core.errors import ParameterError
     from msd_tagging.params import TagAudioParams
     from msd_tagging.pipelines.tag_audio.nodes import find_audio
 
@@ -725,7 +731,7 @@ def _running(pid: int) -> bool:
 
 
 def test_triplets_accept_a_trailing_blank_line_and_name_the_line_of_a_huge_count(samples, tmp_path):
-    from msd_tagging.errors import MSDDataError
+    from msd_tagging.core.errors import MSDDataError
     from msd_tagging.readers import read_triplets
 
     text = (samples / "taste_train_triplets.head10.txt").read_text()

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from kedro.io import DatasetError
 
+from msd_tagging.catalogue.splitting import SplitConfig, artist_disjoint_split, split_balance
+from msd_tagging.core.errors import MSDDataError, ParameterError
 from msd_tagging.datasets import TableDataset
-from msd_tagging.errors import MSDDataError, ParameterError
 from msd_tagging.params import IngestionParams, VocabularyConfig
 from msd_tagging.pipelines.ingestion.tables import (
     assign_split,
@@ -22,7 +23,6 @@ from msd_tagging.pipelines.ingestion.tables import (
     read_catalogue_tags,
 )
 from msd_tagging.readers.tables import read_plays, read_tags, read_tracks
-from msd_tagging.splitting import SplitConfig, artist_disjoint_split, split_balance
 
 INGESTION = IngestionParams(source="tables", tag_threshold=50, max_unknown_id_fraction=0.01)
 
@@ -227,7 +227,7 @@ def test_the_demo_world_exports_tables_its_own_readers_accept(tiny_world):
 
 
 def test_a_small_catalogues_made_split_grows_valid_and_test_and_a_small_split_is_warned(caplog):
-    from msd_tagging.splitting import PONS_PROPORTIONS, SplitConfig, scaled_proportions
+    from msd_tagging.catalogue.splitting import PONS_PROPORTIONS, SplitConfig, scaled_proportions
 
     config = SplitConfig()
     assert scaled_proportions(config, 241_889) == pytest.approx(PONS_PROPORTIONS)  # the MSD's size: Pons' shares

@@ -14,10 +14,16 @@ import torch
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
-from msd_tagging.mapping import IdMaps
+from msd_tagging.core.mapping import IdMaps
 from msd_tagging.models.registry import ARCHITECTURES, build, make_config, model_record
 from msd_tagging.models.tagger import Tagger
-from msd_tagging.params import EvaluationParams, FiguresParams, ListeningParams, ReportingParams, ScoringParams
+from msd_tagging.params import (
+    EvaluationParams,
+    FiguresParams,
+    ListeningParams,
+    ReportingParams,
+    ScoringParams,
+)
 from msd_tagging.scoring.scorers import SCORERS
 
 TAGS = ["rock", "jazz", "80s"]
@@ -217,7 +223,7 @@ def test_an_ingestion_source_is_one_module_and_ingestion_source_accepts_it():
     import sys
     from pathlib import Path
 
-    from msd_tagging.errors import ParameterError
+    from msd_tagging.core.errors import ParameterError
     from msd_tagging.params import IngestionParams
 
     sources = importlib.import_module("msd_tagging.pipelines.ingestion.sources")
@@ -235,7 +241,7 @@ def test_an_ingestion_source_is_one_module_and_ingestion_source_accepts_it():
         sys.modules.pop(f"{sources.__name__}.zz_throwaway", None)
         importlib.invalidate_caches()
     assert set(sources.discover()) == {"msd", "tables"}
-    from msd_tagging.session import for_source
+    from msd_tagging.framework.session import for_source
 
     with pytest.raises(ParameterError, match="'nope' names no ingestion source; the sources read 'msd', 'tables'"):
         for_source("hybrid", IngestionParams(source="nope").source, ["hybrid.msd", "hybrid.tables"])

@@ -21,8 +21,8 @@ import pytest
 import soundfile as sf
 from kedro.io import DatasetError
 
+from msd_tagging.core.errors import MSDDataError
 from msd_tagging.datasets.tables import TableDataset
-from msd_tagging.errors import MSDDataError
 from tests.conftest import TINY
 from tests.test_run import FAST_AUDIO, _conf, _run
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msd_tagging.errors import MSDDataError, ParameterError
+from msd_tagging.core.errors import MSDDataError, ParameterError
 from msd_tagging.listening.from_audio import mean_cosine, predict_listening, predictions_for, recall_at
 from msd_tagging.params import FromAudioParams
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from msd_tagging.audio.store import FeatureStore
-from msd_tagging.metrics import macro_quality
+from msd_tagging.core.metrics import macro_quality
 from msd_tagging.models.heads import fit_head
 from msd_tagging.params import HeadParams
 
@@ -128,7 +128,7 @@ def test_the_embedding_store_pools_each_track_once_and_resumes(tmp_path):
     assert calls == [lost]  # only the uncommitted shard's tracks
     assert sorted(again["track_id"]) == sorted(manifest["track_id"])
     # Another model's rows are another space: the store is rebuilt, and a stale read is refused.
-    from msd_tagging.errors import MSDDataError
+    from msd_tagging.core.errors import MSDDataError
     from msd_tagging.models.embeddings import store_config
 
     with pytest.raises(MSDDataError, match="other settings"):

@@ -6,12 +6,12 @@ import logging
 import time
 from types import SimpleNamespace
 
-from msd_tagging.hooks import RunCostHooks
+from msd_tagging.framework.hooks import RunCostHooks
 
 
 def test_run_cost_hook_logs_nodes_and_summary(caplog):
     hooks = RunCostHooks()
-    with caplog.at_level(logging.INFO, logger="msd_tagging.hooks"):
+    with caplog.at_level(logging.INFO, logger="msd_tagging.framework.hooks"):
         hooks.record("draw_world", 0.05, 300.0)  # a step run before the pipeline, by RawDataHooks
         for name in ("extract_features", "train_tagger"):
             node = SimpleNamespace(name=name, outputs=[f"{name}_out"])
@@ -33,7 +33,7 @@ def test_per_node_peaks_leave_the_process_high_water_mark_alone():
     import numpy as np
     import pytest
 
-    from msd_tagging.hooks import _peak_rss_mb, _rss_mb
+    from msd_tagging.framework.hooks import _peak_rss_mb, _rss_mb
 
     if _peak_rss_mb() is None:
         pytest.skip("needs /proc (Linux)")
@@ -57,16 +57,18 @@ def test_per_node_peaks_leave_the_process_high_water_mark_alone():
 
 def test_the_cost_table_a_run_logs_parses_back(caplog):
     """benchmarks/msd_scale.py and docs/readme_results.py read the same table the hook writes."""
-    from msd_tagging.hooks import parse_cost_log
+    from msd_tagging.framework.hooks import parse_cost_log
 
     hooks = RunCostHooks()
-    with caplog.at_level(logging.INFO, logger="msd_tagging.hooks"):
+    with caplog.at_level(logging.INFO, logger="msd_tagging.framework.hooks"):
         for name in ("build_plays", "factorise_plays"):
             node = SimpleNamespace(name=name, outputs=[])
             hooks.before_node_run(node)
             hooks.after_node_run(node)
         hooks.after_pipeline_run()
-    text = "\n".join(f"2026-11-25 00:00:00 INFO    msd_tagging.hooks: {r.getMessage()}" for r in caplog.records)
+    text = "\n".join(
+        f"2026-11-25 00:00:00 INFO    msd_tagging.framework.hooks: {r.getMessage()}" for r in caplog.records
+    )
     costs = parse_cost_log(text)
     assert set(costs["nodes"]) == {"build_plays", "factorise_plays"} and costs["total"]["seconds"] >= 0
     assert parse_cost_log("no table here") is None

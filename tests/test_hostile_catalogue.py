@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from msd_tagging.core.errors import MSDDataError
 from msd_tagging.datasets import AudioListingDataset, ReportCSVDataset, TableDataset
-from msd_tagging.errors import MSDDataError
 from msd_tagging.params import IngestionParams, VocabularyConfig
 from msd_tagging.readers.tables import read_plays, read_tags, read_tracks
 
@@ -45,7 +45,7 @@ def test_no_run_artifact_is_committed_and_mlruns_is_ignored():
 
 
 def test_parameters_whose_key_names_a_secret_are_masked():
-    from msd_tagging.run_record import masked
+    from msd_tagging.framework.run_record import masked
 
     given = {"db_password": "X", "api_key": "X", "db": {"token": "X", "Credentials": {"a": 1}}, "aws_secret": "X",
              "listening": {"bpr": {"factors": 200}}, "monkey": "kept", "key": "X", "keys": ["X"]}  # fmt: skip
@@ -289,7 +289,7 @@ def test_a_track_whose_audio_is_a_device_is_not_a_file_in_ingestion(tmp_path):
 
 
 def test_tag_audio_with_the_runs_model_stops_when_the_vocabulary_changed(tmp_path):
-    from msd_tagging.mapping import IdMaps
+    from msd_tagging.core.mapping import IdMaps
     from msd_tagging.params import TagAudioParams
     from msd_tagging.pipelines.tag_audio.nodes import tag_audio_files
     from tests.test_tag_audio import AUDIO_ARGS, _model
@@ -391,7 +391,7 @@ def _record(folder: Path, version: str, **changes) -> Path:
 
 
 def test_runs_show_and_diff_skip_and_name_damaged_records(tmp_path, capsys, caplog):
-    from msd_tagging.runs import main, run_record
+    from msd_tagging.framework.runs import main, run_record
 
     _record(tmp_path, "2026-12-01T00.00.00.000Z", run={"env": None, "runner": "SequentialRunner"})
     _record(tmp_path, "2026-12-02T00.00.00.000Z")
@@ -420,7 +420,7 @@ def test_runs_show_and_diff_skip_and_name_damaged_records(tmp_path, capsys, capl
 def test_the_run_record_names_the_runner_by_class():
     from kedro.runner import SequentialRunner
 
-    from msd_tagging.run_record import _runner
+    from msd_tagging.framework.run_record import _runner
 
     assert _runner(SequentialRunner()) == "SequentialRunner" and _runner(None) is None
 
@@ -429,7 +429,7 @@ def test_the_run_record_names_the_runner_by_class():
 
 
 def test_an_unwritable_tracking_store_is_named_before_the_first_node(tmp_path, monkeypatch):
-    from msd_tagging import tracking
+    from msd_tagging.framework import tracking
 
     store = tmp_path / "runs" / "mlflow.db"
     store.parent.mkdir()
@@ -446,7 +446,7 @@ def test_a_tracking_failure_after_the_run_is_a_warning_naming_the_store(monkeypa
     pytest.importorskip("mlflow")
     import mlflow
 
-    from msd_tagging import tracking
+    from msd_tagging.framework import tracking
 
     hook = tracking.MlflowTracking()
     hook._run_id, hook._uri = "abc", "sqlite:///data/09_runs/mlflow.db"

@@ -175,3 +175,12 @@ def datasets(catalog):
     found = private_uses({"example.py": ast.parse(source)})
     assert any("._is_mlflow_enabled" in f for f in found) and any("._datasets" in f for f in found)
     assert any("import _private_helper" in f for f in found) and not any("._mine" in f for f in found)
+
+
+KEDROS_OWN = {"__init__.py", "__main__.py", "settings.py", "pipeline_registry.py"}
+
+
+def test_the_package_root_holds_packages_and_few_modules():
+    """A newcomer reads the root as a map: packages, and at most 6 modules beside Kedro's."""
+    loose = sorted(p.name for p in (SRC / PACKAGE).glob("*.py") if p.name not in KEDROS_OWN)
+    assert len(loose) <= 6, loose

@@ -70,7 +70,7 @@ def test_every_factoriser_separates_checkerboard_listeners(name):
 
 @pytest.mark.parametrize("name", sorted(FACTORISERS))
 def test_the_listening_node_writes_a_bias_column_only_for_factorisers_with_one(name):
-    from msd_tagging.mapping import IdMaps
+    from msd_tagging.core.mapping import IdMaps
     from msd_tagging.pipelines.listening.nodes import factorise_plays
 
     _needs(name)
@@ -88,8 +88,8 @@ def test_withheld_tracks_lose_their_plays_become_cold_and_count_zero_plays():
     """listening.withhold (the cold-start benchmark): the drawn test tracks get no vector and
     fall in the cold bin; the other tracks keep theirs; the draw follows its seed; share 0
     changes nothing."""
+    from msd_tagging.core.mapping import IdMaps
     from msd_tagging.listening.factorisation import Withhold, withheld_tracks
-    from msd_tagging.mapping import IdMaps
     from msd_tagging.params import ReportingParams
     from msd_tagging.pipelines.evaluation.nodes import track_popularity
     from msd_tagging.pipelines.listening.nodes import factorise_plays
@@ -288,7 +288,7 @@ def test_mf_centroid_node_gives_probabilities_that_rank_the_tag():
 
 
 def test_mf_centroid_node_names_a_training_track_without_labels():
-    from msd_tagging.errors import MSDDataError
+    from msd_tagging.core.errors import MSDDataError
     from msd_tagging.scoring.scorers import mf_centroid_scores
 
     vectors, audio, tracks, labels, params = _node_inputs()

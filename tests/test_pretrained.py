@@ -13,7 +13,7 @@ import soundfile as sf
 import torch
 
 from msd_tagging.audio.signal import MelConfig
-from msd_tagging.errors import MSDDataError, ParameterError
+from msd_tagging.core.errors import MSDDataError, ParameterError
 from msd_tagging.models.pretrained import (
     PRETRAINED,
     WEIGHTS,

@@ -21,7 +21,7 @@ from kedro.framework.project import settings
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
-from msd_tagging.errors import MSDDataError
+from msd_tagging.core.errors import MSDDataError
 from msd_tagging.pipeline_registry import register_pipelines
 from msd_tagging.scoring.scorers import SCORERS
 from tests.conftest import TINY
@@ -184,10 +184,10 @@ def test_a_normal_run_raises_no_python_warning(tiny_run):
 
 
 def test_a_past_table_1_leads_to_its_parameters_commit_and_model(tiny_run, capsys):
-    """The run record beside each versioned Table 1 (msd_tagging.run_record)."""
+    """The run record beside each versioned Table 1 (msd_tagging.framework.run_record)."""
     import subprocess
 
-    from msd_tagging import runs
+    from msd_tagging.framework import runs
 
     tmp_path, conf = tiny_run
     reporting = tmp_path / "data/08_reporting/tiny"
@@ -642,7 +642,7 @@ def test_a_two_point_sensitivity_sweep_on_the_tiny_world(tiny_run, tmp_path, mon
 def test_a_plain_session_running_another_envs_source_is_stopped_before_anything(tmp_path, monkeypatch):
     """The project's session picks the env's head; a plain KedroSession asked for `hybrid`
     (the MSD head) in the catalogue env is stopped by name before a file is drawn."""
-    from msd_tagging.errors import ParameterError
+    from msd_tagging.core.errors import ParameterError
 
     conf = _conf(tmp_path, {"catalogue": _catalogue_env(tmp_path, "wronghead")})
     monkeypatch.chdir(tmp_path)

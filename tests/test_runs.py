@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from msd_tagging.errors import MSDDataError
-from msd_tagging.runs import load_versions, main, side_by_side
+from msd_tagging.core.errors import MSDDataError
+from msd_tagging.framework.runs import load_versions, main, side_by_side
 
 
 def _save(reporting, version, hybrid_roc):

@@ -134,7 +134,7 @@ def test_extended_table_gains_and_the_best_fused_scorer_chosen_on_validation():
 def test_fast_ranking_quality_equals_scikit_learn_with_ties():
     from sklearn.metrics import average_precision_score, roc_auc_score
 
-    from msd_tagging.metrics import ranking_quality
+    from msd_tagging.core.metrics import ranking_quality
 
     rng = np.random.default_rng(3)
     y = rng.random(300) < 0.15
@@ -152,7 +152,7 @@ def test_fast_ranking_quality_equals_scikit_learn_with_ties():
 def test_weighted_metrics_equal_scikit_learn_on_every_resample_ties_included():
     from sklearn.metrics import average_precision_score, roc_auc_score
 
-    from msd_tagging.metrics import bootstrap_weights, weighted_ranking_metrics
+    from msd_tagging.core.metrics import bootstrap_weights, weighted_ranking_metrics
 
     rng = np.random.default_rng(0)
     for trial in range(12):
@@ -170,7 +170,7 @@ def test_weighted_metrics_equal_scikit_learn_on_every_resample_ties_included():
 
 
 def test_bootstrap_intervals_contain_the_estimate_and_narrow_as_n_grows():
-    from msd_tagging.metrics import bootstrap_macro, bootstrap_weights, interval, macro_scores, per_tag_metrics
+    from msd_tagging.core.metrics import bootstrap_macro, bootstrap_weights, interval, macro_scores, per_tag_metrics
 
     rng = np.random.default_rng(1)
     widths = []
@@ -189,7 +189,7 @@ def test_bootstrap_intervals_contain_the_estimate_and_narrow_as_n_grows():
 
 def test_a_paired_gain_interval_is_narrower_than_the_two_intervals_apart():
     """The same resampled tracks for both scorers: their shared noise cancels in the gain."""
-    from msd_tagging.metrics import bootstrap_macro, bootstrap_weights, interval
+    from msd_tagging.core.metrics import bootstrap_macro, bootstrap_weights, interval
 
     rng = np.random.default_rng(2)
     labels = (rng.random((300, 2)) < 0.3).astype(np.int8)
@@ -208,7 +208,7 @@ def test_a_rare_tag_missing_from_a_resample_counts_at_its_point_value():
     Leaving it out there leans the resamples toward the other tags (here: the easy ones),
     far enough to put the estimate outside its own interval; counted at its point value,
     every resample averages the same tags and the interval holds the estimate."""
-    from msd_tagging.metrics import bootstrap_macro, bootstrap_weights, interval, macro_scores, per_tag_metrics
+    from msd_tagging.core.metrics import bootstrap_macro, bootstrap_weights, interval, macro_scores, per_tag_metrics
 
     rng = np.random.default_rng(5)
     n = 24

@@ -7,8 +7,8 @@ import pytest
 import soundfile as sf
 import torch
 
+from msd_tagging.core.errors import MSDDataError
 from msd_tagging.demo.synth import render_track
-from msd_tagging.errors import MSDDataError
 from msd_tagging.models.vgg import VGGConfig, VGGTagger
 from msd_tagging.params import AudioParams, TagAudioParams
 from msd_tagging.pipelines.tag_audio.nodes import tag_audio_files

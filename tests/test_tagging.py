@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msd_tagging import tagged_catalogue, tagging
+from msd_tagging.catalogue import deliverable as tagged_catalogue
+from msd_tagging.catalogue import tagging
 from msd_tagging.params import BootstrapConfig
 
 TAGS = ["rock", "jazz"]

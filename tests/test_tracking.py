@@ -13,7 +13,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_scorer_metrics_become_flat_mlflow_metrics():
-    from msd_tagging.tracking import scorer_metrics
+    from msd_tagging.framework.tracking import scorer_metrics
 
     metrics = {"roc_auc_macro": 0.8, "pr_auc_macro": 0.3, "interval": {"roc_auc": [0.7, 0.9]}, "n_tags_scored": 50}
     assert scorer_metrics("hybrid_metrics", metrics) == {

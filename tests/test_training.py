@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import torch
 
+from msd_tagging.core.errors import MSDDataError
 from msd_tagging.datasets.torch_files import CheckpointFile, TorchModelDataset
-from msd_tagging.errors import MSDDataError
 from msd_tagging.models.training import TrainConfig, predict, train
 from msd_tagging.models.vgg import VGGConfig, VGGTagger
 from msd_tagging.scoring.evaluation import evaluate
@@ -229,7 +229,7 @@ def test_training_too_slow_for_this_cpu_stops_before_it_starts_unless_allowed(ca
     estimate is logged first; above the limit the run stops, naming the opt-in."""
     import logging
 
-    from msd_tagging.errors import ParameterError
+    from msd_tagging.core.errors import ParameterError
     from msd_tagging.models.training import TrainConfig, check_cpu_time, train
     from msd_tagging.models.vgg import VGGConfig, VGGTagger
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import click
 from kedro.framework.cli.project import run as kedro_run
 
-from msd_tagging.errors import expected_error
+from msd_tagging.core.errors import expected_error
 
 # Never packaged: the local env, and any credentials file in any env (as .gitignore).
 EXCLUDED = ("local/*", "*credentials*")

@@ -2,7 +2,7 @@
 ``conf/base/parameters_<block>.yml``, built from its sub-blocks' classes.
 
 Nodes take these as typed ``params:<block>`` inputs, so Kedro builds and checks every block
-a pipeline reads before its first node runs (``msd_tagging.config``). A node takes a whole
+a pipeline reads before its first node runs (``msd_tagging.core.config``). A node takes a whole
 top-level block, never a key inside one: Kedro then builds each block once, and no two
 nodes ask for overlapping parts of one. The demo world's block is
 :class:`msd_tagging.demo.world.DemoWorldConfig`.
@@ -14,14 +14,14 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from msd_tagging.audio.signal import DamageConfig, MelConfig
-from msd_tagging.config import parameters, setting
-from msd_tagging.errors import ParameterError
+from msd_tagging.catalogue.splitting import SplitConfig
+from msd_tagging.core.config import parameters, setting
+from msd_tagging.core.errors import ParameterError
 from msd_tagging.listening.centroids import MAX_DROP_FRACTION
 from msd_tagging.listening.factorisation import EarlyStopping, Withhold
 from msd_tagging.listening.factorisers import FACTORISERS, Factoriser, warp_available
 from msd_tagging.models.configs import VGGConfig
 from msd_tagging.models.training import TrainConfig
-from msd_tagging.splitting import SplitConfig
 
 Split = Literal["train", "valid", "test"]
 PRETRAINED_TAGGERS = ("msd_musicnn", "msd_vgg")  # the shipped taggers (msd_tagging.models.pretrained)
@@ -52,7 +52,7 @@ class IngestionParams:
     tag, and how much bad input is dropped and counted before the run stops instead."""
 
     source: str = "msd"  # msd (the MSD's files), tables (plain tables), or any module of pipelines/ingestion/sources
-    # (not a closed list here: the session checks it against the sources found, msd_tagging.session.for_source)
+    # (not a closed list here: the session checks it against the sources found, msd_tagging.framework.session.for_source)
     n_train: int = setting(201_680, minimum=0)  # first IDs of filtered_list_train.cP that are training (MSD)
     tag_threshold: float = 50.0  # a tag is positive when its weight is above this
     tag_weight_max: float = setting(100.0, above=0.0)  # the top of the scale tag_threshold is on (Last.fm: 100)

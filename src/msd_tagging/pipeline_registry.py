@@ -8,8 +8,8 @@ extended table, cold start, Figure 1, playlists) and the tagged catalogue (every
 audio or plays tagged, with the precision to expect). ``ingestion.<source>`` and
 ``method.<source>`` (the nodes tagged ``method``: the paper's method figure as lineage)
 come with it. ``hybrid``, ``ingestion``, ``method`` and ``__default__`` are the ``msd``
-variants here; a run picks its env's variant (:mod:`msd_tagging.session`). ``demo_data``
-draws the demo world (a run of the method does it first, :class:`~msd_tagging.hooks.RawDataHooks`);
+variants here; a run picks its env's variant (:mod:`msd_tagging.framework.session`). ``demo_data``
+draws the demo world (a run of the method does it first, :class:`~msd_tagging.framework.hooks.RawDataHooks`);
 ``tag_audio`` tags a folder of new audio; ``experiments`` scores and evaluates the opt-in
 scorers (:data:`~msd_tagging.scoring.scorers.EXPERIMENTS`) beside a hybrid run's.
 

@@ -5,17 +5,17 @@ https://docs.kedro.org/en/stable/configure/configuration_basics/
 
 from kedro.config import OmegaConfigLoader
 
-from msd_tagging.hooks import RawDataHooks, RunCostHooks, RunStartHooks, plain_logs_outside_terminal
-from msd_tagging.quiet import quiet_dependencies
-from msd_tagging.run_record import RunRecordHooks
-from msd_tagging.session import ProjectSession
-from msd_tagging.tracking import tracking_hooks
+from msd_tagging.framework.hooks import RawDataHooks, RunCostHooks, RunStartHooks, plain_logs_outside_terminal
+from msd_tagging.framework.quiet import quiet_dependencies
+from msd_tagging.framework.run_record import RunRecordHooks
+from msd_tagging.framework.session import ProjectSession
+from msd_tagging.framework.tracking import tracking_hooks
 
-# Dependencies' warnings that are not ours to fix, silenced narrowly (msd_tagging.quiet):
+# Dependencies' warnings that are not ours to fix, silenced narrowly (msd_tagging.framework.quiet):
 # Kedro runs the same function at start-up, before plugins load (a `kedro.init` entry point).
 quiet_dependencies()
 
-# Outside a terminal, plain unwrapped log lines from the first record on (msd_tagging.hooks);
+# Outside a terminal, plain unwrapped log lines from the first record on (msd_tagging.framework.hooks);
 # the RunStartHooks do it again in case logging was configured after this import.
 plain_logs_outside_terminal()
 
@@ -34,8 +34,8 @@ CONFIG_LOADER_ARGS = {
 _COSTS = RunCostHooks()
 # Pluggy calls the last registered first: the run record is written before MLflow logs it.
 HOOKS = (RunStartHooks(), _COSTS, RawDataHooks(_COSTS), *tracking_hooks(), RunRecordHooks())
-# kedro-mlflow (the `mlflow` extra) runs through msd_tagging.tracking, not its own hook.
+# kedro-mlflow (the `mlflow` extra) runs through msd_tagging.framework.tracking, not its own hook.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow")  # its metadata spells it either way
 
-# `kedro run --pipeline=hybrid` runs the env's ingestion source (msd_tagging.session).
+# `kedro run --pipeline=hybrid` runs the env's ingestion source (msd_tagging.framework.session).
 SESSION_CLASS = ProjectSession

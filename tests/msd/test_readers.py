@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from msd_tagging.core.errors import MSDDataError
 from msd_tagging.demo.writer import python2_pickle_str_list
-from msd_tagging.errors import MSDDataError
 from msd_tagging.readers import (
     AudioPathIndex,
     normalise_tag,

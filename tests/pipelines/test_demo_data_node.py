@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from msd_tagging.core.errors import MSDDataError
 from msd_tagging.datasets.demo_world import REQUIRED
 from msd_tagging.demo.world import DemoWorld, DemoWorldConfig, RawDataOnDisk
 from msd_tagging.demo.writer import LAYOUT
-from msd_tagging.errors import MSDDataError
 from msd_tagging.pipelines.demo_data.nodes import world_to_draw
 from tests.conftest import TINY
 

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msd_tagging.errors import MSDDataError
+from msd_tagging.core.errors import MSDDataError
+from msd_tagging.core.mapping import IdMaps
 from msd_tagging.listening.plays import build_plays, map_songs_to_tracks
-from msd_tagging.mapping import IdMaps
 from msd_tagging.params import IngestionParams
 from msd_tagging.pipelines.ingestion import nodes
 from msd_tagging.readers import AudioPathIndex

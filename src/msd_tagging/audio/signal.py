@@ -20,8 +20,8 @@ from typing import Literal
 import numpy as np
 
 from msd_tagging.audio.workers import c_stderr_captured
-from msd_tagging.config import number, parameters, setting
-from msd_tagging.errors import MSDDataError
+from msd_tagging.core.config import number, parameters, setting
+from msd_tagging.core.errors import MSDDataError
 
 STATUSES = ("ok", "zero_byte", "unreadable", "not_audio", "truncated", "too_short", "silent")
 # Files declaring a lower rate are not music (a 64-byte WAV at 1 Hz "lasts" 10 s); the

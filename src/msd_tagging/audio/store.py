@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from msd_tagging.audio.signal import DamageConfig, MelConfig
-from msd_tagging.errors import MSDDataError
+from msd_tagging.core.errors import MSDDataError
 
 logger = logging.getLogger(__name__)
 
@@ -220,7 +220,7 @@ def _open_store(plan: ExtractionPlan, root: Path) -> None:
     """Create the store, or check it was built with the plan's settings: a store built from
     other raw data is emptied (its features are stale), one with other mel or damage
     settings is an error."""
-    from msd_tagging.files import atomic_path
+    from msd_tagging.core.files import atomic_path
 
     config = {"mel": plan.mel.as_dict(), "damage": plan.damage.__dict__, "source": plan.source}
     config_path = root / "config.json"
@@ -251,7 +251,7 @@ def _open_store(plan: ExtractionPlan, root: Path) -> None:
 
 def _run_shards(plan: ExtractionPlan, tasks: list[tuple], counts: dict, *, total: int, progress: bool) -> None:
     """Extract every shard task on Dask, in this process or in a pool; add their counts."""
-    from msd_tagging.progress import Progress
+    from msd_tagging.core.progress import Progress
 
     workers = plan.workers or os.cpu_count() or 1
     bar = Progress(total, "log-mel", "track", enabled=progress, logger=logger)
@@ -342,7 +342,7 @@ def extract_shard(task: tuple) -> dict[str, int]:
             blocks.append(features.T.astype(np.float16))
         rows.append((track_id, rel, status, detail, name, offset, n_frames, size, mtime))
         offset += n_frames
-    from msd_tagging.files import atomic_path
+    from msd_tagging.core.files import atomic_path
 
     shards = Path(root) / "shards"
     data = np.concatenate(blocks) if blocks else np.zeros((0, mel.n_mels), np.float16)

@@ -187,7 +187,7 @@ def ece_interval(
     (rows): ``{"ece", "low", "high", "pairs"}``. The bins are the equal-mass bins of all the
     marked pairs; each resample reweighs the pairs by their track's multiplicity, so a
     resample costs one pass over the pairs (a million pairs, 200 resamples: seconds)."""
-    from msd_tagging.metrics import bootstrap_weights, interval
+    from msd_tagging.core.metrics import bootstrap_weights, interval
 
     mask = np.asarray(mask, dtype=bool) & np.isfinite(probability)
     rows, cols = np.nonzero(mask)

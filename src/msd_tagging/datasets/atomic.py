@@ -19,7 +19,7 @@ The catalog wraps every file dataset it declares (a test checks it)::
 saved to ``<filepath>/<version>/<file name>``, Kedro's documented layout. Remote
 filesystems (``s3://`` ...) pass through: object stores publish an object only once its
 upload completes. The project's own datasets (features, models, checkpoints, ID maps, the
-demo world) commit atomically by themselves (:mod:`msd_tagging.files`).
+demo world) commit atomically by themselves (:mod:`msd_tagging.core.files`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any
 from kedro.io import AbstractDataset, DatasetError, Version
 from kedro.io.core import generate_timestamp, get_protocol_and_path
 
-from msd_tagging.files import remove, temporary_sibling
+from msd_tagging.core.files import remove, temporary_sibling
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
 from msd_tagging.audio.store import MANIFEST_FILE, FeatureStore, FeatureStoreWriter
-from msd_tagging.files import atomic_path
+from msd_tagging.core.files import atomic_path
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 from kedro.io import AbstractDataset
 
-from msd_tagging.files import atomic_path
-from msd_tagging.mapping import IdMaps
+from msd_tagging.core.files import atomic_path
+from msd_tagging.core.mapping import IdMaps
 
 
 class IdMapsDataset(AbstractDataset[IdMaps, IdMaps]):

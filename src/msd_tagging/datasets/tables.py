@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
-from msd_tagging.errors import MSDDataError
+from msd_tagging.core.errors import MSDDataError
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from kedro.io import AbstractDataset
 
-from msd_tagging.files import atomic_torch_save, safe_torch_load
+from msd_tagging.core.files import atomic_torch_save, safe_torch_load
 
 
 class TorchModelDataset(AbstractDataset[dict, dict]):

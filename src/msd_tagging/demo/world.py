@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from msd_tagging.config import choice, integer, parameters, setting
-from msd_tagging.errors import ParameterError
-from msd_tagging.provenance import digest, source_digest
+from msd_tagging.core.config import choice, integer, parameters, setting
+from msd_tagging.core.errors import ParameterError
+from msd_tagging.core.provenance import digest, source_digest
 
 # The 50-tag vocabulary in the order every published MSD result uses.
 MSD_50_TAGS = (

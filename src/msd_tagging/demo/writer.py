@@ -19,7 +19,7 @@ so an interrupted generation never leaves a half-written world that looks comple
 The generator never replaces a folder it did not write: the target must not exist, be an
 empty folder, or carry the generator's own marker (``.demo_world.json`` with ``"source":
 "demo"``). Anything else, such as a user's real MSD copy that ``raw_root`` points at, stops
-the run with :class:`~msd_tagging.errors.MSDDataError` before a file is touched.
+the run with :class:`~msd_tagging.core.errors.MSDDataError` before a file is touched.
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ import numpy as np
 import pandas as pd
 
 from msd_tagging.audio.workers import die_with_parent
+from msd_tagging.core.errors import MSDDataError
+from msd_tagging.core.provenance import digest, source_digest
 from msd_tagging.demo.world import DemoWorld
-from msd_tagging.errors import MSDDataError
-from msd_tagging.provenance import digest, source_digest
 from msd_tagging.readers.audio_paths import track_id_audio_path
 
 logger = logging.getLogger(__name__)
@@ -338,7 +338,7 @@ def _write_audio(
 ) -> dict[str, list[str]]:
     """Render every clip (``flat``: ``<track_id>.mp3`` in one folder, else the MSD's
     track-ID tree), damaging the flawed ones; returns the flawed track IDs by flaw."""
-    from msd_tagging.progress import Progress
+    from msd_tagging.core.progress import Progress
 
     config = world.config
     jobs, flaws = [], {}

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from msd_tagging.config import parameters, setting
+from msd_tagging.core.config import parameters, setting
 from msd_tagging.listening.factorisers import Factoriser, full_factors
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from msd_tagging.config import parameters, setting
+from msd_tagging.core.config import parameters, setting
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from msd_tagging.errors import MSDDataError
+from msd_tagging.core.errors import MSDDataError
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from msd_tagging.metrics import macro_quality
+from msd_tagging.core.metrics import macro_quality
 
 
 @dataclass

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from msd_tagging.config import parameters, setting
-from msd_tagging.errors import ParameterError
+from msd_tagging.core.config import parameters, setting
+from msd_tagging.core.errors import ParameterError
 
 
 @parameters("audio.model")

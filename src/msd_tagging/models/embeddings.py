@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from msd_tagging.audio.store import FeatureStore
-from msd_tagging.errors import MSDDataError
+from msd_tagging.core.errors import MSDDataError
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ class EmbeddingStoreWriter:
 
 def _open(root: Path, config: dict) -> None:
     """Create the store, or empty it when it was made with other settings."""
-    from msd_tagging.files import atomic_path
+    from msd_tagging.core.files import atomic_path
 
     path = root / "config.json"
     if path.is_file() and json.loads(path.read_text()) != json.loads(json.dumps(config)):
@@ -171,7 +171,7 @@ def _open(root: Path, config: dict) -> None:
 
 
 def _embed_all(features: FeatureStore, todo: list[str], record: dict, settings, root: Path, progress: bool) -> None:
-    from msd_tagging.progress import Progress
+    from msd_tagging.core.progress import Progress
 
     size = settings.tracks_per_shard
     parts = [todo[i : i + size] for i in range(0, len(todo), size)]
@@ -213,7 +213,7 @@ def embed_shard(record: dict, features: str, ids: list[str], root: str, with_std
 
 
 def _write_shard(tagger, features: FeatureStore, ids: list[str], root: Path, with_std: bool) -> int:
-    from msd_tagging.files import atomic_path
+    from msd_tagging.core.files import atomic_path
 
     pooled = tagger.pooled_embeddings([features.features(t) for t in ids], with_std=with_std)
     name = hashlib.sha1("\n".join(ids).encode()).hexdigest()[:16]

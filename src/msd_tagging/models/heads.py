@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from msd_tagging.metrics import macro_quality
+from msd_tagging.core.metrics import macro_quality
 from msd_tagging.models.configs import HeadNetConfig
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from msd_tagging.errors import MSDDataError
-from msd_tagging.files import safe_torch_load
+from msd_tagging.core.errors import MSDDataError
+from msd_tagging.core.files import safe_torch_load
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 PRETRAINED = ("msd_musicnn", "msd_vgg")

@@ -19,7 +19,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from msd_tagging.errors import MSDDataError
+from msd_tagging.core.errors import MSDDataError
 from msd_tagging.models.configs import HeadNetConfig, MusicnnConfig, MusicnnVGGConfig, VGGConfig
 
 FORMAT = "msd-tagging tagger, version 2"

@@ -62,7 +62,7 @@ class Tagger:
     def from_run(cls, model_file: str | os.PathLike, device: str = "auto") -> Tagger:
         """A run's own audio model (``data/06_models/<run>/…pt``): the network it trained,
         or its head on a pretrained embedding, in the run's vocabulary."""
-        from msd_tagging.files import safe_torch_load
+        from msd_tagging.core.files import safe_torch_load
 
         return cls.load(safe_torch_load(model_file, "the run's audio model"), device)
 

@@ -20,9 +20,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from msd_tagging.config import parameters, setting
-from msd_tagging.errors import ParameterError
-from msd_tagging.metrics import format_score, macro_scores, per_tag_metrics
+from msd_tagging.core.config import parameters, setting
+from msd_tagging.core.errors import ParameterError
+from msd_tagging.core.metrics import format_score, macro_scores, per_tag_metrics
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Readers of the Million Song Dataset's public file formats.
 
 Pure functions: a path in, a validated pandas object out. Every structural problem
-raises :class:`msd_tagging.errors.MSDDataError` naming the file and line or the ID.
+raises :class:`msd_tagging.core.errors.MSDDataError` naming the file and line or the ID.
 The same readers serve the embedded demo world and a user's real MSD files.
 """
 

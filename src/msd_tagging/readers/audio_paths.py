@@ -16,7 +16,7 @@ from pathlib import PurePosixPath
 
 import pandas as pd
 
-from msd_tagging.errors import MSDDataError
+from msd_tagging.core.errors import MSDDataError
 from msd_tagging.readers.ids import check_track_id, existing_file, is_track_id
 from msd_tagging.readers.splits import load_data_pickle
 

@@ -6,7 +6,7 @@ import re
 from os import PathLike
 from pathlib import Path
 
-from msd_tagging.errors import MSDDataError
+from msd_tagging.core.errors import MSDDataError
 
 # TRAADIN128F931D672, SOAKIMP12A8C130995: two letters and 16 upper-case alphanumerics.
 TRACK_ID = re.compile(r"TR[A-Z0-9]{16}")

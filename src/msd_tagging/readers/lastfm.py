@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from msd_tagging.errors import MSDDataError
+from msd_tagging.core.errors import MSDDataError
 from msd_tagging.readers.ids import existing_file, is_track_id
 
 logger = logging.getLogger(__name__)

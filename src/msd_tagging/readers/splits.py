@@ -7,7 +7,7 @@ import io
 import pickle
 from os import PathLike
 
-from msd_tagging.errors import MSDDataError
+from msd_tagging.core.errors import MSDDataError
 from msd_tagging.readers.ids import existing_file, is_track_id
 
 

@@ -4,7 +4,7 @@ The tables come from a database export as CSV or Parquet (read by
 :class:`msd_tagging.datasets.TableDataset`, which hands every column over as text). These
 functions check them and give each column its type. A structural problem (a missing
 column, a value of the wrong type, a track listed twice with different data, a line break
-inside a value) raises :class:`~msd_tagging.errors.MSDDataError` naming the file, the
+inside a value) raises :class:`~msd_tagging.core.errors.MSDDataError` naming the file, the
 column and the line, and saying how to fix it. Harmless repeats are merged and counted in
 ``attrs["merged_rows"]`` for the ingestion report.
 
@@ -26,7 +26,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from msd_tagging.errors import MSDDataError
+from msd_tagging.core.errors import MSDDataError
 from msd_tagging.readers.audio_paths import safe_relative_path
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from msd_tagging.errors import MSDDataError
+from msd_tagging.core.errors import MSDDataError
 from msd_tagging.readers.ids import SONG_ID_PATTERN, TRACK_ID_PATTERN, USER_ID_PATTERN, existing_file
 
 TRIPLET_COLUMNS = ("user_id", "song_id", "play_count")

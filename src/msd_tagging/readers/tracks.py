@@ -6,7 +6,7 @@ from os import PathLike
 
 import pandas as pd
 
-from msd_tagging.errors import MSDDataError
+from msd_tagging.core.errors import MSDDataError
 from msd_tagging.readers.ids import existing_file, is_song_id, is_track_id
 
 SEP = "<SEP>"

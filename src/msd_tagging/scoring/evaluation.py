@@ -1,5 +1,5 @@
 """Evaluating a scorer's score table on a split: align the scores with the labels, then
-the metrics of :mod:`msd_tagging.metrics`; and the popularity bins of the cold-start
+the metrics of :mod:`msd_tagging.core.metrics`; and the popularity bins of the cold-start
 analysis.
 
 Named steps, in the spirit of ``mir_eval.evaluate()``: align scores with labels, score
@@ -15,8 +15,8 @@ import logging
 import numpy as np
 import pandas as pd
 
-from msd_tagging.errors import MSDDataError
-from msd_tagging.metrics import bootstrap_macro, bootstrap_weights, interval, macro_scores, per_tag_metrics
+from msd_tagging.core.errors import MSDDataError
+from msd_tagging.core.metrics import bootstrap_macro, bootstrap_weights, interval, macro_scores, per_tag_metrics
 from msd_tagging.scoring.scores import tag_columns
 
 logger = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def evaluate(
     """Evaluate a scorer on the given tracks.
 
     Args:
-        weights: bootstrap resamples of ``track_ids`` (:func:`~msd_tagging.metrics.bootstrap_weights`,
+        weights: bootstrap resamples of ``track_ids`` (:func:`~msd_tagging.core.metrics.bootstrap_weights`,
             one row per track): when given, the summary carries each resample's macro
             scores and their percentile interval. The same weights for every scorer pair
             them: a scorer's tracks without scores are left out of its resamples.

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from msd_tagging.errors import MSDDataError
+from msd_tagging.core.errors import MSDDataError
+from msd_tagging.core.metrics import macro_quality
 from msd_tagging.listening.centroids import centroid_scores, platt_calibrate, quantile_calibrate
 from msd_tagging.listening.factorisation import warm_vectors
-from msd_tagging.metrics import macro_quality
 from msd_tagging.models.classifier import fit_tag_classifier
 from msd_tagging.params import ListeningParams, ScoringParams
 from msd_tagging.scoring.scores import fit_fusion_weights, fuse, score_table, tag_columns

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from msd_tagging.metrics import ranking_quality
+from msd_tagging.core.metrics import ranking_quality
 
 TRACK_ID = "track_id"
 

@@ -10,11 +10,11 @@ import pandas as pd
 
 from msd_tagging.audio.signal import DECODER_PREFIX, STATUSES
 from msd_tagging.audio.store import ExtractionPlan, FeatureStore, FeatureStoreWriter
-from msd_tagging.errors import MSDDataError
-from msd_tagging.figures import with_note
+from msd_tagging.core.errors import MSDDataError
+from msd_tagging.core.figures import with_note
+from msd_tagging.core.provenance import digest
 from msd_tagging.models.training import CheckpointStore, TrainConfig
 from msd_tagging.params import AudioParams, FiguresParams, IngestionParams
-from msd_tagging.provenance import digest
 from msd_tagging.scoring.evaluation import require_positives
 from msd_tagging.scoring.scores import score_table, tag_columns
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from msd_tagging.core.errors import MSDDataError
 from msd_tagging.datasets.demo_world import RawFolder
 from msd_tagging.demo.world import DemoWorld, DemoWorldConfig, RawDataOnDisk, build_world
 from msd_tagging.demo.writer import foreign_folder_error
-from msd_tagging.errors import MSDDataError
 
 logger = logging.getLogger(__name__)
 

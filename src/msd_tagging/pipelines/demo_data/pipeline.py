@@ -1,7 +1,7 @@
 """Wiring of the raw-data step: the demo world drawn into the raw-data folder.
 
 It is its own pipeline, so the raw files are ordinary inputs of ingestion. A run of the
-method draws it first when the files are missing (:class:`msd_tagging.hooks.RawDataHooks`).
+method draws it first when the files are missing (:class:`msd_tagging.framework.hooks.RawDataHooks`).
 """
 
 from kedro.pipeline import Pipeline, node

@@ -1,7 +1,7 @@
 """Raw MSD tables → primary tables: tracks, tag labels, plays, ID maps, and a report.
 
 Every row that is dropped is counted by reason; structural problems raise
-:class:`~msd_tagging.errors.MSDDataError` naming the file or ID.
+:class:`~msd_tagging.core.errors.MSDDataError` naming the file or ID.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import logging
 import numpy as np
 import pandas as pd
 
-from msd_tagging.errors import MSDDataError
-from msd_tagging.mapping import IdMaps
+from msd_tagging.core.errors import MSDDataError
+from msd_tagging.core.mapping import IdMaps
 from msd_tagging.params import IngestionParams
 from msd_tagging.readers import AudioPathIndex, normalise_tag, split_train_valid
 from msd_tagging.scoring.evaluation import SPLITS, require_positives

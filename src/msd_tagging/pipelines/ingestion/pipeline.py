@@ -2,7 +2,7 @@
 shared nodes that build the primary tables from what every source hands on.
 
 The registry builds one ingestion per source, ``ingestion.<source>``; the env's
-``ingestion.source`` picks which one a run uses (:mod:`msd_tagging.session`).
+``ingestion.source`` picks which one a run uses (:mod:`msd_tagging.framework.session`).
 """
 
 from kedro.pipeline import Pipeline, node

@@ -4,7 +4,7 @@ These nodes turn plays (or a listen log), tags and tracks into what the MSD node
 have built from the MSD's files (split tracks, plays per user and track, the tag rows and a
 vocabulary), so the shared nodes of :mod:`.nodes` make the same primary tables. A
 catalogue's songs are its tracks. Without a ``split`` column a seeded, artist-disjoint,
-tag-stratified split is made (:mod:`msd_tagging.splitting`).
+tag-stratified split is made (:mod:`msd_tagging.catalogue.splitting`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from msd_tagging.errors import MSDDataError
+from msd_tagging.catalogue.splitting import artist_disjoint_split, scaled_proportions, split_balance
+from msd_tagging.core.errors import MSDDataError
 from msd_tagging.params import IngestionParams
 from msd_tagging.pipelines.ingestion.nodes import label_matrix
 from msd_tagging.readers import AudioPathIndex, normalise_tag
@@ -27,7 +28,6 @@ from msd_tagging.readers.tables import (
     read_tags,
     read_tracks,
 )
-from msd_tagging.splitting import artist_disjoint_split, scaled_proportions, split_balance
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,8 @@ import logging
 import numpy as np
 import pandas as pd
 
-from msd_tagging.figures import with_note
+from msd_tagging.core.figures import with_note
+from msd_tagging.core.mapping import IdMaps
 from msd_tagging.listening.factorisation import (
     factorise,
     factorise_early_stopped,
@@ -15,7 +16,6 @@ from msd_tagging.listening.factorisation import (
     withheld_tracks,
     without_plays_of,
 )
-from msd_tagging.mapping import IdMaps
 from msd_tagging.params import FiguresParams, ListeningParams
 
 logger = logging.getLogger(__name__)

@@ -8,10 +8,10 @@ import logging
 import numpy as np
 import pandas as pd
 
-from msd_tagging.figures import with_note
+from msd_tagging.core.figures import with_note
+from msd_tagging.core.metrics import bootstrap_weights, interval
 from msd_tagging.listening.centroids import nearest_neighbours, nearest_to_centroids, tag_centroids, unit
 from msd_tagging.listening.factorisation import warm_vectors
-from msd_tagging.metrics import bootstrap_weights, interval
 from msd_tagging.params import FiguresParams, ListeningParams, ReportingParams
 from msd_tagging.readers import tags_in_vocabulary
 from msd_tagging.scoring.scorers import Scorer, paper_relative_gain, training_side
@@ -357,7 +357,7 @@ def tsne_embedding(track_vectors: pd.DataFrame, tag_labels: pd.DataFrame, figure
         if len(warm) > params.sample_size
         else np.arange(len(warm))
     )
-    from msd_tagging.progress import Progress
+    from msd_tagging.core.progress import Progress
 
     every = 25
 

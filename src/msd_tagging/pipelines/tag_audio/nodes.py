@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 
 from msd_tagging.audio.signal import DamageConfig, MelConfig
-from msd_tagging.errors import MSDDataError
-from msd_tagging.mapping import IdMaps
+from msd_tagging.core.errors import MSDDataError
+from msd_tagging.core.mapping import IdMaps
+from msd_tagging.core.progress import Progress
 from msd_tagging.params import PATTERN_FIX, AudioParams, TagAudioParams
-from msd_tagging.progress import Progress
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,8 @@ import logging
 import numpy as np
 import pandas as pd
 
-from msd_tagging import tagged_catalogue, tagging
+from msd_tagging.catalogue import deliverable as tagged_catalogue
+from msd_tagging.catalogue import tagging
 from msd_tagging.catalogue.calibration import ece_interval, reliability
 from msd_tagging.catalogue.decisions import NO_PROMISE, REASONS, ClassDecisions
 from msd_tagging.params import EvaluationParams, FiguresParams, TaggingParams
@@ -289,7 +290,7 @@ def plot_catalogue(
     import matplotlib
 
     matplotlib.use("Agg")
-    from msd_tagging.figures import with_note
+    from msd_tagging.core.figures import with_note
 
     curves = _precision_recall(tagging_selection, tag_decisions, track_evidence, tag_labels, params, class_scores)
     return (

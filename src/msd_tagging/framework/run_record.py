@@ -3,7 +3,7 @@
 After every pipeline run, :class:`RunRecordHooks` writes
 ``<data_root>/08_reporting/<run_name>/run_record.json/<version>/run_record.json``. The
 version is the run's save version, the folder its Table 1 and extended table are saved
-under, so a past Table 1 leads to its record (``python -m msd_tagging.runs --show
+under, so a past Table 1 leads to its record (``msd-tagging-runs --show
 VERSION``). The record holds:
 
 * the run: env, pipelines, runtime ``--params``, node filters, Kedro's run id;

@@ -121,8 +121,8 @@ class RunStartHooks:
         plain_logs_outside_terminal()
 
 
-_COST_ROW = re.compile(r"msd_tagging\.hooks:\s+(\S+)\s+([\d.]+) s\s+(\d+|\?) MB")
-_COST_TOTAL = re.compile(r"msd_tagging\.hooks:\s+total\s+([\d.]+) s\s+largest worker process (\d+) MB")
+_COST_ROW = re.compile(r"msd_tagging\.(?:framework\.)?hooks:\s+(\S+)\s+([\d.]+) s\s+(\d+|\?) MB")
+_COST_TOTAL = re.compile(r"msd_tagging\.(?:framework\.)?hooks:\s+total\s+([\d.]+) s\s+largest worker process (\d+) MB")
 
 
 def parse_cost_log(text: str) -> dict | None:
@@ -142,11 +142,11 @@ def parse_cost_log(text: str) -> dict | None:
 class _Heartbeat:
     """Outside a terminal, a log line every ``every`` seconds while a node runs: a step
     with no progress of its own (a factorisation, a fit) still shows it is alive. Steps
-    with a :class:`~msd_tagging.progress.Progress` say more (items done, rate, time left).
+    with a :class:`~msd_tagging.core.progress.Progress` say more (items done, rate, time left).
     ``every`` is 1.5 times ``MSD_TAGGING_HEARTBEAT_SECONDS`` (default 45 s; 0: off)."""
 
     def __init__(self, every: float | None = None):
-        from msd_tagging.progress import heartbeat_seconds
+        from msd_tagging.core.progress import heartbeat_seconds
 
         if every is None:
             every = 1.5 * heartbeat_seconds()
@@ -242,7 +242,7 @@ class RunCostHooks:
 def _check_ingestion_head(nodes, catalog) -> None:
     """Stop when the pipeline's ingestion source reads another kind of raw data than the env
     (a plain ``KedroSession`` running ``hybrid``, the MSD source, in ``--env catalogue``)."""
-    from msd_tagging.errors import ParameterError
+    from msd_tagging.core.errors import ParameterError
 
     read = {n.namespace.split(".")[0] for n in nodes if "ingestion" in n.tags and n.namespace}
     ingestion = catalog.load("params:ingestion") if "params:ingestion" in catalog else None

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from msd_tagging.errors import MSDDataError
+from msd_tagging.core.errors import MSDDataError
 
 
 @contextlib.contextmanager

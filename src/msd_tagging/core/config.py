@@ -9,7 +9,7 @@ A block class is declared once, with its fields' types, defaults and bounds::
 
 and built from a plain mapping: ``BPRConfig(**yaml_block)``. That is how Kedro (1.3 and
 later) builds the typed ``params:`` input of a node, before the first node runs, so a
-wrong parameter stops the run at its start with a :class:`~msd_tagging.errors.ParameterError`
+wrong parameter stops the run at its start with a :class:`~msd_tagging.core.errors.ParameterError`
 that names it by its dotted path (``listening.bpr.factors``) and says what it accepts.
 
 Every field is checked against its annotation: ``int`` and ``float`` (with the bounds
@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
-from msd_tagging.errors import ParameterError
+from msd_tagging.core.errors import ParameterError
 
 T = TypeVar("T")
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from kedro.framework.session import KedroSession
 
-from msd_tagging.errors import ParameterError
+from msd_tagging.core.errors import ParameterError
 
 # Pipelines built once per ingestion source, as "<name>.<source>".
 PER_SOURCE = ("hybrid", "ingestion", "method")

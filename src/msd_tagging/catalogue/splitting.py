@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from msd_tagging.config import parameters, setting
-from msd_tagging.errors import ParameterError
+from msd_tagging.core.config import parameters, setting
+from msd_tagging.core.errors import ParameterError
 
 SPLITS = ("train", "valid", "test")
 # Pons et al. 2018's MSD split: 201,680 / 11,774 / 28,435 tracks.

@@ -13,7 +13,7 @@ ranking quality to expect is its test score; a prediction interval (a posterior 
 from the out-of-fold counts) says what to expect on the class's untagged tracks. The
 scorer is chosen on validation alone.
 
-A leaf of the project's layers: numpy, pandas and :mod:`msd_tagging.metrics` only.
+A leaf of the project's layers: numpy, pandas and :mod:`msd_tagging.core.metrics` only.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from msd_tagging.metrics import bootstrap_macro, bootstrap_weights, interval, macro_quality, per_tag_metrics
+from msd_tagging.core.metrics import bootstrap_macro, bootstrap_weights, interval, macro_quality, per_tag_metrics
 
 EVIDENCE = ("audio+listening", "audio", "listening")
 KIND = {"audio+listening": "fused", "audio": "audio", "listening": "listening"}  # the scorers a class takes

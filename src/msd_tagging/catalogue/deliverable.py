@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from msd_tagging.catalogue.calibration import apply, rank_of
-from msd_tagging.tagging import EVIDENCE
+from msd_tagging.catalogue.tagging import EVIDENCE
 
 
 @dataclass

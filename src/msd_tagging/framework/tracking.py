@@ -8,11 +8,11 @@ plain file store), with:
 
 * every parameter flattened (``listening.bpr.factors``), as the nodes saw them (the typed
   blocks of :mod:`msd_tagging.params`, defaults included), secrets masked
-  (:func:`msd_tagging.run_record.masked`);
+  (:func:`msd_tagging.framework.run_record.masked`);
 * every scorer's macro metrics on its split (``hybrid.roc_auc``, ``hybrid.pr_auc``, and the
   95 % interval's ends, ``hybrid.roc_auc_low`` ...);
 * the figures, Table 1, the extended table, the catalogue report and the run record
-  (:mod:`msd_tagging.run_record`) as artifacts, kept beside the store under
+  (:mod:`msd_tagging.framework.run_record`) as artifacts, kept beside the store under
   ``<data_root>/09_runs/`` (git-ignored with the rest of ``data/``);
 * the commit and its dirty flag as tags.
 
@@ -88,7 +88,7 @@ def sqlite_store(uri: str | None) -> Path | None:
 def check_store(uri: str | None) -> None:
     """Stop before the first node when the SQLite store cannot be written: naming it, and
     how to turn tracking off."""
-    from msd_tagging.errors import MSDDataError
+    from msd_tagging.core.errors import MSDDataError
 
     store = sqlite_store(uri)
     if store is None:
@@ -123,7 +123,7 @@ class MlflowTracking:
     def after_context_created(self, context) -> None:
         import mlflow
 
-        from msd_tagging.errors import MSDDataError
+        from msd_tagging.core.errors import MSDDataError
 
         self._on = os.environ.get(SWITCH, "1") not in ("0", "false", "no")
         if not self._on:
@@ -201,8 +201,8 @@ def log_run(context, run_params: dict, pipeline, catalog, run_id: str) -> None:
     """Log what the module says to the active MLflow run: parameters, metrics, artifacts, code."""
     import mlflow
 
-    from msd_tagging.run_record import dataset_path, git_state, masked, plain
-    from msd_tagging.runs import flatten
+    from msd_tagging.framework.run_record import dataset_path, git_state, masked, plain
+    from msd_tagging.framework.runs import flatten
 
     params = flatten(masked(plain(context.params)))
     mlflow.log_params({k: ("" if v is None else str(v))[:6000] for k, v in params.items()})
@@ -252,7 +252,7 @@ def _latest(path: Path) -> Path | None:
 
 
 def _reporting(catalog) -> Path:
-    from msd_tagging.run_record import dataset_path
+    from msd_tagging.framework.run_record import dataset_path
 
     path = dataset_path(catalog["table_1_json"]) if "table_1_json" in catalog else None
     return path.parent if path is not None else Path("data/08_reporting")

@@ -3,14 +3,14 @@
 Kedro keeps each run's table under ``<table>.json/<version>/<table>.json``; versions are
 UTC timestamps, so sorting them sorts the runs::
 
-    python -m msd_tagging.runs                      # data/08_reporting/demo, Table 1
-    python -m msd_tagging.runs --run msd --table extended_table --last 5
+    msd-tagging-runs                      # data/08_reporting/demo, Table 1
+    msd-tagging-runs --run msd --table extended_table --last 5
 
-Each version has a run record beside it (:mod:`msd_tagging.run_record`): its parameters,
+Each version has a run record beside it (:mod:`msd_tagging.framework.run_record`): its parameters,
 env, commit and the models and score files it wrote, by content::
 
-    python -m msd_tagging.runs --show 2026-12-02T04.30.00.000Z      # what made that Table 1
-    python -m msd_tagging.runs --diff 2026-12-01T10.00.00.000Z last  # what differed between two runs
+    msd-tagging-runs --show 2026-12-02T04.30.00.000Z      # what made that Table 1
+    msd-tagging-runs --diff 2026-12-01T10.00.00.000Z last  # what differed between two runs
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from msd_tagging.errors import MSDDataError
+from msd_tagging.core.errors import MSDDataError
 
 TABLES = {"table_1": "method", "extended_table": "scorer"}
 
@@ -134,7 +134,7 @@ def run_record(reporting: str | Path, version: str) -> dict:
             f"no readable run record of version {version!r} (saved: {', '.join(saved[-5:]) or 'none'}"
             f"{', ...' if len(saved) > 5 else ''})",
             path=folder,
-            fix="pick a version that `python -m msd_tagging.runs` lists; runs before run records have none",
+            fix="pick a version that `msd-tagging-runs` lists; runs before run records have none",
         )
     try:
         return _read_record(path)
@@ -149,7 +149,7 @@ SECTIONS = {"run": dict, "code": dict, "parameters": dict, "inputs": dict, "outp
 
 
 def _read_record(path: Path) -> dict:
-    """A run record, checked to have the shape :mod:`msd_tagging.run_record` writes;
+    """A run record, checked to have the shape :mod:`msd_tagging.framework.run_record` writes;
     ``ValueError`` saying what is wrong otherwise (JSONDecodeError is one)."""
     record = json.loads(path.read_text())
     if not isinstance(record, dict):

@@ -1,0 +1,1 @@
+"""What every layer uses: errors, files, ID maps, metrics, progress, provenance, figure notes."""

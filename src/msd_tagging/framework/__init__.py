@@ -1,0 +1,1 @@
+"""Kedro glue: the session, hooks, typed parameters, run records and tracking, the CLI's helpers."""
