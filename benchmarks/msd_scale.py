@@ -48,8 +48,7 @@ RSS_BUDGET_MB = 8 * 1024
 ISOLATED_RSS_BUDGET_MB = {"tag_agreement": 2 * 1024}  # nodes re-run alone, and their budget (issue 13)
 ISOLATED_SECONDS = {"tag_agreement": 60}  # alone, at Last.fm's tag density (issue 22)
 TAGGING_BUDGET = {"seconds": 5 * 60, "extra_rss_mb": 3 * 1024}  # the catalogue + bootstrap (issue 22)
-TAGGING_NODES = ("track_evidence", "choose_scorers", "fit_decisions", "tag_catalogue", "plot_catalogue",
-                 "catalogue_report")  # fmt: skip
+TAGGING_NODES = ("track_evidence", "choose_scorers", "fit_decisions", "tag_catalogue", "catalogue_report")
 RESULTS = HERE / "results"
 
 

@@ -88,7 +88,7 @@ def test_csvs_for_people_neutralise_formulas_and_read_back_as_written(tmp_path):
 
 
 def test_the_catalogue_report_escapes_pipes_and_html():
-    from msd_tagging.pipelines.tagging.report import catalogue_report
+    from msd_tagging.pipelines.tagging.report import report_markdown
 
     summary = {
         "tagged_tracks": 1, "neither": {"count": 0, "by_audio_status": {}},
@@ -103,7 +103,7 @@ def test_the_catalogue_report_escapes_pipes_and_html():
                 "classes": {"audio": {"scorer": "audio", "labelled_tracks": 3, "untagged_tracks": 1, "tags": []}}}  # fmt: skip
     decisions = pd.DataFrame({"evidence": ["audio"], "tag": ["<i>x|y</i>"], "decided": [False],
                               "reason": ["too few labels"], "needed_positives": [3], "positives": [1]})  # fmt: skip
-    report = catalogue_report(summary, selection, expected, decisions)
+    report = report_markdown(summary, selection, expected, decisions)
     assert "<script>" not in report and "&lt;script&gt;" in report and "<b>" not in report
     row = next(line for line in report.splitlines() if "000002" in line)
     assert row.count("|") - row.count("\\|") == 6  # five cells: no pipe of the data splits the row

@@ -76,7 +76,7 @@ def test_the_rehearsal_worlds_figures_say_their_data_are_random():
         loader.__class__(str(REPO / "conf"), env="base", **settings.CONFIG_LOADER_ARGS)["parameters"]["figures"]["note"]
         == ""
     )
-    figures = {"plot_factorisation_curve", "plot_cold_start", "plot_training", "plot_catalogue", "tsne_figures"}
+    figures = {"plot_factorisation_curve", "cold_start", "plot_training", "catalogue_report", "tsne_figures"}
     nodes = {n.name: n for n in register_pipelines()["hybrid"].nodes}
     assert all("params:figures" in nodes[name].inputs for name in figures)
     curve = pd.DataFrame({"iteration": [1, 2], "heldout_auc": [0.50, 0.49]})

@@ -94,9 +94,17 @@ def test_no_tagging_node_but_the_chooser_reads_more_than_one_scorers_table():
     readers = {n.name: [i for i in n.inputs if i.endswith("_scores") and i != "class_scores"] for n in hybrid.nodes}
     assert len(readers["choose_scorers"]) >= 7
     assert max(len(v) for k, v in readers.items() if k != "choose_scorers") <= 4
-    for name in ("fit_decisions", "tag_catalogue", "plot_catalogue"):
+    for name in ("fit_decisions", "tag_catalogue", "catalogue_report"):
         node = next(n for n in hybrid.nodes if n.name == name)
         assert "class_scores" in node.inputs and not readers[name], name
+
+
+def test_the_default_hybrid_is_at_most_45_nodes():
+    """The DAG a newcomer opens in kedro-viz (the demo's ``hybrid``) shows the work, not one
+    node per small step."""
+    from msd_tagging.pipeline_registry import register_pipelines
+
+    assert len(register_pipelines()["hybrid.msd"].nodes) <= 45
 
 
 def test_the_f1_threshold_is_the_best_cut_and_ties_are_cut_together():

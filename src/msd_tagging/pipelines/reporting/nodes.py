@@ -245,6 +245,12 @@ def cold_start_metrics(**metrics: dict) -> pd.DataFrame:
     return table.sort_values("bin", key=lambda b: b.map(order.index), kind="stable").reset_index(drop=True)
 
 
+def cold_start(reporting: ReportingParams, figures: FiguresParams, **metrics: dict):
+    """The cold-start table (:func:`cold_start_metrics`) and its figure (:func:`plot_cold_start`)."""
+    table = cold_start_metrics(**metrics)
+    return table, plot_cold_start(table, reporting, figures)
+
+
 def plot_cold_start(table: pd.DataFrame, reporting: ReportingParams, figures: FiguresParams):
     """Macro ROC-AUC and PR-AUC of each scorer by popularity bin (:func:`cold_start_metrics`),
     with each bin's size under it and each point's 95 % bootstrap interval as a bar: a

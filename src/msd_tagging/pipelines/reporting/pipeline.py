@@ -48,16 +48,14 @@ def _tables(scorers: tuple[Scorer, ...]) -> Pipeline:
                 name="extended_table",
             ),
             node(
-                nodes.cold_start_metrics,
-                inputs={f"{s.name}_metrics": f"{s.name}_metrics" for s in scorers if s.cold_start},
-                outputs="cold_start_metrics",
-                name="cold_start_metrics",
-            ),
-            node(
-                nodes.plot_cold_start,
-                inputs=["cold_start_metrics", "params:reporting", "params:figures"],
-                outputs="cold_start_figure",
-                name="plot_cold_start",
+                nodes.cold_start,
+                inputs={
+                    "reporting": "params:reporting",
+                    "figures": "params:figures",
+                    **{f"{s.name}_metrics": f"{s.name}_metrics" for s in scorers if s.cold_start},
+                },
+                outputs=["cold_start_metrics", "cold_start_figure"],
+                name="cold_start",
             ),
             node(
                 nodes.tag_playlists,

@@ -14,6 +14,7 @@ from msd_tagging.catalogue import tagging
 from msd_tagging.catalogue.calibration import ece_interval, reliability
 from msd_tagging.catalogue.decisions import NO_PROMISE, REASONS, ClassDecisions
 from msd_tagging.params import EvaluationParams, FiguresParams, TaggingParams
+from msd_tagging.pipelines.tagging.report import report_markdown
 from msd_tagging.scoring.scorers import Scorer
 from msd_tagging.scoring.scores import tag_columns
 
@@ -270,6 +271,35 @@ def tag_catalogue(
         tagged_catalogue.suggestions(parts, tags, tracks, tag_decisions, params.suggestions_per_track),
         summary,
     )
+
+
+def catalogue_report(
+    catalogue_summary: dict,
+    tagging_selection: dict,
+    tagging_expectations: dict,
+    tag_decisions: pd.DataFrame,
+    tag_suggestions: pd.DataFrame,
+    track_evidence: pd.DataFrame,
+    tag_labels: pd.DataFrame,
+    params: TaggingParams,
+    figures: FiguresParams,
+    class_scores: pd.DataFrame,
+):
+    """The report a person reads: its text (:func:`~.report.report_markdown`) and the three
+    figures it shows (:func:`plot_catalogue`)."""
+    text = report_markdown(catalogue_summary, tagging_selection, tagging_expectations, tag_decisions)
+    shown = plot_catalogue(
+        tagging_selection,
+        tag_decisions,
+        tagging_expectations,
+        tag_suggestions,
+        track_evidence,
+        tag_labels,
+        params,
+        figures,
+        class_scores,
+    )
+    return (text, *shown)
 
 
 def plot_catalogue(

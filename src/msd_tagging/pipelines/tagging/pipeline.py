@@ -4,7 +4,6 @@ scorer is a candidate for the evidence classes its kind can score)."""
 from kedro.pipeline import Pipeline, node
 
 from msd_tagging.pipelines.tagging import nodes
-from msd_tagging.pipelines.tagging.report import catalogue_report
 from msd_tagging.scoring.scorers import SCORERS, Scorer
 
 # What the chooser hands on: the later nodes read the chosen scores, not every scorer's.
@@ -63,21 +62,21 @@ def _deliverable() -> list:
             name="tag_catalogue",
         ),
         node(
-            nodes.plot_catalogue,
+            nodes.catalogue_report,
             inputs={
                 **decided,
+                "catalogue_summary": "catalogue_summary",
                 "tagging_expectations": "tagging_expectations",
                 "tag_suggestions": "tag_suggestions",
                 "tag_labels": "tag_labels",
                 "figures": "params:figures",
             },
-            outputs=["catalogue_precision_recall", "catalogue_reliability", "catalogue_queue"],
-            name="plot_catalogue",
-        ),
-        node(
-            catalogue_report,
-            inputs=["catalogue_summary", "tagging_selection", "tagging_expectations", "tag_decisions"],
-            outputs="catalogue_report_markdown",
+            outputs=[
+                "catalogue_report_markdown",
+                "catalogue_precision_recall",
+                "catalogue_reliability",
+                "catalogue_queue",
+            ],
             name="catalogue_report",
         ),
     ]

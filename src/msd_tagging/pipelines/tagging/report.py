@@ -57,7 +57,7 @@ def _score(value, bounds) -> str:
     return f"{value:.4f}" + (f" [{low:.4f}, {high:.4f}]" if low is not None and np.isfinite(low) else "")
 
 
-def catalogue_report(
+def report_markdown(
     catalogue_summary: dict,
     tagging_selection: dict,
     tagging_expectations: dict,
