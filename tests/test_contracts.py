@@ -245,3 +245,175 @@ def test_an_ingestion_source_is_one_module_and_ingestion_source_accepts_it():
 
     with pytest.raises(ParameterError, match="'nope' names no ingestion source; the sources read 'msd', 'tables'"):
         for_source("hybrid", IngestionParams(source="nope").source, ["hybrid.msd", "hybrid.tables"])
+
+
+# --- docs/extending.md's walk-throughs, each with a throwaway entry ---------------------
+
+
+def listening_mix(centroid_scores: pd.DataFrame, classifier_scores: pd.DataFrame) -> pd.DataFrame:
+    """docs/extending.md's example scorer: two listening scorers mixed 70 / 30."""
+    from msd_tagging.scoring.scores import fuse
+
+    return fuse(centroid_scores, classifier_scores, 0.3)
+
+
+class _Kept(MemoryDataset):
+    """Kept after the run, for the test to read (the runner releases what no node needs)."""
+
+    def _release(self) -> None:
+        pass
+
+
+def test_a_scorer_is_its_function_and_one_declaration():
+    """ "Adding a scorer": the walk-through's declaration, passed to the registry, gets a score
+    table, metrics and a row of the extended table, with no other edit."""
+    from msd_tagging.pipeline_registry import build_pipelines
+    from msd_tagging.scoring.scorers import Scorer
+
+    mix = Scorer(
+        "listening_mix", "0.7 · MF-centroids + 0.3 · MF classifier", listening_mix,
+        ("mf_scores", "mf_classifier_scores"), kind="listening",
+    )  # fmt: skip
+    declared = (*SCORERS, mix)
+    pipelines = build_pipelines(declared)
+    chooser = pipelines["tagging"].only_nodes("track_evidence", "choose_scorers")
+    pipeline = pipelines["scoring"] + pipelines["evaluation"] + pipelines["reporting"] + chooser
+    kept = ("listening_mix_scores", "listening_mix_metrics", "mf_scores", "mf_classifier_scores", "extended_table")
+    world = _world()
+    catalog = DataCatalog(
+        {name: MemoryDataset(value, copy_mode="assign") for name, value in world.items()}
+        | {name: _Kept(copy_mode="assign") for name in kept}
+    )
+    SequentialRunner().run(pipeline, catalog)
+    scores = catalog.load("listening_mix_scores")
+    expected = listening_mix(catalog.load("mf_scores"), catalog.load("mf_classifier_scores"))
+    pd.testing.assert_frame_equal(scores, expected)
+    assert 0.5 < catalog.load("listening_mix_metrics")["roc_auc_macro"] <= 1
+    assert catalog.load("extended_table")["scorer"].tolist() == [s.name for s in declared]
+
+
+def _tiny_config():
+    from dataclasses import asdict
+
+    from msd_tagging.core.config import parameters, setting
+
+    @parameters("audio.model")
+    class Tiny:
+        n_mels: int = setting(16, minimum=1)
+        n_tags: int = setting(2, minimum=1)
+
+        def as_dict(self) -> dict:
+            return asdict(self)
+
+    return Tiny
+
+
+TINY = _tiny_config()
+
+
+class TinyNet(torch.nn.Module):
+    """A throwaway network: mean over time, one linear layer; ``(logits, embedding)``."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.head = torch.nn.Linear(config.n_mels, config.n_tags)
+
+    def forward(self, x):
+        embedding = x.mean(dim=2)
+        return self.head(embedding), embedding
+
+
+def test_an_architecture_is_its_module_and_one_registry_entry(monkeypatch):
+    """ "Adding an architecture": a throwaway entry is accepted by ``audio.architecture``,
+    trained by the one training loop, saved as a record and scored by the Tagger, with no
+    other edit; a trainable entry that does not read log-mel windows is refused."""
+    from msd_tagging.models import registry
+    from msd_tagging.models.training import TrainConfig, train
+    from msd_tagging.params import AudioParams
+
+    monkeypatch.setitem(
+        registry.ARCHITECTURES, "tiny", registry.Architecture(f"{__name__}:TinyNet", TINY, trainable=True)
+    )
+    params = AudioParams(architecture="tiny", model={"n_mels": 16, "n_tags": 2})
+    assert isinstance(params.model, TINY)
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, size=(120, 2))
+    clips = [
+        rng.normal(0, 0.3, (16, 40)).astype(np.float32) + 2.0 * np.outer(np.r_[y[0], y[1], np.zeros(14)], 1)
+        for y in labels
+    ]
+    config = TrainConfig(
+        chunk_frames=20, batch_size=16, max_epochs=8, lr=0.05, milestones=(6,), gamma=0.5, patience=10, seed=0
+    )
+    result = train("tiny", params.model, config, clips[:80], labels[:80], clips[80:100], labels[80:100], progress=False)
+    preprocessing = {"sample_rate": 16000, "n_mels": 16, "patch_frames": 20}
+    record = registry.model_record(
+        "tiny", params.model, result.model_state, ["low", "next"], preprocessing, {"source": "test"}
+    )
+    buffer = io.BytesIO()
+    torch.save(record, buffer)
+    buffer.seek(0)
+    probabilities, _ = Tagger.load(torch.load(buffer, weights_only=True), "cpu").predict_and_embed(clips[100:])
+    from sklearn.metrics import roc_auc_score
+
+    assert all(roc_auc_score(labels[100:, j], probabilities[:, j]) > 0.9 for j in range(2))
+    with pytest.raises(ValueError, match="log-mel"):
+        registry.Architecture(f"{__name__}:TinyNet", TINY, layout="embedding", windows="embedding", trainable=True)
+
+
+FACTORISER_WALKTHROUGH = """
+import json
+import numpy as np, pandas as pd, scipy.sparse as sp, yaml
+from msd_tagging.core.config import parameters, setting
+from msd_tagging.listening import factorisers
+
+@parameters("listening.small_bpr")
+class SmallBPRConfig:
+    factors: int = setting(8, minimum=1)
+    iterations: int = setting(40, minimum=1)
+    seed: int = setting(0, minimum=0)
+    num_threads: int = setting(1, minimum=0)
+    use_gpu: bool = False
+
+def _small_bpr(config, use_gpu):
+    import implicit.bpr
+    return implicit.bpr.BayesianPersonalizedRanking(factors=config.factors, learning_rate=0.05,
+        iterations=config.iterations, num_threads=config.num_threads, random_state=config.seed, use_gpu=use_gpu)
+
+factorisers.FACTORISERS["small_bpr"] = factorisers.Factoriser(SmallBPRConfig, _small_bpr, bias=True)
+
+from msd_tagging.core.mapping import IdMaps
+from msd_tagging.params import ListeningParams
+from msd_tagging.pipelines.listening.nodes import factorise_plays
+
+block = yaml.safe_load("listening: {model: small_bpr, small_bpr: {factors: 8, iterations: 40}}")["listening"]
+params = ListeningParams(**block)
+group = np.arange(40) < 20
+rows, cols = np.nonzero(np.equal.outer(group, group))
+plays = pd.DataFrame({"user_idx": rows, "track_idx": cols, "play_count": 1})
+ids = IdMaps.build(users=[f"u{i}" for i in range(40)], tracks=[f"t{i}" for i in range(40)])
+vectors, _ = factorise_plays(plays, ids, params)
+v = vectors.filter(like="f0").to_numpy()
+unit = v / np.linalg.norm(v, axis=1, keepdims=True)
+s = unit @ unit.T
+same = s[np.equal.outer(group, group) & ~np.eye(40, dtype=bool)].mean()
+other = s[~np.equal.outer(group, group)].mean()
+print(json.dumps({"config": type(params.small_bpr).__name__, "bias": "bias" in vectors.columns,
+                  "columns": v.shape[1], "same": float(same), "other": float(other)}))
+"""
+
+
+def test_a_factoriser_is_one_registry_entry_and_one_yaml_block():
+    """ "Adding a factoriser": a throwaway entry registered before the parameters are built
+    (as a module of the package is) becomes a block of ``listening`` by itself, and
+    ``listening.model`` fits with it through the listening node. In a fresh interpreter, so
+    the blocks of this one are left alone."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", FACTORISER_WALKTHROUGH], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["config"] == "SmallBPRConfig" and out["bias"] and out["columns"] == 8
+    assert out["same"] > out["other"] + 0.5, out

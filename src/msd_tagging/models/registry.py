@@ -54,6 +54,13 @@ class Architecture:
     trainable: bool = False
     channels_last: bool = False
 
+    def __post_init__(self):
+        if self.trainable and self.layout != "mels_frames":
+            raise ValueError(
+                f"{self.network}: a trainable architecture is trained on log-mel windows [batch, n_mels, frames] "
+                f"(layout mels_frames), not {self.layout!r}; a network on a base network's embedding is a head."
+            )
+
 
 ARCHITECTURES: dict[str, Architecture] = {
     "vgg": Architecture("msd_tagging.models.vgg:VGGTagger", VGGConfig, trainable=True),
