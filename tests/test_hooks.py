@@ -12,7 +12,7 @@ from msd_tagging.framework.hooks import RunCostHooks
 def test_run_cost_hook_logs_nodes_and_summary(caplog):
     hooks = RunCostHooks()
     with caplog.at_level(logging.INFO, logger="msd_tagging.framework.hooks"):
-        hooks.record("draw_world", 0.05, 300.0)  # a step run before the pipeline, by RawDataHooks
+        hooks.record("draw_world", 0.05, 300.0)
         for name in ("extract_features", "train_tagger"):
             node = SimpleNamespace(name=name, outputs=[f"{name}_out"])
             hooks.before_node_run(node)

@@ -102,13 +102,22 @@ def test_hybrid_is_registered():
         "fusion_classifier.per_tag_fusion",
         "fusion_classifier.evaluate_scorer",
         "extended_table",
-        "cold_start_metrics",
+        "cold_start",
         "tag_playlists",
     } <= names
     experiments = {n.name for n in pipelines["experiments"].nodes}
     assert {"fusion_by_tag.per_tag_fusion", "hybrid_classifier.evaluate_scorer", "experiments_table"} <= experiments
     assert not experiments & {n.name for n in pipelines["hybrid"].nodes if "." in n.name}  # opt-in, not rerun
-    assert "draw_world" not in names and {n.name for n in pipelines["demo_data"].nodes} == {"draw_world"}
+    assert {n.name for n in pipelines["demo_data"].nodes} == {"draw_world"}
+    # The raw data is drawn (or checked) by a node at the head of the method, and every node
+    # reading a raw file runs after it.
+    raw = {"raw_inventory", "audio_listing", "audio_paths", "lastfm_tags", "tag_list", "catalogue_audio_paths"}
+    for source in ("msd", "tables"):
+        method = pipelines[f"hybrid.{source}"]
+        module = __import__(f"msd_tagging.pipelines.ingestion.sources.{source}", fromlist=["RAW"])
+        reads_raw = {n.name for n in method.nodes if set(n.inputs) & (raw | set(module.RAW)) - {"raw_data"}}
+        after = {n.name for n in method.from_nodes("draw_world").nodes}
+        assert reads_raw and reads_raw <= after, (source, reads_raw - after)
     tables = {n.name for n in pipelines["hybrid.tables"].nodes}
     assert {"tables.read_catalogue_tracks", "tables.assign_split", "build_tag_labels"} <= tables
     assert not {n for n in tables if n.startswith("msd.")}

@@ -9,7 +9,8 @@ audio or plays tagged, with the precision to expect). ``ingestion.<source>`` and
 ``method.<source>`` (the nodes tagged ``method``: the paper's method figure as lineage)
 come with it. ``hybrid``, ``ingestion``, ``method`` and ``__default__`` are the ``msd``
 variants here; a run picks its env's variant (:mod:`msd_tagging.framework.session`). ``demo_data``
-draws the demo world (a run of the method does it first, :class:`~msd_tagging.framework.hooks.RawDataHooks`);
+draws the demo world, or checks the raw files are in place: its ``draw_world`` node heads
+every ``ingestion.<source>`` and ``hybrid.<source>``, and ingestion starts from its record;
 ``tag_audio`` tags a folder of new audio; ``experiments`` scores and evaluates the opt-in
 scorers (:data:`~msd_tagging.scoring.scorers.EXPERIMENTS`) beside a hybrid run's.
 
@@ -54,6 +55,7 @@ def build_pipelines(
     after_ingestion = sum(stages.values(), Pipeline([]))
     registry: dict[str, Pipeline] = {}
     for source, ingest in ingestion.sources().items():
+        ingest = demo_data.create_pipeline() + ingest  # the raw data drawn (or checked) first
         method = ingest + after_ingestion
         registry[f"ingestion.{source}"] = ingest
         registry[f"hybrid.{source}"] = method

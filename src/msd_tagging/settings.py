@@ -33,7 +33,7 @@ CONFIG_LOADER_ARGS = {
 
 _COSTS = RunCostHooks()
 # Pluggy calls the last registered first: the run record is written before MLflow logs it.
-HOOKS = (RunStartHooks(), _COSTS, RawDataHooks(_COSTS), *tracking_hooks(), RunRecordHooks())
+HOOKS = (RunStartHooks(), _COSTS, RawDataHooks(), *tracking_hooks(), RunRecordHooks())
 # kedro-mlflow (the `mlflow` extra) runs through msd_tagging.framework.tracking, not its own hook.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow")  # its metadata spells it either way
 

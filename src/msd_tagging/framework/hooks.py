@@ -189,8 +189,8 @@ def _elapsed(seconds: float) -> str:
 class RunCostHooks:
     """Logs each node's seconds and peak RSS, and a summary table after the run.
 
-    Every heavy step is a node (or, for drawing the demo world before a run, is recorded
-    by :class:`RawDataHooks` through :meth:`record`), so node time is the whole cost."""
+    Every heavy step is a node (drawing the demo world too: ``draw_world``), so node time
+    is the whole cost."""
 
     def __init__(self):
         self._sampler = _PeakSampler()
@@ -257,40 +257,13 @@ def _check_ingestion_head(nodes, catalog) -> None:
 
 
 class RawDataHooks:
-    """Before a run that ingests raw data, draw the demo world when its env draws one and
-    its files are missing or were drawn from other parameters (the ``draw_world`` node of
-    the ``demo_data`` pipeline, run first), so ``kedro run --pipeline=hybrid`` works on a
-    fresh clone. With ``demo_data.generate: false`` it checks the raw files are there.
-
-    Args:
-        costs: where the drawing's time and memory are recorded for the run's cost table.
-    """
-
-    def __init__(self, costs: RunCostHooks | None = None):
-        self._costs = costs
+    """Before a run that ingests raw data, check that its ingestion source reads the kind of
+    raw data the env has. The raw data itself is drawn, or checked to be in place, by the
+    ``draw_world`` node at the head of every ingestion pipeline (``demo_data``), so
+    ``kedro run --pipeline=hybrid`` works on a fresh clone and kedro-viz shows the step."""
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict, pipeline, catalog) -> None:
         nodes = pipeline.nodes
-        if any(n.name == "draw_world" for n in nodes) or not any("ingestion" in n.tags for n in nodes):
-            return
-        _check_ingestion_head(nodes, catalog)
-        if "raw_folder" not in catalog:
-            return
-        from msd_tagging.demo.world import DemoWorldConfig
-        from msd_tagging.pipelines.demo_data.nodes import draw_world
-
-        config = catalog.load("params:demo_data")
-        config = config if isinstance(config, DemoWorldConfig) else DemoWorldConfig(**config)
-        sampler, heartbeat = _PeakSampler(), _Heartbeat()
-        sampler.start()
-        heartbeat.start("draw_world")
-        started = time.perf_counter()
-        try:
-            record = draw_world(catalog.load("raw_inventory"), config, catalog.load("raw_folder"))
-            catalog.save("raw_data", record)
-        finally:
-            heartbeat.stop()
-        peak = sampler.stop()
-        if self._costs is not None:
-            self._costs.record("draw_world", time.perf_counter() - started, peak)
+        if any("ingestion" in n.tags for n in nodes):
+            _check_ingestion_head(nodes, catalog)

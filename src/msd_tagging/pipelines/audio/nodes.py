@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 
 def extract_features(
-    tracks: pd.DataFrame, raw_inventory: dict, feature_store: FeatureStoreWriter, params: AudioParams
+    tracks: pd.DataFrame, raw_data: dict, feature_store: FeatureStoreWriter, params: AudioParams
 ) -> pd.DataFrame:
     """Decode every catalogue track with an audio file, in a split or not (empty ones too,
     so they are reported)
@@ -39,7 +39,7 @@ def extract_features(
         damage=params.damage,
         tracks_per_shard=params.extraction.tracks_per_shard,
         workers=params.extraction.workers,
-        source=str((raw_inventory.get("manifest") or {}).get("fingerprint", "external")),
+        source=str(raw_data.get("fingerprint", "external")),
         scheduler=params.dask_scheduler,
     )
     return feature_store.extract(plan)

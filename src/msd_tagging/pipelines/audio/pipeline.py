@@ -10,7 +10,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 nodes.extract_features,
-                inputs=["tracks", "raw_inventory", "feature_store", "params:audio"],
+                inputs=["tracks", "raw_data", "feature_store", "params:audio"],
                 outputs="features",
                 name="extract_features",
                 tags=["method"],

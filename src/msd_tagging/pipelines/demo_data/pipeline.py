@@ -1,7 +1,8 @@
 """Wiring of the raw-data step: the demo world drawn into the raw-data folder.
 
-It is its own pipeline, so the raw files are ordinary inputs of ingestion. A run of the
-method draws it first when the files are missing (:class:`msd_tagging.framework.hooks.RawDataHooks`).
+Its ``draw_world`` node heads every ingestion pipeline (the registry puts it there): it draws
+the world when the files are missing or were drawn from other parameters, checks they are
+in place otherwise, and ingestion starts from its record (``raw_data``).
 """
 
 from kedro.pipeline import Pipeline, node

@@ -26,7 +26,7 @@ def _listed(values, limit: int) -> list:
 
 
 def build_tracks(
-    raw_inventory: dict,
+    raw_data: dict,
     split_train: list[str],
     split_test: list[str],
     unique_tracks: pd.DataFrame,
@@ -35,7 +35,8 @@ def build_tracks(
     """Tracks of the three splits with their song, artist and title.
 
     Args:
-        raw_inventory: what raw data is in place (a demo world's record, or the MSD's files).
+        raw_data: the record of the raw data in place (``draw_world``'s output: the demo
+            world's marker, or ``external``).
         split_train: ``filtered_list_train.cP``: training then validation IDs.
         split_test: ``filtered_list_test.cP``.
         unique_tracks: MSD ``unique_tracks.txt``.
@@ -73,7 +74,7 @@ def build_tracks(
     shared = songs[songs["song_id"].duplicated(keep=False)]
     across = shared.groupby("song_id")["split"].nunique()
     stats = {
-        "source": (raw_inventory.get("manifest") or {}).get("source", "external"),
+        "source": raw_data.get("source", "external"),
         "split_sizes": {s: int((tracks["split"] == s).sum()) for s in SPLITS},
         "split_tracks_not_in_unique_tracks": int(len(unknown)),
         "split_tracks_not_in_unique_tracks_ids": _listed(unknown, params.report_max_listed),
