@@ -292,3 +292,34 @@ def test_an_epoch_never_holds_all_its_chunks_in_memory(monkeypatch):
         tracemalloc.stop()
     epoch_of_chunks = 1500 * 16 * 200 * 4  # 19 MB
     assert peaks and peaks[0] < epoch_of_chunks / 4
+
+
+def test_the_one_early_stopped_fit_keeps_the_best_epoch_and_stops_on_patience():
+    """models.fitting, shared by the audio tagger, heads and listening from audio: a known
+    criterion sequence gives the known best epoch, stop and history."""
+    from msd_tagging.models.fitting import Stopping, fit_early_stopped
+
+    network = torch.nn.Linear(2, 1)
+    criteria = iter([0.1, 0.3, 0.2, 0.3000001, 0.29, 0.9])
+
+    def train_epoch(epoch):
+        with torch.no_grad():
+            network.bias.fill_(float(epoch))  # the weights say which epoch they are from
+        return {"train_loss": 1.0 / epoch, "lr": 0.1}
+
+    def evaluate():
+        value = next(criteria)
+        return value, {"valid": value}
+
+    state = fit_early_stopped(network, train_epoch, evaluate, Stopping(10, 3, min_delta=1e-6, criterion="x"))
+    assert state.best_epoch == 2 and state.best_metric == 0.3 and state.epoch == 5
+    assert float(state.best_model["bias"]) == 2.0  # the best epoch's weights, not the last
+    assert state.stopped == "early stop after epoch 5: no better x for 3 epochs"
+    assert list(state.history[0]) == ["epoch", "train_loss", "valid", "lr"]
+    criteria = iter([0.1, 0.2, 0.3])
+    interrupted = fit_early_stopped(
+        network, train_epoch, evaluate, Stopping(3, 3), after_epoch=lambda s, _: s.epoch == 1
+    )
+    assert interrupted.epoch == 1 and interrupted.stopped == ""
+    resumed = fit_early_stopped(network, train_epoch, evaluate, Stopping(3, 3), state=interrupted)
+    assert resumed.epoch == 3 and resumed.stopped == "reached max_epochs=3" and resumed.best_epoch == 3

@@ -91,6 +91,8 @@ def fit_one(loss: str, train_x, train_y, valid_x, valid_y, params) -> tuple[obje
     """One network trained with ``loss``; the epoch with the best validation mean cosine kept."""
     import torch
 
+    from msd_tagging.models.fitting import Stopping, fit_early_stopped, minibatch_epoch
+
     mean, scale = train_x.mean(axis=0), train_x.std(axis=0) + 1e-6
     threads = torch.get_num_threads()
     torch.set_num_threads(params.threads or threads)  # 1: bit-reproducible
@@ -102,25 +104,20 @@ def fit_one(loss: str, train_x, train_y, valid_x, valid_y, params) -> tuple[obje
             valid = torch.tensor(valid_x)
             optimiser = torch.optim.Adam(network.parameters(), lr=params.lr, weight_decay=params.weight_decay)
             generator = torch.Generator().manual_seed(params.seed)
-            best, best_cosine, best_epoch, waited, epoch = None, -np.inf, 0, 0, 0
-            for epoch in range(1, params.max_epochs + 1):
-                network.train()
-                for batch in torch.randperm(len(x), generator=generator).split(params.batch_size):
-                    if len(batch) < 2:
-                        continue  # InfoNCE needs another track in the batch
-                    optimiser.zero_grad()
-                    _loss(loss, network(x[batch]), y[batch], params.temperature).backward()
-                    optimiser.step()
+
+            def evaluate() -> tuple[float, dict]:
                 network.eval()
                 with torch.no_grad():
                     cosine = mean_cosine(network(valid).numpy(), valid_y)
-                if cosine > best_cosine + 1e-6:
-                    best = {k: v.detach().clone() for k, v in network.state_dict().items()}
-                    best_cosine, best_epoch, waited = cosine, epoch, 0
-                else:
-                    waited += 1
-                    if waited >= params.patience:
-                        break
+                return cosine, {"valid_mean_cosine": cosine}
+
+            def train_epoch(_: int) -> dict:  # InfoNCE needs another track in the batch
+                objective = lambda out, target: _loss(loss, out, target, params.temperature)  # noqa: E731
+                return minibatch_epoch(network, optimiser, objective, x, y, params.batch_size, generator, min_batch=2)
+
+            stopping = Stopping(params.max_epochs, params.patience, min_delta=1e-6, criterion="validation mean cosine")
+            state = fit_early_stopped(network, train_epoch, evaluate, stopping)
+            best, best_cosine, best_epoch, epoch = state.best_model, state.best_metric, state.best_epoch, state.epoch
             network.load_state_dict(best)
             network.eval()
             with torch.no_grad():

@@ -23,6 +23,7 @@ import numpy as np
 from msd_tagging.core.config import parameters, setting
 from msd_tagging.core.errors import ParameterError
 from msd_tagging.core.metrics import format_score, macro_scores, per_tag_metrics
+from msd_tagging.models.fitting import FitState, Stopping, fit_early_stopped
 
 logger = logging.getLogger(__name__)
 
@@ -203,35 +204,7 @@ def _fingerprint(
     }
 
 
-@dataclass
-class TrainState:
-    """What a run has done so far; with the RNG and optimiser states it is the checkpoint,
-    so a killed run resumes exactly where it stopped.
-
-    Attributes:
-        epoch: epochs finished.
-        best_metric: best validation macro PR-AUC so far (-1 before the first epoch).
-        bad_epochs: epochs since the best one.
-        history: one record per epoch (loss, validation metrics, learning rate, speed).
-        best_model: the state dict of the best epoch.
-        stopped: why training stopped; empty while it goes on.
-    """
-
-    epoch: int = 0
-    best_metric: float = -1.0
-    bad_epochs: int = 0
-    history: list[dict] = field(default_factory=list)
-    best_model: dict | None = None
-    stopped: str = ""
-
-    FIELDS = ("epoch", "best_metric", "bad_epochs", "history", "best_model", "stopped")
-
-    def as_dict(self) -> dict:
-        return {name: getattr(self, name) for name in self.FIELDS}
-
-    @classmethod
-    def from_checkpoint(cls, saved: dict) -> TrainState:
-        return cls(**{name: saved[name] for name in cls.FIELDS})
+TrainState = FitState  # the audio tagger's fit state, checkpointed (msd_tagging.models.fitting)
 
 
 @dataclass
@@ -287,14 +260,22 @@ def train(
         if not state.stopped and device.type == "cpu":
             check_cpu_time(run.model, config, len(train_x), model_config.n_mels)
         epoch_runner = _EpochRunner(run, config, train_x, train_y, progress)
-        while not state.stopped:
-            record = epoch_runner(state.epoch + 1)
+
+        def evaluate() -> tuple[float, dict]:
             metrics = _validation(run.model, valid_x, valid_y, config, device)
-            _close_epoch(state, record, metrics, run.model, config)
+            measured = {"valid_roc_auc": metrics["roc_auc_macro"], "valid_pr_auc": metrics["pr_auc_macro"]}
+            return metrics["pr_auc_macro"] or 0.0, measured
+
+        def after_epoch(state: FitState, improved: bool) -> bool:
+            _log_epoch(state.history[-1], improved)
             if checkpoints is not None:
                 checkpoints.save(_checkpoint(state, run))
-            if stop_after_epoch is not None and stop_after_epoch(state.epoch) and not state.stopped:
-                return TrainResult(state.best_model, state.history, "interrupted")
+            return stop_after_epoch is not None and stop_after_epoch(state.epoch)
+
+        stopping = Stopping(config.max_epochs, config.patience, criterion="validation PR-AUC")
+        state = fit_early_stopped(run.model, epoch_runner, evaluate, stopping, state=state, after_epoch=after_epoch)
+        if not state.stopped:
+            return TrainResult(state.best_model, state.history, "interrupted")
         logger.info("Training finished: %s.", state.stopped)
         return TrainResult(state.best_model, state.history, state.stopped)
 
@@ -440,7 +421,6 @@ class _EpochRunner:
         run.scheduler.step()
         seconds = time.perf_counter() - started
         return {
-            "epoch": epoch,
             "train_loss": total / max(seen, 1),
             "lr": run.optimizer.param_groups[0]["lr"],
             "seconds": seconds,
@@ -448,34 +428,10 @@ class _EpochRunner:
         }
 
 
-def _close_epoch(state: TrainState, record: dict, metrics: dict, model, config: TrainConfig) -> None:
-    """Add the epoch to the history, keep the model if it is the best, decide whether to stop."""
-    epoch = record["epoch"]
-    record = {
-        "epoch": epoch,
-        "train_loss": record["train_loss"],
-        "valid_roc_auc": metrics["roc_auc_macro"],
-        "valid_pr_auc": metrics["pr_auc_macro"],
-        "lr": record["lr"],
-        "seconds": record["seconds"],
-        "samples_per_second": record["samples_per_second"],
-    }
-    state.history.append(record)
-    improved = (metrics["pr_auc_macro"] or 0.0) > state.best_metric
-    if improved:
-        state.best_metric = metrics["pr_auc_macro"]
-        state.best_model = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        state.bad_epochs = 0
-    else:
-        state.bad_epochs += 1
-    state.epoch = epoch
-    if state.bad_epochs >= config.patience:
-        state.stopped = f"early stop after epoch {epoch}: no better validation PR-AUC for {config.patience} epochs"
-    elif epoch >= config.max_epochs:
-        state.stopped = f"reached max_epochs={config.max_epochs}"
+def _log_epoch(record: dict, improved: bool) -> None:
     logger.info(
         "epoch %d: loss %.4f, valid ROC-AUC %s, PR-AUC %s%s (%.1f s, %.0f samples/s)",
-        epoch,
+        record["epoch"],
         record["train_loss"],
         format_score(record["valid_roc_auc"]),
         format_score(record["valid_pr_auc"]),
