@@ -813,18 +813,19 @@ def render_heads(r: dict) -> str:
     return "\n".join(parts)
 
 
-def render_tag_completion(r: dict) -> str:
-    """Every decision rule on tracks nobody tagged, over worlds (benchmarks/results/tag_completion.*)."""
-    path = BENCHMARKS / "tag_completion.json"
+def render_tag_completion(r: dict, name: str = "tag_completion") -> str:
+    """Every decision rule on tracks nobody tagged, over worlds (benchmarks/results/<name>.*)."""
+    path = BENCHMARKS / f"{name}.json"
     if not path.is_file():
         return "(not measured yet: `python benchmarks/tag_completion.py`)"
     sys.path.insert(0, str(PROJECT / "benchmarks"))
-    from tag_completion import _cell, summary_table
+    from tag_completion import _cell, _world_args, _world_words, summary_table
 
     record = json.loads(path.read_text())
     table = summary_table(record)
     lines = [
-        f"`benchmarks/tag_completion.py` at `{record['commit']}` ({record['machine']}): the example catalogue, world "
+        f"`benchmarks/tag_completion.py{_world_args(record)}` at `{record['commit']}` ({record['machine']}): the "
+        f"example catalogue{_world_words(record)}, world "
         f"seeds {', '.join(map(str, record['seeds']))}, {' and '.join(f'{f:.0%}' for f in record['fractions'])} of its "
         "split tracks stripped of every crowd tag; each rule's decisions on those tracks against the removed tags "
         "(precision pooled over the decisions; crowd tags are incomplete, so it is a lower bound).",
@@ -841,8 +842,8 @@ def render_tag_completion(r: dict) -> str:
             f"{_cell(t.mean_probability)} |"
         )
     lines += ["", f"Random tagging at each tag's rate (the baseline): precision {table['random_precision'].mean():.3f}. "
-              "Every world's row, with intervals: [tag_completion.md](benchmarks/results/tag_completion.md)."]  # fmt: skip
-    if (BENCHMARKS / "tag_completion_selection.json").is_file():
+              f"Every world's row, with intervals: [{name}.md](benchmarks/results/{name}.md)."]  # fmt: skip
+    if name == "tag_completion" and (BENCHMARKS / "tag_completion_selection.json").is_file():
         chosen = json.loads((BENCHMARKS / "tag_completion_selection.json").read_text())
         lines += ["", f"The rule's margin and per-tag check were chosen on other worlds (seeds "
                   f"{', '.join(map(str, chosen['seeds']))}, at `{chosen['commit']}`): "
@@ -871,11 +872,38 @@ def render_tag_completion_short(r: dict) -> str:
             )
         else:
             parts.append(f"at {target:g}, no world decided")
-    return (
+    text = (
         f"On {len({(x['seed'], x['fraction']) for x in rows})} fresh example worlds whose hidden tracks' tags were "
         f"removed (`benchmarks/tag_completion.py` at `{record['commit']}`): " + "; ".join(parts) + ". The example "
         "catalogue is small; where its labelled tracks cannot back a target, nothing is decided "
         "([why](docs/results.md#decisions-on-tracks-nobody-tagged))."
+    )
+    large = BENCHMARKS / "tag_completion_large.json"
+    if large.is_file():
+        text += " " + _certified_sentence(json.loads(large.read_text()))
+    return text
+
+
+def _certified_sentence(record: dict) -> str:
+    """The certified rule at each target on a larger catalogue, in one sentence."""
+    rows = [x for x in record["rows"] if x["rule"] == "certified"]
+    parts = []
+    for target in sorted({x["target"] for x in rows}):
+        deciding = [x for x in rows if x["target"] == target and x["precision"] is not None]
+        worlds = len([x for x in rows if x["target"] == target])
+        if deciding:
+            decided = sum(round(x["decisions_per_track"] * x["hidden_tracks"]) for x in deciding)
+            parts.append(
+                f"at {target:g}, {len(deciding)} of {worlds} decided ({decided:,} decisions), lowest precision "
+                f"{min(x['precision'] for x in deciding):.3f}"
+            )
+        else:
+            parts.append(f"at {target:g}, none decided")
+    sizes = ", ".join(f"`{k}: {v}`" for k, v in (record.get("world") or {}).items())
+    return (
+        f"On a catalogue with more labelled tracks ({sizes}, `{record['commit']}`): " + "; ".join(parts) + "."
+        if sizes
+        else ""
     )
 
 
@@ -940,6 +968,7 @@ def render_cold_start_short(r: dict) -> str:
 
 RENDERERS = {
     "tag-completion": render_tag_completion,
+    "tag-completion-large": lambda r: render_tag_completion(r, "tag_completion_large"),
     "tag-completion-short": render_tag_completion_short,
     "catalogue": render_catalogue,
     "heads": render_heads,
