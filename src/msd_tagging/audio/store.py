@@ -7,10 +7,9 @@ Layout::
     <store>/shards/<name>.parquet       the shard's manifest part: one row per track tried
     <store>/manifest.parquet            every part together, as the last extraction returned it
 
-A shard counts as done only once its manifest part exists; both files are written to a
-temporary name and moved into place, the ``.npy`` first. So an interrupted extraction
-leaves at most an orphan ``.npy`` that is ignored and redone, never a half-written shard
-that counts as done; a rerun skips every track already in a manifest part (extracted or
+It is a :mod:`sharded store <msd_tagging.core.shards>`: a shard counts as done only once
+its manifest part exists, so an interrupted extraction leaves at most an orphan ``.npy``
+that is ignored and redone; a rerun skips every track already in a manifest part (extracted or
 found damaged) whose audio file still has the size and modification time the manifest
 recorded. A shard holding a file that changed since (a truncated preview replaced by a
 good copy, or the reverse) is un-committed and redone whole.
@@ -18,11 +17,8 @@ good copy, or the reverse) is un-committed and redone whole.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
-import shutil
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -32,7 +28,9 @@ import numpy as np
 import pandas as pd
 
 from msd_tagging.audio.signal import DamageConfig, MelConfig
+from msd_tagging.core import shards
 from msd_tagging.core.errors import MSDDataError
+from msd_tagging.core.shards import ShardedStore
 
 logger = logging.getLogger(__name__)
 
@@ -65,16 +63,15 @@ class ExtractionPlan:
     scheduler: str | None = None
 
 
-class FeatureStore:
+class FeatureStore(ShardedStore):
     """Read side of a store: the manifest, and features by track as memory-mapped float16."""
+
+    columns = MANIFEST_COLUMNS
 
     def __init__(self, root: str | os.PathLike, manifest: pd.DataFrame | None = None):
         """The store at ``root``; its manifest is read from the shards' parts unless given
         (the one extraction returned, :data:`MANIFEST_FILE`)."""
-        self.root = Path(root)
-        self.manifest = read_manifest(self.root) if manifest is None else manifest
-        config_path = self.root / "config.json"
-        self.config = json.loads(config_path.read_text()) if config_path.is_file() else None
+        super().__init__(root, manifest)
         self._shards: dict[str, np.ndarray] = {}
         extracted = self.manifest[self.manifest["n_frames"] > 0]
         self._where = {
@@ -104,12 +101,8 @@ class FeatureStore:
 
 
 def read_manifest(root: Path) -> pd.DataFrame:
-    """The manifest of every committed shard of the store at ``root``, in shard-name order."""
-    parts = sorted((root / "shards").glob("*.parquet")) if (root / "shards").is_dir() else []
-    frames = [pd.read_parquet(p) for p in parts]
-    if not frames:
-        return pd.DataFrame({c: [] for c in MANIFEST_COLUMNS})
-    return pd.concat(frames, ignore_index=True).reindex(columns=list(MANIFEST_COLUMNS))
+    """The manifest of every committed shard of the feature store at ``root``."""
+    return shards.read_manifest(root, MANIFEST_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -127,27 +120,6 @@ class FeatureStoreWriter:
         counts = write_plan(plan, self.root, self.audio_root, progress=self.progress)
         logger.info("Feature store %s: %s", self.root, counts)
         return read_manifest(self.root)
-
-
-def drop_broken_shards(shards: Path, rows_of, what: str) -> int:
-    """Un-commit every shard whose ``.npy`` is gone, unreadable, or holds another number of
-    rows than its manifest part says (``rows_of(part)``), so that it is made again; the
-    feature and embedding stores both call it before they count what is done. Returns how
-    many were dropped."""
-    dropped = 0
-    for part in sorted(shards.glob("*.parquet")):
-        try:
-            expected = int(rows_of(pd.read_parquet(part)))
-            intact = np.load(part.with_suffix(".npy"), mmap_mode="r").shape[0] == expected
-        except (OSError, ValueError, KeyError):  # a cut .npy or parquet part raises one of these
-            intact = False
-        if not intact:
-            logger.warning(
-                "%s shard %s is missing, cut or short; its tracks are done again.", what, part.with_suffix(".npy")
-            )
-            part.unlink()
-            dropped += 1
-    return dropped
 
 
 def _file_stamp(path: str | os.PathLike) -> tuple[int, int]:
@@ -194,7 +166,7 @@ def write_plan(
     """
     root, audio_root = Path(root), Path(audio_root)
     _open_store(plan, root)
-    drop_broken_shards(root / "shards", lambda part: part["n_frames"].sum(), "Feature")
+    shards.drop_broken_shards(root / "shards", lambda part: part["n_frames"].sum(), "Feature")
     changed = _drop_changed_shards(root / "shards", audio_root)
     done = set(read_manifest(root)["track_id"])
     todo = [job for job in plan.jobs if job[0] not in done]
@@ -218,35 +190,16 @@ def write_plan(
 
 def _open_store(plan: ExtractionPlan, root: Path) -> None:
     """Create the store, or check it was built with the plan's settings: a store built from
-    other raw data is emptied (its features are stale), one with other mel or damage
-    settings is an error."""
-    from msd_tagging.core.files import atomic_path
-
+    other raw data is emptied (its features are stale, e.g. the demo world was redrawn),
+    one with other mel or damage settings is an error."""
     config = {"mel": plan.mel.as_dict(), "damage": plan.damage.__dict__, "source": plan.source}
-    config_path = root / "config.json"
-    if config_path.is_file():
-        existing = json.loads(config_path.read_text())
-        if existing.get("source") != plan.source:
-            # The raw data changed (e.g. the demo world was redrawn): derived features are stale.
-            logger.info(
-                "Feature store %s was built from raw data %s, now %s: rebuilding it.",
-                root,
-                existing.get("source"),
-                plan.source,
-            )
-            shutil.rmtree(root / "shards", ignore_errors=True)
-            config_path.unlink()
-            existing = None
-        if existing is not None and existing != json.loads(json.dumps(config)):
-            raise MSDDataError(
-                "the feature store was built with other mel or damage parameters.",
-                path=config_path,
-                fix="delete the store folder to rebuild it, or point the catalog entry at a new folder.",
-            )
-    (root / "shards").mkdir(parents=True, exist_ok=True)
-    if not config_path.is_file():
-        with atomic_path(config_path) as partial:
-            partial.write_bytes(json.dumps(config, indent=2).encode())
+
+    def stale(existing: dict) -> str | None:
+        if existing.get("source") == plan.source:
+            return None
+        return f"was built from raw data {existing.get('source')}, now {plan.source}"
+
+    shards.open_store(root, config, "Feature", stale, differs="other mel or damage parameters")
 
 
 def _run_shards(plan: ExtractionPlan, tasks: list[tuple], counts: dict, *, total: int, progress: bool) -> None:
@@ -329,7 +282,7 @@ def extract_shard(task: tuple) -> dict[str, int]:
     from msd_tagging.audio.signal import check_and_extract
 
     root, jobs, mel, damage = task
-    name = hashlib.sha1("\n".join(t for t, _, _ in jobs).encode()).hexdigest()[:16]
+    name = shards.shard_name([t for t, _, _ in jobs])
     rows, blocks, offset = [], [], 0
     for track_id, rel, path in jobs:
         size, mtime = _file_stamp(path)  # before decoding: a file replaced meanwhile is redone next run
@@ -342,13 +295,7 @@ def extract_shard(task: tuple) -> dict[str, int]:
             blocks.append(features.T.astype(np.float16))
         rows.append((track_id, rel, status, detail, name, offset, n_frames, size, mtime))
         offset += n_frames
-    from msd_tagging.core.files import atomic_path
-
-    shards = Path(root) / "shards"
     data = np.concatenate(blocks) if blocks else np.zeros((0, mel.n_mels), np.float16)
-    with atomic_path(shards / f"{name}.npy") as partial, open(partial, "wb") as handle:
-        np.save(handle, data)
     manifest = pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS))
-    with atomic_path(shards / f"{name}.parquet") as partial:  # the commit: the shard now counts as done
-        manifest.to_parquet(partial, index=False)
+    shards.commit_shard(Path(root), name, data, manifest)
     return manifest["status"].value_counts().to_dict()

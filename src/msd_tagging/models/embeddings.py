@@ -22,10 +22,7 @@ another space's); the read side checks the same on load.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +30,9 @@ import numpy as np
 import pandas as pd
 
 from msd_tagging.audio.store import FeatureStore
+from msd_tagging.core import shards
 from msd_tagging.core.errors import MSDDataError
+from msd_tagging.core.shards import ShardedStore
 
 logger = logging.getLogger(__name__)
 
@@ -57,14 +56,11 @@ def store_config(model: str, record: dict, features: FeatureStore, with_std: boo
     }
 
 
-class EmbeddingStore:
+class EmbeddingStore(ShardedStore):
     """Read side: the embedding of every stored track, as one matrix."""
 
     def __init__(self, root: str | Path, manifest: pd.DataFrame | None = None):
-        self.root = Path(root)
-        path = self.root / "config.json"
-        self.config = json.loads(path.read_text()) if path.is_file() else None
-        self.manifest = read_manifest(self.root) if manifest is None else manifest
+        super().__init__(root, manifest)
         self._matrix: np.ndarray | None = None
 
     @property
@@ -121,11 +117,7 @@ class EmbeddingStore:
 
 
 def read_manifest(root: Path) -> pd.DataFrame:
-    parts = sorted((root / "shards").glob("*.parquet")) if (root / "shards").is_dir() else []
-    frames = [pd.read_parquet(p) for p in parts]
-    if not frames:
-        return pd.DataFrame({"track_id": pd.Series(dtype=object), "shard": pd.Series(dtype=object)})
-    return pd.concat(frames, ignore_index=True)
+    return shards.read_manifest(root, ShardedStore.columns)
 
 
 @dataclass(frozen=True)
@@ -142,11 +134,9 @@ class EmbeddingStoreWriter:
             settings: ``audio.embeddings`` (``with_std``, ``tracks_per_shard``, the device,
                 the Dask scheduler address when given).
         """
-        from msd_tagging.audio.store import drop_broken_shards
-
         config = store_config(model, record, features, settings.with_std)
         _open(self.root, config)
-        drop_broken_shards(self.root / "shards", len, "Embedding")
+        shards.drop_broken_shards(self.root / "shards", len, "Embedding")
         done = set(read_manifest(self.root)["track_id"])
         todo = [t for t in features.track_ids if t not in done]
         logger.info("Embeddings (%s): %d tracks to embed, %d already in %s.", model, len(todo), len(done), self.root)
@@ -157,17 +147,7 @@ class EmbeddingStoreWriter:
 
 def _open(root: Path, config: dict) -> None:
     """Create the store, or empty it when it was made with other settings."""
-    from msd_tagging.core.files import atomic_path
-
-    path = root / "config.json"
-    if path.is_file() and json.loads(path.read_text()) != json.loads(json.dumps(config)):
-        logger.info("Embedding store %s was made with other settings: rebuilding it.", root)
-        shutil.rmtree(root / "shards", ignore_errors=True)
-        path.unlink()
-    (root / "shards").mkdir(parents=True, exist_ok=True)
-    if not path.is_file():
-        with atomic_path(path) as partial:
-            partial.write_text(json.dumps(config, indent=2))
+    shards.open_store(root, config, "Embedding", lambda existing: "was made with other settings")
 
 
 def _embed_all(features: FeatureStore, todo: list[str], record: dict, settings, root: Path, progress: bool) -> None:
@@ -213,12 +193,7 @@ def embed_shard(record: dict, features: str, ids: list[str], root: str, with_std
 
 
 def _write_shard(tagger, features: FeatureStore, ids: list[str], root: Path, with_std: bool) -> int:
-    from msd_tagging.core.files import atomic_path
-
     pooled = tagger.pooled_embeddings([features.features(t) for t in ids], with_std=with_std)
-    name = hashlib.sha1("\n".join(ids).encode()).hexdigest()[:16]
-    with atomic_path(root / "shards" / f"{name}.npy") as partial, open(partial, "wb") as handle:
-        np.save(handle, pooled.astype(np.float32))
-    with atomic_path(root / "shards" / f"{name}.parquet") as partial:  # the commit
-        pd.DataFrame({"track_id": ids, "shard": name}).to_parquet(partial, index=False)
+    name = shards.shard_name(ids)
+    shards.commit_shard(root, name, pooled.astype(np.float32), pd.DataFrame({"track_id": ids, "shard": name}))
     return len(ids)
