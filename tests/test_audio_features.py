@@ -131,6 +131,30 @@ def test_store_round_trip_and_resume(tmp_path):
     assert again == {"skipped_done": 5, "tried": 0}
 
 
+def test_tracks_are_read_from_the_shards_not_mapped_and_slices_read_only_their_frames(tmp_path):
+    """Training holds a handle per track (``lazy``) and reads the frames a chunk needs; a
+    shard saved column-major by an older store reads the same."""
+    plan = _plan(tmp_path, 5)
+    write_plan(plan, tmp_path / "store", tmp_path / "audio", progress=False)
+    store = FeatureStore(tmp_path / "store")
+    track = "TRAAAAA0000000000003"
+    whole = store.features(track)
+    handle = store.lazy(track)
+    assert handle.shape == whole.shape and not isinstance(whole, np.memmap)
+    np.testing.assert_array_equal(handle[:, 7:30], whole[:, 7:30])
+    np.testing.assert_array_equal(handle[:, whole.shape[1] - 3 : whole.shape[1] + 5], whole[:, -3:])  # past the end
+    np.testing.assert_array_equal(np.asarray(handle), whole)
+    shard = next((tmp_path / "store" / "shards").glob("*.npy"))
+    rows = np.load(shard)
+    np.save(shard, np.asfortranarray(rows))
+    older = FeatureStore(tmp_path / "store")
+    for t in older.track_ids:
+        np.testing.assert_array_equal(older.features(t), store.features(t))
+    np.save(shard, rows[:-1])  # cut short: named, not misread
+    with pytest.raises(MSDDataError, match="ends before row"):
+        [FeatureStore(tmp_path / "store").features(t) for t in store.track_ids]
+
+
 def test_half_written_shard_is_not_counted_done(tmp_path):
     plan = _plan(tmp_path, 4)
     write_plan(plan, tmp_path / "store", tmp_path / "audio", progress=False)

@@ -64,7 +64,9 @@ class ExtractionPlan:
 
 
 class FeatureStore(ShardedStore):
-    """Read side of a store: the manifest, and features by track as memory-mapped float16."""
+    """Read side of a store: the manifest, and features by track, read from the shard files
+    when asked for. Nothing is memory-mapped: mapped pages a pass has touched stay in the
+    process's resident memory, which at the MSD's size is the whole store (several GB)."""
 
     columns = MANIFEST_COLUMNS
 
@@ -72,7 +74,7 @@ class FeatureStore(ShardedStore):
         """The store at ``root``; its manifest is read from the shards' parts unless given
         (the one extraction returned, :data:`MANIFEST_FILE`)."""
         super().__init__(root, manifest)
-        self._shards: dict[str, np.ndarray] = {}
+        self._layouts: dict[str, tuple[int, np.dtype, int, bool]] = {}
         extracted = self.manifest[self.manifest["n_frames"] > 0]
         self._where = {
             t: (s, int(o), int(n))
@@ -90,14 +92,85 @@ class FeatureStore(ShardedStore):
         return track_id in self._where
 
     def features(self, track_id: str) -> np.ndarray:
-        """Log-mel features of one track, float16 ``[shape=(n_mels, n_frames)]`` (a view)."""
+        """Log-mel features of one track, float16 ``[shape=(n_mels, n_frames)]``, read now."""
+        return np.asarray(self.lazy(track_id))
+
+    def lazy(self, track_id: str) -> StoredTrack:
+        """One track's features as a :class:`StoredTrack`: read only where sliced, so a
+        training set of 200k tracks is a list of handles, not gigabytes in memory."""
         try:
             shard, offset, n_frames = self._where[track_id]
         except KeyError:
             raise KeyError(f"no features for {track_id} in {self.root}") from None
-        if shard not in self._shards:
-            self._shards[shard] = np.load(self.root / "shards" / f"{shard}.npy", mmap_mode="r")
-        return self._shards[shard][offset : offset + n_frames].T
+        return StoredTrack(self, shard, offset, n_frames)
+
+    def layout(self, shard: str) -> tuple[int, np.dtype, int, bool]:
+        """Where a shard's rows start in its ``.npy`` file, their dtype, ``n_mels``, and
+        whether it was saved column-major (stores written before rows were saved in order)."""
+        if shard not in self._layouts:
+            path = self.root / "shards" / f"{shard}.npy"
+            with open(path, "rb") as handle:
+                fmt = np.lib.format
+                major, _ = fmt.read_magic(handle)
+                read_header = fmt.read_array_header_1_0 if major == 1 else fmt.read_array_header_2_0
+                shape, fortran, dtype = read_header(handle)
+                self._layouts[shard] = (handle.tell(), np.dtype(dtype), int(shape[1]), bool(fortran))
+        return self._layouts[shard]
+
+    def rows(self, shard: str, start: int, count: int) -> np.ndarray:
+        """``count`` frames of a shard from row ``start``: ``[count, n_mels]``."""
+        offset, dtype, n_mels, fortran = self.layout(shard)
+        path = self.root / "shards" / f"{shard}.npy"
+        if fortran:  # a column-major shard: copy the rows out of a map, dropped at once
+            mapped = np.load(path, mmap_mode="r")
+            rows = np.array(mapped[start : start + count])
+            del mapped
+            return rows
+        with open(path, "rb") as handle:
+            handle.seek(offset + start * n_mels * dtype.itemsize)
+            data = np.fromfile(handle, dtype=dtype, count=count * n_mels)
+        if data.size != count * n_mels:
+            raise MSDDataError(
+                f"the feature shard ends before row {start + count} ({data.size // n_mels} of {count} frames read).",
+                path=path,
+                fix="rerun extract_features: a cut shard is found and made again.",
+            )
+        return data.reshape(count, n_mels)
+
+
+class StoredTrack:
+    """One track's log-mels in the store, ``[n_mels, n_frames]`` like an array: ``x.shape``
+    costs nothing, ``x[:, a:b]`` reads those frames from disk, ``np.asarray(x)`` all."""
+
+    __slots__ = ("store", "shard", "offset", "n_frames")
+    ndim = 2
+
+    def __init__(self, store: FeatureStore, shard: str, offset: int, n_frames: int):
+        self.store, self.shard, self.offset, self.n_frames = store, shard, offset, n_frames
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.store.layout(self.shard)[2], self.n_frames
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.store.layout(self.shard)[1]
+
+    def __getitem__(self, key):
+        if (
+            isinstance(key, tuple)
+            and len(key) == 2
+            and key[0] == slice(None)
+            and isinstance(key[1], slice)
+            and key[1].step in (None, 1)
+        ):
+            start, stop, _ = key[1].indices(self.n_frames)
+            return self.store.rows(self.shard, self.offset + start, max(stop - start, 0)).T
+        return np.asarray(self)[key]
+
+    def __array__(self, dtype=None, copy=None):
+        data = self.store.rows(self.shard, self.offset, self.n_frames).T
+        return data if dtype is None else data.astype(dtype)
 
 
 def read_manifest(root: Path) -> pd.DataFrame:
@@ -295,7 +368,7 @@ def extract_shard(task: tuple) -> dict[str, int]:
             blocks.append(features.T.astype(np.float16))
         rows.append((track_id, rel, status, detail, name, offset, n_frames, size, mtime))
         offset += n_frames
-    data = np.concatenate(blocks) if blocks else np.zeros((0, mel.n_mels), np.float16)
+    data = np.ascontiguousarray(np.concatenate(blocks)) if blocks else np.zeros((0, mel.n_mels), np.float16)
     manifest = pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS))
     shards.commit_shard(Path(root), name, data, manifest)
     return manifest["status"].value_counts().to_dict()

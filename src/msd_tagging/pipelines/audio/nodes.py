@@ -118,7 +118,7 @@ def feature_report(features: FeatureStore, tracks: pd.DataFrame, ingestion: Inge
 def _split_arrays(features: FeatureStore, tag_labels: pd.DataFrame, tracks: pd.DataFrame, split: str):
     ids = tracks.loc[(tracks["split"] == split) & tracks["track_id"].isin(features.track_ids), "track_id"]
     labels = tag_labels.set_index("track_id").loc[ids].to_numpy(dtype=np.int8)
-    return [features.features(t) for t in ids], labels
+    return [features.lazy(t) for t in ids], labels  # read as training draws chunks: never all in memory
 
 
 def train_tagger(
