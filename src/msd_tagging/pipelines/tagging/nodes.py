@@ -286,37 +286,10 @@ def catalogue_report(
     class_scores: pd.DataFrame,
 ):
     """The report a person reads: its text (:func:`~.report.report_markdown`) and the three
-    figures it shows (:func:`plot_catalogue`)."""
+    figures it shows: test precision–recall curves of a few tags (``tagging.figure_tags``)
+    with their thresholds, the reliability diagram of each class's probabilities (out of
+    fold), and the review queue's expected precision against its length, with the target."""
     text = report_markdown(catalogue_summary, tagging_selection, tagging_expectations, tag_decisions)
-    shown = plot_catalogue(
-        tagging_selection,
-        tag_decisions,
-        tagging_expectations,
-        tag_suggestions,
-        track_evidence,
-        tag_labels,
-        params,
-        figures,
-        class_scores,
-    )
-    return (text, *shown)
-
-
-def plot_catalogue(
-    tagging_selection: dict,
-    tag_decisions: pd.DataFrame,
-    tagging_expectations: dict,
-    tag_suggestions: pd.DataFrame,
-    track_evidence: pd.DataFrame,
-    tag_labels: pd.DataFrame,
-    params: TaggingParams,
-    figures: FiguresParams,
-    class_scores: pd.DataFrame,
-):
-    """The report's three figures: test precision–recall curves of a few tags
-    (``tagging.figure_tags``) with their thresholds, the reliability diagram of each
-    class's probabilities (out of fold), and the review queue's expected precision against
-    its length, with the target."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -324,6 +297,7 @@ def plot_catalogue(
 
     curves = _precision_recall(tagging_selection, tag_decisions, track_evidence, tag_labels, params, class_scores)
     return (
+        text,
         with_note(curves, figures.note),
         with_note(_reliability(tagging_expectations), figures.note),
         with_note(_queue(tag_suggestions, tagging_expectations), figures.note),
