@@ -235,12 +235,10 @@ def test_scoring_runs_in_bounded_passes_of_tracks(tmp_path, monkeypatch):
         "predict_and_embed",
         lambda self, features, batch_size=64: passes.append(len(features)) or real(self, features, batch_size),
     )
-    small, small_embedded = score_audio(
-        model, store, None, tracks, AudioParams(train=train, scoring={"tracks_per_task": 3})
-    )
+    small, small_embedded = score_audio(model, store, tracks, AudioParams(train=train, scoring={"tracks_per_task": 3}))
     assert passes == [3, 3, 1]
     whole, whole_embedded = score_audio(
-        model, store, None, tracks, AudioParams(train=train, scoring={"tracks_per_task": 1000})
+        model, store, tracks, AudioParams(train=train, scoring={"tracks_per_task": 1000})
     )
     assert small["track_id"].tolist() == whole["track_id"].tolist() == small_embedded["track_id"].tolist()
     np.testing.assert_allclose(small[["a", "b"]].to_numpy(), whole[["a", "b"]].to_numpy(), atol=1e-6)

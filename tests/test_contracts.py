@@ -417,3 +417,31 @@ def test_a_factoriser_is_one_registry_entry_and_one_yaml_block():
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["config"] == "SmallBPRConfig" and out["bias"] and out["columns"] == 8
     assert out["same"] > out["other"] + 0.5, out
+
+
+def test_audio_model_source_picks_one_of_three_static_audio_sub_pipelines():
+    """``audio.model_source`` picks a registered sub-pipeline as ``ingestion.source`` picks
+    a source: each DAG holds only the nodes that make its kind of model, and a pipeline
+    whose audio side is another kind than the parameters ask for stops before it runs."""
+    from msd_tagging.core.errors import ParameterError
+    from msd_tagging.framework.hooks import _check_audio_variant
+    from msd_tagging.framework.session import for_source
+    from msd_tagging.params import AudioParams
+    from msd_tagging.pipeline_registry import register_pipelines
+
+    registered = register_pipelines()
+    assert for_source("hybrid", "tables", registered, "head") == "hybrid.tables.head"
+    assert for_source("__default__", "msd", registered, "pretrained") == "hybrid.msd.pretrained"
+    assert for_source("hybrid", "msd", registered) == "hybrid.msd"
+    assert for_source("ingestion", "msd", registered, "head") == "ingestion.msd"
+    assert for_source("audio", "msd", registered, "head") == "audio.head"
+    nodes = {v: {n.name: n for n in registered[f"hybrid.msd{s}"].nodes} for v, s in
+             (("train", ""), ("pretrained", ".pretrained"), ("head", ".head"))}  # fmt: skip
+    assert {"train_tagger", "plot_training"} <= set(nodes["train"]) and "take_pretrained" not in nodes["train"]
+    assert "take_pretrained" in nodes["pretrained"] and "train_tagger" not in nodes["pretrained"]
+    assert "audio_embeddings" in nodes["head"]["score_audio"].inputs and "plot_training" not in nodes["head"]
+    assert "audio_embeddings" not in nodes["train"]["score_audio"].inputs  # the false edge is gone
+    catalog = DataCatalog({"params:audio": MemoryDataset(AudioParams(model_source="head"))})
+    _check_audio_variant(registered["hybrid.msd.head"].nodes, catalog)
+    with pytest.raises(ParameterError, match="hybrid.<source>.head"):
+        _check_audio_variant(registered["hybrid.msd"].nodes, catalog)

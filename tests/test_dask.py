@@ -77,9 +77,9 @@ def test_dask_scoring_equals_local(tiny_world, tiny_root, tmp_path, cluster):
     }
     tracks = tiny_world.tracks[tiny_world.tracks["split"] != "none"][["track_id", "split"]]
     local_params = AudioParams(train={"device": "cpu", "eval_batch_size": 16}, scoring={"tracks_per_task": 10})
-    local, local_embedded = score_audio(model, store, None, tracks, local_params)
+    local, local_embedded = score_audio(model, store, tracks, local_params)
     remote, remote_embedded = score_audio(
-        model, store, None, tracks, dataclasses.replace(local_params, dask_scheduler=cluster.scheduler_address)
+        model, store, tracks, dataclasses.replace(local_params, dask_scheduler=cluster.scheduler_address)
     )
     assert len(local) == len(store.track_ids)
     # Same tracks in the same order; probabilities equal to float32 rounding (the CPU

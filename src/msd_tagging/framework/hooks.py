@@ -256,9 +256,29 @@ def _check_ingestion_head(nodes, catalog) -> None:
         )
 
 
+def _check_audio_variant(nodes, catalog) -> None:
+    """Stop when the pipeline's audio sub-pipeline makes another kind of model than
+    ``audio.model_source`` asks for (a plain ``KedroSession`` running ``hybrid``, which
+    trains, with ``audio.model_source: head``)."""
+    from msd_tagging.core.errors import ParameterError
+    from msd_tagging.pipelines.audio.pipeline import variant_of
+
+    built = {t.split(".", 1)[1] for n in nodes for t in n.tags if t.startswith("audio.")}
+    params = catalog.load("params:audio") if "params:audio" in catalog else None
+    source = getattr(params, "model_source", None) or (params or {}).get("model_source", "train")
+    wanted = variant_of(source)
+    if built and wanted not in built:
+        raise ParameterError(
+            "audio.model_source",
+            f"is {source!r}, but the pipeline's audio side is the {', '.join(sorted(built))!r} sub-pipeline.",
+            fix="run through the project's session (kedro run, or settings.SESSION_CLASS), which picks the "
+            f"'{wanted}' one for 'hybrid', or name it: hybrid.<source>{'' if wanted == 'train' else '.' + wanted}.",
+        )
+
+
 class RawDataHooks:
-    """Before a run that ingests raw data, check that its ingestion source reads the kind of
-    raw data the env has. The raw data itself is drawn, or checked to be in place, by the
+    """Before a run, check that its ingestion source reads the kind of raw data the env has,
+    and that its audio sub-pipeline makes the model ``audio.model_source`` asks for. The raw data itself is drawn, or checked to be in place, by the
     ``draw_world`` node at the head of every ingestion pipeline (``demo_data``), so
     ``kedro run --pipeline=hybrid`` works on a fresh clone and kedro-viz shows the step."""
 
@@ -267,3 +287,4 @@ class RawDataHooks:
         nodes = pipeline.nodes
         if any("ingestion" in n.tags for n in nodes):
             _check_ingestion_head(nodes, catalog)
+        _check_audio_variant(nodes, catalog)

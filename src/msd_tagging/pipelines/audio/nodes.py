@@ -123,30 +123,22 @@ def _split_arrays(features: FeatureStore, tag_labels: pd.DataFrame, tracks: pd.D
 
 def train_tagger(
     features: FeatureStore,
-    embeddings,
     tag_labels: pd.DataFrame,
     tracks: pd.DataFrame,
     checkpoint: CheckpointStore,
     params: AudioParams,
 ) -> tuple[dict, pd.DataFrame]:
-    """The audio model, by ``audio.model_source``: ``train`` trains ``audio.architecture``
-    (shaped by ``audio.model``; the VGG by default) on the training split's log-mels,
-    stopping early on validation PR-AUC; ``head`` fits a head on the stored embeddings
-    (``audio.head``); ``msd_vgg`` / ``msd_musicnn`` take that pretrained MSD tagger. Each
-    reads the store its model needs (log-mels, or embeddings).
+    """``audio.model_source: train``: ``audio.architecture`` (shaped by ``audio.model``; the
+    VGG by default) trained on the training split's log-mels, stopping early on validation
+    PR-AUC, resuming from its checkpoint.
 
     Returns:
-        The model record (:func:`~msd_tagging.models.registry.model_record`; a pretrained
-        one has its outputs in the run's tag order) and the per-epoch history (no rows for
-        a pretrained model or a head).
+        The model record (:func:`~msd_tagging.models.registry.model_record`) and the
+        per-epoch history.
     """
     from msd_tagging.models.registry import model_record
     from msd_tagging.models.training import train
 
-    if params.model_source == "head":
-        return _head(embeddings, tag_labels, tracks, params), pd.DataFrame(columns=HISTORY_COLUMNS)
-    if params.model_source != "train":
-        return _pretrained(params.model_source, features, tag_labels), pd.DataFrame(columns=HISTORY_COLUMNS)
     model_config = dataclasses.replace(params.model, n_tags=tag_labels.shape[1] - 1)
     config = params.train
     train_x, train_y = _split_arrays(features, tag_labels, tracks, "train")
@@ -168,9 +160,10 @@ def train_tagger(
     return model, pd.DataFrame(result.history)
 
 
-def _head(embeddings, tag_labels: pd.DataFrame, tracks: pd.DataFrame, params: AudioParams) -> dict:
-    """A head on the stored embeddings, fitted on the training split, chosen on validation."""
-    from msd_tagging.models.heads import fit_head
+def fit_head(embeddings, tag_labels: pd.DataFrame, tracks: pd.DataFrame, params: AudioParams) -> dict:
+    """``audio.model_source: head``: a head on the stored embeddings (``audio.head``),
+    fitted on the training split, chosen on validation; the model record."""
+    from msd_tagging.models import heads
     from msd_tagging.models.pretrained import pretrained_record
     from msd_tagging.models.registry import model_record
 
@@ -189,7 +182,7 @@ def _head(embeddings, tag_labels: pd.DataFrame, tracks: pd.DataFrame, params: Au
         labels = tag_labels.set_index("track_id").loc[ids].to_numpy(dtype=np.int8)
         require_positives(labels, tags, split)
         arrays[split] = (embeddings.rows(ids)[:, : _width(base)], labels)
-    fitted = fit_head(*arrays["train"], *arrays["valid"], params.head, name)
+    fitted = heads.fit_head(*arrays["train"], *arrays["valid"], params.head, name)
     logger.info(
         "Head on %s embeddings: %s kept (validation %s), trained on %d tracks.",
         name,
@@ -217,13 +210,12 @@ def _width(record: dict) -> int:
     return int(build(record["architecture"], config).config.flat_size())
 
 
-HISTORY_COLUMNS = ["epoch", "train_loss", "valid_roc_auc", "valid_pr_auc"]
-
-
-def _pretrained(source: str, features: FeatureStore, tag_labels: pd.DataFrame) -> dict:
-    """The pretrained tagger ``source`` names, checked against the run's features and tags."""
+def take_pretrained(features: FeatureStore, tag_labels: pd.DataFrame, params: AudioParams) -> dict:
+    """``audio.model_source: msd_vgg | msd_musicnn``: that pretrained MSD tagger, no
+    training, checked against the run's features and tags; in the run's tag order."""
     from msd_tagging.models.pretrained import check_preprocessing, check_tags, in_tag_order, pretrained_record
 
+    source = params.model_source
     record = pretrained_record(source)
     where = f"audio.model_source={source}"
     check_preprocessing(record, (features.config or {}).get("mel", {}), where)
@@ -256,14 +248,29 @@ def plot_training(history: pd.DataFrame, figures: FiguresParams):
     return with_note(fig, figures.note)
 
 
+def score_embeddings(
+    model: dict, embeddings, tracks: pd.DataFrame, params: AudioParams
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A head's tag probabilities for every catalogue track with a stored embedding, and
+    the embedding it read (listening is predicted from it for tracks nobody has played)."""
+    from msd_tagging.models.tagger import Tagger
+
+    stored = set(embeddings.track_ids)
+    ids = [t for t in tracks["track_id"] if t in stored]
+    empty = (np.zeros((0, len(model["tags"])), np.float32), np.zeros((0, 0), np.float32))
+    outputs = Tagger.load(model, params.train.device).predict_from_embeddings(embeddings.rows(ids)) if ids else empty
+    probabilities, embedded = outputs
+    return score_table(ids, probabilities, model["tags"]), embedding_table(ids, embedded)
+
+
 def score_audio(
-    model: dict, features: FeatureStore, embeddings, tracks: pd.DataFrame, params: AudioParams
+    model: dict, features: FeatureStore, tracks: pd.DataFrame, params: AudioParams
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tag probabilities of every catalogue track with features, in a split or not (mean
-    over covering chunks; a head reads the stored embeddings): the tagged catalogue tags
-    them all. The model's embedding of each track comes out of the same pass (the mean over
-    windows of its penultimate layer; a head's input embedding): listening is predicted
-    from it for tracks nobody has played (:mod:`msd_tagging.listening.from_audio`).
+    over covering chunks): the tagged catalogue tags them all. The model's embedding of
+    each track comes out of the same pass (the mean over windows of its penultimate layer):
+    listening is predicted from it for tracks nobody has played
+    (:mod:`msd_tagging.listening.from_audio`).
 
     Tracks are scored in passes of ``audio.scoring.tracks_per_task``, so memory stays bounded
     at any catalogue size. With ``dask_scheduler`` set, the passes run on the Dask
@@ -276,13 +283,7 @@ def score_audio(
     size = params.scoring.tracks_per_task
     ids = tracks.loc[tracks["track_id"].isin(features.track_ids), "track_id"].tolist()
     empty = (np.zeros((0, len(model["tags"])), np.float32), np.zeros((0, 0), np.float32))
-    if model.get("architecture") == "head":
-        from msd_tagging.models.tagger import Tagger
-
-        stored = set(embeddings.track_ids)
-        ids = [t for t in ids if t in stored]
-        outputs = Tagger.load(model, train.device).predict_from_embeddings(embeddings.rows(ids)) if ids else empty
-    elif dask_scheduler:
+    if dask_scheduler:
         from distributed import Client
 
         parts = [ids[i : i + size] for i in range(0, len(ids), size)]
