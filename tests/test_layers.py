@@ -184,3 +184,18 @@ def test_the_package_root_holds_packages_and_few_modules():
     """A newcomer reads the root as a map: packages, and at most 6 modules beside Kedro's."""
     loose = sorted(p.name for p in (SRC / PACKAGE).glob("*.py") if p.name not in KEDROS_OWN)
     assert len(loose) <= 6, loose
+
+
+def test_the_track_table_gives_a_splits_ids_and_their_labels_in_order():
+    import numpy as np
+    import pandas as pd
+
+    from msd_tagging.core.tracks import SPLITS, TrackTable
+
+    tracks = pd.DataFrame({"track_id": ["a", "b", "c", "d"], "split": ["train", "valid", "train", "none"]})
+    labels = pd.DataFrame({"track_id": ["d", "c", "b", "a"], "rock": [1, 0, 1, 1], "jazz": [0, 1, 0, 0]})
+    table = TrackTable(tracks, labels)
+    assert SPLITS == ("train", "valid", "test") and table.tags == ["rock", "jazz"]
+    assert table.ids("train") == ["a", "c"] and table.ids("train", among={"c"}) == ["c"]
+    ids, y = table.split("train")
+    assert ids == ["a", "c"] and y.dtype == np.int8 and y.tolist() == [[1, 0], [0, 1]]

@@ -14,8 +14,8 @@ import pandas as pd
 
 from msd_tagging.core.config import parameters, setting
 from msd_tagging.core.errors import ParameterError
+from msd_tagging.core.tracks import SPLITS
 
-SPLITS = ("train", "valid", "test")
 # Pons et al. 2018's MSD split: 201,680 / 11,774 / 28,435 tracks.
 PONS_PROPORTIONS = (201680 / 241889, 11774 / 241889, 28435 / 241889)
 

@@ -25,8 +25,6 @@ from msd_tagging.core.metrics import bootstrap_macro, bootstrap_weights, interva
 
 EVIDENCE = ("audio+listening", "audio", "listening")
 KIND = {"audio+listening": "fused", "audio": "audio", "listening": "listening"}  # the scorers a class takes
-SPLITS = ("train", "valid", "test")
-
 
 # --- evidence and stand-ins ------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from msd_tagging.core.config import parameters, setting
+from msd_tagging.core.tracks import TrackTable
 from msd_tagging.listening.factorisers import Factoriser, full_factors
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class Withhold:
 def withheld_tracks(tracks: pd.DataFrame, withhold: Withhold) -> pd.Index:
     """The IDs of the tracks whose plays ``withhold`` leaves out: ``ceil(share × n)`` of the
     split's ``n`` tracks, drawn without replacement with ``withhold.seed``."""
-    ids = tracks.loc[tracks["split"] == withhold.split, "track_id"].to_numpy()
+    ids = np.asarray(TrackTable(tracks).ids(withhold.split), dtype=object)
     count = int(np.ceil(withhold.share * len(ids)))
     drawn = np.random.default_rng(withhold.seed).choice(len(ids), size=count, replace=False)
     return pd.Index(np.sort(ids[drawn]), name="track_id")

@@ -27,11 +27,12 @@ import numpy as np
 import pandas as pd
 
 from msd_tagging.core.errors import MSDDataError
+from msd_tagging.core.tracks import SPLITS
 from msd_tagging.readers.audio_paths import safe_relative_path
 
 logger = logging.getLogger(__name__)
 
-TABLE_SPLITS = ("train", "valid", "test")
+
 FORMATS_FIX = "see docs/catalogue.md for the columns each table needs"
 MAX_PLAY_COUNT = int(np.iinfo(np.int32).max)  # plays of one (user, track) pair, as stored
 LISTEN_REPEATS = ("auto", "drop", "keep")
@@ -462,7 +463,7 @@ def read_tracks(frame: pd.DataFrame) -> pd.DataFrame:
     """Tracks ``track_id[, artist, title, audio_path, split]``.
 
     A row repeated exactly is dropped and counted; a track listed twice with different
-    data stops the run. ``split`` values other than :data:`TABLE_SPLITS` or empty stop the
+    data stops the run. ``split`` values other than :data:`SPLITS` or empty stop the
     run; audio paths must stay under the audio folder. A line break in any value, or the
     delimiter in an ID, path or split, stops the run naming the line (a stray quote merges
     rows that way); the delimiter in an artist is warned and counted
@@ -491,7 +492,7 @@ def read_tracks(frame: pd.DataFrame) -> pd.DataFrame:
             fix="keep one row per track_id in the tracks table.",
         )
     splits = table["split"].dropna()
-    unknown = sorted(set(splits) - set(TABLE_SPLITS))
+    unknown = sorted(set(splits) - set(SPLITS))
     if unknown:
         raise MSDDataError(
             f"column 'split' holds {', '.join(map(repr, unknown[:5]))}; expected train, valid, test or empty.",

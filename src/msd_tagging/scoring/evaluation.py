@@ -21,7 +21,6 @@ from msd_tagging.scoring.scores import tag_columns
 
 logger = logging.getLogger(__name__)
 
-SPLITS = ("train", "valid", "test")
 
 LABEL_FIX = (
     "a tag is positive when its Last.fm weight is above ingestion.tag_threshold (weights run "

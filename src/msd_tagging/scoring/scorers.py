@@ -20,6 +20,7 @@ import pandas as pd
 
 from msd_tagging.core.errors import MSDDataError
 from msd_tagging.core.metrics import macro_quality
+from msd_tagging.core.tracks import TrackTable
 from msd_tagging.listening.centroids import centroid_scores, platt_calibrate, quantile_calibrate
 from msd_tagging.listening.factorisation import warm_vectors
 from msd_tagging.models.classifier import fit_tag_classifier
@@ -186,7 +187,7 @@ def mf_classifier_from_audio_scores(
 
     tags = tag_columns(tag_labels)
     model = _fit_classifier(track_vectors, tracks, tag_labels, tags, scoring)[2]
-    valid_ids = tracks.loc[tracks["split"] == "valid", "track_id"]
+    valid_ids = TrackTable(tracks).ids("valid")
     quality, scored = {}, {}
     for loss in dict.fromkeys(predicted_vectors[LOSS_COLUMN]):
         predicted, matrix = warm_vectors(predictions_for(predicted_vectors, loss))
@@ -224,7 +225,7 @@ def learned_fusion(
     Test labels never enter: only validation tracks' scores and labels are passed to the fit.
     """
     tags = tag_columns(audio_scores)
-    valid_ids = tracks.loc[tracks["split"] == "valid", "track_id"]
+    valid_ids = TrackTable(tracks).ids("valid")
     both = audio_scores[
         audio_scores["track_id"].isin(valid_ids) & audio_scores["track_id"].isin(listening_scores["track_id"])
     ]["track_id"]

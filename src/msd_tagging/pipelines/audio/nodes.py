@@ -13,6 +13,7 @@ from msd_tagging.audio.store import ExtractionPlan, FeatureStore, FeatureStoreWr
 from msd_tagging.core.errors import MSDDataError
 from msd_tagging.core.figures import with_note
 from msd_tagging.core.provenance import digest
+from msd_tagging.core.tracks import SPLITS, TrackTable
 from msd_tagging.models.training import CheckpointStore, TrainConfig
 from msd_tagging.params import AudioParams, FiguresParams, IngestionParams
 from msd_tagging.scoring.evaluation import require_positives
@@ -81,7 +82,7 @@ def feature_report(features: FeatureStore, tracks: pd.DataFrame, ingestion: Inge
     ``ingestion.report_max_listed`` listed per reason)."""
     limit = ingestion.report_max_listed
     manifest = features.manifest
-    in_split = tracks["split"].isin(("train", "valid", "test")).to_numpy()
+    in_split = tracks["split"].isin(SPLITS).to_numpy()
     no_file = tracks[~tracks["audio_status"].isin(["ok", "empty"]).to_numpy() & in_split]
     not_tried = tracks[tracks["audio_status"].isin(["ok", "empty"]) & ~tracks["track_id"].isin(manifest["track_id"])]
     damaged = manifest[manifest["status"] != "ok"]
@@ -116,8 +117,7 @@ def feature_report(features: FeatureStore, tracks: pd.DataFrame, ingestion: Inge
 
 
 def _split_arrays(features: FeatureStore, tag_labels: pd.DataFrame, tracks: pd.DataFrame, split: str):
-    ids = tracks.loc[(tracks["split"] == split) & tracks["track_id"].isin(features.track_ids), "track_id"]
-    labels = tag_labels.set_index("track_id").loc[ids].to_numpy(dtype=np.int8)
+    ids, labels = TrackTable(tracks, tag_labels).split(split, among=features.track_ids)
     return [features.lazy(t) for t in ids], labels  # read as training draws chunks: never all in memory
 
 
@@ -148,8 +148,7 @@ def train_tagger(
     require_positives(valid_y, tags, "valid")
     logger.info("Training on %d tracks, validating on %d.", len(train_x), len(valid_x))
     # A checkpoint is resumed only for the same features and labels.
-    in_store = tracks["track_id"].isin(features.track_ids)
-    ids = [tracks.loc[(tracks["split"] == s) & in_store, "track_id"].tolist() for s in ("train", "valid")]
+    ids = [TrackTable(tracks).ids(s, among=features.track_ids) for s in ("train", "valid")]
     key = digest(features.config, *ids, train_y, valid_y)
     result = train(
         params.architecture, model_config, config, train_x, train_y, valid_x, valid_y, checkpoint, data_key=key
@@ -178,8 +177,7 @@ def fit_head(embeddings, tag_labels: pd.DataFrame, tracks: pd.DataFrame, params:
     tags = tag_columns(tag_labels)
     arrays = {}
     for split in ("train", "valid"):
-        ids = tracks.loc[(tracks["split"] == split) & tracks["track_id"].isin(embeddings.track_ids), "track_id"]
-        labels = tag_labels.set_index("track_id").loc[ids].to_numpy(dtype=np.int8)
+        ids, labels = TrackTable(tracks, tag_labels).split(split, among=embeddings.track_ids)
         require_positives(labels, tags, split)
         arrays[split] = (embeddings.rows(ids)[:, : _width(base)], labels)
     fitted = heads.fit_head(*arrays["train"], *arrays["valid"], params.head, name)

@@ -13,9 +13,10 @@ import pandas as pd
 
 from msd_tagging.core.errors import MSDDataError
 from msd_tagging.core.mapping import IdMaps
+from msd_tagging.core.tracks import SPLITS
 from msd_tagging.params import IngestionParams
 from msd_tagging.readers import AudioPathIndex, normalise_tag, split_train_valid
-from msd_tagging.scoring.evaluation import SPLITS, require_positives
+from msd_tagging.scoring.evaluation import require_positives
 
 logger = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ import pandas as pd
 
 from msd_tagging.catalogue.splitting import artist_disjoint_split, scaled_proportions, split_balance
 from msd_tagging.core.errors import MSDDataError
+from msd_tagging.core.tracks import SPLITS
 from msd_tagging.params import IngestionParams
 from msd_tagging.pipelines.ingestion.nodes import label_matrix
 from msd_tagging.readers import AudioPathIndex, normalise_tag
 from msd_tagging.readers.tables import (
-    TABLE_SPLITS,
     check_weight_scale,
     read_listens,
     read_plays,
@@ -178,12 +178,12 @@ def assign_split(
         heard = tracks["track_id"].isin(audio_paths.table["track_id"]).to_numpy() & eligible
         split = np.full(len(tracks), None, dtype=object)
         split[heard] = artist_disjoint_split(tracks["artist"][heard], labels[heard], config)
-    in_split = pd.Series(split).isin(TABLE_SPLITS).to_numpy()
+    in_split = pd.Series(split).isin(SPLITS).to_numpy()
     _require_every_split(split[in_split], tracks["artist"][in_split], given, tracks.attrs.get("source"))
     balance = split_balance(split[in_split], labels[in_split], tag_list, tracks["artist"][in_split], config)
     _report_split_sizes(balance, config, given, int(in_split.sum()))
     out = tracks.assign(split=np.where(in_split, split, "none"), song_id=tracks["track_id"])
-    order = np.argsort(pd.Categorical(out["split"], categories=(*TABLE_SPLITS, "none")).codes, kind="stable")
+    order = np.argsort(pd.Categorical(out["split"], categories=(*SPLITS, "none")).codes, kind="stable")
     out = out.iloc[order][["track_id", "song_id", "artist", "title", "split"]].reset_index(drop=True)
     stats = {
         "source": "tables",
@@ -212,7 +212,7 @@ def _report_split_sizes(balance: dict, config, given: bool, n_tracks: int) -> No
     """Warn about (and add to the split's report) a split too small for the fits on it, and
     tags short of positives; record the shares a made split used."""
     if not given:
-        balance["shares_used"] = dict(zip(TABLE_SPLITS, map(float, scaled_proportions(config, n_tracks)), strict=True))
+        balance["shares_used"] = dict(zip(SPLITS, map(float, scaled_proportions(config, n_tracks)), strict=True))
     small = {s: n for s, n in balance["sizes"].items() if s != "train" and n < config.min_split_tracks}
     if small:
         logger.warning(
@@ -238,10 +238,10 @@ def _report_split_sizes(balance: dict, config, given: bool, n_tracks: int) -> No
 def _require_every_split(split: np.ndarray, artists: pd.Series, given: bool, source: str | None) -> None:
     """Stop when a split is empty: training, early stopping, every fit on validation and
     every table on test need tracks. For a made split, say why it came out empty."""
-    empty = [name for name in TABLE_SPLITS if not (split == name).any()]
+    empty = [name for name in SPLITS if not (split == name).any()]
     if not empty:
         return
-    sizes = ", ".join(f"{name}: {int((split == name).sum())}" for name in TABLE_SPLITS)
+    sizes = ", ".join(f"{name}: {int((split == name).sum())}" for name in SPLITS)
     if given:
         raise MSDDataError(
             f"the tracks table's split column gives no track to {' or '.join(empty)} ({sizes}).",
