@@ -234,9 +234,26 @@ def measure(result: dict, target: float | None, rng: np.random.Generator, sample
         "pairs_below_target_beyond_noise": float(np.mean(below)) if below else None,
         "min_lift_10": float(min(lifts)) if lifts else None,
         "mean_probability": float(np.nanmean(p[d])) if decisions and np.isfinite(p[d]).any() else None,
+        **_calibration_gaps(d, t, p),
         "random_precision": float((rates**2).sum() / max(rates.sum(), 1e-9)),
         "random_recall": float((rates**2).sum() / max(rates.sum(), 1e-9)),
     }
+
+
+def _calibration_gaps(d: np.ndarray, t: np.ndarray, p: np.ndarray) -> dict:
+    """Mean calibrated probability minus realised precision on the hidden pairs: over all
+    pairs, and among the pairs at or above the lowest decided probability, for the decided
+    tags and for the others (is the pooled calibration off where the rule picks tags?)."""
+    if not d.any() or not np.isfinite(p[d]).any():
+        return {}
+    high = np.isfinite(p) & (p >= np.nanmin(p[d]))
+    decided_tag = np.broadcast_to(d.any(axis=0), d.shape)
+    gaps = {}
+    for name, mask in (("all", np.isfinite(p)), ("high_decided_tags", high & decided_tag),
+                       ("high_other_tags", high & ~decided_tag)):  # fmt: skip
+        gaps[f"gap_{name}"] = float(np.nanmean(p[mask]) - t[mask].mean()) if mask.any() else None
+        gaps[f"pairs_{name}"] = int(mask.sum())
+    return gaps
 
 
 def pipeline_agrees(world: dict, result: dict) -> bool:
@@ -409,7 +426,25 @@ def markdown(record: dict) -> str:
             f"{_cell(r['pairs_below_target_beyond_noise'], '{:.0%}')} | {_cell(r['min_lift_10'], '{:.1f}×')} | "
             f"{_cell(r['mean_probability'])} |"
         )
+    lines += _calibration_section(record)
     return "\n".join(lines) + "\n"
+
+
+def _calibration_section(record: dict) -> list[str]:
+    rows = [r for r in record["rows"] if r["rule"] == "certified" and r.get("gap_all") is not None]
+    if not rows:
+        return []
+    lines = ["", "## Where the certified rule's probabilities are off", "",
+             "Mean calibrated probability minus realised precision on the hidden pairs: over every pair, and among "
+             "the pairs at or above the lowest decided probability, for the tags the rule decides and for the "
+             "others.", "",
+             "| seed | hidden share | target | all pairs | high, decided tags | high, other tags |",
+             "|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for r in rows:
+        cells = [f"{r[f'gap_{k}']:+.3f} ({r[f'pairs_{k}']:,})" if r.get(f"gap_{k}") is not None else "–"
+                 for k in ("all", "high_decided_tags", "high_other_tags")]  # fmt: skip
+        lines.append(f"| {r['seed']} | {r['fraction']:.0%} | {r['target']:g} | " + " | ".join(cells) + " |")
+    return lines
 
 
 if __name__ == "__main__":
