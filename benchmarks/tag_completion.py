@@ -314,6 +314,7 @@ def main(argv: list[str] | None = None) -> dict:
         "selection": bool(args.select),
         "fractions": args.fractions,
         "world": world_values,
+        "reused": bool(args.reuse),
         "pipeline_agrees_with_certified_0.7": agreement,
         "run_commits": commits,
         "rows": rows,
@@ -389,7 +390,9 @@ def markdown(record: dict) -> str:
         "seeds were not looked at before.",
         "",
         f"`python benchmarks/tag_completion.py{_world_args(record)}`, commit `{record['commit']}`, "
-        f"{record['machine']}; {record['minutes']:.0f} min; the catalogue runs at {_runs_at(record)}. "
+        f"{record['machine']}; {record['minutes']:.0f} min"
+        + (" (measured again on the runs of `--scratch`, `--reuse`)" if record.get("reused") else "")
+        + f"; the catalogue runs at {_runs_at(record)}. "
         f"The example catalogue{_world_words(record)}, world seeds {', '.join(map(str, record['seeds']))}, with "
         f"{' and '.join(f'{f:.0%}' for f in record['fractions'])} of its split tracks stripped of every crowd tag; "
         "each rule's decisions on those tracks against the removed tags. Precision is pooled over every decision "
