@@ -232,8 +232,9 @@ def _markdown(record: dict) -> str:
         )
     lines += [
         "",
-        "Peak RSS counts memory-mapped feature pages (file-backed, reclaimable) in training and scoring. "
-        "A node's figure in the full run includes what earlier nodes left in the process; the isolated "
+        "Training and scoring read the features from the shard files; before `225521f` they were memory-mapped, "
+        "and the mapped pages a pass had touched counted toward the peak (6.5 GB in training, 7.1 GB in scoring "
+        "at `0faa306`). A node's figure in the full run includes what earlier nodes left in the process; the isolated "
         "row above is the node alone, inputs loaded. The largest worker is the children's `ru_maxrss`, "
         "which includes what a spawned worker shares with its parent before it execs (the parent had just "
         "built the plays); a running extraction worker holds far less (0.45 GB in the demo).",
@@ -252,7 +253,7 @@ def _tagging_rows(record: dict) -> list[str]:
     if not tagging:
         return []
     seconds = sum(nodes[n]["seconds"] for n in tagging)
-    extra_evaluation = _evaluation_seconds(nodes) - (base["evaluation_seconds"] if base else 0.0)
+    extra_evaluation = max(_evaluation_seconds(nodes) - (base["evaluation_seconds"] if base else 0.0), 0.0)  # none: 0
     peak = max(nodes[n]["peak_rss_mb"] or 0 for n in tagging)
     rows = [
         f"| tagged catalogue ({len(tagging)} nodes, every track with evidence) and the bootstrap's extra evaluation "

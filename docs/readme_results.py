@@ -576,9 +576,9 @@ def render_full_run(r: dict) -> str:
         f"{extraction_hours:.1f} h on 2 cores ({previews['ours_ms']:.0f} ms per 30-s preview per core, "
         f"`feature_extraction.md` at `{extraction['commit']}`) | {peak('extract_features'):.1f} GB main; workers small |",
         f"| VGG training | {seconds('train_tagger', 'train_vgg') / 60:.1f} min for one epoch of a small VGG | about 9 h per epoch on CPU "
-        f"(6.2 samples/s, `training_throughput.md`): use a GPU | {peak('train_tagger', 'train_vgg'):.1f} GB (mapped features) |",
+        f"(6.2 samples/s, `training_throughput.md`): use a GPU | {peak('train_tagger', 'train_vgg'):.1f} GB (features read per chunk) |",
         f"| scoring every split track | {seconds('score_audio') / 60:.1f} min (small VGG) | hours on CPU (est.) | "
-        f"{peak('score_audio'):.1f} GB (mapped features) |",
+        f"{peak('score_audio'):.1f} GB (features read per chunk) |",
         f"| factorisation (BPR), 200 factors, held-out early stopping | {seconds('factorise_plays') / 60:.1f} min | depends on where "
         f"real plays peak | {peak('factorise_plays'):.1f} GB |",
         f"| MF-centroids, classifier, fusion, evaluation, cold start, playlists, tables | {seconds(*rest) / 60:.1f} min "
