@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from msd_tagging.core.shards import ShardedStore
 logger = logging.getLogger(__name__)
 
 MANIFEST_COLUMNS = ("track_id", "path", "status", "detail", "shard", "offset", "n_frames", "size_bytes", "mtime_ns")
+OPEN_SHARDS = 64  # shard files a reader keeps open (the MSD's store has about 950)
 MANIFEST_FILE = "manifest.parquet"  # the whole store's manifest, as the last extraction returned it
 
 
@@ -75,6 +77,7 @@ class FeatureStore(ShardedStore):
         (the one extraction returned, :data:`MANIFEST_FILE`)."""
         super().__init__(root, manifest)
         self._layouts: dict[str, tuple[int, np.dtype, int, bool]] = {}
+        self._open: OrderedDict[str, int] = OrderedDict()
         extracted = self.manifest[self.manifest["n_frames"] > 0]
         self._where = {
             t: (s, int(o), int(n))
@@ -104,6 +107,28 @@ class FeatureStore(ShardedStore):
             raise KeyError(f"no features for {track_id} in {self.root}") from None
         return StoredTrack(self, shard, offset, n_frames)
 
+    def _descriptor(self, shard: str) -> int:
+        """An open descriptor of the shard's ``.npy`` (``pread`` leaves no shared offset, so a
+        forked loader worker may use it too); at most :data:`OPEN_SHARDS` stay open."""
+        if shard in self._open:
+            self._open.move_to_end(shard)
+            return self._open[shard]
+        while len(self._open) >= OPEN_SHARDS:
+            os.close(self._open.popitem(last=False)[1])
+        self._open[shard] = os.open(self.root / "shards" / f"{shard}.npy", os.O_RDONLY)
+        return self._open[shard]
+
+    def close(self) -> None:
+        """Close the shard files this reader holds open."""
+        while self._open:
+            os.close(self._open.popitem()[1])
+
+    def __del__(self):
+        try:
+            self.close()
+        except (OSError, AttributeError, TypeError):  # interpreter shutdown, or never opened
+            pass
+
     def layout(self, shard: str) -> tuple[int, np.dtype, int, bool]:
         """Where a shard's rows start in its ``.npy`` file, their dtype, ``n_mels``, and
         whether it was saved column-major (stores written before rows were saved in order)."""
@@ -126,9 +151,8 @@ class FeatureStore(ShardedStore):
             rows = np.array(mapped[start : start + count])
             del mapped
             return rows
-        with open(path, "rb") as handle:
-            handle.seek(offset + start * n_mels * dtype.itemsize)
-            data = np.fromfile(handle, dtype=dtype, count=count * n_mels)
+        size = count * n_mels * dtype.itemsize
+        data = np.frombuffer(os.pread(self._descriptor(shard), size, offset + start * n_mels * dtype.itemsize), dtype)
         if data.size != count * n_mels:
             raise MSDDataError(
                 f"the feature shard ends before row {start + count} ({data.size // n_mels} of {count} frames read).",
