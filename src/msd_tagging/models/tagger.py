@@ -72,7 +72,7 @@ class Tagger:
         on ``device`` (``auto``: CUDA when available)."""
         import torch
 
-        from msd_tagging.models.training import choose_device
+        from msd_tagging.models.inference import choose_device
 
         record = read_record(model)
         chosen = choose_device(device)
@@ -144,7 +144,7 @@ class Tagger:
         clip's windows (``cover``: windows covering the clip; ``patches``: musicnn's)."""
         import torch
 
-        from msd_tagging.models.training import predict
+        from msd_tagging.models.inference import predict
 
         if self.kind.windows == "cover":
             with torch.random.fork_rng(devices=[]):
