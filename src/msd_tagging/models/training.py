@@ -301,7 +301,7 @@ class _EpochRunner:
 
     def __call__(self, epoch: int) -> dict:
         import torch
-        from tqdm.auto import tqdm
+        from tqdm import tqdm  # tqdm.std: tqdm.auto's asyncio class calls iter() on the loader as it is built
 
         run, config = self.run, self.config
         plan = _epoch_plan(run.rng, self.lengths, config.chunk_frames)
@@ -312,15 +312,15 @@ class _EpochRunner:
             num_workers=config.num_workers,
             pin_memory=run.device.type == "cuda",
             persistent_workers=False,
+            # Each iterator of a DataLoader draws its workers' base seed from this generator; without one it
+            # draws from torch's global RNG, which dropout uses, so the number of iterators built (an extra
+            # iter() by a progress bar) would move every later dropout mask.
+            generator=torch.Generator().manual_seed(config.seed * 100_003 + epoch),
         )
         run.model.train()
         started, total, seen = time.perf_counter(), 0.0, 0
         # A tqdm bar in a terminal; in a log, each epoch's line and the node's heartbeat say how it goes.
-        # Kept as tqdm so the demo's Table 1 stays the same: with a Progress instead, epoch 1's loss is
-        # 0.316849 rather than 0.316154. Not the display: an unused, disabled tqdm beside the Progress gives
-        # 0.316154 again, and Progress's updates, len(loader), an extra thread, tqdm's lock, GC, MKL's strict
-        # CNR mode and oneDNN off change nothing. CPU training's low bits depend on process state outside the
-        # seeds and data; each code path is reproducible run to run (docs/development.md).
+        # The display cannot change the result: the loader draws from its own generator (above).
         bar = tqdm(loader, desc=f"epoch {epoch}", unit="batch", leave=False, disable=None if self.progress else True)
         for x, y in bar:
             x, y = x.to(run.device, non_blocking=True), y.to(run.device, non_blocking=True)
