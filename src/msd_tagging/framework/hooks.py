@@ -199,7 +199,7 @@ class RunCostHooks:
         self._costs: list[tuple[str, float, float | None, float]] = []
 
     def record(self, name: str, seconds: float, peak: float | None) -> None:
-        """Add a step that ran outside a node (drawing the demo world before the run)."""
+        """Add one step's cost to the run's table and log it."""
         children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         self._costs.append((name, seconds, peak, children))
         logger.info("node %s: %.1f s, peak RSS %s MB", name, seconds, f"{peak:.0f}" if peak else "?")

@@ -35,7 +35,7 @@ def choose_device(requested: str = "auto", parameter: str = "audio.train.device"
     return torch.device(requested)
 
 
-def _chunk(x: np.ndarray, offset: int, length: int) -> np.ndarray:
+def cut_window(x: np.ndarray, offset: int, length: int) -> np.ndarray:
     """``length`` frames of ``x`` [n_mels, T] from ``offset``, zero-padded when the clip is short."""
     piece = np.asarray(x[:, offset : offset + length], dtype=np.float32)
     if piece.shape[1] < length:
@@ -69,7 +69,7 @@ def predict(
     model.eval()
     with torch.inference_mode():
         for start in range(0, len(pieces), batch_size):
-            batch = np.stack([_chunk(features[i], s, chunk_frames) for i, s in pieces[start : start + batch_size]])
+            batch = np.stack([cut_window(features[i], s, chunk_frames) for i, s in pieces[start : start + batch_size]])
             logits, embedding = model(torch.from_numpy(batch).to(device))  # [batch, n_tags], [batch, d]
             if out is None:
                 out = np.zeros((len(pieces), logits.shape[1]), dtype=np.float32)

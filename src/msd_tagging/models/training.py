@@ -23,7 +23,7 @@ from msd_tagging.core.config import parameters, setting
 from msd_tagging.core.errors import ParameterError
 from msd_tagging.core.metrics import format_score, macro_scores, per_tag_metrics
 from msd_tagging.models.fitting import FitState, Stopping, fit_early_stopped
-from msd_tagging.models.inference import DEVICE, _chunk, choose_device, predict  # noqa: F401  (re-exported)
+from msd_tagging.models.inference import DEVICE, choose_device, cut_window, predict  # noqa: F401  (predict: re-exported)
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class _Chunks:
 
     def __getitem__(self, item: tuple[int, int]):
         i, offset = item
-        return _chunk(self.features[i], offset, self.length), self.labels[i].astype(np.float32)
+        return cut_window(self.features[i], offset, self.length), self.labels[i].astype(np.float32)
 
 
 def _epoch_plan(rng: np.random.Generator, lengths: np.ndarray, chunk: int) -> list[tuple[int, int]]:

@@ -224,18 +224,13 @@ def take_pretrained(features: FeatureStore, tag_labels: pd.DataFrame, params: Au
 
 
 def plot_training(history: pd.DataFrame, figures: FiguresParams):
-    """Loss and validation metrics per epoch (a note instead for a pretrained model)."""
+    """Loss and validation metrics per epoch (the ``train`` audio sub-pipeline only)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
-    if history.empty:
-        left.text(0.5, 0.5, "pretrained tagger: no training in this run", ha="center", va="center")
-        right.axis("off")
-        left.axis("off")
-        return with_note(fig, figures.note)
     left.plot(history["epoch"], history["train_loss"], marker="o")
     left.set(xlabel="epoch", ylabel="training BCE loss", title="Loss")
     right.plot(history["epoch"], history["valid_roc_auc"], marker="o", label="ROC-AUC")
