@@ -831,17 +831,19 @@ def render_tag_completion(r: dict, name: str = "tag_completion") -> str:
         "(precision pooled over the decisions; crowd tags are incomplete, so it is a lower bound).",
         "",
         "| rule | target | worlds deciding | lowest precision | mean precision | decisions / track | correct / track | "
-        "recall | lowest lift (≥ 10 decisions) | mean probability |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "recall | lowest lift (≥ 10 decisions) | mean probability | largest probability − precision |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for t in table.itertuples():
         lines.append(
             f"| {t.rule} | {_cell(t.target if t.target >= 0 else None, '{:g}')} | {t.worlds_deciding} of {t.worlds} | "
             f"{_cell(t.min_precision)} | {_cell(t.mean_precision)} | {_cell(t.decisions_per_track, '{:.2f}')} | "
             f"{_cell(t.correct_per_track, '{:.2f}')} | {_cell(t.recall)} | {_cell(t.min_lift_10, '{:.1f}×')} | "
-            f"{_cell(t.mean_probability)} |"
+            f"{_cell(t.mean_probability)} | {_cell(t.largest_gap, '{:+.3f}')} |"
         )
     lines += ["", f"Random tagging at each tag's rate (the baseline): precision {table['random_precision'].mean():.3f}. "
+              "The last column is the decided tags' mean calibrated probability minus their realised precision, "
+              "in the world where the two differ most. "
               f"Every world's row, with intervals: [{name}.md](benchmarks/results/{name}.md)."]  # fmt: skip
     if name == "tag_completion" and (BENCHMARKS / "tag_completion_selection.json").is_file():
         chosen = json.loads((BENCHMARKS / "tag_completion_selection.json").read_text())

@@ -136,6 +136,38 @@ def test_the_calibration_is_increasing_per_tag_and_reproduced_from_its_descripti
     assert 0 <= interval["low"] <= interval["ece"] <= interval["high"] and interval["pairs"] == y.size
 
 
+def test_grouped_steps_keep_the_rank_and_stop_under_promising_the_better_tags():
+    """Three tags the scorer finds well and three it barely finds share one calibration:
+    high on the rank, the pooled steps promise the good tags too little and the others too
+    much, on fresh tracks. Steps per group match each group's share there; the rank, and
+    with it every threshold, is unchanged."""
+    rng = np.random.default_rng(5)
+
+    def draw(n):
+        y = rng.random((n, 6)) < 0.2
+        spread = np.array([2.5, 2.5, 2.5, 0.6, 0.6, 0.6])
+        return y, 1 / (1 + np.exp(-(np.where(y, spread, -spread) / 2 + rng.normal(0, 1, y.shape))))
+
+    y, s = draw(3000)
+    fresh_y, fresh_s = draw(20000)
+    groups = np.array([1, 1, 1, 0, 0, 0])
+    pooled = Calibrator().fit(s, y)
+    grouped = Calibrator().fit(s, y, groups)
+    np.testing.assert_array_equal(pooled.rank(fresh_s), grouped.rank(fresh_s))
+    high = pooled.rank(fresh_s) >= np.quantile(pooled.rank(fresh_s), 0.9)
+    good, other = high & (groups == 1)[None, :], high & (groups == 0)[None, :]
+    p, q = pooled.transform(fresh_s), grouped.transform(fresh_s)
+    assert p[good].mean() - fresh_y[good].mean() < -0.05 and p[other].mean() - fresh_y[other].mean() > 0.05
+    assert abs(q[good].mean() - fresh_y[good].mean()) < 0.03 and abs(q[other].mean() - fresh_y[other].mean()) < 0.03
+    description = grouped.describe()
+    np.testing.assert_allclose(apply(description, fresh_s), q, atol=1e-12)
+    old = {k: v for k, v in pooled.describe().items() if k not in ("steps", "groups")}  # a map saved before groups
+    old.update(isotonic_x=pooled.steps_x_.tolist(), isotonic_y=pooled.steps_y_.tolist())
+    np.testing.assert_allclose(apply(old, fresh_s), p, atol=1e-12)
+    with pytest.raises(ValueError, match="6 tags"):
+        Calibrator().fit(s, y, groups[:3])
+
+
 def test_a_top_step_of_a_few_right_pairs_does_not_say_certain():
     """Isotonic regression gives the top step of three right pairs a probability of 1.0;
     the smoothed steps pull it toward the class's rate and stay increasing."""

@@ -11,6 +11,14 @@ among the class's top 60 pairs) no longer fills the top of the class's ranking. 
 shrunk toward the class's (``c`` 0.1): less shrinkage overfits a few positives (measured
 in benchmarks/results/tag_completion.md).
 
+The second stage, rank to probability, is fitted per group of tags: the tags the class
+decides, and the others (:meth:`Calibrator.fit_steps`). One step function for all tags
+under-promised the decided ones: the per-tag check decides the tags that beat the class's
+shared calibration, so at the same rank a decided tag is right more often than the others
+(on a catalogue with 800 validation tracks, the decided tags' probabilities ran 0.02 to
+0.08 below their realised share, the others' above it by as much). Each group's steps are
+fitted on its own pairs; the rank, and with it every decision, is the same.
+
 The expected calibration error (ECE) is measured on held-out pairs: equal-mass bins of
 predicted probability, the mean gap between each bin's mean prediction and its share of
 positives, weighted by the bin's size, with a bootstrap interval over tracks.
@@ -38,47 +46,71 @@ class Calibrator:
     1. ``rank``: Platt scaling with a per-tag offset (``LogisticRegression`` on the score's
        logit and the tag, the offsets shrunk toward the class's by ``c``): a score
        comparable across the class's tags, increasing in each tag's own score.
-    2. ``transform``: ``IsotonicRegression`` of the labels on that rank, all pairs together:
-       probabilities that match the share of positives, with no shape imposed. Each step's
-       share is then smoothed by ``prior`` pseudo-pairs at the class's rate, and the steps
-       made increasing again (weighted by their pairs): the top step of a handful of pairs,
-       all right, says 1.0 unsmoothed, which no tagger earns.
+    2. ``transform``: ``IsotonicRegression`` of the labels on that rank, per group of tags
+       (one group unless :meth:`fit_steps` is given groups): probabilities that match the
+       group's share of positives, with no shape imposed. Each step's share is then
+       smoothed by ``prior`` pseudo-pairs at the group's rate, and the steps made
+       increasing again (weighted by their pairs): the top step of a handful of pairs, all
+       right, says 1.0 unsmoothed, which no tagger earns.
 
     Attributes:
         c: the inverse L2 strength of the first stage (small: offsets near the class's).
-        prior: pseudo-pairs at the class's rate added to each isotonic step.
+        prior: pseudo-pairs at the group's rate added to each isotonic step.
         slope_, offsets_: the first stage (``offsets_`` ``[tags]``, intercept included).
-        steps_x_, steps_y_: the second stage, a step function of the rank.
+        groups_: ``[tags]`` each tag's group, an index into ``steps_``.
+        steps_: per group, the second stage's step function of the rank, ``(x, y)``.
     """
 
     c: float = 0.1
     prior: float = 1.0
     slope_: float = field(init=False, default=np.nan)
     offsets_: np.ndarray = field(init=False, default=None)
-    steps_x_: np.ndarray = field(init=False, default=None)
-    steps_y_: np.ndarray = field(init=False, default=None)
+    groups_: np.ndarray = field(init=False, default=None)
+    steps_: list = field(init=False, default=None)
 
-    def fit(self, scores: np.ndarray, labels: np.ndarray) -> Calibrator:
-        """Fit on ``scores`` and 0/1 ``labels`` ``[n, tags]`` (NaN scores left out)."""
-        from sklearn.isotonic import IsotonicRegression
+    def fit(self, scores: np.ndarray, labels: np.ndarray, groups: np.ndarray | None = None) -> Calibrator:
+        """Fit on ``scores`` and 0/1 ``labels`` ``[n, tags]`` (NaN scores left out), the
+        second stage per ``groups`` (see :meth:`fit_steps`)."""
         from sklearn.linear_model import LogisticRegression
 
         s, y = np.asarray(scores, float), np.asarray(labels).astype(np.int8)
         kept = np.isfinite(s).ravel()
+        if not kept.any() or y.ravel()[kept].min() == y.ravel()[kept].max():  # one class: a flat first stage
+            self.slope_, self.offsets_ = 0.0, np.zeros(s.shape[1])
+        else:
+            model = LogisticRegression(C=self.c, max_iter=2000).fit(_design(s)[kept], y.ravel()[kept])
+            self.slope_ = float(model.coef_[0, 0])
+            self.offsets_ = model.coef_[0, 1:] + model.intercept_[0]
+        return self.fit_steps(s, y, groups)
+
+    def fit_steps(self, scores: np.ndarray, labels: np.ndarray, groups: np.ndarray | None = None) -> Calibrator:
+        """Fit the second stage again, one step function per group of tags (``groups``
+        ``[tags]``, small integers; ``None``: one group), each on its own tags' pairs. The
+        first stage, and so the rank and every threshold on it, stays as it is."""
+        s, y = np.asarray(scores, float), np.asarray(labels).astype(np.int8)
         tags = s.shape[1]
-        if not kept.any() or y.ravel()[kept].min() == y.ravel()[kept].max():  # one class: its rate everywhere
-            self.slope_, self.offsets_ = 0.0, np.zeros(tags)
-            rate = float(y.ravel()[kept].mean()) if kept.any() else 0.0
-            self.steps_x_, self.steps_y_ = np.array([0.0, 1.0]), np.array([rate, rate])
-            return self
-        model = LogisticRegression(C=self.c, max_iter=2000).fit(_design(s)[kept], y.ravel()[kept])
-        self.slope_ = float(model.coef_[0, 0])
-        self.offsets_ = model.coef_[0, 1:] + model.intercept_[0]
-        rank, outcome = self.rank(s).ravel()[kept], y.ravel()[kept]
-        isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(rank, outcome)
-        self.steps_x_ = isotonic.X_thresholds_
-        self.steps_y_ = _smoothed_steps(isotonic, rank, float(outcome.mean()), self.prior)
+        groups = np.zeros(tags, dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
+        if groups.shape != (tags,) or groups.min(initial=0) < 0:
+            raise ValueError(f"groups must give each of the {tags} tags a group index >= 0, got {groups!r}")
+        rank = self.rank(s)
+        self.groups_ = groups
+        self.steps_ = []
+        for g in range(int(groups.max(initial=0)) + 1):
+            mine = groups == g
+            r, outcome = rank[:, mine].ravel(), y[:, mine].ravel()
+            finite = np.isfinite(r)
+            self.steps_.append(_steps(r[finite], outcome[finite], self.prior))
         return self
+
+    @property
+    def steps_x_(self) -> np.ndarray:
+        """The first group's step positions (the only group's, without groups)."""
+        return self.steps_[0][0]
+
+    @property
+    def steps_y_(self) -> np.ndarray:
+        """The first group's step values (the only group's, without groups)."""
+        return self.steps_[0][1]
 
     def rank(self, scores: np.ndarray) -> np.ndarray:
         """The first stage ``[n, tags]``: a logit comparable across tags (NaN stays NaN)."""
@@ -86,19 +118,32 @@ class Calibrator:
 
     def transform(self, scores: np.ndarray) -> np.ndarray:
         """Calibrated probabilities ``[n, tags]`` (NaN where the score is NaN)."""
-        return probability_of(self.rank(scores), self.steps_x_, self.steps_y_)
+        return probability_by_group(self.rank(scores), self.groups_, self.steps_)
 
     def describe(self) -> dict:
         """The fitted map as JSON data (what the run saves and :func:`apply` reads)."""
         return {
-            "method": "platt per-tag offset, then isotonic (steps smoothed)",
+            "method": "platt per-tag offset, then isotonic per group of tags (steps smoothed)",
             "c": self.c,
             "prior": self.prior,
             "slope": self.slope_,
             "offsets": [float(v) for v in self.offsets_],
-            "isotonic_x": self.steps_x_.tolist(),
-            "isotonic_y": self.steps_y_.tolist(),
+            "groups": [int(g) for g in self.groups_],
+            "steps": [{"x": x.tolist(), "y": y.tolist()} for x, y in self.steps_],
         }
+
+
+def _steps(rank: np.ndarray, outcome: np.ndarray, prior: float) -> tuple[np.ndarray, np.ndarray]:
+    """One group's second stage: isotonic steps of ``outcome`` on ``rank`` (1-D), smoothed
+    (see :func:`_smoothed_steps`); its rate everywhere when the group's labels are all one
+    value (or it has no pairs: 0)."""
+    from sklearn.isotonic import IsotonicRegression
+
+    if not len(outcome) or outcome.min() == outcome.max():
+        rate = float(outcome.mean()) if len(outcome) else 0.0
+        return np.array([0.0, 1.0]), np.array([rate, rate])
+    isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(rank, outcome)
+    return np.asarray(isotonic.X_thresholds_, float), _smoothed_steps(isotonic, rank, float(outcome.mean()), prior)
 
 
 def _smoothed_steps(isotonic, rank: np.ndarray, rate: float, prior: float) -> np.ndarray:
@@ -169,9 +214,25 @@ def reliability(probability: np.ndarray, outcome: np.ndarray, bins: int = 10) ->
     ]
 
 
+def probability_by_group(rank: np.ndarray, groups: np.ndarray, steps: list) -> np.ndarray:
+    """The second stage at ``rank`` ``[n, tags]``: each tag's group's steps (``groups``
+    ``[tags]`` indexes ``steps``, a list of ``(x, y)``)."""
+    rank = np.asarray(rank, float)
+    out = np.full(rank.shape, np.nan)
+    groups = np.asarray(groups, dtype=np.int64)
+    for g, (x, y) in enumerate(steps):
+        mine = groups == g
+        out[:, mine] = probability_of(rank[:, mine], x, y)
+    return out
+
+
 def apply(description: dict, scores: np.ndarray) -> np.ndarray:
     """A saved map (:meth:`Calibrator.describe`) applied to ``scores`` ``[n, tags]``."""
-    return probability_of(rank_of(description, scores), description["isotonic_x"], description["isotonic_y"])
+    rank = rank_of(description, scores)
+    if "steps" not in description:  # a map saved before the steps were grouped: one group
+        return probability_of(rank, description["isotonic_x"], description["isotonic_y"])
+    steps = [(np.asarray(s["x"], float), np.asarray(s["y"], float)) for s in description["steps"]]
+    return probability_by_group(rank, description["groups"], steps)
 
 
 def ece_interval(
