@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from msd_tagging.framework.run_record import commit_label, machine_label
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
@@ -202,13 +203,6 @@ def markdown(record: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _commit() -> str:
-    from msd_tagging.framework.run_record import git_state
-
-    state = git_state(PROJECT)
-    return f"{state['commit'][:7]}{'+changes' if state['dirty'] else ''}" if state["commit"] else "unknown"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worlds", default="demo,catalogue,renamed")
@@ -220,8 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     scratch = args.scratch or Path(tempfile.mkdtemp(prefix="cold_start_"))
     seeds = [int(s) for s in args.seeds.split(",")]
     record = {
-        "commit": _commit(),
-        "machine": f"{platform.machine()}, {heads.os.cpu_count()} cores, Python {platform.python_version()}",
+        "commit": commit_label(PROJECT),
+        "machine": machine_label(),
         "share": args.share,
         "seeds": seeds,
         "worlds": {},

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -31,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from msd_tagging.framework.run_record import commit_label, machine_label
 
 FULL_PLAYS = 48_373_586
 USERS, TRACKS = 1_019_318, 384_546
@@ -140,8 +141,8 @@ def main() -> int:
         results.append(json.loads(line.removeprefix("RESULT ")))
     matrix_path.unlink()
     record = {
-        "commit": _commit(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "commit": commit_label(HERE.parent),
+        "machine": machine_label(),
         "plays": int(matrix.nnz),
         "users": n_users,
         "tracks": n_tracks,
@@ -206,17 +207,6 @@ def _figure(record: dict, path: Path = RESULTS / "factorisation.png") -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-
-
-def _commit() -> str:
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE)
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results"],
-        capture_output=True,
-        text=True,
-        cwd=HERE.parent,
-    )
-    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")  # results aside: code changes only
 
 
 if __name__ == "__main__":

@@ -19,11 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from msd_tagging.framework.run_record import commit_label, machine_label
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
@@ -85,8 +86,8 @@ def main() -> int:
             print(model, split, {k: round(v["roc_auc"], 4) for k, v in point["splits"][split].items()}, flush=True)
         points.append(point)
     record = {
-        "commit": _commit(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "commit": commit_label(PROJECT),
+        "machine": machine_label(),
         "env": args.env,
         "baseline": "bpr",
         "points": points,
@@ -149,17 +150,6 @@ def markdown(record: dict) -> str:
     lines += ["", "Best on validation, by (ROC-AUC + PR-AUC) / 2: " + "; ".join(f"{k}: `{v}`" for k, v in winners.items())
               + ". A demo result is a direction for the drawn world's listeners, never a size for the MSD."]  # fmt: skip
     return "\n".join(lines) + "\n"
-
-
-def _commit() -> str:
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=PROJECT)
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results"],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT,
-    )
-    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")  # results aside: code changes only
 
 
 if __name__ == "__main__":

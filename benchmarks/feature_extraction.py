@@ -27,8 +27,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import shutil
 import tempfile
 import time
@@ -37,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+from msd_tagging.framework.run_record import commit_label, machine_label
 
 
 def render_files(folder: Path, n: int, seconds: float, sample_rate: int, channels: int) -> list[Path]:
@@ -254,7 +254,7 @@ def main() -> None:
                 args.real_dir, scratch / "real", args.preview_files
             )
         record = {
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+            "machine": machine_label(),
             "librosa": librosa.__version__,
             "sets": {},
         }
@@ -308,11 +308,8 @@ def main() -> None:
         record["store"] = {"previews": len(jobs), "one_process_s": timings[1], "two_processes_s": timings[2]}
         if args.json:
             import json
-            import subprocess
 
-            record["commit"] = subprocess.run(
-                ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-            ).stdout.strip()
+            record["commit"] = commit_label(Path(__file__).resolve().parents[1])
             args.json.write_text(json.dumps(record, indent=2) + "\n")
             args.json.with_suffix(".md").write_text(markdown(record))
     finally:

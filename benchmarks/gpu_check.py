@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from msd_tagging.framework.run_record import commit_label, machine_label
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -182,10 +181,8 @@ def main(argv: list[str] | None = None) -> dict:
     device = "cuda" if cuda else "cpu"
     started = time.perf_counter()
     record = {
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=HERE.parent, capture_output=True, text=True
-        ).stdout.strip(),  # fmt: skip
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "commit": commit_label(HERE.parent),
+        "machine": machine_label(),
         "device": torch.cuda.get_device_name(0) if cuda else "cpu (smoke test: no measurement)",
         "torch": torch.__version__,
         "cuda": torch.version.cuda,

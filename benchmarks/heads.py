@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import tempfile
@@ -38,6 +37,8 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+
+from msd_tagging.framework.run_record import commit_label, machine_label
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
@@ -216,8 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     scratch = args.scratch or Path(tempfile.mkdtemp(prefix="heads-"))
     started = time.perf_counter()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True,
-                            text=True).stdout.strip()  # fmt: skip
+    commit = commit_label(PROJECT)
     worlds = args.worlds.split(",")
     rows = [{**row, "commit": commit} for world in worlds for row in measure(scratch, world)]
     if args.keep and (RESULTS / "heads.json").is_file():
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = kept + rows
     record = {
         "commit": commit,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine_label(),
         "seconds": time.perf_counter() - started,
         "baseline": "train",
         "rows": rows,

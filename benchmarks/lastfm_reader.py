@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sqlite3
 import subprocess
 import sys
@@ -32,6 +31,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from msd_tagging.framework.run_record import commit_label, machine_label
 
 FULL_ROWS = 8_598_630
 FULL_TIDS = 505_216
@@ -134,9 +135,7 @@ def main() -> None:
         if not args.keep:
             path.unlink(missing_ok=True)
     baseline = results[0]
-    machine = (
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
+    machine = machine_label()
     print(f"\nlastfm_tags.db, {args.rows:,} tid_tag rows; {machine}")
     print(f"{'reader':28} {'seconds':>8} {'peak RSS MB':>12} {'time ×':>7} {'memory ×':>9}")
     for r in results:
@@ -148,9 +147,7 @@ def main() -> None:
             ratios = (f"{r['seconds'] / baseline['seconds']:.2f}", f"{r['peak_rss_mb'] / baseline['peak_rss_mb']:.2f}")
         print(f"{r['reader']:28} {r['seconds']:8.1f} {r['peak_rss_mb']:12.0f} {ratios[0]:>7} {ratios[1]:>9}")
     if args.json:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
-        ).stdout.strip()
+        commit = commit_label(HERE.parent)
         args.json.write_text(
             json.dumps({"rows": args.rows, "machine": machine, "commit": commit, "results": results}, indent=2) + "\n"
         )

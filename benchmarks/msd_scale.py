@@ -34,12 +34,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from msd_tagging.framework.run_record import commit_label, machine_label
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
@@ -75,7 +76,7 @@ def main() -> int:
         import heads_scale
 
         record = json.loads((RESULTS / "msd_scale.json").read_text())
-        record["heads"] = {"commit": _commit(), "machine": _machine(), **heads_scale.measure()}
+        record["heads"] = {"commit": commit_label(PROJECT), "machine": machine_label(), **heads_scale.measure()}
         return _write(record)
     if args.isolated_only:
         record = json.loads((RESULTS / "msd_scale.json").read_text())
@@ -108,8 +109,8 @@ def main() -> int:
     costs = parse_cost_log(text) or {"nodes": {}, "total": None}
     peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
     record = {
-        "commit": _commit(),
-        "machine": _machine(),
+        "commit": commit_label(PROJECT),
+        "machine": machine_label(),
         "scale": args.scale,
         "completed": done.returncode == 0,
         "generation_seconds": generated,
@@ -143,16 +144,6 @@ def _baseline(record: dict) -> dict:
     }
 
 
-def _commit() -> str:
-    return subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True, text=True
-    ).stdout.strip()
-
-
-def _machine() -> str:
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-
-
 def _isolated(env: dict) -> dict:
     """Each node of :data:`ISOLATED_RSS_BUDGET_MB` run alone on the outputs of the last run."""
     out = {}
@@ -164,8 +155,8 @@ def _isolated(env: dict) -> dict:
         peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
         node_seconds = re.search(rf"node {re.escape(node)}: ([\d.]+) s", text)
         out[node] = {
-            "commit": _commit(),
-            "machine": _machine(),
+            "commit": commit_label(PROJECT),
+            "machine": machine_label(),
             "completed": done.returncode == 0,
             "process_wall_seconds": time.perf_counter() - started,
             "node_seconds": float(node_seconds.group(1)) if node_seconds else None,

@@ -21,10 +21,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 import time
 from pathlib import Path
+
+from msd_tagging.framework.run_record import commit_label, machine_label
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -119,10 +119,8 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     record = {
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True,
-                                 text=True).stdout.strip(),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, torch {torch.__version__}",
+        "commit": commit_label(HERE.parent),
+        "machine": f"{machine_label()}, torch {torch.__version__}",
         "threads": args.threads,
         "limits": limits(args.seconds),
         "networks": networks(args.seconds),

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -35,6 +34,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import soundfile as sf
+
+from msd_tagging.framework.run_record import commit_label, machine_label
 
 PROJECT = Path(__file__).resolve().parents[1]
 MODELS = {"msd_vgg": "MSD_vgg", "msd_musicnn": "MSD_musicnn"}
@@ -108,10 +109,8 @@ def main() -> None:
     paths = longest(args.audio_dir, args.files)
     minutes = sum(sf.info(p).duration for p in paths) / 60
     record = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True, text=True
-        ).stdout.strip(),
+        "machine": machine_label(),
+        "commit": commit_label(PROJECT),
         "files": [p.name for p in paths],
         "audio_minutes": minutes,
         "models": {},

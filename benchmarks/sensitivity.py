@@ -41,9 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -51,6 +49,8 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+
+from msd_tagging.framework.run_record import commit_label, machine_label
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
@@ -409,10 +409,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     seeds = [int(v) for v in args.seeds.split(",") if v.strip()]
     frame = sweep(parse_knobs(args.knobs), scratch, overrides, seeds)
     record = {
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True, text=True
-        ).stdout.strip(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "commit": commit_label(PROJECT),
+        "machine": machine_label(),
         "seconds": time.perf_counter() - started,
         "defaults": frame.attrs["defaults"],
         "seeds": seeds,

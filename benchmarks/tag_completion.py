@@ -45,9 +45,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -55,6 +53,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+
+from msd_tagging.framework.run_record import commit_label, machine_label
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
@@ -316,10 +316,8 @@ def main(argv: list[str] | None = None) -> dict:
                     agreement[f"{seed}/{fraction}"] = pipeline_agrees(world, result)
             print(f"world {seed} / {fraction}: done", flush=True)
     record = {
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True, text=True
-        ).stdout.strip(),  # fmt: skip
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "commit": commit_label(PROJECT),
+        "machine": machine_label(),
         "minutes": (time.perf_counter() - started) / 60,
         "seeds": args.seeds,
         "selection": bool(args.select),

@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from msd_tagging.framework.run_record import machine_label
 
 FULL_ROWS = 48_373_586
 FULL_USERS = 1_019_318
@@ -136,10 +136,7 @@ def main() -> None:
 
     results = [measure(name, path, args.rows) for name in READERS]
     baseline = results[0]
-    print(
-        f"\nTaste Profile triplets, {args.rows:,} rows ({path.stat().st_size / 2**30:.2f} GiB); "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
+    print(f"\nTaste Profile triplets, {args.rows:,} rows ({path.stat().st_size / 2**30:.2f} GiB); {machine_label()}")
     print(f"{'reader':32} {'seconds':>8} {'peak RSS MB':>12} {'frame MB':>9} {'time ×':>7} {'memory ×':>9}")
     for r in results:
         if "error" in r:

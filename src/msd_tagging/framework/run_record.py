@@ -46,14 +46,16 @@ PACKAGES = ("msd_tagging", "kedro", "kedro-datasets", "torch", "implicit", "nump
             "librosa", "soundfile", "openTSNE")  # fmt: skip
 
 
-def git_state(path: Path) -> dict:
-    """``{"commit", "dirty"}`` of the work tree at ``path``; ``None``s outside git."""
+def git_state(path: Path, ignore: tuple[str, ...] = ()) -> dict:
+    """``{"commit", "dirty"}`` of the work tree at ``path`` (changes under the ``ignore``
+    folders aside); ``None``s outside git."""
+    spec = ["--", ".", *(f":!{folder}" for folder in ignore)] if ignore else []
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, timeout=30, check=True
         ).stdout.strip()
         status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", *spec],
             cwd=path,
             capture_output=True,
             text=True,
@@ -63,6 +65,32 @@ def git_state(path: Path) -> dict:
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
     return {"commit": commit, "dirty": bool(status.strip())}
+
+
+def commit_label(path: Path) -> str:
+    """The short commit of the work tree at ``path``, ``+changes`` where tracked files differ
+    from it (``unknown`` outside git): what a benchmark's results say they were run at.
+    Results files rewritten by an earlier benchmark are not code changes."""
+    state = git_state(path, ignore=("benchmarks/results", "docs/results"))
+    if not state["commit"]:
+        return "unknown"
+    return state["commit"][:7] + ("+changes" if state["dirty"] else "")
+
+
+def machine_label() -> str:
+    """The processor's model, its architecture, the cores and Python: which machine gave a
+    number (two x86_64 machines with 2 cores gave Table 1 figures 0.003 apart)."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    model = model or platform.processor()
+    where = f"{model} ({platform.machine()})" if model else platform.machine()
+    return f"{where}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def sha256(path: Path) -> str:
@@ -192,7 +220,7 @@ def build_record(run_params: dict, parameters: dict, pipeline, catalog, objects:
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "run": {**masked(plain({k: run_params.get(k) for k in keys})), "runner": _runner(run_params.get("runner"))},
         "code": {**git_state(project), "packages": _versions()},
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "machine": machine_label(),
         "parameters": masked(plain(parameters)),
         "inputs": inputs,
         "outputs": outputs,
