@@ -234,6 +234,7 @@ def measure(result: dict, target: float | None, rng: np.random.Generator, sample
         "hidden_tracks": int(tracks),
         "decisions_per_track": float(decisions / tracks),
         "precision": float(correct / decisions) if decisions else None,
+        "below_target_p": float(binom.cdf(correct, decisions, target)) if decisions and target else None,
         "precision_low": float(np.percentile(boot, 2.5)) if decisions else None,
         "precision_high": float(np.percentile(boot, 97.5)) if decisions else None,
         "correct_per_track": float(correct / tracks),
@@ -362,6 +363,30 @@ def summary_table(record: dict) -> pd.DataFrame:
     }).reset_index()  # fmt: skip
 
 
+def noise_sentence(record: dict) -> str:
+    """Per certified target, the worlds whose pooled precision is below the target beyond
+    sampling noise (a one-sided binomial test at 5 %): a world of one decision that was
+    wrong is below the target, but not beyond noise."""
+    parts = []
+    for target in TARGETS:
+        rows = [r for r in record["rows"] if r["rule"] == "certified" and r["target"] == target]
+        deciding = [r for r in rows if r["precision"] is not None]
+        if not deciding:
+            continue
+        if any(r.get("below_target_p") is None for r in deciding):  # a record from before the test
+            return ""
+        below = [r for r in deciding if r["below_target_p"] < 0.05]
+        short = [r for r in deciding if r["precision"] < target - 0.03]
+        counts = sorted(round(r["decisions_per_track"] * r["hidden_tracks"]) for r in short)
+        parts.append(f"at {target:g}, {len(below)} of {len(deciding)} deciding worlds"
+                     + (f" ({len(short)} below the target − 0.03, of {', '.join(map(str, counts))} decisions)"
+                        if short else ""))  # fmt: skip
+    if not parts:
+        return ""
+    return ("The certified rule's pooled precision below its target beyond sampling noise (one-sided binomial test "
+            "at 5 %): " + "; ".join(parts) + ".")  # fmt: skip
+
+
 def _largest(gaps: pd.Series) -> float:
     """The gap of largest size, its sign kept (NaN without one)."""
     gaps = gaps.dropna()
@@ -437,6 +462,7 @@ def markdown(record: dict) -> str:
             f"{_cell(r.min_lift_10, '{:.1f}×')} | {_cell(r.mean_probability)} | {_cell(r.largest_gap, '{:+.3f}')} | "
             f"{_cell(r.random_precision)} |"
         )
+    lines += ["", noise_sentence(record)] if noise_sentence(record) else []
     lines += ["", "## Per world", "", "| seed | hidden share | rule | target | decisions / track | precision [95 %] | "
               "correct / track | recall | pairs below target | lowest lift (≥ 10) | mean probability |",
               "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip

@@ -819,7 +819,7 @@ def render_tag_completion(r: dict, name: str = "tag_completion") -> str:
     if not path.is_file():
         return "(not measured yet: `python benchmarks/tag_completion.py`)"
     sys.path.insert(0, str(PROJECT / "benchmarks"))
-    from tag_completion import _cell, _world_args, _world_words, summary_table
+    from tag_completion import _cell, _world_args, _world_words, noise_sentence, summary_table
 
     record = json.loads(path.read_text())
     table = summary_table(record)
@@ -845,6 +845,8 @@ def render_tag_completion(r: dict, name: str = "tag_completion") -> str:
               "The last column is the decided tags' mean calibrated probability minus their realised precision, "
               "in the world where the two differ most. "
               f"Every world's row, with intervals: [{name}.md](benchmarks/results/{name}.md)."]  # fmt: skip
+    if noise_sentence(record):
+        lines += ["", noise_sentence(record)]
     if name == "tag_completion" and (BENCHMARKS / "tag_completion_selection.json").is_file():
         chosen = json.loads((BENCHMARKS / "tag_completion_selection.json").read_text())
         lines += ["", f"The rule's margin and per-tag check were chosen on other worlds (seeds "
