@@ -369,9 +369,11 @@ class TaggingParams:
             carries the confidence), or its ``lower`` bound at ``1 - delta`` (stricter:
             few tags of a small catalogue pass).
         calibrate_by: the second stage of the calibration (rank to probability) per
-            ``decided`` group (the class's decided tags, and the others, each on their own
-            pairs) or one for the whole ``class`` (under-promises the decided tags:
-            benchmarks/results/tag_completion_selection.md).
+            group of tags: the decided tags and the others, each group's steps fitted on
+            ``held_out`` pairs (in each fold, the tags chosen on the other folds), or on
+            the ``decided`` tags' own pairs (over-promises a little: they were chosen on
+            the same labels), or one for the whole ``class`` (under-promises the decided
+            tags). Chosen on the selection worlds (benchmarks/results/tag_completion_selection.md).
         folds: the folds of the out-of-fold estimates.
         min_positives: the ``f1`` rule fits a tag's threshold on at least this many
             labelled positives.
@@ -382,7 +384,7 @@ class TaggingParams:
     delta: float = setting(0.1, above=0.0, maximum=0.5)
     margin: float = setting(0.05, above=0.0, maximum=0.5)
     tag_check: Literal["mean", "lower"] = "mean"
-    calibrate_by: Literal["decided", "class"] = "decided"
+    calibrate_by: Literal["held_out", "decided", "class"] = "held_out"
     folds: int = setting(5, minimum=2)
     min_positives: int = setting(5, minimum=1)
     top_k: int = setting(5, minimum=1)  # tags per track in catalogue_top_tags.csv

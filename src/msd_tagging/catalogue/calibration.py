@@ -12,12 +12,13 @@ shrunk toward the class's (``c`` 0.1): less shrinkage overfits a few positives (
 in benchmarks/results/tag_completion.md).
 
 The second stage, rank to probability, is fitted per group of tags: the tags the class
-decides, and the others (:meth:`Calibrator.fit_steps`). One step function for all tags
-under-promised the decided ones: the per-tag check decides the tags that beat the class's
-shared calibration, so at the same rank a decided tag is right more often than the others
-(on a catalogue with 800 validation tracks, the decided tags' probabilities ran 0.02 to
-0.08 below their realised share, the others' above it by as much). Each group's steps are
-fitted on its own pairs; the rank, and with it every decision, is the same.
+decides, and the others (:meth:`Calibrator.fit_steps`, or :func:`steps_of` on pairs chosen
+elsewhere: :mod:`~msd_tagging.catalogue.decisions` fits them on held-out pairs). One step
+function for all tags under-promised the decided ones: the per-tag check decides the tags
+that beat the class's shared calibration, so at the same rank a decided tag is right more
+often than the others (on a catalogue with 800 validation tracks, the decided tags'
+probabilities ran 0.02 to 0.08 below their realised share, the others' above it by as
+much). The rank, and with it every decision, is the same whatever the groups.
 
 The expected calibration error (ECE) is measured on held-out pairs: equal-mass bins of
 predicted probability, the mean gap between each bin's mean prediction and its share of
@@ -99,7 +100,7 @@ class Calibrator:
             mine = groups == g
             r, outcome = rank[:, mine].ravel(), y[:, mine].ravel()
             finite = np.isfinite(r)
-            self.steps_.append(_steps(r[finite], outcome[finite], self.prior))
+            self.steps_.append(steps_of(r[finite], outcome[finite], self.prior))
         return self
 
     @property
@@ -133,7 +134,7 @@ class Calibrator:
         }
 
 
-def _steps(rank: np.ndarray, outcome: np.ndarray, prior: float) -> tuple[np.ndarray, np.ndarray]:
+def steps_of(rank: np.ndarray, outcome: np.ndarray, prior: float) -> tuple[np.ndarray, np.ndarray]:
     """One group's second stage: isotonic steps of ``outcome`` on ``rank`` (1-D), smoothed
     (see :func:`_smoothed_steps`); its rate everywhere when the group's labels are all one
     value (or it has no pairs: 0)."""

@@ -33,12 +33,15 @@ threshold is then certified again on the tags that are left. The confidence is t
 Asking each tag's lower bound to reach the target as well decided nothing at 0.7 in 5 of 6
 worlds of the example catalogue (``benchmarks/results/tag_completion_selection.md``).
 
-Once the decided tags are known, the calibration's second stage is fitted again per group
-(``calibrate_by: decided``): the decided tags on their own pairs, the others on theirs. The
-per-tag check picks the tags that beat the class's shared calibration, so one step function
-for all of them under-promised the decided ones. The out-of-fold probabilities are refitted
-the same way, each fold's steps on the other folds; only which group a tag is in was chosen
-on every fold, and the benchmark checks the probabilities on hidden tracks.
+Once the decided tags are known, the calibration's second stage is fitted again per group,
+the decided tags and the others. The per-tag check picks the tags that beat the class's
+shared calibration, so one step function for all of them (``calibrate_by: class``)
+under-promised the decided ones; steps fitted on the decided tags' own pairs
+(``decided``) over-promise a little, since those pairs' labels chose them. The default,
+``held_out``, fits each group's steps on held-out pairs: in each fold, the tags the
+per-tag check keeps on the other folds' counts, at the rank of the calibration fitted
+without the fold (:meth:`ClassDecisions._held_out_steps`). Chosen on the selection worlds
+(``benchmarks/results/tag_completion_selection.md``).
 
 A leaf: numpy, scipy and scikit-learn.
 """
@@ -53,6 +56,7 @@ from scipy.stats import beta as beta_dist
 from scipy.stats import binom
 
 RULES = ("certified", "f1", "precision")
+CALIBRATE_BY = ("held_out", "decided", "class")  # the calibration's steps per group of tags (RuleSettings)
 NO_PROMISE = "no precision promise: F1-optimal on validation"  # what the f1 rule is labelled with everywhere
 # Why a (class, tag) pair is undecided, in the report's words.
 REASONS = {
@@ -236,7 +240,7 @@ class RuleSettings:
     ratio: float = 1.2
     calibration_c: float = 0.1
     tag_check: str = "mean"  # each decided tag's own shrunk precision: its "mean" (the estimate), or its "lower" bound
-    calibrate_by: str = "decided"  # the calibration's steps per "decided" group of tags, or one for the "class"
+    calibrate_by: str = "held_out"  # the calibration's steps per group of tags: one of CALIBRATE_BY
     folds: int = 5
     seed: int = 0
     min_positives: int = 5
@@ -322,7 +326,7 @@ class ClassDecisions:
         rank = self.calibrator_.rank(s)
         self.thresholds_, self.certified_ = thresholds_for(y, rank, self.settings, kept)
         self._reasons(y, rank, seen, signal, prior)
-        self._calibrate_by_group(y, s)
+        self._calibrate_by_group(y, s, signal)
         return self
 
     def probability_at(self, thresholds: np.ndarray) -> np.ndarray:
@@ -332,20 +336,59 @@ class ClassDecisions:
         at = np.asarray(thresholds, float)[None, :]
         return probability_by_group(at, self.calibrator_.groups_, self.calibrator_.steps_)[0]
 
-    def _calibrate_by_group(self, y: np.ndarray, s: np.ndarray) -> None:
-        """The second stage of the calibration again, the decided tags and the others each
-        on their own pairs (see :mod:`~msd_tagging.catalogue.calibration`), and the
-        out-of-fold probabilities with it: each fold's first stage as it was fitted, its
-        steps fitted on that fold's other folds, grouped by the tags decided here."""
-        if self.settings.calibrate_by not in ("decided", "class"):
-            raise ValueError(f"calibrate_by must be 'decided' or 'class', got {self.settings.calibrate_by!r}")
-        decided = (
-            np.isfinite(self.thresholds_) if self.settings.calibrate_by == "decided" else np.zeros(y.shape[1], bool)
-        )
-        groups = decided.astype(np.int64)
+    def _calibrate_by_group(self, y: np.ndarray, s: np.ndarray, signal: np.ndarray) -> None:
+        """The second stage of the calibration again, per group of tags (see
+        :mod:`~msd_tagging.catalogue.calibration`), and the out-of-fold probabilities with it."""
+        how = self.settings.calibrate_by
+        if how not in CALIBRATE_BY:
+            raise ValueError(f"calibrate_by must be one of {', '.join(CALIBRATE_BY)}, got {how!r}")
+        groups = (np.isfinite(self.thresholds_) if how != "class" else np.zeros(y.shape[1], bool)).astype(np.int64)
+        if how == "held_out":
+            return self._held_out_steps(y, s, signal, groups)
         self.calibrator_.fit_steps(s, y, groups)
         for held, train, calibrator in self._folds:
             self.oof_probability_[held] = calibrator.fit_steps(s[train], y[train], groups).transform(s[held])
+
+    def _held_out_steps(self, y: np.ndarray, s: np.ndarray, signal: np.ndarray, groups: np.ndarray) -> None:
+        """Steps per group from held-out pairs: in each fold, the tags the per-tag check
+        chooses on the other folds' out-of-fold counts, and the fold's pairs at the rank of
+        the calibration fitted without it. Which tags a pair's group holds never looked at
+        the pair's label, so the decided group's steps carry no winner's curse. A fold's
+        out-of-fold probabilities come from the other folds' pairs."""
+        from msd_tagging.catalogue.calibration import probability_by_group, steps_of
+
+        parts = [(held, calibrator.rank(s[held]), y[held], self._chosen(y, signal, ~held))
+                 for held, _, calibrator in self._folds]  # fmt: skip
+
+        def steps(leave_out: int | None = None) -> list:
+            kept = [p for k, p in enumerate(parts) if k != leave_out]
+            out = []
+            for g in (0, 1):
+                rank = np.concatenate([np.empty(0)] + [r[:, c == g].ravel() for _, r, _, c in kept])
+                outcome = np.concatenate([np.empty(0, bool)] + [o[:, c == g].ravel() for _, _, o, c in kept])
+                if not outcome.any():  # a group with no positive pair: the class's steps
+                    rank = np.concatenate([r.ravel() for _, r, _, _ in kept])
+                    outcome = np.concatenate([o.ravel() for _, _, o, _ in kept])
+                finite = np.isfinite(rank)
+                out.append(steps_of(rank[finite], outcome[finite].astype(np.int8), self.calibrator_.prior))
+            return out
+
+        self.calibrator_.groups_, self.calibrator_.steps_ = groups, steps()
+        for k, (held, rank, _, _) in enumerate(parts):
+            self.oof_probability_[held] = probability_by_group(rank, groups, steps(leave_out=k))
+
+    def _chosen(self, y: np.ndarray, signal: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """``[tags]`` the tags the per-tag check keeps on the out-of-fold counts of ``rows``."""
+        if self.settings.rule != "certified":
+            return signal.copy()
+        decided = self.oof_decided_[rows]
+        correct, decisions = (decided & y[rows]).sum(axis=0), decided.sum(axis=0)
+        prior = Shrunk.fit(correct, decisions)
+        if self.settings.tag_check == "lower":
+            own = prior.lower(correct, decisions, 1 - self.settings.delta)
+        else:
+            own = prior.mean(correct, decisions)
+        return signal & (own >= self.settings.target)
 
     def _signal(self, y: np.ndarray, s: np.ndarray, j: int) -> float:
         """The lower bound of the tag's lift among its top R tracks (R: its positives), on
