@@ -849,8 +849,8 @@ def render_tag_completion(r: dict, name: str = "tag_completion") -> str:
         lines += ["", noise_sentence(record)]
     if name == "tag_completion" and (BENCHMARKS / "tag_completion_selection.json").is_file():
         chosen = json.loads((BENCHMARKS / "tag_completion_selection.json").read_text())
-        lines += ["", f"The rule's margin and per-tag check were chosen on other worlds (seeds "
-                  f"{', '.join(map(str, chosen['seeds']))}, at `{chosen['commit']}`): "
+        lines += ["", f"The rule's margin, per-tag check and calibration steps were chosen on other worlds (seeds "
+                  f"{', '.join(map(str, chosen['seeds']))}, measured at `{chosen['commit']}`): "
                   "[tag_completion_selection.md](benchmarks/results/tag_completion_selection.md); the worlds above "
                   "played no part in the choice."]  # fmt: skip
     return "\n".join(lines)
