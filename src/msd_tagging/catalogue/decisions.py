@@ -357,8 +357,10 @@ class ClassDecisions:
         out-of-fold probabilities come from the other folds' pairs."""
         from msd_tagging.catalogue.calibration import probability_by_group, steps_of
 
-        parts = [(held, calibrator.rank(s[held]), y[held], self._chosen(y, signal, ~held))
-                 for held, _, calibrator in self._folds]  # fmt: skip
+        parts = [
+            (held, calibrator.rank(s[held]), y[held], self._chosen(y, signal, ~held))
+            for held, _, calibrator in self._folds
+        ]
 
         def steps(leave_out: int | None = None) -> list:
             kept = [p for k, p in enumerate(parts) if k != leave_out]
