@@ -1,0 +1,54 @@
+"""The tag-completion benchmark's measure (benchmarks/tag_completion.py) on decisions whose
+answer is known: its precision, the decided tags' probability gap and whether a gap or a
+shortfall is beyond sampling noise."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import numpy as np
+import pytest
+from scipy.stats import binom
+
+from tests.conftest import REPO
+
+
+def _module():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    spec = importlib.util.spec_from_file_location("tag_completion", REPO / "benchmarks" / "tag_completion.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_poisson_binomial_p_value_is_the_binomial_one_at_equal_probabilities():
+    tc = _module()
+    p = np.full(50, 0.7)
+    assert tc.poisson_binomial_p(30, p) == pytest.approx(2 * binom.cdf(30, 50, 0.7))
+    assert tc.poisson_binomial_p(35, p) == pytest.approx(1.0)
+    assert tc.poisson_binomial_p(0, np.array([0.6])) == pytest.approx(0.8)  # one wrong decision: no evidence
+
+
+def test_measure_gives_the_precision_and_the_probability_gap_of_the_decisions():
+    tc = _module()
+    truth = np.zeros((100, 2), dtype=bool)
+    truth[:60, 0] = True
+    decided = np.zeros_like(truth)
+    decided[:80, 0] = True  # 60 of 80 right
+    probability = np.full(truth.shape, 0.1)
+    probability[:80, 0] = 0.9
+    m = tc.measure({"decided": decided, "truth": truth, "probability": probability}, 0.7, np.random.default_rng(0))
+    assert m["precision"] == pytest.approx(0.75) and m["decisions_per_track"] == pytest.approx(0.8)
+    assert m["probability_gap"] == pytest.approx(0.15)
+    assert m["probability_gap_p"] < 0.001  # 60 right where 72 were promised, of 80
+    assert m["below_target_p"] == pytest.approx(binom.cdf(60, 80, 0.7))
+
+
+def test_a_world_of_one_wrong_decision_is_below_the_target_but_not_beyond_noise():
+    tc = _module()
+    row = {"rule": "certified", "target": 0.7, "hidden_tracks": 700}
+    rows = [{**row, "precision": 0.0, "below_target_p": 0.3, "decisions_per_track": 1 / 700},
+            {**row, "precision": 0.72, "below_target_p": 0.7, "decisions_per_track": 0.3}]  # fmt: skip
+    sentence = tc.noise_sentence({"rows": rows})
+    assert "at 0.7, 0 of 2 deciding worlds (1 below the target − 0.03, of 1 decisions)" in sentence
