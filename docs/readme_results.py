@@ -25,12 +25,13 @@ import argparse
 import json
 import platform
 import re
-import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+
+from msd_tagging.framework.run_record import commit_label
 
 PROJECT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT / "docs" / "results" / "demo.json"
@@ -88,16 +89,6 @@ def _run_commit(reporting: Path) -> str | None:
     return code["commit"][:7] + ("+changes" if code.get("dirty") else "")
 
 
-def _commit() -> str:
-    head = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True, text=True
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT, capture_output=True, text=True
-    ).stdout.strip()
-    return head + ("+changes" if dirty else "")
-
-
 def _costs(log: Path) -> dict:
     """The per-node cost table the run logged (msd_tagging.framework.hooks)."""
     from msd_tagging.framework.hooks import parse_cost_log
@@ -123,7 +114,7 @@ def collect(data_root: Path, run: str, log: Path | None, catalogue_run: str | No
     playlists = pd.read_csv(reporting / "tag_playlists.csv")
     labelled = playlists.dropna(subset=["has_tag"])
     record = {
-        "commit": _run_commit(reporting) or _commit(),
+        "commit": _run_commit(reporting) or commit_label(PROJECT),
         "machine": _machine(),
         "collected": datetime.now(UTC).strftime("%Y-%m-%d"),
         "table_1": _newest(reporting, "table_1"),
