@@ -12,6 +12,25 @@ from msd_tagging.demo.world import DemoWorldConfig, build_world
 from msd_tagging.demo.writer import write_world
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def load_script(relative: str):
+    """A script of the repository (``benchmarks/x.py``, ``docs/x.py``) loaded as a module
+    under its file's name, registered in ``sys.modules`` (dataclasses look themselves up
+    there) and with its folder importable (its sibling modules)."""
+    import importlib.util
+    import sys
+
+    path = REPO / relative
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 # With the mlflow extra installed, runs are not tracked in tests, except in test_tracking.py.
 os.environ.setdefault("MSD_TAGGING_MLFLOW", "0")
 

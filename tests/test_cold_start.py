@@ -4,19 +4,14 @@ differences against audio point the right way."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pandas as pd
 
-from tests.conftest import REPO
+from tests.conftest import load_script
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("cold_start", REPO / "benchmarks" / "cold_start.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/cold_start.py")
 
 
 def _scores(ids, values, tags):

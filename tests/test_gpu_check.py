@@ -3,20 +3,17 @@ the one JSON it writes says so. On a GPU machine the same script measures (docs/
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import load_script
 
 pytestmark = pytest.mark.e2e
 
 
 def test_the_gpu_check_runs_on_the_cpu_and_writes_one_json(tmp_path):
-    spec = importlib.util.spec_from_file_location("gpu_check", REPO / "benchmarks" / "gpu_check.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("benchmarks/gpu_check.py")
     record = module.main(["--cpu-only", "--out", str(tmp_path / "gpu_check.json")])
     saved = json.loads((tmp_path / "gpu_check.json").read_text())
     assert saved["mode"] == "cpu-only" and saved["passed"], saved

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
-from tests.conftest import REPO
+from tests.conftest import REPO, load_script
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("readme_results", REPO / "docs" / "readme_results.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("docs/readme_results.py")
 
 
 def test_readme_results_blocks_agree_with_the_results_file():

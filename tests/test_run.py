@@ -24,7 +24,7 @@ from kedro.framework.startup import bootstrap_project
 from msd_tagging.core.errors import MSDDataError
 from msd_tagging.pipeline_registry import register_pipelines
 from msd_tagging.scoring.scorers import SCORERS
-from tests.conftest import TINY
+from tests.conftest import TINY, load_script
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -398,7 +398,6 @@ def test_msd_env_names_missing_raw_files(tmp_path, monkeypatch):
 def test_registering_pipelines_imports_no_heavy_library():
     """kedro commands (and kedro-viz) import every pipeline: keep them fast."""
     import subprocess
-    import sys
 
     code = (
         "import sys; from msd_tagging.pipeline_registry import register_pipelines; register_pipelines(); "
@@ -614,12 +613,7 @@ def test_a_two_point_sensitivity_sweep_on_the_tiny_world(tiny_run, tmp_path, mon
     """benchmarks/sensitivity.py: the default point is a plain run (its Table 1 is the tiny
     run's); a listening-only point reuses the default's clips and trained VGG; every point
     runs once per seed, and the table shows the mean with the seeds' range."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("sensitivity", REPO / "benchmarks" / "sensitivity.py")
-    sensitivity = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "sensitivity", sensitivity)  # its dataclasses look themselves up there
-    spec.loader.exec_module(sensitivity)
+    sensitivity = load_script("benchmarks/sensitivity.py")
     world = {k: v for k, v in TINY.items() if k != "n_train"}
     overrides = {
         "globals.yml": {"splits": {"n_train": TINY["n_train"]}},

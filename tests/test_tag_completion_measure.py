@@ -4,22 +4,15 @@ shortfall is beyond sampling noise."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 import numpy as np
 import pytest
 from scipy.stats import binom
 
-from tests.conftest import REPO
+from tests.conftest import load_script
 
 
 def _module():
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    spec = importlib.util.spec_from_file_location("tag_completion", REPO / "benchmarks" / "tag_completion.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/tag_completion.py")
 
 
 def test_the_poisson_binomial_p_value_is_the_binomial_one_at_equal_probabilities():
