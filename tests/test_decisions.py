@@ -192,6 +192,26 @@ def test_the_decided_tags_probabilities_match_their_precision_on_fresh_tracks():
     assert np.max(gaps["class"]) < -0.08
 
 
+def test_every_decided_tag_is_checked_at_the_threshold_it_is_decided_at():
+    """The per-tag check runs again at the threshold certified on the tags it keeps, and a
+    tag needs out-of-fold decisions of its own. Checked once, at the first threshold, world
+    20's tag 9 had no out-of-fold decision there, passed on the class's prior alone, and
+    was decided at the lower threshold of the tags left: 3 right of its 6 labelled decisions
+    at a target of 0.6."""
+    for seed in (19, 20, 21):
+        rng = np.random.default_rng(seed)
+        spread, rate = rng.uniform(0.3, 3.0, 20), rng.uniform(0.02, 0.2, 20)
+        y = rng.random((600, 20)) < rate
+        s = 1 / (1 + np.exp(-(np.where(y, spread, -spread) / 2 + rng.normal(0, 1, y.shape))))
+        fitted = D.ClassDecisions(D.RuleSettings(target=0.6)).fit(y, s)
+        decided = np.isfinite(fitted.thresholds_)
+        assert decided.any()
+        correct, decisions = np.where(decided, fitted.correct_, 0), np.where(decided, fitted.decisions_, 0)
+        shrunk = D.Shrunk.fit(correct, decisions).mean(correct, decisions)  # among the tags decided together
+        assert np.all(fitted.decisions_[decided] > 0), seed
+        assert np.all(shrunk[decided] >= 0.6), seed
+
+
 def test_a_top_step_of_a_few_right_pairs_does_not_say_certain():
     """Isotonic regression gives the top step of three right pairs a probability of 1.0;
     the smoothed steps pull it toward the class's rate and stay increasing."""
