@@ -292,7 +292,7 @@ def pipeline_agrees(world: dict, result: dict) -> bool:
     mine = long[long["track_id"].astype(str).isin(result["ids"])]
     got = mine.pivot_table(index=mine["track_id"].astype(str), columns=mine["tag"].astype(str), values="decided",
                            aggfunc="first", observed=True).reindex(index=result["ids"], columns=world["tags"])  # fmt: skip
-    return bool(np.array_equal(got.fillna(0).to_numpy(dtype=bool), result["decided"]))
+    return bool(np.array_equal(got.astype("float64").fillna(0.0).to_numpy(dtype=bool), result["decided"]))
 
 
 def main(argv: list[str] | None = None) -> dict:
