@@ -464,7 +464,14 @@ def markdown(record: dict) -> str:
         "Baseline: tagging at random at each tag's rate.",
         "",
         f"The run's own catalogue decides on the hidden tracks exactly what `certified` at 0.7 decides here in "
-        f"{sum(agreement.values())} of {len(agreement)} worlds."
+        f"{sum(agreement.values())} of {len(agreement)} worlds"
+        + (
+            f" (its runs were made at {_runs_at(record)}, before the rule of `{record['commit']}`: where they differ, "
+            "the runs decided with the older rule)."
+            if sum(agreement.values()) < len(agreement)
+            and not all(c.startswith(record["commit"][:7]) for c in record.get("run_commits", {}).values())
+            else "."
+        )
         if agreement
         else "",
         "",
