@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from msd_tagging.framework.run_record import commit_label, machine_label
+from msd_tagging.framework.run_record import RESULTS_FOLDERS, commit_label, git_state, machine_label
 
 
 def _git(path, *args):
@@ -23,6 +23,7 @@ def test_the_commit_label_marks_code_changes_but_not_rewritten_results(tmp_path)
     assert commit_label(tmp_path) == head
     (tmp_path / "benchmarks" / "results" / "r.json").write_text('{"new": 1}\n')
     assert commit_label(tmp_path) == head  # a results file an earlier benchmark rewrote is no code change
+    assert git_state(tmp_path, ignore=RESULTS_FOLDERS)["dirty"] is False  # nor for a run's record
     (tmp_path / "code.py").write_text("x = 2\n")
     assert commit_label(tmp_path) == f"{head}+changes"
 

@@ -46,6 +46,11 @@ PACKAGES = ("msd_tagging", "kedro", "kedro-datasets", "torch", "implicit", "nump
             "librosa", "soundfile", "openTSNE")  # fmt: skip
 
 
+# Folders of measured results: a benchmark or a README refresh rewrites them, no run reads them,
+# so a change there does not make a run's or a benchmark's code "+changes".
+RESULTS_FOLDERS = ("benchmarks/results", "docs/results", "docs/images")
+
+
 def git_state(path: Path, ignore: tuple[str, ...] = ()) -> dict:
     """``{"commit", "dirty"}`` of the work tree at ``path`` (changes under the ``ignore``
     folders aside); ``None``s outside git."""
@@ -71,7 +76,7 @@ def commit_label(path: Path) -> str:
     """The short commit of the work tree at ``path``, ``+changes`` where tracked files differ
     from it (``unknown`` outside git): what a benchmark's results say they were run at.
     Results files rewritten by an earlier benchmark are not code changes."""
-    state = git_state(path, ignore=("benchmarks/results", "docs/results"))
+    state = git_state(path, ignore=RESULTS_FOLDERS)
     if not state["commit"]:
         return "unknown"
     return state["commit"][:7] + ("+changes" if state["dirty"] else "")
@@ -219,7 +224,7 @@ def build_record(run_params: dict, parameters: dict, pipeline, catalog, objects:
         "version": run_params.get("run_id"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "run": {**masked(plain({k: run_params.get(k) for k in keys})), "runner": _runner(run_params.get("runner"))},
-        "code": {**git_state(project), "packages": _versions()},
+        "code": {**git_state(project, ignore=RESULTS_FOLDERS), "packages": _versions()},
         "machine": machine_label(),
         "parameters": masked(plain(parameters)),
         "inputs": inputs,
