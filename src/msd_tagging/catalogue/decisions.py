@@ -331,12 +331,7 @@ class ClassDecisions:
         self._screened = self.oof_decided_  # what the per-tag check judges (the calibration's groups too)
         kept = signal
         if self.settings.rule == "certified":
-            prior = Shrunk.fit(self.correct_, self.decisions_)
-            if self.settings.tag_check == "lower":
-                own = prior.lower(self.correct_, self.decisions_, 1 - self.settings.delta)
-            else:
-                own = prior.mean(self.correct_, self.decisions_)
-            kept = signal & (own >= self.settings.target) & (self.decisions_ > 0)  # no decision of its own: no evidence
+            kept = self._check(self.correct_, self.decisions_, signal)
             failed_correct, failed_decisions = self.correct_[~kept], self.decisions_[~kept]
             self._out_of_fold(y, kept)  # what to expect, at the threshold the kept tags are decided at
             self.correct_[~kept], self.decisions_[~kept] = failed_correct, failed_decisions  # what they were judged on
@@ -402,7 +397,12 @@ class ClassDecisions:
         if self.settings.rule != "certified":
             return signal.copy()
         decided = self._screened[rows]
-        correct, decisions = (decided & y[rows]).sum(axis=0), decided.sum(axis=0)
+        return self._check((decided & y[rows]).sum(axis=0), decided.sum(axis=0), signal)
+
+    def _check(self, correct: np.ndarray, decisions: np.ndarray, signal: np.ndarray) -> np.ndarray:
+        """``[tags]`` the per-tag check on out-of-fold counts: signal, out-of-fold decisions
+        of its own (without one, no evidence), and its shrunk precision (``tag_check``: the
+        estimate or its lower bound) at the target."""
         prior = Shrunk.fit(correct, decisions)
         if self.settings.tag_check == "lower":
             own = prior.lower(correct, decisions, 1 - self.settings.delta)
@@ -439,9 +439,9 @@ class ClassDecisions:
 
     def _out_of_fold(self, y: np.ndarray, tags: np.ndarray) -> None:
         """Each fold decided by the thresholds fitted on the other folds for the ``tags``
-        mask: the class's certified threshold on those tags' pairs, as the final rule fits
-        it on the tags it keeps (so each kept tag is checked at the threshold it is decided
-        at, not at one certified with tags the check drops)."""
+        mask (the class's certified threshold on those tags' pairs, as the final rule fits
+        it): the per-tag check judges every tag with signal this way, and what to expect is
+        measured with the tags it keeps."""
         self.oof_decided_ = np.zeros(y.shape, dtype=bool)
         for held, train, _, train_rank, held_rank in self._folds:
             thresholds, _ = thresholds_for(y[train], train_rank, self.settings, tags)
