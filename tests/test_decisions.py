@@ -163,7 +163,7 @@ def test_grouped_steps_keep_the_rank_and_stop_under_promising_the_better_tags():
     description = grouped.describe()
     np.testing.assert_allclose(apply(description, fresh_s), q, atol=1e-12)
     old = {k: v for k, v in pooled.describe().items() if k not in ("steps", "groups")}  # a map saved before groups
-    old.update(isotonic_x=pooled.steps_x_.tolist(), isotonic_y=pooled.steps_y_.tolist())
+    old.update(isotonic_x=pooled.steps_[0][0].tolist(), isotonic_y=pooled.steps_[0][1].tolist())
     np.testing.assert_allclose(apply(old, fresh_s), p, atol=1e-12)
     with pytest.raises(ValueError, match="6 tags"):
         Calibrator().fit(s, y, groups[:3])
@@ -221,7 +221,7 @@ def test_a_top_step_of_a_few_right_pairs_does_not_say_certain():
     s[:3, 0], y[:3, 0] = 0.99, True  # three pairs far above the rest, all right
     calibrator = Calibrator().fit(s, y)
     p = calibrator.transform(s)
-    assert p.max() < 0.95 and np.all(np.diff(calibrator.steps_y_) >= 0)
+    assert p.max() < 0.95 and np.all(np.diff(calibrator.steps_[0][1]) >= 0)
     assert abs(p.mean() - y.mean()) < 0.01  # the smoothing keeps the mean where the labels are
     unsmoothed = Calibrator(prior=0.0).fit(s, y).transform(s)
     assert unsmoothed.max() == 1.0  # what the smoothing is for

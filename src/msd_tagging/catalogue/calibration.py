@@ -103,16 +103,6 @@ class Calibrator:
             self.steps_.append(steps_of(r[finite], outcome[finite], self.prior))
         return self
 
-    @property
-    def steps_x_(self) -> np.ndarray:
-        """The first group's step positions (the only group's, without groups)."""
-        return self.steps_[0][0]
-
-    @property
-    def steps_y_(self) -> np.ndarray:
-        """The first group's step values (the only group's, without groups)."""
-        return self.steps_[0][1]
-
     def rank(self, scores: np.ndarray) -> np.ndarray:
         """The first stage ``[n, tags]``: a logit comparable across tags (NaN stays NaN)."""
         return self.slope_ * logit(scores) + self.offsets_[None, :]
