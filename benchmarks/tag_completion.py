@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from msd_tagging.framework.run_record import commit_label, machine_label
+from msd_tagging.framework.run_record import commit_label, machine_label, recorded_commit
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
@@ -413,11 +413,7 @@ def _largest(gaps: pd.Series) -> float:
 def run_commit(world_dir: Path) -> str:
     """The commit the world's catalogue run was made at, from its run record (``+changes``
     where the tree was dirty)."""
-    records = sorted((world_dir / "data/08_reporting/catalogue").glob("run_record.json/*/run_record.json"))
-    if not records:
-        return "unknown"
-    code = json.loads(records[-1].read_text())["code"]
-    return (code.get("commit") or "unknown")[:7] + ("+changes" if code.get("dirty") else "")
+    return recorded_commit(world_dir / "data/08_reporting/catalogue") or "unknown"
 
 
 def _runs_at(record: dict) -> str:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from msd_tagging.framework.run_record import commit_label
+from msd_tagging.framework.run_record import commit_label, cpu_model, recorded_commit
 
 PROJECT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT / "docs" / "results" / "demo.json"
@@ -61,32 +61,9 @@ def _newest(folder: Path, name: str) -> dict:
 
 
 def _machine() -> dict:
-    cpu = ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        cpu = next(
-            (
-                line.split(":", 1)[1].strip()
-                for line in cpuinfo.read_text().splitlines()
-                if line.startswith("model name")
-            ),
-            "",
-        )
     import os
 
-    return {"cpu": cpu or platform.processor(), "cores": os.cpu_count(), "python": platform.python_version()}
-
-
-def _run_commit(reporting: Path) -> str | None:
-    """The commit the run was made at, from its newest run record (``+changes`` where its
-    tree was dirty); ``None`` without one."""
-    records = sorted(reporting.glob("run_record.json/*/run_record.json"))
-    if not records:
-        return None
-    code = json.loads(records[-1].read_text()).get("code") or {}
-    if not code.get("commit"):
-        return None
-    return code["commit"][:7] + ("+changes" if code.get("dirty") else "")
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version()}
 
 
 def _costs(log: Path) -> dict:
@@ -114,7 +91,7 @@ def collect(data_root: Path, run: str, log: Path | None, catalogue_run: str | No
     playlists = pd.read_csv(reporting / "tag_playlists.csv")
     labelled = playlists.dropna(subset=["has_tag"])
     record = {
-        "commit": _run_commit(reporting) or commit_label(PROJECT),
+        "commit": recorded_commit(reporting) or commit_label(PROJECT),
         "machine": _machine(),
         "collected": datetime.now(UTC).strftime("%Y-%m-%d"),
         "table_1": _newest(reporting, "table_1"),

@@ -35,3 +35,17 @@ def test_the_machine_label_names_the_cores_and_python():
     label = machine_label()
     assert f"{os.cpu_count()} cores" in label and f"Python {platform.python_version()}" in label
     assert platform.machine() in label
+
+
+def test_a_runs_commit_comes_from_its_newest_run_record(tmp_path):
+    import json
+
+    from msd_tagging.framework.run_record import recorded_commit
+
+    assert recorded_commit(tmp_path) is None
+    for version, code in (("2026-01-01", {"commit": "a" * 40, "dirty": False}),
+                          ("2026-02-01", {"commit": "b" * 40, "dirty": True})):  # fmt: skip
+        folder = tmp_path / "run_record.json" / version
+        folder.mkdir(parents=True)
+        (folder / "run_record.json").write_text(json.dumps({"code": code}))
+    assert recorded_commit(tmp_path) == "bbbbbbb+changes"

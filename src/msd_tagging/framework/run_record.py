@@ -82,18 +82,33 @@ def commit_label(path: Path) -> str:
     return state["commit"][:7] + ("+changes" if state["dirty"] else "")
 
 
-def machine_label() -> str:
-    """The processor's model, its architecture, the cores and Python: which machine gave a
-    number (two x86_64 machines with 2 cores gave Table 1 figures 0.003 apart)."""
-    model = ""
+def recorded_commit(reporting: Path) -> str | None:
+    """The commit the newest run record under ``reporting`` was made at, ``+changes`` where
+    its tree was dirty; ``None`` without a record (or one made outside git)."""
+    records = sorted(Path(reporting).glob("run_record.json/*/run_record.json"))
+    if not records:
+        return None
+    code = json.loads(records[-1].read_text()).get("code") or {}
+    if not code.get("commit"):
+        return None
+    return code["commit"][:7] + ("+changes" if code.get("dirty") else "")
+
+
+def cpu_model() -> str:
+    """The processor's model name (``/proc/cpuinfo``, else what ``platform`` says; may be "")."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    model = model or platform.processor()
+    return platform.processor()
+
+
+def machine_label() -> str:
+    """The processor's model, its architecture, the cores and Python: which machine gave a
+    number (two x86_64 machines with 2 cores gave Table 1 figures 0.003 apart)."""
+    model = cpu_model()
     where = f"{model} ({platform.machine()})" if model else platform.machine()
     return f"{where}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
