@@ -45,3 +45,22 @@ def test_a_world_of_one_wrong_decision_is_below_the_target_but_not_beyond_noise(
             {**row, "precision": 0.72, "below_target_p": 0.7, "decisions_per_track": 0.3}]  # fmt: skip
     sentence = tc.noise_sentence({"rows": rows})
     assert "at 0.7, 0 of 2 deciding worlds (1 below the target − 0.03, of 1 decisions)" in sentence
+
+
+def test_the_selection_prefers_a_margin_within_the_tolerances_over_more_correct_decisions():
+    """Margin 0.05 keeps more correct decisions but one world falls 0.06 short of 0.7;
+    margin 0.08 stays within the tolerances everywhere: 0.08 is chosen. A world with no
+    decision breaks no tolerance."""
+    tc = _module()
+
+    def row(margin, target, precision, probability, correct):
+        return {"rule": f"certified, margin {margin:g}, tag's mean", "target": target, "precision": precision,
+                "mean_probability": probability, "correct_per_track": correct}  # fmt: skip
+
+    rows = [row(0.05, 0.6, 0.62, 0.61, 1.2), row(0.05, 0.7, 0.64, 0.68, 0.3), row(0.05, 0.7, None, None, 0.0),
+            row(0.08, 0.6, 0.61, 0.62, 1.1), row(0.08, 0.7, 0.72, 0.70, 0.2), row(0.08, 0.7, None, None, 0.0)]  # fmt: skip
+    rows.append({**rows[0], "rule": "certified, margin 0.05, tag's mean, one calibration per class"})  # not a candidate
+    chosen = tc.selection_choice({"rows": rows})
+    assert [c["rule"] for c in chosen] == ["certified, margin 0.08, tag's mean", "certified, margin 0.05, tag's mean"]
+    assert chosen[1]["worlds_short"] == 1 and chosen[0]["worlds_short"] == chosen[0]["worlds_off"] == 0
+    assert chosen[0]["correct_per_track"] == pytest.approx(1.1 + 0.1)  # the 0.7 worlds' mean, plus 0.6's
