@@ -62,7 +62,7 @@ class _quiet:
 
 def test_certified_precision_holds_on_new_tracks_in_at_least_1_minus_delta_minus_005_of_200_draws():
     """A known precision curve: 200 seeded draws of 800 labelled tracks, each certified at
-    0.7 with delta 0.1 (the default margin starts the sequence at 54 decisions), its
+    0.7 with delta 0.1 (the default margin starts the sequence at 138 decisions), its
     threshold applied to 20,000 new tracks of the same world. The precision they get reaches
     the target in at least 1 - delta - 0.05 of the draws."""
     target, delta, reached, certified = 0.7, 0.1, 0, 0

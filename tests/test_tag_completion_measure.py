@@ -47,20 +47,24 @@ def test_a_world_of_one_wrong_decision_is_below_the_target_but_not_beyond_noise(
     assert "at 0.7, 0 of 2 deciding worlds (1 below the target − 0.03, of 1 decisions)" in sentence
 
 
-def test_the_selection_prefers_a_margin_within_the_tolerances_over_more_correct_decisions():
-    """Margin 0.05 keeps more correct decisions but one world falls 0.06 short of 0.7;
-    margin 0.08 stays within the tolerances everywhere: 0.08 is chosen. A world with no
-    decision breaks no tolerance."""
+def test_the_selection_wants_no_world_short_beyond_noise_then_the_most_correct_decisions():
+    """Margin 0.05 keeps the most correct decisions, and its one world 0.06 short of 0.7 is
+    within noise: chosen over 0.08, which meets the literal tolerances with fewer. Margin
+    0.03 would keep more still, but one world is short beyond noise. A world with no
+    decision breaks nothing."""
     tc = _module()
 
-    def row(margin, target, precision, probability, correct):
+    def row(margin, target, precision, correct, p_below=0.5, gap=0.0, p_gap=0.5):
         return {"rule": f"certified, margin {margin:g}, tag's mean", "target": target, "precision": precision,
-                "mean_probability": probability, "correct_per_track": correct}  # fmt: skip
+                "mean_probability": None if precision is None else precision + gap, "correct_per_track": correct,
+                "below_target_p": p_below, "probability_gap_p": p_gap}  # fmt: skip
 
-    rows = [row(0.05, 0.6, 0.62, 0.61, 1.2), row(0.05, 0.7, 0.64, 0.68, 0.3), row(0.05, 0.7, None, None, 0.0),
-            row(0.08, 0.6, 0.61, 0.62, 1.1), row(0.08, 0.7, 0.72, 0.70, 0.2), row(0.08, 0.7, None, None, 0.0)]  # fmt: skip
+    rows = [row(0.05, 0.6, 0.62, 1.2), row(0.05, 0.7, 0.64, 0.3, p_below=0.08, gap=0.06, p_gap=0.2),
+            row(0.05, 0.7, None, 0.0), row(0.08, 0.6, 0.61, 1.1), row(0.08, 0.7, 0.72, 0.2),
+            row(0.03, 0.6, 0.55, 1.5, p_below=0.01), row(0.03, 0.7, 0.71, 0.4)]  # fmt: skip
     rows.append({**rows[0], "rule": "certified, margin 0.05, tag's mean, one calibration per class"})  # not a candidate
     chosen = tc.selection_choice({"rows": rows})
-    assert [c["rule"] for c in chosen] == ["certified, margin 0.08, tag's mean", "certified, margin 0.05, tag's mean"]
-    assert chosen[1]["worlds_short"] == 1 and chosen[0]["worlds_short"] == chosen[0]["worlds_off"] == 0
-    assert chosen[0]["correct_per_track"] == pytest.approx(1.1 + 0.1)  # the 0.7 worlds' mean, plus 0.6's
+    assert [c["rule"][len("certified, margin ") :][:4] for c in chosen] == ["0.05", "0.08", "0.03"]
+    assert chosen[0]["worlds_short"] == chosen[0]["worlds_off"] == 1 and chosen[0]["worlds_below"] == 0
+    assert chosen[2]["worlds_below"] == 1
+    assert chosen[0]["correct_per_track"] == pytest.approx(1.2 + 0.15)  # the 0.7 worlds' mean, plus 0.6's

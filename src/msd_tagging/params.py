@@ -364,9 +364,9 @@ class TaggingParams:
             confidence ``1 - delta``.
         margin: the fixed sequence starts where a precision this far above the target
             could be certified (a smaller margin: a later start). Chosen on the
-            selection worlds: among the margins whose decisions reached the target - 0.03,
-            with probabilities within 0.05 of their precision, on every world, the one
-            with the most correct decisions.
+            selection worlds: among the margins with no world below the target beyond
+            sampling noise, and no decided tags' probability off their precision by more
+            than 0.05 beyond noise, the one with the most correct decisions.
         tag_check: what each decided tag's own out-of-fold precision (shrunk toward its
             class's) must bring to the target: its ``mean`` (the class's pooled bound
             carries the confidence), or its ``lower`` bound at ``1 - delta`` (stricter:
@@ -385,7 +385,7 @@ class TaggingParams:
     threshold: Literal["certified", "f1"] = "certified"
     target_precision: float = setting(0.7, above=0.0, maximum=0.99)
     delta: float = setting(0.1, above=0.0, maximum=0.5)
-    margin: float = setting(0.08, above=0.0, maximum=0.5)
+    margin: float = setting(0.05, above=0.0, maximum=0.5)
     tag_check: Literal["mean", "lower"] = "mean"
     calibrate_by: Literal["held_out", "decided", "class"] = "held_out"
     folds: int = setting(5, minimum=2)
@@ -402,7 +402,7 @@ class TaggingParams:
                 "tagging.margin",
                 f"{self.margin:g} above tagging.target_precision={self.target_precision:g} reaches 1: nothing could "
                 "be certified.",
-                fix="lower the margin (0.08 by default) or the target.",
+                fix="lower the margin (0.05 by default) or the target.",
             )
 
     @property

@@ -245,7 +245,7 @@ class RuleSettings:
     rule: str = "certified"
     target: float = 0.7
     delta: float = 0.1
-    margin: float = 0.08
+    margin: float = 0.05
     ratio: float = 1.2
     calibration_c: float = 0.1
     tag_check: str = "mean"  # each decided tag's own shrunk precision: its "mean" (the estimate), or its "lower" bound
