@@ -61,6 +61,7 @@ PROJECT = HERE.parent
 TARGETS = (0.6, 0.7, 0.8)
 CHOSEN_AT = "ec02986"  # the commit whose selection-world runs chose the margin and the per-tag check
 MARGINS = (0.03, 0.05, 0.08)
+CHECKS = ("mean", "lower")  # the per-tag check's candidates (RuleSettings.tag_check)
 # Margin 0.08 meets the acceptance's tolerances read literally on every selection world, where
 # 0.05 misses them in worlds that are within sampling noise of the target: the fresh and larger
 # worlds compare the two (``rules``).
@@ -160,19 +161,24 @@ def selection_rules():
     starts (``margin``), whether each tag's shrunk estimate or its lower bound must reach the
     target, and whether the decided tags get their own calibration steps (``calibrate_by``;
     the decisions are the same either way, only the probabilities differ)."""
-    out = [(f"certified, margin {m:g}, tag's {check}", target, _certified(target, margin=m, tag_check=check))
-           for target in (0.6, 0.7) for m in MARGINS for check in ("mean", "lower")]  # fmt: skip
+    out = [(_candidate(m, check), target, _certified(target, margin=m, tag_check=check))
+           for target in (0.6, 0.7) for m in MARGINS for check in CHECKS]  # fmt: skip
     for target in (0.6, 0.7):
         out += [(f"{_chosen_rule()}, {name[len('certified, '):]}", target,
                  _certified(target, calibrate_by=how)) for how, name in CALIBRATIONS.items()]  # fmt: skip
     return out
 
 
+def _candidate(margin: float, check: str) -> str:
+    """The selection page's name for the certified rule with this margin and per-tag check."""
+    return f"certified, margin {margin:g}, tag's {check}"
+
+
 def _chosen_rule() -> str:
     """The selection page's name for the default rule (its margin and per-tag check)."""
     from msd_tagging.catalogue.decisions import RuleSettings
 
-    return f"certified, margin {_margin()}, tag's {RuleSettings.tag_check}"
+    return _candidate(RuleSettings.margin, RuleSettings.tag_check)
 
 
 def selection_choice(record: dict) -> list[dict]:
@@ -184,8 +190,8 @@ def selection_choice(record: dict) -> list[dict]:
     world at least the target - 0.03, every gap within 0.05) are counted beside: on a
     world of a hundred decisions they are decided by noise. One row per candidate, best
     first."""
-    frame = pd.DataFrame([r for r in record["rows"] if r["rule"].startswith("certified, margin")
-                          and r["rule"].count(",") == 2])  # fmt: skip
+    candidates = {_candidate(m, check) for m in MARGINS for check in CHECKS}
+    frame = pd.DataFrame([r for r in record["rows"] if r["rule"] in candidates])
     if frame.empty:
         return []
     out = []
